@@ -1,0 +1,193 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace re2 {
+class RE2;
+}
+
+// Gyre configuration: Centrifugo v5 flat keys (reference.md §8.1), loaded from a JSON,
+// YAML or TOML file, CENTRIFUGO_* environment variables and command-line flags, with
+// precedence flags > env > file > defaults. Every struct here is an immutable value once
+// loaded; a Config is shared between shards as shared_ptr<const Config>.
+namespace gyre::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Per-namespace channel options (reference.md §4.2, server-api.md §5.2). The top-level
+// options apply to channels without a namespace; namespaces do not inherit them.
+struct ChannelOptions {
+  bool presence = false;
+  bool join_leave = false;
+  bool force_push_join_leave = false;
+  int64_t history_size = 0;
+  Duration history_ttl{0};       // whole seconds
+  Duration history_meta_ttl{0};  // 0 -> global_history_meta_ttl
+  bool force_positioning = false;
+  bool allow_positioning = false;
+  bool force_recovery = false;
+  bool allow_recovery = false;
+  std::string force_recovery_mode;  // "", "stream" or "cache"
+  std::vector<std::string> allowed_delta_types;  // only "fossil"
+  bool delta_publish = false;
+  bool allow_subscribe_for_client = false;
+  bool allow_subscribe_for_anonymous = false;
+  bool allow_publish_for_client = false;
+  bool allow_publish_for_subscriber = false;
+  bool allow_publish_for_anonymous = false;
+  bool allow_presence_for_client = false;
+  bool allow_presence_for_subscriber = false;
+  bool allow_presence_for_anonymous = false;
+  bool allow_history_for_client = false;
+  bool allow_history_for_subscriber = false;
+  bool allow_history_for_anonymous = false;
+  bool allow_user_limited_channels = false;
+  std::string channel_regex;
+  // Compiled channel_regex (RE2), null when channel_regex is empty.
+  std::shared_ptr<const re2::RE2> channel_regex_compiled;
+  // Proxy switches: parsed and validated now, acted on by the proxy issue.
+  bool proxy_subscribe = false;
+  bool proxy_publish = false;
+  bool proxy_sub_refresh = false;
+  bool proxy_subscribe_stream = false;
+  bool proxy_subscribe_stream_bidirectional = false;
+  std::string subscribe_proxy_name;
+  std::string publish_proxy_name;
+  std::string sub_refresh_proxy_name;
+  std::string subscribe_stream_proxy_name;
+
+  bool history_enabled() const { return history_size > 0 && history_ttl.count() > 0; }
+};
+
+struct Namespace {
+  std::string name;
+  ChannelOptions options;
+};
+
+// Token verification settings for one token kind (connection or subscription).
+struct TokenConfig {
+  std::string hmac_secret_key;
+  std::string rsa_public_key;    // PEM
+  std::string ecdsa_public_key;  // PEM
+  std::string jwks_public_endpoint;
+  std::string audience;
+  std::string audience_regex;
+  std::string issuer;
+  std::string issuer_regex;
+  std::string user_id_claim;
+};
+
+struct Config {
+  // --- node, logging, process
+  std::string name;     // default "<hostname>_<port>" (filled by the loader)
+  std::string engine = "memory";
+  std::string broker;   // "" only, for now
+  std::string log_level = "info";
+  std::string log_file;
+  std::string pid_file;
+  int gomaxprocs = 0;   // event-loop threads; 0 = number of cores
+  Duration shutdown_timeout{30000};
+  Duration shutdown_termination_delay{0};
+
+  // --- HTTP servers
+  std::string address;  // "" = all interfaces
+  std::string port = "8000";
+  std::string internal_address;
+  std::string internal_port;
+  bool health = false;
+  std::string health_handler_prefix = "/health";
+
+  // --- server API
+  std::string api_key;
+  bool api_insecure = false;
+  bool api_disable = false;
+  bool api_external = false;
+  std::string api_handler_prefix = "/api";
+  std::string api_error_mode;  // "" or "transport"
+
+  // --- tokens
+  TokenConfig token;                     // token_* keys
+  TokenConfig subscription_token;        // subscription_token_* keys
+  bool separate_subscription_token_config = false;
+  bool client_insecure_skip_token_signature_verify = false;
+
+  // --- client behaviour
+  bool client_insecure = false;
+  bool allow_anonymous_connect_without_token = false;
+  bool disallow_anonymous_connection_tokens = false;
+  std::string client_user_id_http_header;
+  std::vector<std::string> allowed_origins;
+  Duration ping_interval{25000};
+  Duration pong_timeout{8000};
+  Duration client_stale_close_delay{10000};
+  Duration client_expired_close_delay{25000};
+  Duration client_expired_sub_close_delay{25000};
+  Duration client_presence_update_interval{27000};
+  Duration client_channel_position_check_delay{40000};
+  Duration client_channel_position_max_time_lag{0};
+  int64_t client_queue_max_size = 1048576;
+  int64_t client_channel_limit = 128;
+  int64_t client_user_connection_limit = 0;
+  int64_t client_connection_limit = 0;
+  int64_t client_connection_rate_limit = 0;
+  int64_t client_concurrency = 0;
+  bool client_connect_include_server_time = false;
+  int64_t client_history_max_publication_limit = 300;
+  int64_t client_recovery_max_publication_limit = 300;
+
+  // --- channels
+  int64_t channel_max_length = 255;
+  std::string channel_private_prefix = "$";
+  std::string channel_namespace_boundary = ":";
+  std::string channel_user_boundary = "#";
+  std::string channel_user_separator = ",";
+  bool user_subscribe_to_personal = false;
+  std::string user_personal_channel_namespace;
+  bool user_personal_single_connection = false;
+  Duration global_history_meta_ttl{720LL * 3600 * 1000};
+  Duration global_presence_ttl{60000};
+  ChannelOptions channel;               // top-level channel options
+  std::vector<Namespace> namespaces;
+
+  // --- transports (WebSocket now; the others are parsed for the transports issue)
+  bool websocket_disable = false;
+  std::string websocket_handler_prefix = "/connection/websocket";
+  int64_t websocket_message_size_limit = 65536;
+  Duration websocket_write_timeout{1000};
+  bool websocket_compression = false;
+  int64_t websocket_compression_min_size = 0;
+  int64_t websocket_compression_level = 1;
+  int64_t websocket_read_buffer_size = 0;
+  int64_t websocket_write_buffer_size = 0;
+  bool websocket_use_write_buffer_pool = false;
+  bool http_stream = false;
+  std::string http_stream_handler_prefix = "/connection/http_stream";
+  int64_t http_stream_max_request_body_size = 65536;
+  bool sse = false;
+  std::string sse_handler_prefix = "/connection/sse";
+  int64_t sse_max_request_body_size = 65536;
+  std::string emulation_handler_prefix = "/emulation";
+  int64_t emulation_max_request_body_size = 65536;
+  bool uni_websocket = false;
+  std::string uni_websocket_handler_prefix = "/connection/uni_websocket";
+  int64_t uni_websocket_message_size_limit = 65536;
+  bool uni_sse = false;
+  std::string uni_sse_handler_prefix = "/connection/uni_sse";
+  bool uni_http_stream = false;
+  std::string uni_http_stream_handler_prefix = "/connection/uni_http_stream";
+
+  // Options of the namespace `name` ("" = top level), or null if not configured.
+  const ChannelOptions* find_namespace(std::string_view name) const;
+  // Effective stream meta TTL for these options.
+  Duration meta_ttl(const ChannelOptions& o) const {
+    return o.history_meta_ttl.count() > 0 ? o.history_meta_ttl : global_history_meta_ttl;
+  }
+};
+
+}  // namespace gyre::config

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace gyre::config {
+
+// Thrown at start-up (and by checkconfig) for an invalid configuration. what() names the
+// offending key, e.g. "config: key \"ping_interval\": invalid duration \"abc\"".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where values come from. `flags` holds command-line flags that were explicitly set,
+// keyed by config key (e.g. {"port","9000"}, {"client_insecure","true"}); values are text
+// and are parsed with the same rules as environment variables.
+struct LoadInput {
+  std::string config_path;                 // "" = no file
+  bool config_path_explicit = false;       // a missing explicit file is still only a warning
+  std::map<std::string, std::string> env;  // usually the process environment
+  std::map<std::string, std::string> flags;
+};
+
+struct LoadResult {
+  Config config;
+  std::vector<std::string> warnings;  // unknown keys, missing file, ...
+};
+
+// Loads, merges (flags > env > file > defaults) and validates. Throws ConfigError.
+LoadResult load(const LoadInput& input);
+
+// Validates a loaded config (cross-key rules of server-api.md §5.2, ping > pong, ...).
+// Throws ConfigError. Called by load().
+void validate(const Config& config);
+
+// The process environment as a map (for LoadInput::env).
+std::map<std::string, std::string> process_environment();
+
+// Parses a Go-style duration ("300ms", "1.5s", "2h45m", "0"). Returns false on error.
+bool parse_duration(std::string_view text, Duration& out);
+
+// genconfig: renders a minimal config for `path` (format by extension: .json, .yaml/.yml,
+// .toml) with fresh random secrets for token_hmac_secret_key, admin_password,
+// admin_secret and api_key, and allowed_origins: []. Throws ConfigError for an unknown
+// extension.
+std::string generate_config(const std::string& path);
+
+}  // namespace gyre::config

@@ -1,0 +1,26 @@
+#include "core/shard.h"
+
+namespace gyre {
+
+thread_local Shard* Shard::current_ = nullptr;
+
+ShardSet::ShardSet(unsigned count) {
+  if (count == 0) {
+    count = 1;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i));
+  }
+}
+
+unsigned ShardSet::home_index(std::string_view channel) const {
+  // FNV-1a: stable across runs, cheap for short names.
+  uint64_t h = 1469598103934665603ull;
+  for (char c : channel) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  return static_cast<unsigned>(h % shards_.size());
+}
+
+}  // namespace gyre

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "protocol/types.h"
+
+// The engine = Broker (PUB/SUB between nodes + history streams + idempotency) and
+// PresenceManager (online presence), as in Centrifugo (reference.md §0, §6). The memory
+// engine is the first implementation; Redis and NATS come later behind the same interfaces.
+//
+// Threading contract: every method may be called from any shard thread; its callback runs
+// later on the *calling* shard's thread (never inline).
+namespace gyre::engine {
+
+using protocol::ClientInfo;
+using protocol::Publication;
+using protocol::StreamPosition;
+using Duration = std::chrono::milliseconds;
+
+struct HistoryOptions {
+  int64_t size = 0;
+  Duration ttl{0};
+  Duration meta_ttl{0};
+  bool enabled() const { return size > 0 && ttl.count() > 0; }
+};
+
+struct PublishOptions {
+  HistoryOptions history;
+  std::string idempotency_key;
+  bool delta = false;
+};
+
+struct HistoryFilter {
+  std::optional<StreamPosition> since;
+  int32_t limit = 0;  // 0: none, -1: all, N: at most N
+  bool reverse = false;
+};
+
+struct HistoryResult {
+  std::vector<std::shared_ptr<const Publication>> publications;
+  StreamPosition top;
+  // since.epoch was given and differs from top.epoch (-> error 112 / not recovered).
+  bool epoch_mismatch = false;
+};
+
+struct PresenceStats {
+  uint32_t num_clients = 0;
+  uint32_t num_users = 0;
+};
+
+// Receives what the broker delivers to this node. Called on the channel's home shard
+// (memory engine) or on the broker's receiving shard (remote brokers). Must not block.
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  virtual void handle_publication(const std::string& channel,
+                                  std::shared_ptr<const Publication> pub, bool delta) = 0;
+  virtual void handle_join(const std::string& channel, const ClientInfo& info) = 0;
+  virtual void handle_leave(const std::string& channel, const ClientInfo& info) = 0;
+};
+
+template <typename T>
+using Callback = std::function<void(std::expected<T, Error>)>;
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  virtual void set_event_handler(EventHandler* handler) = 0;
+
+  // Publishes; `pub` has no offset yet. The result is the stream position of the new
+  // publication ({0, ""} without history). With an idempotency key seen in the last 300 s
+  // for this channel, returns the cached position and does not publish again.
+  virtual void publish(std::string channel, Publication pub, PublishOptions opts,
+                       Callback<StreamPosition> done) = 0;
+  virtual void publish_join(std::string channel, ClientInfo info) = 0;
+  virtual void publish_leave(std::string channel, ClientInfo info) = 0;
+
+  // Reads history. Reading a channel without a stream creates one (fresh epoch, offset 0)
+  // and every read extends the stream's meta TTL.
+  virtual void history(std::string channel, HistoryFilter filter, Duration meta_ttl,
+                       Callback<HistoryResult> done) = 0;
+  // Drops the stored publications; the top offset and epoch are kept.
+  virtual void remove_history(std::string channel, Callback<bool> done) = 0;
+
+  virtual void add_presence(std::string channel, std::string client_id, ClientInfo info,
+                            Callback<bool> done) = 0;
+  virtual void remove_presence(std::string channel, std::string client_id,
+                               Callback<bool> done) = 0;
+  virtual void presence(std::string channel,
+                        Callback<std::vector<std::pair<std::string, ClientInfo>>> done) = 0;
+  virtual void presence_stats(std::string channel, Callback<PresenceStats> done) = 0;
+};
+
+}  // namespace gyre::engine

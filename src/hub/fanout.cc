@@ -1,0 +1,41 @@
+#include "hub/fanout.h"
+
+#include "protocol/codec.h"
+
+namespace gyre::hub {
+
+std::shared_ptr<const Fanout> make_publication_fanout(
+    const std::string& channel, std::shared_ptr<const protocol::Publication> pub, bool delta) {
+  auto f = std::make_shared<Fanout>();
+  f->kind = Fanout::Kind::kPublication;
+  f->channel = channel;
+  f->delta = delta;
+  f->json_compatible = protocol::is_valid_json(pub->data);
+  if (f->json_compatible) {
+    protocol::json_codec().encode_pub(f->json, channel, *pub, false);
+  }
+  f->pub = std::move(pub);
+  return f;
+}
+
+std::shared_ptr<const Fanout> make_join_fanout(const std::string& channel,
+                                               const protocol::ClientInfo& info) {
+  auto f = std::make_shared<Fanout>();
+  f->kind = Fanout::Kind::kJoin;
+  f->channel = channel;
+  f->info = info;
+  protocol::json_codec().encode_join(f->json, channel, info, false);
+  return f;
+}
+
+std::shared_ptr<const Fanout> make_leave_fanout(const std::string& channel,
+                                                const protocol::ClientInfo& info) {
+  auto f = std::make_shared<Fanout>();
+  f->kind = Fanout::Kind::kLeave;
+  f->channel = channel;
+  f->info = info;
+  protocol::json_codec().encode_leave(f->json, channel, info, false);
+  return f;
+}
+
+}  // namespace gyre::hub

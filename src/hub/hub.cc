@@ -1,0 +1,73 @@
+#include "hub/hub.h"
+
+#include <algorithm>
+
+namespace gyre::hub {
+
+bool Hub::add(const std::string& channel, Subscriber* s) {
+  auto [it, inserted] = channels_.try_emplace(channel);
+  it->second.subs.push_back(s);
+  ++it->second.live;
+  ++num_subscriptions_;
+  return inserted;
+}
+
+bool Hub::remove(const std::string& channel, Subscriber* s) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end()) {
+    return false;
+  }
+  Entry& e = it->second;
+  auto pos = std::find(e.subs.begin(), e.subs.end(), s);
+  if (pos == e.subs.end()) {
+    return false;
+  }
+  --e.live;
+  --num_subscriptions_;
+  if (e.iterating) {
+    *pos = nullptr;
+    e.has_holes = true;
+    return e.live == 0;
+  }
+  *pos = e.subs.back();
+  e.subs.pop_back();
+  if (e.live == 0) {
+    channels_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+size_t Hub::num_subscribers(const std::string& channel) const {
+  auto it = channels_.find(channel);
+  return it == channels_.end() ? 0 : it->second.live;
+}
+
+void Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
+  auto it = channels_.find(f->channel);
+  if (it == channels_.end()) {
+    return;
+  }
+  Entry* e = &it->second;
+  e->iterating = true;
+  const size_t n = e->subs.size();
+  for (size_t i = 0; i < n; ++i) {
+    Subscriber* s = e->subs[i];
+    if (s != nullptr) {
+      s->deliver(f);
+    }
+  }
+  // deliver() never erases entries while iterating, but may add subscribers (rehash).
+  it = channels_.find(f->channel);
+  e = &it->second;
+  e->iterating = false;
+  if (e->has_holes) {
+    std::erase(e->subs, nullptr);
+    e->has_holes = false;
+  }
+  if (e->live == 0) {
+    channels_.erase(it);
+  }
+}
+
+}  // namespace gyre::hub

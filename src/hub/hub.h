@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/fanout.h"
+
+// Per-shard subscription index: channel -> local subscribers. Shard-local (no locks).
+namespace gyre::hub {
+
+// Something that receives a channel's fan-out on this shard (a client's subscription).
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  virtual void deliver(const std::shared_ptr<const Fanout>& f) = 0;
+};
+
+class Hub {
+ public:
+  // Returns true when `s` is the first subscriber of `channel` on this shard.
+  bool add(const std::string& channel, Subscriber* s);
+  // Returns true when `channel` has no subscriber left on this shard. Safe to call from
+  // inside deliver() during a broadcast.
+  bool remove(const std::string& channel, Subscriber* s);
+  // Delivers `f` to every subscriber of f->channel present when the call starts.
+  void broadcast(const std::shared_ptr<const Fanout>& f);
+
+  size_t num_channels() const { return channels_.size(); }
+  size_t num_subscriptions() const { return num_subscriptions_; }
+  size_t num_subscribers(const std::string& channel) const;
+  template <typename F>
+  void for_each_channel(F&& fn) const {
+    for (const auto& [name, entry] : channels_) {
+      fn(name, entry.live);
+    }
+  }
+
+ private:
+  struct Entry {
+    std::vector<Subscriber*> subs;  // null slots while a broadcast iterates
+    size_t live = 0;
+    bool iterating = false;
+    bool has_holes = false;
+  };
+  std::unordered_map<std::string, Entry> channels_;
+  size_t num_subscriptions_ = 0;
+};
+
+}  // namespace gyre::hub

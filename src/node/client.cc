@@ -1,0 +1,1301 @@
+#include "node/client.h"
+
+#include <algorithm>
+#include <set>
+
+#include "channel/channel.h"
+#include "core/random.h"
+#include "node/node.h"
+
+namespace gyre::node {
+
+using protocol::Command;
+using protocol::Method;
+
+namespace {
+
+Failure from_token_error(auth::TokenError e, bool subscription) {
+  switch (e) {
+    case auth::TokenError::kExpired:
+      return errors::token_expired();
+    case auth::TokenError::kUnknownChannel:
+      return errors::unknown_channel();
+    case auth::TokenError::kInternal:
+      return errors::internal();
+    case auth::TokenError::kInvalid:
+    default:
+      if (subscription) {
+        return errors::permission_denied();
+      }
+      return disconnects::invalid_token();
+  }
+}
+
+uint32_t ttl_until(int64_t expire_at) {
+  int64_t d = expire_at - clock::unix_seconds();
+  return d > 0 ? static_cast<uint32_t>(d) : 0;
+}
+
+// Namespace options with a token's per-subscription override applied (server-api.md §3.3).
+void apply_options(const config::ChannelOptions& o, const auth::SubscribeOptionOverride* ov,
+                   SubscribeParams& p) {
+  p.emit_presence = o.presence;
+  p.emit_join_leave = o.join_leave;
+  p.push_join_leave = o.force_push_join_leave;
+  p.positioned = o.force_positioning;
+  p.recoverable = o.force_recovery;
+  if (ov != nullptr) {
+    p.emit_presence = ov->presence.value_or(p.emit_presence);
+    p.emit_join_leave = ov->join_leave.value_or(p.emit_join_leave);
+    p.push_join_leave = ov->force_push_join_leave.value_or(p.push_join_leave);
+    p.positioned = ov->force_positioning.value_or(p.positioned);
+    p.recoverable = ov->force_recovery.value_or(p.recoverable);
+  }
+  p.cache_recovery = o.force_recovery_mode == "cache";
+}
+
+}  // namespace
+
+void ClientSubscription::deliver(const std::shared_ptr<const hub::Fanout>& f) {
+  client->deliver(*this, f);
+}
+
+Client::Client(Node& node, Transport* transport, ConnectionRequest request)
+    : node_(node),
+      transport_(transport),
+      codec_(transport->codec()),
+      transport_info_(transport->info()),
+      cfg_(node.config()),
+      request_(std::move(request)),
+      id_(random::uuid_v4()) {
+  if (transport_info_.emulation || transport_info_.unidirectional) {
+    session_ = random::uuid_v4();
+  }
+}
+
+Client::~Client() = default;
+
+void Client::open() {
+  opened_at_ = clock::now();
+  node_.register_client(this);
+}
+
+// ------------------------------------------------------------------- commands
+
+void Client::handle_frame(std::string_view frame) {
+  if (closed_) {
+    return;
+  }
+  std::vector<Command> cmds;
+  if (!codec_.decode_commands(frame, cmds)) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  for (auto& c : cmds) {
+    queue_.push_back(std::move(c));
+  }
+  process_commands();
+}
+
+void Client::process_commands() {
+  while (!busy_ && !closed_ && !queue_.empty()) {
+    Command cmd = std::move(queue_.front());
+    queue_.pop_front();
+    in_dispatch_ = true;
+    dispatch(cmd);
+    in_dispatch_ = false;
+  }
+}
+
+void Client::finish_command() {
+  busy_ = false;
+  if (!in_dispatch_) {
+    process_commands();
+  }
+}
+
+void Client::send(std::string msg) {
+  if (!closed_ && transport_ != nullptr) {
+    transport_->send(std::move(msg));
+  }
+}
+
+void Client::reply_error(uint32_t id, const Error& e) {
+  std::string out;
+  codec_.encode_error(out, id, e);
+  send(std::move(out));
+}
+
+void Client::fail(uint32_t id, const Failure& f) {
+  if (const auto* e = std::get_if<Error>(&f)) {
+    reply_error(id, *e);
+  } else {
+    close_with(std::get<Disconnect>(f));
+  }
+}
+
+void Client::dispatch(Command& cmd) {
+  // Dispatch rules of client-protocol.md §4.1, in order.
+  if (unusable_) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  if (!authenticated_ && cmd.method != Method::kConnect) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  if (cmd.id == 0 && cmd.method != Method::kSend) {
+    // A pong. Only valid as the answer to an outstanding ping.
+    if (cmd.method != Method::kNone || !awaiting_pong_) {
+      close_with(disconnects::bad_request());
+      return;
+    }
+    awaiting_pong_ = false;
+    return;
+  }
+  switch (cmd.method) {
+    case Method::kConnect:
+      handle_connect(cmd);
+      return;
+    case Method::kSubscribe:
+      handle_subscribe(cmd);
+      return;
+    case Method::kUnsubscribe:
+      handle_unsubscribe(cmd);
+      return;
+    case Method::kPublish:
+      handle_publish(cmd);
+      return;
+    case Method::kPresence:
+      handle_presence(cmd, false);
+      return;
+    case Method::kPresenceStats:
+      handle_presence(cmd, true);
+      return;
+    case Method::kHistory:
+      handle_history(cmd);
+      return;
+    case Method::kRpc:
+      // Centrifugo registers no RPC handler without an RPC proxy (client-protocol.md §4.12).
+      reply_error(cmd.id, errors::not_available());
+      return;
+    case Method::kSend:
+      // No message handler: the client must learn its messages are dropped (§4.13).
+      close_with(disconnects::not_available());
+      return;
+    case Method::kRefresh:
+      handle_refresh(cmd);
+      return;
+    case Method::kSubRefresh:
+      handle_sub_refresh(cmd);
+      return;
+    case Method::kPing:
+    case Method::kNone:
+    default:
+      close_with(disconnects::bad_request());
+      return;
+  }
+}
+
+// ------------------------------------------------------------------- connect
+
+void Client::handle_connect(Command& cmd) {
+  if (authenticated_) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  const config::Config& cfg = *cfg_;
+  auto& req = cmd.connect;
+  const uint32_t id = cmd.id;
+  auto fail_connect = [&](const Failure& f) {
+    if (std::holds_alternative<Error>(f)) {
+      // The connection is unusable after a connect error; the rest of the frame is dropped.
+      unusable_ = true;
+      queue_.clear();
+    }
+    fail(id, f);
+  };
+
+  std::string user;
+  std::string info;
+  int64_t expire_at = 0;
+  bool credentials = false;
+  bool may_request_subs = false;
+  std::vector<SubscribeParams> subs;
+  std::set<std::string> sub_names;
+
+  auto add_server_sub = [&](const std::string& ch, const config::ChannelOptions& o,
+                            const auth::SubscribeOptions* so) {
+    if (!sub_names.insert(ch).second) {
+      return;
+    }
+    SubscribeParams p;
+    p.channel = ch;
+    p.server_side = true;
+    apply_options(o, so != nullptr ? &so->override : nullptr, p);
+    if (so != nullptr) {
+      p.chan_info = so->info;
+      p.data = so->data;
+    }
+    p.meta_ttl = cfg.meta_ttl(o);
+    subs.push_back(std::move(p));
+  };
+
+  if (!req.token.empty()) {
+    auto claims = node_.connection_verifier().verify_connect(req.token, clock::unix_seconds_f());
+    if (!claims) {
+      fail_connect(from_token_error(claims.error(), false));
+      return;
+    }
+    if (claims->user.empty() && cfg.disallow_anonymous_connection_tokens) {
+      close_with(disconnects::permission_denied());
+      return;
+    }
+    user = claims->user;
+    info = claims->info;
+    expire_at = cfg.client_insecure ? 0 : claims->expires_at();
+    for (const auto& [ch, so] : claims->subs) {
+      channel::Resolved r;
+      if (!channel::resolve(cfg, ch, r)) {
+        fail_connect(errors::unknown_channel());
+        return;
+      }
+      add_server_sub(ch, *r.options, &so);
+      token_channels_.push_back(ch);
+    }
+    credentials = true;
+    may_request_subs = true;
+  } else if (cfg.allow_anonymous_connect_without_token || cfg.client_insecure) {
+    credentials = true;
+    may_request_subs = true;
+  } else if (!cfg.client_user_id_http_header.empty() && !request_.user_id_header.empty()) {
+    user = request_.user_id_header;
+    credentials = true;
+  }
+  if (!credentials) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+
+  if (cfg.user_subscribe_to_personal && !user.empty()) {
+    std::string ch = channel::personal_channel(cfg, user);
+    channel::Resolved r;
+    if (!channel::resolve(cfg, ch, r)) {
+      fail_connect(errors::unknown_channel());
+      return;
+    }
+    add_server_sub(ch, *r.options, nullptr);
+  }
+
+  // Channels the client asks for in connect `subs` (server-api.md §5.3): only those it could
+  // subscribe to by itself; others are dropped silently.
+  if (may_request_subs) {
+    for (const auto& [ch, sreq] : req.subs) {
+      if (sub_names.count(ch) != 0) {
+        continue;
+      }
+      channel::Resolved r;
+      if (!channel::resolve(cfg, ch, r)) {
+        close_with(disconnects::bad_request());
+        return;
+      }
+      const auto& o = *r.options;
+      if (r.is_private || o.proxy_subscribe || !o.subscribe_proxy_name.empty() ||
+          o.proxy_subscribe_stream || !channel::valid_name(cfg, ch, r)) {
+        continue;
+      }
+      bool user_limited = o.allow_user_limited_channels && channel::is_user_limited(cfg, ch);
+      bool allowed = false;
+      if (user_limited) {
+        allowed = !user.empty() && channel::user_allowed(cfg, ch, user);
+      } else {
+        allowed = o.allow_subscribe_for_client &&
+                  (!user.empty() || o.allow_subscribe_for_anonymous);
+      }
+      if (allowed) {
+        add_server_sub(ch, o, nullptr);
+      }
+    }
+  }
+  // Recovery positions for server-side subscriptions (client-protocol.md §5.5).
+  for (auto& p : subs) {
+    for (const auto& [ch, sreq] : req.subs) {
+      if (ch == p.channel) {
+        p.recover = sreq.recover;
+        p.offset = sreq.offset;
+        p.epoch = sreq.epoch;
+      }
+    }
+  }
+
+  if (static_cast<int64_t>(subs.size()) > cfg.client_channel_limit) {
+    close_with(disconnects::channel_limit());
+    return;
+  }
+  if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
+    close_with(disconnects::connection_limit());
+    return;
+  }
+  user_acquired_ = true;
+  user_ = user;
+  if (expire_at > 0 && expire_at < clock::unix_seconds()) {
+    fail_connect(errors::expired());
+    return;
+  }
+
+  protocol::ConnectResult result;
+  result.client = id_;
+  result.version = std::string(Node::kVersion);
+  if (expire_at > 0) {
+    result.expires = true;
+    result.ttl = ttl_until(expire_at);
+  }
+  if (transport_info_.app_level_ping && cfg.ping_interval.count() > 0) {
+    result.ping = static_cast<uint32_t>(cfg.ping_interval.count() / 1000);
+    result.pong = !transport_info_.unidirectional && cfg.pong_timeout.count() > 0;
+  }
+  if (!session_.empty()) {
+    result.session = session_;
+  }
+  if (transport_info_.emulation) {
+    result.node = node_.id();
+  }
+  if (cfg.client_connect_include_server_time) {
+    result.time = clock::unix_ms();
+  }
+
+  info_ = std::move(info);
+  expire_at_ = expire_at;
+  authenticated_ = true;
+  node_.index_user(this);
+
+  if (subs.empty()) {
+    complete_connect(id, std::move(result), {});
+    return;
+  }
+
+  // Server-side subscriptions run concurrently; the reply waits for all of them.
+  struct Pending {
+    size_t left;
+    std::vector<std::optional<protocol::SubscribeResult>> results;
+    std::optional<Failure> failure;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = subs.size();
+  pending->results.resize(subs.size());
+  busy_ = true;
+  auto self = shared_from_this();
+  for (size_t i = 0; i < subs.size(); ++i) {
+    start_subscription(subs[i], [self, this, pending, i, id, subs, result](
+                                    std::expected<protocol::SubscribeResult, Failure> r) mutable {
+      if (r) {
+        pending->results[i] = std::move(*r);
+      } else if (!pending->failure) {
+        pending->failure = r.error();
+      }
+      if (--pending->left != 0) {
+        return;
+      }
+      if (closed_) {
+        return;
+      }
+      if (pending->failure) {
+        for (const auto& p : subs) {
+          remove_subscription(p.channel, std::nullopt);
+        }
+        authenticated_ = false;
+        node_.unindex_user(this);
+        if (std::holds_alternative<Error>(*pending->failure)) {
+          unusable_ = true;
+          queue_.clear();
+        }
+        fail(id, *pending->failure);
+        finish_command();
+        return;
+      }
+      for (size_t k = 0; k < subs.size(); ++k) {
+        result.subs.emplace_back(subs[k].channel, std::move(*pending->results[k]));
+      }
+      complete_connect(id, std::move(result), std::move(subs));
+      finish_command();
+    });
+  }
+}
+
+void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
+                              std::vector<SubscribeParams> subs) {
+  std::string out;
+  if (transport_info_.unidirectional) {
+    codec_.encode_connect_push(out, result);
+  } else {
+    codec_.encode_connect(out, id, result);
+  }
+  send(std::move(out));
+  for (const auto& p : subs) {
+    activate_subscription(p.channel);
+  }
+  const auto& cfg = *cfg_;
+  if (transport_info_.app_level_ping && cfg.ping_interval.count() > 0) {
+    // First ping at a random time in [interval/2, interval) spreads reconnecting clients.
+    auto interval = cfg.ping_interval.count();
+    next_ping_at_ = clock::now() + std::chrono::milliseconds(random::uniform(interval / 2, interval));
+  }
+}
+
+// ------------------------------------------------------------------- subscriptions
+
+bool Client::has_history_access(const config::ChannelOptions& o, bool subscribed) const {
+  bool anon_ok = !user_.empty() || o.allow_history_for_anonymous;
+  return (o.allow_history_for_client && anon_ok) ||
+         (o.allow_history_for_subscriber && subscribed && anon_ok) || cfg_->client_insecure;
+}
+
+bool Client::has_presence_access(const config::ChannelOptions& o, bool subscribed) const {
+  bool anon_ok = !user_.empty() || o.allow_presence_for_anonymous;
+  return (o.allow_presence_for_client && anon_ok) ||
+         (o.allow_presence_for_subscriber && subscribed && anon_ok) || cfg_->client_insecure;
+}
+
+bool Client::is_subscribed(const std::string& channel) const {
+  auto it = subs_.find(channel);
+  return it != subs_.end() && it->second->active;
+}
+
+void Client::handle_subscribe(Command& cmd) {
+  const auto& cfg = *cfg_;
+  auto& r = cmd.subscribe;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  if (r.type != 0) {
+    // Map and shared-poll subscriptions (Centrifugo v6) are not available.
+    reply_error(id, errors::not_available());
+    return;
+  }
+  if (!r.delta.empty() && r.delta != "fossil") {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  if (static_cast<int64_t>(r.channel.size()) > cfg.channel_max_length) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  if (subs_.count(r.channel) != 0) {
+    reply_error(id, errors::already_subscribed());
+    return;
+  }
+  if (static_cast<int64_t>(subs_.size()) >= cfg.client_channel_limit) {
+    reply_error(id, errors::limit_exceeded());
+    return;
+  }
+  channel::Resolved res;
+  if (!channel::resolve(cfg, r.channel, res)) {
+    reply_error(id, errors::unknown_channel());
+    return;
+  }
+  if (!channel::valid_name(cfg, r.channel, res)) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  const auto& o = *res.options;
+  bool user_limited = o.allow_user_limited_channels && channel::is_user_limited(cfg, r.channel);
+
+  SubscribeParams p;
+  p.channel = r.channel;
+  std::optional<auth::SubscribeClaims> claims;
+  // Permission order of server-api.md §5.4.
+  if (res.is_private && r.token.empty()) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  if (!r.token.empty()) {
+    auto c = node_.subscription_verifier().verify_subscribe(r.token, clock::unix_seconds_f());
+    if (!c) {
+      fail(id, from_token_error(c.error(), true));
+      return;
+    }
+    if (c->channel != r.channel || c->user != user_ || (!c->client.empty() && c->client != id_)) {
+      close_with(disconnects::invalid_token());
+      return;
+    }
+    claims = std::move(*c);
+  } else if (user_limited && channel::user_allowed(cfg, r.channel, user_)) {
+    // allowed by the user list
+  } else if (!user_limited && (o.proxy_subscribe || !o.subscribe_proxy_name.empty() ||
+                               o.proxy_subscribe_stream)) {
+    // A subscribe proxy decides for this namespace, and none is configured on this node.
+    reply_error(id, errors::not_available());
+    return;
+  } else if (!user_limited && o.allow_subscribe_for_client &&
+             (!user_.empty() || o.allow_subscribe_for_anonymous)) {
+    // allowed for clients
+  } else if (cfg.client_insecure) {
+    // insecure mode allows everything not denied above
+  } else {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+
+  apply_options(o, claims ? &claims->override : nullptr, p);
+  // The client's optional flags (server-api.md §5.4, end).
+  if (r.positioned && (o.allow_positioning || has_history_access(o, true))) {
+    p.positioned = true;
+  }
+  if (r.recoverable && (o.allow_recovery || has_history_access(o, true))) {
+    p.recoverable = true;
+  }
+  if (r.join_leave && o.join_leave && has_presence_access(o, true)) {
+    p.push_join_leave = true;
+  }
+  if (claims) {
+    p.chan_info = claims->info;
+    p.data = claims->data;
+    p.expire_at = claims->expires_at();
+    if (p.expire_at > 0 && p.expire_at <= clock::unix_seconds()) {
+      reply_error(id, errors::expired());
+      return;
+    }
+  }
+  p.recover = r.recover;
+  p.offset = r.offset;
+  p.epoch = r.epoch;
+  p.reject_unrecovered = (r.flag & 2) != 0;
+  p.meta_ttl = cfg.meta_ttl(o);
+
+  busy_ = true;
+  auto self = shared_from_this();
+  std::string ch = p.channel;
+  start_subscription(std::move(p), [self, this, id, ch](
+                                       std::expected<protocol::SubscribeResult, Failure> res) {
+    if (closed_) {
+      return;
+    }
+    if (!res) {
+      remove_subscription(ch, std::nullopt);
+      fail(id, res.error());
+    } else {
+      std::string out;
+      codec_.encode_subscribe(out, id, *res);
+      send(std::move(out));
+      activate_subscription(ch);
+    }
+    finish_command();
+  });
+}
+
+void Client::start_subscription(
+    SubscribeParams p, std::function<void(std::expected<protocol::SubscribeResult, Failure>)> done) {
+  auto sub = std::make_unique<ClientSubscription>(this, p.channel);
+  ClientSubscription* s = sub.get();
+  s->server_side = p.server_side;
+  s->emit_presence = p.emit_presence;
+  s->emit_join_leave = p.emit_join_leave;
+  s->push_join_leave = p.push_join_leave;
+  s->recoverable = p.recoverable;
+  s->positioned = p.positioned || p.recoverable;
+  s->expire_at = p.expire_at;
+  s->chan_info = p.chan_info;
+  subs_[p.channel] = std::move(sub);
+  // Registered before the engine reads the stream: publications from now on are buffered
+  // and released after the reply through the position check (client-protocol.md §5.4).
+  node_.local().hub.add(p.channel, s);
+
+  protocol::SubscribeResult base;
+  base.was_recovering = p.recover;
+  base.data = p.data;
+  if (p.expire_at > 0) {
+    base.expires = true;
+    base.ttl = ttl_until(p.expire_at);
+  }
+  const bool need_stream = s->positioned;
+  const int ops = (p.emit_presence ? 1 : 0) + (need_stream ? 1 : 0);
+  if (ops == 0) {
+    done(std::move(base));
+    return;
+  }
+
+  struct State {
+    int left;
+    bool failed = false;
+    engine::HistoryResult hr;
+  };
+  auto st = std::make_shared<State>();
+  st->left = ops;
+  auto self = shared_from_this();
+  auto finish = [self, this, st, s, p, base, done]() mutable {
+    if (closed_) {
+      return;
+    }
+    auto it = subs_.find(p.channel);
+    if (it == subs_.end() || it->second.get() != s) {
+      done(std::unexpected(Failure(errors::internal())));
+      return;
+    }
+    if (st->failed) {
+      done(std::unexpected(Failure(disconnects::server_error())));
+      return;
+    }
+    protocol::SubscribeResult r = std::move(base);
+    if (s->positioned) {
+      const auto& top = st->hr.top;
+      r.positioned = true;
+      r.recoverable = s->recoverable;
+      r.epoch = top.epoch;
+      r.offset = top.offset;
+      s->position = top;
+      if (s->recoverable && p.recover) {
+        const auto& pubs = st->hr.publications;
+        bool recovered = false;
+        if (p.cache_recovery) {
+          // Cache mode: only the latest publication matters (client-protocol.md §5.3 C).
+          bool same = p.offset > 0 && p.offset == top.offset && p.epoch == top.epoch;
+          if (pubs.empty()) {
+            recovered = same;
+          } else {
+            recovered = pubs.front()->offset == top.offset;
+            if (recovered && !same) {
+              r.publications = {pubs.front()};
+            }
+          }
+        } else if (!st->hr.epoch_mismatch) {
+          recovered = (pubs.empty() && top.offset == p.offset) ||
+                      (!pubs.empty() && pubs.front()->offset == p.offset + 1 &&
+                       pubs.back()->offset == top.offset);
+          if (recovered) {
+            r.publications = pubs;
+          }
+        }
+        if (recovered) {
+          r.recovered = true;
+          r.offset = p.offset;
+        } else if (p.reject_unrecovered) {
+          done(std::unexpected(Failure(errors::unrecoverable_position())));
+          return;
+        }
+      }
+    }
+    done(std::move(r));
+  };
+  auto step = [st, finish]() mutable {
+    if (--st->left == 0) {
+      finish();
+    }
+  };
+  if (p.emit_presence) {
+    engine::ClientInfo ci{user_, id_, info_, p.chan_info};
+    node_.engine().add_presence(p.channel, id_, std::move(ci),
+                                [st, step](std::expected<bool, Error> r) mutable {
+                                  if (!r) {
+                                    st->failed = true;
+                                  }
+                                  step();
+                                });
+  }
+  if (need_stream) {
+    engine::HistoryFilter f;
+    if (p.recoverable && p.recover) {
+      if (p.cache_recovery) {
+        f.limit = 1;
+        f.reverse = true;
+      } else {
+        f.since = protocol::StreamPosition{p.offset, p.epoch};
+        int64_t lim = cfg_->client_recovery_max_publication_limit;
+        f.limit = lim > 0 ? static_cast<int32_t>(lim) : -1;
+      }
+    }
+    node_.engine().history(p.channel, std::move(f), p.meta_ttl,
+                           [st, step](std::expected<engine::HistoryResult, Error> r) mutable {
+                             if (!r) {
+                               st->failed = true;
+                             } else {
+                               st->hr = std::move(*r);
+                             }
+                             step();
+                           });
+  }
+}
+
+void Client::activate_subscription(const std::string& channel) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end() || closed_) {
+    return;
+  }
+  ClientSubscription* s = it->second.get();
+  s->active = true;
+  s->last_position_check = clock::now();
+  if (s->expire_at > 0) {
+    ++expiring_subs_;
+  }
+  if (s->emit_join_leave) {
+    node_.engine().publish_join(channel, engine::ClientInfo{user_, id_, info_, s->chan_info});
+  }
+  auto buffered = std::move(s->buffer);
+  s->buffer.clear();
+  for (const auto& f : buffered) {
+    deliver(*s, f);
+    // A delivery may end the subscription (insufficient state) or the connection.
+    auto again = subs_.find(channel);
+    if (closed_ || again == subs_.end() || again->second.get() != s) {
+      return;
+    }
+  }
+}
+
+void Client::remove_subscription(const std::string& channel,
+                                 std::optional<protocol::Unsubscribe> push) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) {
+    return;
+  }
+  std::unique_ptr<ClientSubscription> sub = std::move(it->second);
+  subs_.erase(it);
+  node_.local().hub.remove(channel, sub.get());
+  if (sub->emit_presence) {
+    node_.engine().remove_presence(channel, id_, nullptr);
+  }
+  if (sub->active) {
+    if (sub->emit_join_leave) {
+      node_.engine().publish_leave(channel, engine::ClientInfo{user_, id_, info_, sub->chan_info});
+    }
+    if (sub->expire_at > 0) {
+      --expiring_subs_;
+    }
+  }
+  if (push && !closed_) {
+    std::string out;
+    codec_.encode_unsubscribe(out, channel, *push, transport_info_.unidirectional);
+    send(std::move(out));
+  }
+}
+
+void Client::insufficient_state(ClientSubscription& sub) {
+  if (sub.server_side) {
+    close_with(disconnects::insufficient_state());
+    return;
+  }
+  remove_subscription(sub.channel, protocol::Unsubscribe{2500, "insufficient state"});
+}
+
+void Client::deliver(ClientSubscription& sub, const std::shared_ptr<const hub::Fanout>& f) {
+  if (closed_) {
+    return;
+  }
+  if (!sub.active) {
+    sub.buffer.push_back(f);
+    return;
+  }
+  if (f->kind != hub::Fanout::Kind::kPublication) {
+    if (!sub.push_join_leave) {
+      return;
+    }
+  } else if (sub.positioned && f->pub->offset > 0) {
+    // Live continuity check (client-protocol.md §5.2).
+    const auto& pub = *f->pub;
+    if (pub.epoch != sub.position.epoch) {
+      if (!sub.position.epoch.empty()) {
+        insufficient_state(sub);
+        return;
+      }
+      sub.position.epoch = pub.epoch;
+    }
+    uint64_t next = sub.position.offset + 1;
+    if (pub.offset < next) {
+      return;  // already covered by the subscribe reply
+    }
+    if (pub.offset > next) {
+      insufficient_state(sub);
+      return;
+    }
+    sub.position.offset = pub.offset;
+  }
+  if (codec_.type() == protocol::ProtocolType::kJson && !f->json_compatible) {
+    close_with(disconnects::inappropriate_protocol());
+    return;
+  }
+  transport_->send_shared(f);
+}
+
+void Client::handle_unsubscribe(Command& cmd) {
+  if (cmd.channel.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  remove_subscription(cmd.channel.channel, std::nullopt);
+  std::string out;
+  codec_.encode_empty(out, cmd.id, Method::kUnsubscribe);
+  send(std::move(out));
+}
+
+// ------------------------------------------------------------------- publish, presence, history
+
+void Client::handle_publish(Command& cmd) {
+  const auto& cfg = *cfg_;
+  auto& r = cmd.publish;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty() || r.data.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  channel::Resolved res;
+  if (!channel::resolve(cfg, r.channel, res)) {
+    reply_error(id, errors::unknown_channel());
+    return;
+  }
+  if (!channel::valid_name(cfg, r.channel, res)) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  const auto& o = *res.options;
+  if (o.proxy_publish || !o.publish_proxy_name.empty() || o.proxy_subscribe_stream) {
+    reply_error(id, errors::not_available());
+    return;
+  }
+  auto sub_it = subs_.find(r.channel);
+  bool subscribed = sub_it != subs_.end() && sub_it->second->active;
+  bool anon_ok = !user_.empty() || o.allow_publish_for_anonymous;
+  bool allowed = (o.allow_publish_for_client && anon_ok) ||
+                 (o.allow_publish_for_subscriber && subscribed && anon_ok) || cfg.client_insecure;
+  if (!allowed) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  protocol::Publication pub;
+  pub.data = std::move(r.data);
+  pub.info = protocol::ClientInfo{user_, id_, info_,
+                                  subscribed ? sub_it->second->chan_info : std::string()};
+  pub.time = clock::unix_ms();
+  engine::PublishOptions opts;
+  if (o.history_enabled()) {
+    opts.history = {o.history_size, o.history_ttl, cfg.meta_ttl(o)};
+  }
+  opts.delta = o.delta_publish;
+  busy_ = true;
+  auto self = shared_from_this();
+  node_.engine().publish(r.channel, std::move(pub), std::move(opts),
+                         [self, this, id](std::expected<engine::StreamPosition, Error> res) {
+                           if (closed_) {
+                             return;
+                           }
+                           if (!res) {
+                             reply_error(id, res.error());
+                           } else {
+                             std::string out;
+                             codec_.encode_empty(out, id, Method::kPublish);
+                             send(std::move(out));
+                           }
+                           finish_command();
+                         });
+}
+
+void Client::handle_presence(Command& cmd, bool stats) {
+  const auto& cfg = *cfg_;
+  const std::string& ch = cmd.channel.channel;
+  const uint32_t id = cmd.id;
+  if (ch.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  channel::Resolved res;
+  if (!channel::resolve(cfg, ch, res)) {
+    reply_error(id, errors::unknown_channel());
+    return;
+  }
+  if (!channel::valid_name(cfg, ch, res)) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  if (!res.options->presence) {
+    reply_error(id, errors::not_available());
+    return;
+  }
+  if (!has_presence_access(*res.options, is_subscribed(ch))) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  busy_ = true;
+  auto self = shared_from_this();
+  if (stats) {
+    node_.engine().presence_stats(ch, [self, this, id](std::expected<engine::PresenceStats, Error> r) {
+      if (closed_) {
+        return;
+      }
+      if (!r) {
+        reply_error(id, r.error());
+      } else {
+        std::string out;
+        codec_.encode_presence_stats(out, id, {r->num_clients, r->num_users});
+        send(std::move(out));
+      }
+      finish_command();
+    });
+    return;
+  }
+  node_.engine().presence(
+      ch, [self, this, id](
+              std::expected<std::vector<std::pair<std::string, protocol::ClientInfo>>, Error> r) {
+        if (closed_) {
+          return;
+        }
+        if (!r) {
+          reply_error(id, r.error());
+        } else {
+          std::string out;
+          codec_.encode_presence(out, id, protocol::PresenceResult{std::move(*r)});
+          send(std::move(out));
+        }
+        finish_command();
+      });
+}
+
+void Client::handle_history(Command& cmd) {
+  const auto& cfg = *cfg_;
+  auto& r = cmd.history;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  int64_t max = cfg.client_history_max_publication_limit;
+  if (max > 0 && (r.limit < 0 || r.limit > max)) {
+    r.limit = static_cast<int32_t>(max);
+  }
+  channel::Resolved res;
+  if (!channel::resolve(cfg, r.channel, res)) {
+    reply_error(id, errors::unknown_channel());
+    return;
+  }
+  if (!channel::valid_name(cfg, r.channel, res)) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  const auto& o = *res.options;
+  if (!o.history_enabled()) {
+    reply_error(id, errors::not_available());
+    return;
+  }
+  if (!has_history_access(o, is_subscribed(r.channel))) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  if (r.reverse && r.since && r.since->offset == 0) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  engine::HistoryFilter f;
+  f.since = r.since;
+  f.limit = r.limit;
+  f.reverse = r.reverse;
+  busy_ = true;
+  auto self = shared_from_this();
+  node_.engine().history(r.channel, std::move(f), cfg.meta_ttl(o),
+                         [self, this, id](std::expected<engine::HistoryResult, Error> res) {
+                           if (closed_) {
+                             return;
+                           }
+                           if (!res) {
+                             reply_error(id, res.error());
+                           } else if (res->epoch_mismatch) {
+                             reply_error(id, errors::unrecoverable_position());
+                           } else {
+                             protocol::HistoryResult hr;
+                             hr.publications = std::move(res->publications);
+                             hr.epoch = res->top.epoch;
+                             hr.offset = res->top.offset;
+                             std::string out;
+                             codec_.encode_history(out, id, hr);
+                             send(std::move(out));
+                           }
+                           finish_command();
+                         });
+}
+
+// ------------------------------------------------------------------- refresh
+
+void Client::handle_refresh(Command& cmd) {
+  const auto& cfg = *cfg_;
+  const uint32_t id = cmd.id;
+  if (cmd.refresh.token.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  auto claims =
+      node_.connection_verifier().verify_connect(cmd.refresh.token, clock::unix_seconds_f());
+  if (!claims) {
+    switch (claims.error()) {
+      case auth::TokenError::kExpired:
+        close_with(disconnects::expired());
+        return;
+      case auth::TokenError::kInvalid:
+        close_with(disconnects::invalid_token());
+        return;
+      case auth::TokenError::kUnknownChannel:
+        reply_error(id, errors::unknown_channel());
+        return;
+      default:
+        reply_error(id, errors::internal());
+        return;
+    }
+  }
+  if (claims->user != user_) {
+    close_with(disconnects::invalid_token());
+    return;
+  }
+  // A change of the token's server-side channels is resolved by a reconnect (3010).
+  std::set<std::string> now_set(token_channels_.begin(), token_channels_.end());
+  std::set<std::string> new_set;
+  for (const auto& [ch, so] : claims->subs) {
+    new_set.insert(ch);
+  }
+  if (now_set != new_set) {
+    close_with(disconnects::insufficient_state());
+    return;
+  }
+  int64_t exp = cfg.client_insecure ? 0 : claims->expires_at();
+  protocol::RefreshResult rr;
+  rr.client = id_;
+  rr.version = std::string(Node::kVersion);
+  if (exp > 0) {
+    if (exp <= clock::unix_seconds()) {
+      reply_error(id, errors::expired());
+      return;
+    }
+    rr.expires = true;
+    rr.ttl = ttl_until(exp);
+  }
+  expire_at_ = exp;
+  if (!claims->info.empty()) {
+    info_ = claims->info;
+  }
+  std::string out;
+  codec_.encode_refresh(out, id, rr);
+  send(std::move(out));
+}
+
+void Client::handle_sub_refresh(Command& cmd) {
+  auto& r = cmd.sub_refresh;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  auto it = subs_.find(r.channel);
+  if (it == subs_.end() || !it->second->active) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  if (r.token.empty()) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  auto claims = node_.subscription_verifier().verify_subscribe(r.token, clock::unix_seconds_f());
+  if (!claims) {
+    if (claims.error() == auth::TokenError::kExpired) {
+      // Stricter than the reference quirk (docs/compatibility.md): the SDK gets a new token.
+      reply_error(id, errors::token_expired());
+    } else if (claims.error() == auth::TokenError::kInternal) {
+      reply_error(id, errors::internal());
+    } else {
+      close_with(disconnects::invalid_token());
+    }
+    return;
+  }
+  if (claims->channel != r.channel || claims->user != user_ ||
+      (!claims->client.empty() && claims->client != id_)) {
+    close_with(disconnects::invalid_token());
+    return;
+  }
+  int64_t exp = claims->expires_at();
+  protocol::SubRefreshResult res;
+  if (exp > 0) {
+    if (exp <= clock::unix_seconds()) {
+      reply_error(id, errors::expired());
+      return;
+    }
+    res.expires = true;
+    res.ttl = ttl_until(exp);
+  }
+  ClientSubscription& sub = *it->second;
+  if (sub.expire_at > 0 && exp == 0) {
+    --expiring_subs_;
+  } else if (sub.expire_at == 0 && exp > 0) {
+    ++expiring_subs_;
+  }
+  sub.expire_at = exp;
+  if (!claims->info.empty()) {
+    sub.chan_info = claims->info;
+  }
+  std::string out;
+  codec_.encode_sub_refresh(out, id, res);
+  send(std::move(out));
+}
+
+// ------------------------------------------------------------------- server API operations
+
+void Client::api_subscribe(SubscribeParams p) {
+  if (closed_ || !authenticated_ || subs_.count(p.channel) != 0) {
+    return;
+  }
+  std::string ch = p.channel;
+  std::string data = p.data;
+  auto self = shared_from_this();
+  start_subscription(std::move(p), [self, this, ch, data](
+                                       std::expected<protocol::SubscribeResult, Failure> res) {
+    if (closed_) {
+      return;
+    }
+    if (!res) {
+      remove_subscription(ch, std::nullopt);
+      if (const auto* d = std::get_if<Disconnect>(&res.error())) {
+        close_with(*d);
+      }
+      return;
+    }
+    protocol::SubscribePush push;
+    push.recoverable = res->recoverable;
+    push.epoch = res->epoch;
+    push.offset = res->offset;
+    push.positioned = res->positioned;
+    push.data = data;
+    std::string out;
+    codec_.encode_subscribe_push(out, ch, push, transport_info_.unidirectional);
+    send(std::move(out));
+    for (const auto& pub : res->publications) {
+      std::string msg;
+      codec_.encode_pub(msg, ch, *pub, transport_info_.unidirectional);
+      send(std::move(msg));
+    }
+    activate_subscription(ch);
+  });
+}
+
+void Client::api_unsubscribe(const std::string& channel) {
+  if (closed_ || subs_.count(channel) == 0) {
+    return;
+  }
+  remove_subscription(channel, protocol::Unsubscribe{2000, "server unsubscribe"});
+}
+
+void Client::api_refresh(bool expired, int64_t expire_at, const std::string& info) {
+  if (closed_ || !authenticated_) {
+    return;
+  }
+  int64_t now = clock::unix_seconds();
+  if (expired || (expire_at > 0 && expire_at <= now)) {
+    close_with(disconnects::expired());
+    return;
+  }
+  protocol::RefreshPush push;
+  if (expire_at > 0) {
+    expire_at_ = expire_at;
+    if (!info.empty()) {
+      info_ = info;
+    }
+    push.expires = true;
+    push.ttl = ttl_until(expire_at);
+  } else {
+    expire_at_ = 0;
+  }
+  std::string out;
+  codec_.encode_refresh_push(out, push, transport_info_.unidirectional);
+  send(std::move(out));
+}
+
+// ------------------------------------------------------------------- lifecycle
+
+void Client::tick(clock::TimePoint now) {
+  if (closed_) {
+    return;
+  }
+  const auto& cfg = *cfg_;
+  if (!authenticated_ || unusable_) {
+    if (now - opened_at_ >= cfg.client_stale_close_delay) {
+      close_with(disconnects::stale());
+    }
+    return;
+  }
+  if (awaiting_pong_ && now >= pong_deadline_) {
+    close_with(disconnects::no_pong());
+    return;
+  }
+  if (next_ping_at_ != clock::TimePoint{} && now >= next_ping_at_) {
+    std::string out;
+    codec_.encode_ping(out);
+    send(std::move(out));
+    if (!transport_info_.unidirectional && cfg.pong_timeout.count() > 0 && !awaiting_pong_) {
+      awaiting_pong_ = true;
+      pong_deadline_ = now + cfg.pong_timeout;
+    }
+    next_ping_at_ = now + cfg.ping_interval;
+  }
+  int64_t unix_now = 0;
+  if (expire_at_ > 0 || expiring_subs_ > 0) {
+    unix_now = clock::unix_seconds();
+  }
+  if (expire_at_ > 0) {
+    auto grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_close_delay);
+    if (unix_now >= expire_at_ + grace.count()) {
+      close_with(disconnects::expired());
+      return;
+    }
+  }
+  if (expiring_subs_ > 0) {
+    auto grace =
+        std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_sub_close_delay);
+    std::vector<std::string> expired;
+    for (const auto& [ch, s] : subs_) {
+      if (s->active && s->expire_at > 0 && unix_now > s->expire_at + grace.count()) {
+        if (s->server_side) {
+          close_with(disconnects::subscription_expired());
+          return;
+        }
+        expired.push_back(ch);
+      }
+    }
+    for (const auto& ch : expired) {
+      remove_subscription(ch, protocol::Unsubscribe{2501, "subscription expired"});
+    }
+  }
+}
+
+void Client::disconnect(const Disconnect& d) { close_with(d); }
+
+void Client::close_with(const Disconnect& d) {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  queue_.clear();
+  if (transport_ != nullptr) {
+    transport_->close(d);
+  }
+  cleanup();
+}
+
+void Client::transport_closed() {
+  closed_ = true;
+  queue_.clear();
+  transport_ = nullptr;
+  cleanup();
+}
+
+void Client::cleanup() {
+  if (cleaned_) {
+    return;
+  }
+  cleaned_ = true;
+  while (!subs_.empty()) {
+    remove_subscription(subs_.begin()->first, std::nullopt);
+  }
+  if (authenticated_) {
+    node_.unindex_user(this);
+  }
+  if (user_acquired_) {
+    node_.release_user(user_);
+    user_acquired_ = false;
+  }
+  node_.unregister_client(this);
+}
+
+}  // namespace gyre::node

@@ -1,0 +1,179 @@
+#pragma once
+
+#include <deque>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "auth/jwt.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "hub/hub.h"
+#include "node/transport.h"
+#include "protocol/types.h"
+
+// A client session: the protocol state machine of one connection (client-protocol.md §4),
+// with Centrifugo's policy layer (server-api.md §3, §5). Shard-local: it lives on the
+// shard of its connection and every method runs there. Owned by its transport through a
+// shared_ptr; engine callbacks hold it alive and check closed() first.
+namespace gyre::node {
+
+class Node;
+class Client;
+
+using Failure = std::variant<Error, Disconnect>;
+
+// One subscription of a client. Registered in the shard's hub as a subscriber.
+class ClientSubscription final : public hub::Subscriber {
+ public:
+  ClientSubscription(Client* c, std::string ch) : client(c), channel(std::move(ch)) {}
+  void deliver(const std::shared_ptr<const hub::Fanout>& f) override;
+
+  Client* client;
+  std::string channel;
+  bool server_side = false;
+  bool active = false;        // subscribe reply sent; pushes flow
+  bool emit_presence = false;
+  bool emit_join_leave = false;
+  bool push_join_leave = false;
+  bool positioned = false;
+  bool recoverable = false;
+  protocol::StreamPosition position;
+  clock::TimePoint last_position_check{};
+  int64_t expire_at = 0;  // Unix seconds, 0 = never
+  std::string chan_info;
+  std::vector<std::shared_ptr<const hub::Fanout>> buffer;  // pushes before the reply
+};
+
+// Options of a subscription being created (client subscribe, token subs, API subscribe).
+struct SubscribeParams {
+  std::string channel;
+  bool server_side = false;
+  bool emit_presence = false;
+  bool emit_join_leave = false;
+  bool push_join_leave = false;
+  bool positioned = false;
+  bool recoverable = false;
+  bool cache_recovery = false;  // force_recovery_mode: cache
+  int64_t expire_at = 0;
+  std::string chan_info;
+  std::string data;  // reply/push data
+  // Recovery input.
+  bool recover = false;
+  uint64_t offset = 0;
+  std::string epoch;
+  bool reject_unrecovered = false;
+  config::Duration meta_ttl{0};
+};
+
+// What the HTTP request that opened the connection told us.
+struct ConnectionRequest {
+  std::string user_id_header;  // value of client_user_id_http_header, if configured
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  Client(Node& node, Transport* transport, ConnectionRequest request);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Registers the session on its shard and starts the stale timer.
+  void open();
+  // One inbound transport frame (several commands). Bad frames close with 3501.
+  void handle_frame(std::string_view frame);
+  // The transport is gone (peer closed, I/O error, or after close()). Cleans up once.
+  void transport_closed();
+  // Server-initiated disconnect.
+  void disconnect(const Disconnect& d);
+  // Housekeeping from the shard tick.
+  void tick(clock::TimePoint now);
+
+  // --- server API operations (run on this client's shard)
+  void api_subscribe(SubscribeParams params);
+  void api_unsubscribe(const std::string& channel);
+  void api_refresh(bool expired, int64_t expire_at, const std::string& info);
+
+  void deliver(ClientSubscription& sub, const std::shared_ptr<const hub::Fanout>& f);
+
+  const std::string& id() const { return id_; }
+  const std::string& user() const { return user_; }
+  const std::string& session() const { return session_; }
+  bool authenticated() const { return authenticated_; }
+  bool closed() const { return closed_; }
+
+ private:
+  struct PendingFrame;
+  void process_commands();
+  void dispatch(protocol::Command& cmd);
+  void finish_command();  // an async command completed: continue with the queue
+  void reply_error(uint32_t id, const Error& e);
+  void fail(uint32_t id, const Failure& f);
+  void send(std::string msg);
+
+  void handle_connect(protocol::Command& cmd);
+  void handle_subscribe(protocol::Command& cmd);
+  void handle_unsubscribe(protocol::Command& cmd);
+  void handle_publish(protocol::Command& cmd);
+  void handle_presence(protocol::Command& cmd, bool stats);
+  void handle_history(protocol::Command& cmd);
+  void handle_refresh(protocol::Command& cmd);
+  void handle_sub_refresh(protocol::Command& cmd);
+
+  void complete_connect(uint32_t id, protocol::ConnectResult result,
+                        std::vector<SubscribeParams> subs);
+
+  // Creates the subscription, registers it (buffering), runs presence + position/recovery
+  // on the engine, then calls `done`. The caller sends the reply and then calls
+  // activate_subscription (or drop_subscription on failure).
+  void start_subscription(SubscribeParams p,
+                          std::function<void(std::expected<protocol::SubscribeResult, Failure>)> done);
+  void activate_subscription(const std::string& channel);
+  // Removes a subscription: hub, presence, leave. `push` sends an unsubscribe push.
+  void remove_subscription(const std::string& channel, std::optional<protocol::Unsubscribe> push);
+  void insufficient_state(ClientSubscription& sub);
+
+  bool has_history_access(const config::ChannelOptions& o, bool subscribed) const;
+  bool has_presence_access(const config::ChannelOptions& o, bool subscribed) const;
+  bool is_subscribed(const std::string& channel) const;
+  void close_with(const Disconnect& d);
+  void cleanup();
+
+  Node& node_;
+  Transport* transport_;
+  const protocol::Codec& codec_;
+  TransportInfo transport_info_;
+  std::shared_ptr<const config::Config> cfg_;
+  ConnectionRequest request_;
+
+  std::string id_;
+  std::string session_;
+  std::string user_;
+  std::string info_;
+  bool authenticated_ = false;
+  bool unusable_ = false;
+  bool closed_ = false;
+  bool cleaned_ = false;
+  bool user_acquired_ = false;
+  int64_t expire_at_ = 0;  // Unix seconds, 0 = never
+  std::vector<std::string> token_channels_;  // server-side channels from the token
+
+  std::map<std::string, std::unique_ptr<ClientSubscription>> subs_;
+  size_t expiring_subs_ = 0;
+
+  std::deque<protocol::Command> queue_;
+  bool busy_ = false;
+  bool in_dispatch_ = false;
+
+  clock::TimePoint opened_at_;
+  clock::TimePoint next_ping_at_{};
+  clock::TimePoint pong_deadline_{};
+  bool awaiting_pong_ = false;
+};
+
+}  // namespace gyre::node

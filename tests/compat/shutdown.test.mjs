@@ -1,0 +1,50 @@
+// Graceful shutdown: SIGTERM → every WebSocket closed with 3001 "shutdown", process exits 0.
+import assert from 'node:assert/strict';
+import { test, startServer, userToken, once, withTimeout, uniq } from './harness.mjs';
+
+test('SIGTERM: raw and SDK clients get 3001 "shutdown"; process exits 0 within a few seconds', { timeout: 30000 }, async (t, s) => {
+  const srv = await startServer({
+    api_key: 'k', token_hmac_secret_key: 'secret',
+    namespaces: [{ name: 'chat', presence: true, allow_subscribe_for_client: true }],
+  });
+  s.defer(() => srv.stop());
+  const raws = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await s.raw(srv);
+    const r = await c.call('connect', { token: userToken(i + 1) });
+    assert.ok(r.connect, JSON.stringify(r));
+    await c.call('subscribe', { channel: uniq('chat:'), flag: 1 });
+    raws.push(c);
+  }
+  // One raw connection that never sent connect.
+  const unauth = await s.raw(srv);
+  const sdk = s.sdk(srv, { token: userToken(99), minReconnectDelay: 5000, maxReconnectDelay: 10000 });
+  const conn = once(sdk, 'connected');
+  sdk.connect();
+  await conn;
+  const connecting = once(sdk, 'connecting', 8000);
+
+  const t0 = Date.now();
+  srv.proc.kill('SIGTERM');
+  for (const c of raws) assert.deepEqual(await c.waitClose(8000), { code: 3001, reason: 'shutdown' });
+  const uc = await unauth.waitClose(8000);
+  assert.equal(uc.code, 3001, `unauthenticated connection: ${JSON.stringify(uc)}`);
+  assert.deepEqual(await connecting, { code: 3001, reason: 'shutdown' });
+  const exited = await withTimeout(srv.handle.exitPromise, 10000, 'process exit after SIGTERM');
+  const took = Date.now() - t0;
+  assert.deepEqual(exited, { code: 0, signal: null });
+  assert.ok(took < 8000, `shutdown took ${took} ms`);
+  sdk.disconnect();
+});
+
+test('SIGTERM with no clients exits 0 promptly; SIGINT too', { timeout: 30000 }, async (t, s) => {
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    const srv = await startServer({ api_key: 'k' });
+    s.defer(() => srv.stop());
+    const t0 = Date.now();
+    srv.proc.kill(sig);
+    const exited = await withTimeout(srv.handle.exitPromise, 8000, `exit after ${sig}`);
+    assert.deepEqual(exited, { code: 0, signal: null }, sig);
+    assert.ok(Date.now() - t0 < 5000, `${sig} shutdown took ${Date.now() - t0} ms`);
+  }
+});

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+
+// The one table of configuration keys (Centrifugo v5 flat keys, reference.md §8.1). File,
+// environment and flag handling all go through it, and docs can be generated from it. The
+// tables are immutable static data: thread-safe.
+namespace gyre::config::schema {
+
+// How a key's value is read. File values must have the matching JSON/YAML/TOML type;
+// environment and flag values are text and are parsed (see loader.cc).
+enum class Type {
+  kBool,        // file: boolean; text: Go strconv.ParseBool
+  kInt,         // file: integer; text: decimal integer
+  kString,      // file: string
+  kPort,        // a string key that also accepts an integer (`port: 8000`)
+  kDuration,    // Go duration string ("25s", "1m30s"); a plain integer means seconds
+  kSeconds,     // as kDuration, and must be whole seconds
+  kStringList,  // file: array of strings (or one space-separated string); text: space-separated
+  kNamespaces,  // file: array of objects; text: a JSON array
+};
+
+// Where the value of a key lives inside its owner struct.
+template <class Owner>
+using Member = std::variant<std::monostate, bool Owner::*, int Owner::*, int64_t Owner::*,
+                            std::string Owner::*, Duration Owner::*,
+                            std::vector<std::string> Owner::*>;
+
+// A pointer to the storage of one key inside a concrete config object.
+using FieldRef = std::variant<bool*, int*, int64_t*, std::string*, Duration*,
+                              std::vector<std::string>*>;
+
+template <class Owner>
+struct KeySpec {
+  std::string_view name;
+  Type type;
+  Member<Owner> member;  // monostate: handled specially (only `namespaces`)
+  std::string_view doc;
+  // Accepted only for top-level channel options (reference quirk aliases).
+  bool top_level_only = false;
+};
+
+template <class Owner>
+FieldRef bind(Owner& owner, const Member<Owner>& member) {
+  return std::visit(
+      [&owner](auto m) -> FieldRef {
+        if constexpr (std::is_same_v<decltype(m), std::monostate>) {
+          return static_cast<bool*>(nullptr);
+        } else {
+          return &(owner.*m);
+        }
+      },
+      member);
+}
+
+// Node-level keys (members of Config other than tokens and channel options).
+std::span<const KeySpec<Config>> global_keys();
+// Token keys, without prefix; exposed as `token_<name>` and `subscription_token_<name>`.
+std::span<const KeySpec<TokenConfig>> token_keys();
+// Channel options: flat top-level keys for Config::channel and keys of namespace objects.
+std::span<const KeySpec<ChannelOptions>> channel_keys();
+
+inline constexpr std::string_view kTokenPrefix = "token_";
+inline constexpr std::string_view kSubscriptionTokenPrefix = "subscription_token_";
+
+// What happens when a Centrifugo v5 key that Gyre does not implement is set.
+enum class UnsupportedPolicy {
+  kWarn,          // warn "is not supported ... and is ignored"
+  kRejectIfTrue,  // a true value is an error: ignoring it would silently change behaviour
+};
+
+struct UnsupportedKey {
+  std::string_view name;
+  UnsupportedPolicy policy = UnsupportedPolicy::kWarn;
+};
+
+// Known Centrifugo v5 top-level key that Gyre does not implement yet, or null.
+const UnsupportedKey* find_unsupported(std::string_view key);
+// Known Centrifugo v5 channel option (top level or in a namespace) Gyre ignores, or null.
+const UnsupportedKey* find_unsupported_channel_option(std::string_view key);
+
+// Engines/brokers Gyre implements; anything else fails validation.
+inline constexpr std::string_view kSupportedEngine = "memory";
+
+}  // namespace gyre::config::schema

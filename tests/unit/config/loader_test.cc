@@ -1,0 +1,621 @@
+#include "config/loader.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+
+#include "config/schema.h"
+
+namespace gyre::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// gmock is not linked into the unit tests; a substring check with a readable failure.
+::testing::AssertionResult contains(const std::string& text, std::string_view part) {
+  if (text.find(part) != std::string::npos) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part
+                                       << "\"";
+}
+
+// Fixture for load(): each test gets a fresh temporary directory for config files.
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "gyre-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  LoadResult load_file(const std::string& name, const std::string& text) {
+    LoadInput input;
+    input.config_path = write(name, text);
+    return load(input);
+  }
+
+  // The ConfigError message load() throws for `input`, or "" if it does not throw.
+  static std::string error_of(const LoadInput& input) {
+    try {
+      load(input);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  std::string file_error(const std::string& name, const std::string& text) {
+    LoadInput input;
+    input.config_path = write(name, text);
+    return error_of(input);
+  }
+
+  static std::string env_error(std::map<std::string, std::string> env) {
+    LoadInput input;
+    input.env = std::move(env);
+    return error_of(input);
+  }
+
+  static bool has_warning(const LoadResult& r, std::string_view text) {
+    for (const auto& w : r.warnings) {
+      if (w.find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static std::string hostname() {
+    std::array<char, 256> buf{};
+    gethostname(buf.data(), buf.size() - 1);
+    return buf.data();
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoaderTest, DefaultsApplyWithoutAnySource) {
+  LoadResult r = load(LoadInput{});
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.config.port, "8000");
+  EXPECT_EQ(r.config.name, hostname() + "_8000");
+  EXPECT_EQ(r.config.engine, "memory");
+  EXPECT_EQ(r.config.log_level, "info");
+  EXPECT_EQ(r.config.ping_interval, milliseconds(25000));
+  EXPECT_EQ(r.config.pong_timeout, milliseconds(8000));
+  EXPECT_EQ(r.config.client_queue_max_size, 1048576);
+  EXPECT_EQ(r.config.global_history_meta_ttl, milliseconds(720LL * 3600 * 1000));
+  EXPECT_TRUE(r.config.namespaces.empty());
+}
+
+TEST_F(LoaderTest, MissingFileIsOnlyAWarning) {
+  LoadInput input;
+  input.config_path = (dir_ / "absent.json").string();
+  input.config_path_explicit = true;
+  LoadResult r = load(input);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0], "config file \"" + input.config_path + "\" not found, using defaults");
+  EXPECT_EQ(r.config.port, "8000");
+}
+
+TEST_F(LoaderTest, FlagsOverrideEnvOverrideFileOverrideDefaults) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({
+    "port": "8001", "api_key": "from-file", "client_channel_limit": 10,
+    "ping_interval": "30s", "client_insecure": false
+  })");
+  input.env = {{"CENTRIFUGO_PORT", "8002"},
+               {"CENTRIFUGO_API_KEY", "from-env"},
+               {"CENTRIFUGO_CLIENT_INSECURE", "true"},
+               {"HOME", "/root"}};
+  input.flags = {{"port", "8003"}};
+  LoadResult r = load(input);
+  EXPECT_EQ(r.config.port, "8003");                       // flag
+  EXPECT_EQ(r.config.api_key, "from-env");                // env over file
+  EXPECT_TRUE(r.config.client_insecure);                  // env over file
+  EXPECT_EQ(r.config.client_channel_limit, 10);           // file over default
+  EXPECT_EQ(r.config.ping_interval, milliseconds(30000));  // file over default
+  EXPECT_EQ(r.config.pong_timeout, milliseconds(8000));   // default
+  EXPECT_EQ(r.config.name, hostname() + "_8003");
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST_F(LoaderTest, EmptyEnvValuesAreUnset) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({"api_key": "from-file"})");
+  input.env = {{"CENTRIFUGO_API_KEY", ""}, {"CENTRIFUGO_PORT", ""}};
+  LoadResult r = load(input);
+  EXPECT_EQ(r.config.api_key, "from-file");
+  EXPECT_EQ(r.config.port, "8000");
+}
+
+void expect_sample(const Config& c) {
+  EXPECT_EQ(c.name, "node1");
+  EXPECT_EQ(c.port, "9000");
+  EXPECT_TRUE(c.client_insecure);
+  EXPECT_EQ(c.client_channel_limit, 64);
+  EXPECT_EQ(c.ping_interval, milliseconds(20000));
+  EXPECT_EQ(c.pong_timeout, milliseconds(5000));
+  EXPECT_EQ(c.client_expired_close_delay, milliseconds(90000));
+  EXPECT_EQ(c.allowed_origins, (std::vector<std::string>{"http://a.example", "*"}));
+  EXPECT_EQ(c.token.hmac_secret_key, "secret");
+  EXPECT_EQ(c.subscription_token.audience, "aud");
+  EXPECT_TRUE(c.channel.presence);
+  EXPECT_EQ(c.channel.history_size, 10);
+  EXPECT_EQ(c.channel.history_ttl, milliseconds(300000));
+  ASSERT_EQ(c.namespaces.size(), 2u);
+  EXPECT_EQ(c.namespaces[0].name, "chat");
+  EXPECT_TRUE(c.namespaces[0].options.allow_subscribe_for_client);
+  EXPECT_EQ(c.namespaces[0].options.history_size, 100);
+  EXPECT_EQ(c.namespaces[0].options.history_ttl, milliseconds(60000));
+  EXPECT_EQ(c.namespaces[0].options.allowed_delta_types, std::vector<std::string>{"fossil"});
+  EXPECT_FALSE(c.namespaces[0].options.presence);  // no inheritance from the top level
+  EXPECT_EQ(c.namespaces[1].name, "dialogs.v2");
+  EXPECT_EQ(c.namespaces[1].options.channel_regex, "^[a-z]+$");
+  ASSERT_NE(c.namespaces[1].options.channel_regex_compiled, nullptr);
+  EXPECT_EQ(c.namespaces[1].options.channel_regex_compiled->pattern(), "^[a-z]+$");
+  EXPECT_EQ(c.channel.channel_regex_compiled, nullptr);
+}
+
+TEST_F(LoaderTest, JsonYamlAndTomlLoadTheSameConfigIdentically) {
+  LoadResult json = load_file("config.json", R"({
+    "name": "node1",
+    "port": 9000,
+    "client_insecure": true,
+    "client_channel_limit": 64,
+    "ping_interval": "20s",
+    "pong_timeout": "5s",
+    "client_expired_close_delay": "1m30s",
+    "allowed_origins": ["http://a.example", "*"],
+    "token_hmac_secret_key": "secret",
+    "subscription_token_audience": "aud",
+    "presence": true,
+    "history_size": 10,
+    "history_ttl": "300s",
+    "namespaces": [
+      {"name": "chat", "allow_subscribe_for_client": true, "history_size": 100,
+       "history_ttl": 60, "allowed_delta_types": ["fossil"]},
+      {"name": "dialogs.v2", "channel_regex": "^[a-z]+$"}
+    ]
+  })");
+  LoadResult yaml = load_file("config.yaml", R"(
+name: node1
+port: 9000
+client_insecure: true
+client_channel_limit: 64
+ping_interval: 20s
+pong_timeout: "5s"
+client_expired_close_delay: 1m30s
+allowed_origins:
+  - http://a.example
+  - "*"
+token_hmac_secret_key: secret
+subscription_token_audience: aud
+presence: true
+history_size: 10
+history_ttl: 300s
+namespaces:
+  - name: chat
+    allow_subscribe_for_client: true
+    history_size: 100
+    history_ttl: 60
+    allowed_delta_types: [fossil]
+  - name: dialogs.v2
+    channel_regex: "^[a-z]+$"
+)");
+  LoadResult toml = load_file("config.toml", R"(
+name = "node1"
+port = 9000
+client_insecure = true
+client_channel_limit = 64
+ping_interval = "20s"
+pong_timeout = "5s"
+client_expired_close_delay = "1m30s"
+allowed_origins = ["http://a.example", "*"]
+token_hmac_secret_key = "secret"
+subscription_token_audience = "aud"
+presence = true
+history_size = 10
+history_ttl = "300s"
+
+[[namespaces]]
+name = "chat"
+allow_subscribe_for_client = true
+history_size = 100
+history_ttl = 60
+allowed_delta_types = ["fossil"]
+
+[[namespaces]]
+name = "dialogs.v2"
+channel_regex = "^[a-z]+$"
+)");
+  for (const LoadResult* r : {&json, &yaml, &toml}) {
+    SCOPED_TRACE(r == &json ? "json" : r == &yaml ? "yaml" : "toml");
+    EXPECT_TRUE(r->warnings.empty());
+    expect_sample(r->config);
+  }
+}
+
+TEST_F(LoaderTest, UnknownExtensionIsReadAsJson) {
+  LoadResult r = load_file("config.conf", R"({"api_key": "k"})");
+  EXPECT_EQ(r.config.api_key, "k");
+}
+
+TEST_F(LoaderTest, UppercaseExtensionSelectsTheFormat) {
+  LoadResult r = load_file("config.YML", "api_key: k\n");
+  EXPECT_EQ(r.config.api_key, "k");
+}
+
+TEST_F(LoaderTest, EmptyYamlFileMeansDefaults) {
+  LoadResult r = load_file("config.yaml", "");
+  EXPECT_EQ(r.config.port, "8000");
+}
+
+TEST_F(LoaderTest, JsonParseErrorNamesFileAndPosition) {
+  std::string error = file_error("bad.json", "{\n  \"port\": \"8000\",\n  \"api_key\": }\n");
+  EXPECT_TRUE(contains(error, "config: file \""));
+  EXPECT_TRUE(contains(error, "bad.json\": invalid JSON at line 3, column 14: "));
+}
+
+TEST_F(LoaderTest, YamlParseErrorNamesFileAndPosition) {
+  std::string error = file_error("bad.yaml", "port: 8000\napi_key: [a, b\n");
+  EXPECT_TRUE(contains(error, "bad.yaml\": invalid YAML at line 3, column 1: "));
+}
+
+TEST_F(LoaderTest, TomlParseErrorNamesFileAndPosition) {
+  std::string error = file_error("bad.toml", "port = 8000\napi_key = \n");
+  EXPECT_TRUE(contains(error, "bad.toml\": invalid TOML at line 2, column "));
+}
+
+TEST_F(LoaderTest, TopLevelMustBeAnObject) {
+  EXPECT_TRUE(contains(file_error("list.json", "[1, 2]"),
+                       "list.json\": top level must be an object, got array"));
+}
+
+TEST_F(LoaderTest, IntegerDurationMeansSeconds) {
+  LoadResult r = load_file("config.json", R"({"history_size": 5, "history_ttl": 300,
+                                              "ping_interval": 40})");
+  EXPECT_EQ(r.config.channel.history_ttl, milliseconds(300000));
+  EXPECT_EQ(r.config.ping_interval, milliseconds(40000));
+
+  LoadInput input;
+  input.env = {{"CENTRIFUGO_CLIENT_STALE_CLOSE_DELAY", "15"}};
+  EXPECT_EQ(load(input).config.client_stale_close_delay, milliseconds(15000));
+}
+
+TEST_F(LoaderTest, BadDurationNamesTheKey) {
+  EXPECT_EQ(file_error("config.json", R"({"ping_interval": "abc"})"),
+            "config: key \"ping_interval\": invalid duration \"abc\"");
+  EXPECT_EQ(file_error("config.json", R"({"ping_interval": true})"),
+            "config: key \"ping_interval\": expected duration string, got true");
+  EXPECT_EQ(env_error({{"CENTRIFUGO_PONG_TIMEOUT", "5 s"}}),
+            "config: key \"pong_timeout\": invalid duration \"5 s\" "
+            "(from CENTRIFUGO_PONG_TIMEOUT)");
+}
+
+TEST_F(LoaderTest, WrongTypeInNamespaceNamesThePath) {
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": [
+      {"name": "ok"}, {"name": "chat", "history_size": "ten"}]})"),
+            "config: key \"namespaces[1].history_size\": expected integer, got \"ten\"");
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": [{"name": "chat", "presence": 1}]})"),
+            "config: key \"namespaces[0].presence\": expected boolean, got 1");
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": ["chat"]})"),
+            "config: key \"namespaces[0]\": expected object, got string");
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": {"name": "chat"}})"),
+            "config: key \"namespaces\": expected array of objects, got object");
+}
+
+TEST_F(LoaderTest, WrongFileTypesNameTheKey) {
+  EXPECT_EQ(file_error("config.json", R"({"client_insecure": "true"})"),
+            "config: key \"client_insecure\": expected boolean, got \"true\"");
+  EXPECT_EQ(file_error("config.json", R"({"client_channel_limit": 1.5})"),
+            "config: key \"client_channel_limit\": expected integer, got 1.5");
+  EXPECT_EQ(file_error("config.json", R"({"api_key": 42})"),
+            "config: key \"api_key\": expected string, got 42");
+  EXPECT_EQ(file_error("config.json", R"({"allowed_origins": ["a", 1]})"),
+            "config: key \"allowed_origins[1]\": expected string, got 1");
+  EXPECT_EQ(file_error("config.json", R"({"gomaxprocs": 3000000000})"),
+            "config: key \"gomaxprocs\": integer 3000000000 out of range");
+}
+
+TEST_F(LoaderTest, IntegralNumbersAreIntegers) {
+  LoadResult r = load_file("config.json", R"({"client_queue_max_size": 2e6})");
+  EXPECT_EQ(r.config.client_queue_max_size, 2000000);
+  EXPECT_EQ(file_error("config.json", R"({"client_queue_max_size": 1e300})"),
+            "config: key \"client_queue_max_size\": expected integer, got 1e+300");
+  EXPECT_EQ(file_error("config.yaml", "client_queue_max_size: .nan\n"),
+            "config: key \"client_queue_max_size\": expected integer, got nan");
+}
+
+TEST_F(LoaderTest, DirectoryAsConfigFileIsAnError) {
+  LoadInput input;
+  input.config_path = dir_.string();
+  EXPECT_EQ(error_of(input), "config: file \"" + dir_.string() + "\": not a regular file");
+}
+
+TEST_F(LoaderTest, NullValuesKeepDefaults) {
+  LoadResult r = load_file("config.yaml", "api_key:\nport: ~\n");
+  EXPECT_EQ(r.config.api_key, "");
+  EXPECT_EQ(r.config.port, "8000");
+}
+
+TEST_F(LoaderTest, EnvBooleansUseGoParseBool) {
+  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"}) {
+    LoadInput input;
+    input.env = {{"CENTRIFUGO_CLIENT_INSECURE", std::string(t)}};
+    EXPECT_TRUE(load(input).config.client_insecure) << t;
+  }
+  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"}) {
+    LoadInput input;
+    input.env = {{"CENTRIFUGO_CLIENT_INSECURE", std::string(f)}};
+    input.config_path = write("config.json", R"({"client_insecure": true})");
+    EXPECT_FALSE(load(input).config.client_insecure) << f;
+  }
+  EXPECT_EQ(env_error({{"CENTRIFUGO_CLIENT_INSECURE", "yes"}}),
+            "config: key \"client_insecure\": invalid boolean \"yes\" "
+            "(from CENTRIFUGO_CLIENT_INSECURE)");
+}
+
+TEST_F(LoaderTest, EnvIntegersAndListsAreParsed) {
+  LoadInput input;
+  input.env = {{"CENTRIFUGO_CLIENT_CHANNEL_LIMIT", "42"},
+               {"CENTRIFUGO_ALLOWED_ORIGINS", " http://a.example  http://b.example "},
+               {"CENTRIFUGO_TOKEN_AUDIENCE", "aud"},
+               {"CENTRIFUGO_SUBSCRIPTION_TOKEN_HMAC_SECRET_KEY", "sub-secret"},
+               {"CENTRIFUGO_HISTORY_SIZE", "3"},
+               {"CENTRIFUGO_HISTORY_TTL", "1m"}};
+  Config c = load(input).config;
+  EXPECT_EQ(c.client_channel_limit, 42);
+  EXPECT_EQ(c.allowed_origins,
+            (std::vector<std::string>{"http://a.example", "http://b.example"}));
+  EXPECT_EQ(c.token.audience, "aud");
+  EXPECT_EQ(c.subscription_token.hmac_secret_key, "sub-secret");
+  EXPECT_EQ(c.channel.history_size, 3);
+  EXPECT_EQ(c.channel.history_ttl, milliseconds(60000));
+  EXPECT_EQ(env_error({{"CENTRIFUGO_CLIENT_CHANNEL_LIMIT", "12a"}}),
+            "config: key \"client_channel_limit\": invalid integer \"12a\" "
+            "(from CENTRIFUGO_CLIENT_CHANNEL_LIMIT)");
+}
+
+TEST_F(LoaderTest, FlagValuesAreParsedLikeEnv) {
+  LoadInput input;
+  input.flags = {{"client_insecure", "true"}, {"ping_interval", "40s"}, {"name", "n1"}};
+  Config c = load(input).config;
+  EXPECT_TRUE(c.client_insecure);
+  EXPECT_EQ(c.ping_interval, milliseconds(40000));
+  EXPECT_EQ(c.name, "n1");
+  input.flags = {{"client_insecure", "maybe"}};
+  EXPECT_EQ(error_of(input),
+            "config: key \"client_insecure\": invalid boolean \"maybe\" "
+            "(from flag --client_insecure)");
+}
+
+TEST_F(LoaderTest, NamespacesFromEnvJsonReplaceFileNamespaces) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({"namespaces": [{"name": "file_ns"}]})");
+  input.env = {{"CENTRIFUGO_NAMESPACES",
+                R"([{"name": "chat", "presence": true, "history_size": 5, "history_ttl": "30s"},
+                    {"name": "news"}])"}};
+  Config c = load(input).config;
+  ASSERT_EQ(c.namespaces.size(), 2u);
+  EXPECT_EQ(c.namespaces[0].name, "chat");
+  EXPECT_TRUE(c.namespaces[0].options.presence);
+  EXPECT_EQ(c.namespaces[0].options.history_size, 5);
+  EXPECT_EQ(c.namespaces[0].options.history_ttl, milliseconds(30000));
+  EXPECT_EQ(c.namespaces[1].name, "news");
+}
+
+TEST_F(LoaderTest, NamespacesEnvMustBeJson) {
+  std::string error = env_error({{"CENTRIFUGO_NAMESPACES", "[chat]"}});
+  EXPECT_EQ(error.rfind("config: key \"namespaces\": invalid JSON at line 1, column 2: ", 0), 0u)
+      << error;
+  EXPECT_TRUE(contains(error, " (from CENTRIFUGO_NAMESPACES)"));
+  EXPECT_EQ(env_error({{"CENTRIFUGO_NAMESPACES", R"([{"name": "chat", "presence": "1"}])"}}),
+            "config: key \"namespaces[0].presence\": expected boolean, got \"1\" "
+            "(from CENTRIFUGO_NAMESPACES)");
+}
+
+TEST_F(LoaderTest, UnknownKeysWarn) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({"foo": 1,
+      "namespaces": [{"name": "chat", "bar": true}]})");
+  input.env = {{"CENTRIFUGO_BAZ", "x"}};
+  LoadResult r = load(input);
+  ASSERT_EQ(r.warnings.size(), 3u);
+  EXPECT_EQ(r.warnings[0], "unknown key \"foo\"");
+  EXPECT_EQ(r.warnings[1], "unknown key \"namespaces[0].bar\"");
+  EXPECT_EQ(r.warnings[2], "unknown key \"baz\" (from CENTRIFUGO_BAZ)");
+}
+
+TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({"redis_address": "redis://x", "admin": true,
+      "prometheus": true, "proxy_connect_endpoint": "http://x", "tls": false,
+      "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
+      "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
+  input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
+  LoadResult r = load(input);
+  std::vector<std::string> expected = {
+      "key \"redis_address\" is not supported by this version of Gyre and is ignored",
+      "key \"admin\" is not supported by this version of Gyre and is ignored",
+      "key \"prometheus\" is not supported by this version of Gyre and is ignored",
+      "key \"proxy_connect_endpoint\" is not supported by this version of Gyre and is ignored",
+      "key \"tls\" is not supported by this version of Gyre and is ignored",
+      "key \"redis_sentinel_tls_cert\" is not supported by this version of Gyre and is ignored",
+      "key \"proxy_cache_empty\" is not supported by this version of Gyre and is ignored",
+      "key \"namespaces[0].subscribe_cel\" is not supported by this version of Gyre and is "
+      "ignored",
+      "key \"nats_raw_mode_enabled\" is not supported by this version of Gyre and is ignored "
+      "(from CENTRIFUGO_NATS_RAW_MODE_ENABLED)",
+  };
+  EXPECT_EQ(r.warnings, expected);
+}
+
+TEST_F(LoaderTest, UnsupportedEngineIsAnError) {
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis"})"),
+            "config: key \"engine\": \"redis\" is not supported yet; supported: memory");
+  LoadInput input;
+  input.flags = {{"engine", "tarantool"}};
+  EXPECT_EQ(error_of(input),
+            "config: key \"engine\": \"tarantool\" is not supported yet; supported: memory");
+  EXPECT_EQ(env_error({{"CENTRIFUGO_BROKER", "nats"}}),
+            "config: key \"broker\": \"nats\" is not supported yet; supported: none");
+}
+
+TEST_F(LoaderTest, TlsEnabledIsAnError) {
+  EXPECT_EQ(file_error("config.json", R"({"tls": true})"),
+            "config: key \"tls\": true is not supported yet; supported: false");
+  EXPECT_EQ(env_error({{"CENTRIFUGO_TLS_AUTOCERT", "1"}}),
+            "config: key \"tls_autocert\": true is not supported yet; supported: false "
+            "(from CENTRIFUGO_TLS_AUTOCERT)");
+}
+
+TEST_F(LoaderTest, PortAcceptsNumbersAndRejectsNonPorts) {
+  EXPECT_EQ(load_file("config.json", R"({"port": 9001, "internal_port": 9002})").config.port,
+            "9001");
+  EXPECT_EQ(file_error("config.json", R"({"port": "http"})"),
+            "config: key \"port\": invalid port \"http\" (expected a number 0-65535)");
+  EXPECT_EQ(file_error("config.json", R"({"internal_port": 70000})"),
+            "config: key \"internal_port\": invalid port \"70000\" (expected a number 0-65535)");
+}
+
+TEST_F(LoaderTest, NamespaceNameIsRequiredValidAndUnique) {
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": [{"presence": true}]})"),
+            "config: key \"namespaces[0].name\": required");
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": [{"name": "a"}]})"),
+            "config: key \"namespaces[0].name\": invalid namespace name \"a\" (must match "
+            "^[-a-zA-Z0-9_.]{2,}$)");
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": [{"name": "chat:x"}]})"),
+            "config: key \"namespaces[0].name\": invalid namespace name \"chat:x\" (must match "
+            "^[-a-zA-Z0-9_.]{2,}$)");
+  EXPECT_EQ(file_error("config.json", R"({"namespaces": [{"name": "chat"}, {"name": "chat"}]})"),
+            "config: key \"namespaces[1].name\": duplicate namespace \"chat\"");
+}
+
+TEST_F(LoaderTest, ChannelRegexIsCompiledOrRejected) {
+  LoadResult r = load_file("config.json", R"({"channel_regex": "^[0-9]+$"})");
+  ASSERT_NE(r.config.channel.channel_regex_compiled, nullptr);
+  EXPECT_TRUE(re2::RE2::FullMatch("123", *r.config.channel.channel_regex_compiled));
+  EXPECT_TRUE(contains(file_error("config.json", R"({"channel_regex": "(["})"),
+                       "config: key \"channel_regex\": invalid regex \"([\": "));
+  EXPECT_TRUE(contains(file_error("config.json", R"json({"namespaces": [
+                           {"name": "chat", "channel_regex": "a)"}]})json"),
+                       "config: key \"namespaces[0].channel_regex\": invalid regex \"a)\": "));
+}
+
+TEST_F(LoaderTest, UnknownLogLevelFallsBackToInfoWithWarning) {
+  LoadResult r = load_file("config.json", R"({"log_level": "verbose"})");
+  EXPECT_EQ(r.config.log_level, "info");
+  EXPECT_EQ(r.warnings, std::vector<std::string>{"unknown log_level \"verbose\", using info"});
+  EXPECT_EQ(load_file("config.json", R"({"log_level": "DEBUG"})").config.log_level, "debug");
+}
+
+TEST_F(LoaderTest, HistoryTtlMustBeWholeSeconds) {
+  EXPECT_EQ(file_error("config.json", R"({"history_size": 1, "history_ttl": "1500ms"})"),
+            "config: key \"history_ttl\": must be whole seconds, got 1.5s");
+  EXPECT_EQ(file_error("config.json", R"({"global_presence_ttl": "10.5s"})"),
+            "config: key \"global_presence_ttl\": must be whole seconds, got 10.5s");
+}
+
+TEST_F(LoaderTest, TopLevelProxyStreamSubscribeAliasIsAccepted) {
+  LoadResult r = load_file("config.json", R"({"proxy_stream_subscribe": true})");
+  EXPECT_TRUE(r.config.channel.proxy_subscribe_stream);
+  EXPECT_TRUE(r.warnings.empty());
+  // Inside namespaces only the documented name exists.
+  LoadResult ns =
+      load_file("config.json", R"({"namespaces": [{"name": "ch", "proxy_stream_subscribe": 1}]})");
+  EXPECT_EQ(ns.warnings,
+            std::vector<std::string>{"unknown key \"namespaces[0].proxy_stream_subscribe\""});
+}
+
+// Guards the schema table: every key must be settable through its declared type (a
+// mismatched member pointer would throw std::bad_variant_access here).
+TEST_F(LoaderTest, EveryKeyAcceptsAValueOfItsType) {
+  auto sample = [](schema::Type type) -> std::string {
+    switch (type) {
+      case schema::Type::kBool:
+        return "false";
+      case schema::Type::kInt:
+        return "7";
+      case schema::Type::kPort:
+        return "9000";
+      case schema::Type::kDuration:
+      case schema::Type::kSeconds:
+        return "0";
+      case schema::Type::kStringList:
+        return "";
+      case schema::Type::kNamespaces:
+        return "[]";
+      case schema::Type::kString:
+        return "x";
+    }
+    return "";
+  };
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& k : schema::global_keys()) {
+    keys.emplace_back(std::string(k.name), sample(k.type));
+  }
+  for (const auto& k : schema::token_keys()) {
+    keys.emplace_back(std::string(schema::kTokenPrefix) + std::string(k.name), "x");
+    keys.emplace_back(std::string(schema::kSubscriptionTokenPrefix) + std::string(k.name), "x");
+  }
+  for (const auto& k : schema::channel_keys()) {
+    keys.emplace_back(std::string(k.name), sample(k.type));
+  }
+  for (const auto& [key, value] : keys) {
+    LoadInput input;
+    input.flags = {{key, value}};
+    try {
+      load(input);
+    } catch (const ConfigError&) {
+      // Validation may reject the sample value; only the type dispatch matters here.
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << key << ": " << e.what();
+    }
+  }
+}
+
+TEST_F(LoaderTest, GeneratedConfigLoadsBackInEveryFormat) {
+  const RE2 uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  for (std::string name : {"gen.json", "gen.yaml", "gen.yml", "gen.toml"}) {
+    SCOPED_TRACE(name);
+    std::string text = generate_config(name);
+    EXPECT_TRUE(contains(text, "allowed_origins"));
+    LoadResult r = load_file(name, text);
+    EXPECT_TRUE(RE2::FullMatch(r.config.token.hmac_secret_key, uuid));
+    EXPECT_TRUE(RE2::FullMatch(r.config.api_key, uuid));
+    EXPECT_NE(r.config.token.hmac_secret_key, r.config.api_key);
+    EXPECT_TRUE(r.config.allowed_origins.empty());
+    std::vector<std::string> expected = {
+        "key \"admin_password\" is not supported by this version of Gyre and is ignored",
+        "key \"admin_secret\" is not supported by this version of Gyre and is ignored",
+    };
+    EXPECT_EQ(r.warnings, expected);
+  }
+  EXPECT_NE(generate_config("a.json"), generate_config("a.json"));
+  EXPECT_THROW(generate_config("config.ini"), ConfigError);
+}
+
+TEST_F(LoaderTest, ProcessEnvironmentReturnsVariables) {
+  ASSERT_EQ(setenv("GYRE_LOADER_TEST_VAR", "v=1", 1), 0);
+  auto env = process_environment();
+  EXPECT_EQ(env["GYRE_LOADER_TEST_VAR"], "v=1");
+  unsetenv("GYRE_LOADER_TEST_VAR");
+}
+
+}  // namespace
+}  // namespace gyre::config

@@ -840,7 +840,7 @@ Verifier::Verifier(const config::TokenConfig& token, std::shared_ptr<const confi
   // Errors name the option the operator wrote, so tell the two token configs apart.
   std::string prefix = &token == &cfg->subscription_token ? "subscription_token_" : "token_";
   if (!token.jwks_public_endpoint.empty()) {
-    // TODO(#jwks): verify through the JWK Set (server-api.md §3.4).
+    // TODO(#3): verify through the JWK Set (server-api.md §3.4).
     throw std::runtime_error(prefix + "jwks_public_endpoint: JWKS is not supported yet");
   }
   if (!token.audience.empty() && !token.audience_regex.empty()) {

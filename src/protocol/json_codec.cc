@@ -347,7 +347,7 @@ void write_client_info(JsonWriter& w, const ClientInfo& i) {
   w.end_object();
 }
 
-void write_publication(JsonWriter& w, const Publication& p) {
+void write_publication(JsonWriter& w, const Publication& p, bool with_epoch = false) {
   w.begin_object();
   if (!p.data.empty()) {
     w.field_raw("data", p.data);
@@ -370,7 +370,7 @@ void write_publication(JsonWriter& w, const Publication& p) {
   if (p.delta) {
     w.field_bool("delta", true);
   }
-  if (!p.epoch.empty() && p.offset == 1) {
+  if (with_epoch && !p.epoch.empty() && p.offset == 1) {
     w.field("epoch", p.epoch);
   }
   w.end_object();
@@ -720,7 +720,7 @@ class JsonCodec final : public Codec {
     JsonWriter w(out);
     begin_push(w, channel, uni);
     w.key("pub");
-    write_publication(w, p);
+    write_publication(w, p, true);
     end_push(w, uni);
   }
 

@@ -76,33 +76,31 @@ test('genconfig with .yaml extension writes YAML that checkconfig accepts', () =
   assert.equal(runGyre(['checkconfig', '-c', file]).code, 0);
 });
 
-test('checkconfig accepts a valid config and rejects bad values, naming the key', () => {
+function expectCheckconfigFails(cfg, re) {
+  const f = writeTemp('bad.json', cfg);
+  const r = runGyre(['checkconfig', '-c', f]);
+  assert.notEqual(r.code, 0, `checkconfig must fail for ${JSON.stringify(cfg)}; output: ${r.out}`);
+  assert.match(r.out, re, `message for ${JSON.stringify(cfg)} should match ${re}: ${r.out}`);
+}
+
+test('checkconfig accepts a valid config and rejects invalid channel options (as Centrifugo does)', () => {
   const good = writeTemp('good.json', {
     token_hmac_secret_key: 'secret', api_key: 'k', ping_interval: '25s', namespaces: [{ name: 'chat', presence: true, history_size: 10, history_ttl: '300s' }],
   });
   const g = runGyre(['checkconfig', '-c', good]);
   assert.equal(g.code, 0, g.out);
-
-  const cases = [
-    [{ ping_interval: 'abc' }, /ping_interval/],
-    [{ api_error_mode: 'bogus' }, /api_error_mode/],
-    [{ namespaces: [{ name: 'chat', history_size: 10 }] }, /history/],
-    [{ namespaces: [{ name: 'chat', force_recovery: true }] }, /recovery|history/],
-    [{ namespaces: [{ name: 'a b' }] }, /namespace|name/i],
-    [{ namespaces: [{ name: 'chat' }, { name: 'chat' }] }, /chat|namespace|unique|duplicate/i],
-    [{ history_size: 10, history_ttl: 'abc' }, /history_ttl/],
-    [{ namespaces: [{ name: 'chat', history_size: 10, history_ttl: '300s', force_recovery_mode: 'weird' }] }, /force_recovery_mode|recovery/],
-    [{ token_issuer: 'x', token_issuer_regex: 'y' }, /token_issuer/],
-  ];
-  for (const [cfg, re] of cases) {
-    const f = writeTemp('bad.json', cfg);
-    const r = runGyre(['checkconfig', '-c', f]);
-    assert.notEqual(r.code, 0, `checkconfig must fail for ${JSON.stringify(cfg)}; output: ${r.out}`);
-    assert.match(r.out, re, `message for ${JSON.stringify(cfg)} should match ${re}: ${r.out}`);
-  }
+  expectCheckconfigFails({ namespaces: [{ name: 'chat', history_size: 10 }] }, /history/);
+  expectCheckconfigFails({ namespaces: [{ name: 'chat', force_recovery: true }] }, /recovery|history/);
+  expectCheckconfigFails({ namespaces: [{ name: 'a b' }] }, /namespace|name/i);
+  expectCheckconfigFails({ namespaces: [{ name: 'chat' }, { name: 'chat' }] }, /unique|duplicate/i);
+  expectCheckconfigFails({ history_size: 10, history_ttl: 'abc' }, /history_ttl/);
+  expectCheckconfigFails({ namespaces: [{ name: 'chat', history_size: 10, history_ttl: '300s', force_recovery_mode: 'weird' }] }, /recovery/);
   const broken = writeTemp('broken.json', '{"api_key": "k",');
-  const rb = runGyre(['checkconfig', '-c', broken]);
-  assert.notEqual(rb.code, 0, 'syntax error must fail');
+  assert.notEqual(runGyre(['checkconfig', '-c', broken]).code, 0, 'JSON syntax error must fail');
+});
+
+test('checkconfig names a bad non-channel value: {"ping_interval":"abc"} (harness contract; stricter than Centrifugo)', () => {
+  expectCheckconfigFails({ ping_interval: 'abc' }, /ping_interval/);
 });
 
 test('a bad config value makes the server exit non-zero at start, naming the key', async () => {
@@ -112,6 +110,12 @@ test('a bad config value makes the server exit non-zero at start, naming the key
   assert.notEqual(exited.code, 0, `exit ${JSON.stringify(exited)}`);
   assert.equal(exited.signal, null);
   assert.match(handle.out.all, /ping_interval/);
+  for (const [cfg, re] of [[{ api_error_mode: 'bogus' }, /api_error_mode/], [{ token_issuer: 'x', token_issuer_regex: 'y' }, /token_issuer/]]) {
+    const h = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), health: true, ...cfg }) });
+    const ex = await withTimeout(h.exitPromise, 8000, `server should exit on ${JSON.stringify(cfg)}`);
+    assert.notEqual(ex.code, 0, `${JSON.stringify(cfg)}: exit ${JSON.stringify(ex)}`);
+    assert.match(h.out.all, re, `${JSON.stringify(cfg)}: ${h.out.all}`);
+  }
 });
 
 test('unknown keys are only warnings (server starts)', async () => {

@@ -1,0 +1,413 @@
+#include "server/http_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "transport/websocket_session.h"
+#include "transport/ws_frame.h"
+
+namespace gyre::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+std::atomic<size_t> g_open_connections{0};
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr uint32_t kHeaderLimit = 16 * 1024;
+constexpr uint64_t kApiBodyLimit = 16ull * 1024 * 1024;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool header_has_token(std::string_view value, std::string_view token) {
+  std::string v = lower(value);
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    std::string_view part(v.data() + pos, (comma == std::string::npos ? v.size() : comma) - pos);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) {
+      part.remove_prefix(1);
+    }
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) {
+      part.remove_suffix(1);
+    }
+    if (part == token) {
+      return true;
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    pos = comma + 1;
+  }
+  return false;
+}
+
+// Value of query parameter `name` (percent-decoded), or nullopt.
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string_view kv =
+        query.substr(pos, (amp == std::string_view::npos ? query.size() : amp) - pos);
+    size_t eq = kv.find('=');
+    std::string_view k = kv.substr(0, eq);
+    if (k == name) {
+      std::string_view v = eq == std::string_view::npos ? "" : kv.substr(eq + 1);
+      std::string out;
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '+') {
+          out += ' ';
+        } else if (v[i] == '%') {
+          auto hex = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+          };
+          int hi = i + 1 < v.size() ? hex(v[i + 1]) : -1;
+          int lo = i + 2 < v.size() ? hex(v[i + 2]) : -1;
+          if (hi >= 0 && lo >= 0) {
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+          } else {
+            out += '%';
+          }
+        } else {
+          out += v[i];
+        }
+      }
+      return out;
+    }
+    if (amp == std::string_view::npos) {
+      break;
+    }
+    pos = amp + 1;
+  }
+  return std::nullopt;
+}
+
+// Simple glob (`*`, `?`) used for allowed_origins patterns.
+bool glob_match(std::string_view pattern, std::string_view s) {
+  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i])) {
+      ++p;
+      ++i;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+// allowed_origins: no Origin header passes; with an empty list only a same-origin request
+// passes (Origin host == Host); otherwise the lower-cased Origin must match a glob.
+bool origin_allowed(const config::Config& cfg, std::string_view origin, std::string_view host) {
+  if (origin.empty()) {
+    return true;
+  }
+  std::string o = lower(origin);
+  if (cfg.allowed_origins.empty()) {
+    size_t scheme = o.find("://");
+    std::string_view origin_host =
+        scheme == std::string::npos ? std::string_view(o) : std::string_view(o).substr(scheme + 3);
+    return origin_host == lower(host);
+  }
+  for (const auto& pat : cfg.allowed_origins) {
+    if (pat == "*" || glob_match(lower(pat), o)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+struct HttpServer::Listener {
+  Listener(asio::io_context& io, Routes r) : acceptor(io), routes(r) {}
+  tcp::acceptor acceptor;
+  Routes routes;
+  bool stopped = false;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes)
+      : stream_(std::move(socket)), node_(node), api_(api), routes_(routes) {
+    g_open_connections.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~HttpSession() { g_open_connections.fetch_sub(1, std::memory_order_relaxed); }
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(kApiBodyLimit);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    if (ec == http::error::body_limit) {
+      respond_simple(http::status::payload_too_large, "", false);
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      respond_simple(http::status::request_header_fields_too_large, "", false);
+      return;
+    }
+    if (ec) {
+      close();
+      return;
+    }
+    auto& req = parser_->get();
+    std::string target(req.target());
+    std::string path = target.substr(0, target.find('?'));
+    std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    const auto& cfg = *node_.config();
+
+    if (routes_.transports && !cfg.websocket_disable && path == cfg.websocket_handler_prefix) {
+      upgrade_websocket(query);
+      return;
+    }
+    if (routes_.health && cfg.health && path == cfg.health_handler_prefix) {
+      respond_simple(http::status::ok, "{}", req.keep_alive(), "application/json");
+      return;
+    }
+    if (routes_.api && !cfg.api_disable && api_.matches(path)) {
+      api::Request ar;
+      ar.method = std::string(req.method_string());
+      ar.path = path;
+      ar.query = query;
+      ar.body = std::move(req.body());
+      ar.x_api_key = std::string(req["X-API-Key"]);
+      ar.authorization = std::string(req["Authorization"]);
+      ar.error_mode = std::string(req["X-Centrifugo-Error-Mode"]);
+      bool keep_alive = req.keep_alive();
+      api_.handle(std::move(ar), [self = shared_from_this(), keep_alive](api::Response r) {
+        self->respond(r.status, std::move(r.content_type), std::move(r.body), keep_alive);
+      });
+      return;
+    }
+    respond_simple(http::status::not_found, "404 page not found\n", req.keep_alive(),
+                   "text/plain; charset=utf-8");
+  }
+
+  void upgrade_websocket(const std::string& query) {
+    auto& req = parser_->get();
+    const auto& cfg = *node_.config();
+    if (req.method() != http::verb::get || !header_has_token(req[http::field::upgrade], "websocket") ||
+        !header_has_token(req[http::field::connection], "upgrade") ||
+        req[http::field::sec_websocket_version] != "13" || req[http::field::sec_websocket_key].empty()) {
+      respond_simple(http::status::bad_request, "Bad Request\n", false, "text/plain; charset=utf-8");
+      return;
+    }
+    if (!origin_allowed(cfg, req[http::field::origin], req[http::field::host])) {
+      spdlog::info("websocket upgrade refused: origin {} not allowed", std::string(req[http::field::origin]));
+      respond_simple(http::status::forbidden, "Forbidden\n", false, "text/plain; charset=utf-8");
+      return;
+    }
+    if (cfg.client_connection_limit > 0 &&
+        static_cast<int64_t>(node_.num_clients()) >= cfg.client_connection_limit) {
+      respond_simple(http::status::service_unavailable, "", false);
+      return;
+    }
+    std::string subprotocol;
+    bool protobuf = false;
+    if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-protobuf")) {
+      subprotocol = "centrifuge-protobuf";
+      protobuf = true;
+    } else if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-json")) {
+      subprotocol = "centrifuge-json";
+    }
+    auto proto_param = query_param(query, "cf_protocol");
+    auto format_param = query_param(query, "format");
+    if ((proto_param && *proto_param == "protobuf") || (format_param && *format_param == "protobuf")) {
+      protobuf = true;
+    }
+    if (protobuf) {
+      // TODO(#4): the Protobuf protocol arrives with the transports issue.
+      respond_simple(http::status::bad_request, "protobuf protocol is not supported yet\n", false,
+                     "text/plain; charset=utf-8");
+      return;
+    }
+    transport::WebSocketOptions opts;
+    opts.message_size_limit = cfg.websocket_message_size_limit;
+    opts.write_timeout = cfg.websocket_write_timeout;
+    opts.queue_max_size = cfg.client_queue_max_size;
+    auto pp = query_param(query, "cf_ws_frame_ping_pong");
+    opts.frame_ping_pong = pp && *pp == "true";
+
+    node::ConnectionRequest cr;
+    if (!cfg.client_user_id_http_header.empty()) {
+      cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
+    }
+    auto response = std::make_shared<std::string>();
+    *response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        transport::ws::accept_key(req[http::field::sec_websocket_key]) + "\r\n";
+    if (!subprotocol.empty()) {
+      *response += "Sec-WebSocket-Protocol: " + subprotocol + "\r\n";
+    }
+    *response += "\r\n";
+    stream_.expires_never();
+    asio::async_write(
+        stream_.socket(), asio::buffer(*response),
+        [self = shared_from_this(), response, opts, cr = std::move(cr)](error_code ec, size_t) mutable {
+          if (ec) {
+            self->close();
+            return;
+          }
+          std::string initial(static_cast<const char*>(self->buffer_.data().data()),
+                              self->buffer_.size());
+          auto ws = std::make_shared<transport::WebSocketSession>(self->stream_.release_socket(), opts);
+          if (self->node_.shutting_down()) {
+            ws->reject(disconnects::shutdown());
+            return;
+          }
+          ws->start(self->node_, std::move(cr), std::move(initial));
+        });
+  }
+
+  void respond_simple(http::status status, std::string body, bool keep_alive,
+                      std::string content_type = "") {
+    respond(static_cast<int>(status), std::move(content_type), std::move(body), keep_alive);
+  }
+
+  void respond(int status, std::string content_type, std::string body, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(status), 11);
+    if (!content_type.empty()) {
+      res->set(http::field::content_type, content_type);
+    }
+    res->keep_alive(keep_alive);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    stream_.expires_after(kIdleTimeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](error_code ec, size_t) {
+                        if (ec || !keep_alive) {
+                          self->close();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  void close() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  node::Node& node_;
+  api::HttpApi& api_;
+  Routes routes_;
+};
+
+HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
+    : shards_(shards), node_(node), api_(api) {}
+
+HttpServer::~HttpServer() = default;
+
+size_t HttpServer::open_connections() { return g_open_connections.load(); }
+
+void HttpServer::listen(const std::string& address, const std::string& port, Routes routes) {
+  auto l = std::make_unique<Listener>(shards_.at(0).io(), routes);
+  error_code ec;
+  auto addr = asio::ip::make_address(address.empty() ? "0.0.0.0" : address, ec);
+  if (ec) {
+    throw std::runtime_error("invalid address \"" + address + "\": " + ec.message());
+  }
+  unsigned long p = 0;
+  try {
+    p = std::stoul(port);
+  } catch (...) {
+    throw std::runtime_error("invalid port \"" + port + "\"");
+  }
+  tcp::endpoint ep(addr, static_cast<unsigned short>(p));
+  l->acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    l->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    throw std::runtime_error("can not listen on " + (address.empty() ? std::string("*") : address) +
+                             ":" + port + ": " + ec.message());
+  }
+  Listener* raw = l.get();
+  listeners_.push_back(std::move(l));
+  shards_.at(0).post([this, raw] { accept(raw); });
+}
+
+void HttpServer::accept(Listener* l) {
+  if (l->stopped) {
+    return;
+  }
+  unsigned target = next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
+  Shard& shard = shards_.at(target);
+  l->acceptor.async_accept(shard.io(), [this, l, &shard](error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (l->stopped || ec == asio::error::operation_aborted) {
+        return;
+      }
+      // Out of descriptors or similar: back off instead of spinning.
+      spdlog::warn("accept error: {}", ec.message());
+      auto t = std::make_shared<asio::steady_timer>(l->acceptor.get_executor());
+      t->expires_after(std::chrono::milliseconds(100));
+      t->async_wait([this, l, t](error_code) { accept(l); });
+      return;
+    }
+    shard.post([this, routes = l->routes, s = std::make_shared<tcp::socket>(std::move(socket))] {
+      std::make_shared<HttpSession>(std::move(*s), node_, api_, routes)->start();
+    });
+    accept(l);
+  });
+}
+
+void HttpServer::stop_accepting() {
+  shards_.at(0).post([this] {
+    for (auto& l : listeners_) {
+      l->stopped = true;
+      error_code ec;
+      l->acceptor.close(ec);
+    }
+  });
+}
+
+}  // namespace gyre::server

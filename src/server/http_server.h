@@ -1,0 +1,47 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_api.h"
+#include "core/shard.h"
+#include "node/node.h"
+
+// HTTP listeners (Beast): real-time transport endpoints, the server API and /health, split
+// between the external and the internal port as Centrifugo does (reference.md §8.2).
+// Accepting runs on shard 0; each accepted connection is handed round-robin to a shard and
+// lives there for good. Thread-safe public methods.
+namespace gyre::server {
+
+struct Routes {
+  bool transports = false;
+  bool api = false;
+  bool health = false;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api);
+  ~HttpServer();
+
+  // Binds address:port serving `routes`. Throws std::runtime_error on bind failure.
+  void listen(const std::string& address, const std::string& port, Routes routes);
+  // Stops accepting on every listener (connections already open are not touched).
+  void stop_accepting();
+  // Open HTTP/WebSocket connections (all shards).
+  static size_t open_connections();
+
+ private:
+  struct Listener;
+  void accept(Listener* l);
+
+  ShardSet& shards_;
+  node::Node& node_;
+  api::HttpApi& api_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::atomic<unsigned> next_shard_{0};
+};
+
+}  // namespace gyre::server

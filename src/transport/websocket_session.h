@@ -1,0 +1,100 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "node/client.h"
+#include "node/transport.h"
+#include "transport/ws_frame.h"
+
+// Bidirectional WebSocket transport (client-protocol.md §8.1) after the HTTP upgrade.
+//
+// Reading: the session waits for readability and reads into a per-shard buffer, so an idle
+// connection holds no read buffer; only a partial frame is kept per connection.
+// Writing: replies and pushes are queued as chunks (owned bytes, or a shared encoded
+// publication plus a per-chunk frame header) and every dirty session of a shard is flushed
+// once per event-loop turn with one writev. Shard-local.
+namespace gyre::transport {
+
+struct WebSocketOptions {
+  int64_t message_size_limit = 65536;
+  std::chrono::milliseconds write_timeout{1000};
+  int64_t queue_max_size = 1048576;
+  bool frame_ping_pong = false;  // cf_ws_frame_ping_pong: native pings instead of app pings
+  protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
+};
+
+class WebSocketSession final : public node::Transport,
+                               public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(boost::asio::ip::tcp::socket socket, WebSocketOptions opts);
+  ~WebSocketSession() override;
+
+  // `initial` holds bytes read past the HTTP upgrade request (already client frames).
+  void start(node::Node& node, node::ConnectionRequest request, std::string initial);
+  // Closes right after the upgrade (e.g. 3001 during shutdown) without creating a client.
+  void reject(const Disconnect& d);
+
+  // node::Transport
+  const protocol::Codec& codec() const override;
+  node::TransportInfo info() const override;
+  void send(std::string message) override;
+  void send_shared(const std::shared_ptr<const hub::Fanout>& f) override;
+  void close(const Disconnect& d) override;
+
+  // Per-shard flush of every session that queued output in this loop turn.
+  static void flush_dirty();
+
+ private:
+  struct Chunk {
+    std::shared_ptr<const hub::Fanout> shared;  // or owned body
+    std::string owned;
+    uint8_t header[10];
+    uint8_t header_len = 0;
+    bool open = false;     // an owned data frame still accepting messages
+    uint8_t messages = 0;
+    size_t sent = 0;       // bytes of header+body already written
+    size_t size() const { return header_len + (shared ? shared->json.size() : owned.size()); }
+  };
+
+  void wait_readable();
+  void on_readable();
+  bool process_input(uint8_t* data, size_t size, size_t& consumed);
+  bool handle_frame(const ws::FrameHeader& h, uint8_t* payload);
+  void fail_protocol(uint16_t code, std::string_view reason);
+  void schedule_flush();
+  void flush();
+  void seal_open_chunk();
+  void push_control(uint8_t opcode, std::string_view payload);
+  void enqueue_close(uint16_t code, std::string_view reason);
+  void on_written_all();
+  void finish();  // the connection is gone: notify the client, release everything
+  void arm_timer(std::chrono::milliseconds after, void (WebSocketSession::*fn)());
+  void on_write_timeout();
+  void on_close_timeout();
+
+  boost::asio::ip::tcp::socket socket_;
+  WebSocketOptions opts_;
+  std::shared_ptr<node::Client> client_;
+  std::string pending_;   // partial frame bytes
+  std::string message_;   // fragmented message being assembled
+  uint8_t message_opcode_ = 0;
+  bool in_fragmented_ = false;
+
+  std::deque<Chunk> out_;
+  size_t queued_bytes_ = 0;
+  bool dirty_ = false;
+  bool writing_ = false;      // waiting for writability
+  bool close_queued_ = false; // a close frame is in out_
+  bool close_sent_ = false;
+  bool finished_ = false;
+  bool reading_ = false;
+  bool peer_closed_ = false;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  uint64_t timer_gen_ = 0;
+};
+
+}  // namespace gyre::transport

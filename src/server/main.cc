@@ -16,6 +16,7 @@
 
 #include "api/http_api.h"
 #include "auth/jwt.h"
+#include "config/doc.h"
 #include "config/loader.h"
 #include "core/clock.h"
 #include "engine/memory_engine.h"
@@ -380,6 +381,9 @@ int main(int argc, char** argv) {
   version_cmd->callback([&] {
     std::cout << "Gyre v" << kVersion << " (C++, compatible with Centrifugo v5.4)\n";
   });
+
+  auto* configdoc = app.add_subcommand("configdoc", "Print the configuration reference (Markdown)");
+  configdoc->callback([&] { std::cout << gyre::config::render_reference_markdown(); });
 
   auto* genconfig = app.add_subcommand("genconfig", "Generate minimal configuration file");
   std::string gen_path = "config.json";

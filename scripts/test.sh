@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds Gyre with its tests and runs them all: GoogleTest units (ctest), then the
+# integration and compatibility suite that drives build/gyre with the npm `centrifuge` SDK,
+# cent.js and raw HTTP/WebSocket clients (tests/compat).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/build.sh -DGYRE_BUILD_TESTS=ON
+
+echo "== docs/configuration.md is generated from the schema"
+build/gyre configdoc | diff -u docs/configuration.md - || {
+  echo "docs/configuration.md is stale: run build/gyre configdoc > docs/configuration.md"
+  exit 1
+}
+
+echo "== unit tests"
+(cd build && ctest --output-on-failure -j"$(nproc)")
+
+echo "== integration and compatibility tests"
+cd tests/compat
+npm ci --no-audit --no-fund --loglevel=error
+GYRE_BIN="$root/build/gyre" npm test

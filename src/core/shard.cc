@@ -15,7 +15,7 @@ ShardSet::ShardSet(unsigned count) {
 
 unsigned ShardSet::home_index(std::string_view channel) const {
   // FNV-1a: stable across runs, cheap for short names.
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;
   for (char c : channel) {
     h ^= static_cast<uint8_t>(c);
     h *= 1099511628211ull;

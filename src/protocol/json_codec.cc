@@ -70,10 +70,11 @@ bool read_raw(od::value v, std::string& out) {
     }
   } else {
     raw = v.raw_json_token();
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' ||
-                            raw.back() == '\n')) {
-      raw.remove_suffix(1);
-    }
+  }
+  // simdjson includes the whitespace that follows a value; Go's json.RawMessage does not.
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' ||
+                          raw.back() == '\n')) {
+    raw.remove_suffix(1);
   }
   out.assign(raw);
   return true;
@@ -86,11 +87,7 @@ bool is_null(od::value& v) {
 
 // Iterates an object's fields calling fn(key, value) -> bool; null values are skipped.
 template <typename Fn>
-bool for_each_field(od::value v, Fn&& fn) {
-  od::object obj;
-  if (v.get_object().get(obj)) {
-    return false;
-  }
+bool for_each_field(od::object obj, Fn&& fn) {
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key)) {
@@ -108,6 +105,15 @@ bool for_each_field(od::value v, Fn&& fn) {
     }
   }
   return true;
+}
+
+template <typename Fn>
+bool for_each_field(od::value v, Fn&& fn) {
+  od::object obj;
+  if (v.get_object().get(obj)) {
+    return false;
+  }
+  return for_each_field(obj, std::forward<Fn>(fn));
 }
 
 bool decode_subscribe(od::value v, SubscribeRequest& r) {
@@ -128,7 +134,8 @@ bool decode_subscribe(od::value v, SubscribeRequest& r) {
   });
 }
 
-bool decode_connect(od::value v, ConnectRequest& r) {
+template <typename Source>
+bool decode_connect_fields(Source v, ConnectRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
     if (k == "token") return read_string(val, r.token);
     if (k == "data") return read_raw(val, r.data);
@@ -158,6 +165,9 @@ bool decode_connect(od::value v, ConnectRequest& r) {
     return true;
   });
 }
+
+bool decode_connect(od::value v, ConnectRequest& r) { return decode_connect_fields(v, r); }
+bool decode_connect_object(od::object o, ConnectRequest& r) { return decode_connect_fields(o, r); }
 
 bool decode_channel(od::value v, ChannelRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
@@ -363,7 +373,8 @@ void write_publication(JsonWriter& w, const Publication& p, bool with_epoch = fa
     w.key("tags");
     w.begin_object();
     for (const auto& [k, v] : p.tags) {
-      w.field(k, v);
+      w.key_escaped(k);
+      w.string(v);
     }
     w.end_object();
   }
@@ -430,7 +441,7 @@ void write_connect_body(JsonWriter& w, const ConnectResult& r, bool push_order) 
       w.key("subs");
       w.begin_object();
       for (const auto& [ch, s] : r.subs) {
-        w.key(ch);
+        w.key_escaped(ch);
         write_subscribe_result(w, s);
       }
       w.end_object();
@@ -570,16 +581,21 @@ class JsonCodec final : public Codec {
     if (tl_od_parser.iterate(padded).get(doc)) {
       return false;
     }
-    od::value v;
-    if (doc.get_value().get(v)) {
-      // A scalar document (e.g. `null`): On-Demand cannot take it as a value.
-      bool n = false;
-      return !doc.is_null().get(n) && n;
+    od::json_type t;
+    if (doc.type().get(t)) {
+      return false;
     }
-    if (is_null(v)) {
-      return true;
+    if (t == od::json_type::null) {
+      return true;  // `null` is an empty request
     }
-    return decode_connect(v, out);
+    if (t != od::json_type::object) {
+      return false;
+    }
+    od::object obj;
+    if (doc.get_object().get(obj)) {
+      return false;
+    }
+    return decode_connect_object(obj, out);
   }
 
   void encode_error(std::string& out, uint32_t id, const Error& e) const override {
@@ -629,7 +645,7 @@ class JsonCodec final : public Codec {
     w.key("presence");
     w.begin_object();
     for (const auto& [client, info] : r.presence) {
-      w.key(client);
+      w.key_escaped(client);
       write_client_info(w, info);
     }
     w.end_object();

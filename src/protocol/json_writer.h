@@ -32,7 +32,15 @@ class JsonWriter {
     out_ += ']';
     first_ = false;
   }
-  // Writes `"name":` and leaves the writer ready for the value.
+  // Writes `"name":` for a dynamic name (channel, client id, tag key), escaped.
+  void key_escaped(std::string_view name) {
+    comma();
+    append_escaped(out_, name);
+    out_ += ':';
+    first_ = true;
+  }
+  // Writes `"name":` for a constant name that needs no escaping, and leaves the writer
+  // ready for the value.
   void key(std::string_view name) {
     comma();
     out_ += '"';

@@ -539,3 +539,93 @@ test('stale: a connection whose connect failed (109) is closed too', { timeout: 
   const closed = await Promise.race([c.closePromise, sleep(8000).then(() => null)]);
   assert.ok(closed, 'unusable connection must be closed eventually (stale timer or after 5 s)');
 });
+
+// ---- Protobuf framing (§2.1, §2.3, §10.2) ----
+
+function varint(n) {
+  const out = [];
+  while (n > 127) { out.push((n & 127) | 128); n >>>= 7; }
+  out.push(n);
+  return out;
+}
+function pbField(num, wire, payload) {
+  const tag = varint((num << 3) | wire);
+  if (wire === 0) return Buffer.from([...tag, ...varint(payload)]);
+  const b = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+  return Buffer.concat([Buffer.from(tag), Buffer.from(varint(b.length)), b]);
+}
+const delimited = (msg) => Buffer.concat([Buffer.from(varint(msg.length)), msg]);
+function readVarint(buf, pos) {
+  let res = 0, shift = 0, b;
+  do { b = buf[pos++]; res += (b & 127) * 2 ** shift; shift += 7; } while (b & 128);
+  return [res, pos];
+}
+/** Decode one message into {fieldNumber: [values]} (varints as numbers, len-delimited as Buffers). */
+function pbDecode(buf) {
+  const fields = {};
+  let pos = 0;
+  while (pos < buf.length) {
+    let key;
+    [key, pos] = readVarint(buf, pos);
+    const num = Math.floor(key / 8), wire = key & 7;
+    let val;
+    if (wire === 0) [val, pos] = readVarint(buf, pos);
+    else if (wire === 2) { let len; [len, pos] = readVarint(buf, pos); val = buf.subarray(pos, pos + len); pos += len; }
+    else throw new Error(`unexpected wire type ${wire}`);
+    (fields[num] ??= []).push(val);
+  }
+  return fields;
+}
+/** Split a frame into delimited messages. */
+function pbFrame(buf) {
+  const msgs = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    let len;
+    [len, pos] = readVarint(buf, pos);
+    msgs.push(buf.subarray(pos, pos + len));
+    pos += len;
+  }
+  return msgs;
+}
+
+for (const [label, opts] of [['subprotocol centrifuge-protobuf', { protocols: ['centrifuge-protobuf'] }], ['query cf_protocol=protobuf', { query: '?cf_protocol=protobuf' }]]) {
+  test(`Protobuf via ${label}: binary frames, connect/subscribe/publish replies per §10.2`, async (t, s) => {
+    const c = await s.raw(srv, opts);
+    if (opts.protocols) assert.equal(c.ws.protocol, 'centrifuge-protobuf');
+    const ch = uniq('stats:');
+    const connect = Buffer.concat([pbField(1, 0, 1), pbField(4, 2, Buffer.concat([pbField(1, 2, T42), pbField(4, 2, 'js')]))]);
+    const subscribe = Buffer.concat([pbField(1, 0, 2), pbField(5, 2, Buffer.concat([pbField(1, 2, ch), pbField(14, 0, 1)]))]);
+    const publish = Buffer.concat([pbField(1, 0, 3), pbField(7, 2, Buffer.concat([pbField(1, 2, ch), pbField(2, 2, '{"p":1}')]))]);
+    c.ws.send(Buffer.concat([delimited(connect), delimited(subscribe), delimited(publish)]));
+    const msgs = [];
+    const deadline = Date.now() + 5000;
+    while (msgs.length < 4 && Date.now() < deadline) {
+      await sleep(50);
+      msgs.length = 0;
+      for (const f of c.frames) {
+        assert.ok(Buffer.isBuffer(f), `Protobuf frames must be binary, got text ${JSON.stringify(f)}`);
+        msgs.push(...pbFrame(f).map(pbDecode));
+      }
+    }
+    assert.equal(c.closed, null, `closed: ${JSON.stringify(c.closed)}`);
+    const byId = (id) => msgs.find((m) => m[1] && m[1][0] === id);
+    const cr = byId(1);
+    assert.ok(cr && cr[5], `connect reply (field 5) missing: ${JSON.stringify(msgs)}`);
+    const cres = pbDecode(cr[5][0]);
+    assert.match(cres[1][0].toString(), /^[0-9a-f-]{36}$/, 'client id');
+    assert.deepEqual([cres[7]?.[0], cres[8]?.[0]], [25, 1], 'ping 25, pong true');
+    const sr = byId(2);
+    assert.ok(sr && sr[6], `subscribe reply must carry the (empty) subscribe result field 6: ${JSON.stringify(msgs)}`);
+    assert.equal(sr[6][0].length, 0);
+    const pr = byId(3);
+    assert.ok(pr && pr[8], `publish reply must carry the (empty) publish result field 8`);
+    const push = msgs.find((m) => m[4]);
+    assert.ok(push, 'publication push (Reply.push field 4)');
+    const p = pbDecode(push[4][0]);
+    assert.equal(p[2][0].toString(), ch);
+    const pub = pbDecode(p[4][0]);
+    assert.equal(pub[4][0].toString(), '{"p":1}');
+    assert.equal(pub[6][0], 1, 'offset 1');
+  });
+}

@@ -479,3 +479,47 @@ test('Protobuf SDK (centrifuge/build/protobuf, subprotocol centrifuge-protobuf):
   const err = await rejects(c.rpc('m', new Uint8Array()));
   assert.equal(err.code, 108);
 });
+
+test('client-side connection refresh: token with short exp → SDK calls getToken and sends refresh; stays connected', { timeout: 20000 }, async (t, s) => {
+  const now = () => Math.floor(Date.now() / 1000);
+  let calls = 0;
+  const c = s.sdk(srv, {
+    token: userToken(3030, { exp: now() + 2 }),
+    getToken: async () => { calls++; return userToken(3030, { exp: now() + 600 }); },
+  });
+  const disconnects = collect(c, 'disconnected');
+  const connecting = collect(c, 'connecting');
+  const p = once(c, 'connected');
+  c.connect();
+  await p;
+  await until(() => calls === 1, 6000, 'getToken call for refresh');
+  await sleep(2500);
+  assert.equal(c.state, 'connected');
+  assert.equal(disconnects.length, 0);
+  assert.equal(connecting.length, 1, 'no reconnect happened');
+  const r = await c.rpc('x', {}).catch((e) => e);
+  assert.equal(r.code, 108, 'connection still usable');
+});
+
+test('client-side subscription refresh: sub token with short exp → SDK sub_refresh with new token; stays subscribed', { timeout: 20000 }, async (t, s) => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const [c] = await connected(s, srv, { token: userToken(3131) });
+  let calls = 0;
+  const sub = c.newSubscription('$refresh', {
+    token: signJWT({ sub: '3131', channel: '$refresh', exp: now() + 2 }),
+    getToken: async () => { calls++; return signJWT({ sub: '3131', channel: '$refresh', exp: now() + 600 }); },
+  });
+  const unsubs = collect(sub, 'unsubscribed');
+  const subscribing = collect(sub, 'subscribing');
+  const p = once(sub, 'subscribed');
+  sub.subscribe();
+  await p;
+  await until(() => calls === 1, 6000, 'getToken call for sub refresh');
+  await sleep(2500);
+  assert.equal(sub.state, 'subscribed');
+  assert.equal(unsubs.length, 0);
+  assert.equal(subscribing.length, 1, 'no resubscribe happened');
+  const pubs = collect(sub, 'publication');
+  await srv.apiOk('publish', { channel: '$refresh', data: { still: 'here' } });
+  await until(() => pubs.length === 1, 5000, 'publication after sub refresh');
+});

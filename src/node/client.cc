@@ -743,8 +743,9 @@ void Client::activate_subscription(const std::string& channel) {
   }
 }
 
-void Client::remove_subscription(const std::string& channel,
+void Client::remove_subscription(const std::string& channel_ref,
                                  std::optional<protocol::Unsubscribe> push) {
+  const std::string channel = channel_ref;  // may alias the map key erased below
   auto it = subs_.find(channel);
   if (it == subs_.end()) {
     return;

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/requests.h"
+#include "core/errors.h"
+
+namespace gyre::node {
+class Node;
+}
+
+// Executes decoded server API requests against the node (server-api.md §1.7), independent of
+// framing: the HTTP endpoints, /batch, the legacy stream (and later gRPC) wrap its outcomes.
+// Shard-local use: execute() is called on a shard thread and `done` runs exactly once, later,
+// on that same shard (never inline). The Executor itself is immutable and may be shared.
+namespace gyre::api {
+
+// Server API error codes and exact messages (§1.5).
+namespace api_errors {
+inline Error internal() { return {100, "internal server error", false}; }
+inline Error unknown_channel() { return {102, "unknown channel", false}; }
+inline Error not_found() { return {104, "not found", false}; }
+inline Error bad_request() { return {107, "bad request", false}; }
+inline Error not_available() { return {108, "not available", false}; }
+inline Error unrecoverable_position() { return {112, "unrecoverable position", false}; }
+}  // namespace api_errors
+
+// The result of one method call: an encoded result object, an API error, or a result that
+// cannot be encoded because a stored raw-JSON payload is not JSON (-> HTTP 500, §0.2).
+struct Outcome {
+  std::optional<Error> error;
+  std::string result;  // JSON object, valid when !error && !unencodable
+  bool unencodable = false;
+
+  static Outcome ok(std::string result) { return {std::nullopt, std::move(result), false}; }
+  static Outcome fail(Error e) { return {std::move(e), {}, false}; }
+};
+
+using OutcomeCallback = std::function<void(Outcome)>;
+
+class Executor {
+ public:
+  explicit Executor(node::Node& node) : node_(node) {}
+
+  // `req` must hold the request type of `m` (as decode_request returns it).
+  void execute(Method m, AnyRequest req, OutcomeCallback done) const;
+
+ private:
+  void publish(PublishRequest r, OutcomeCallback done) const;
+  void broadcast(BroadcastRequest r, OutcomeCallback done) const;
+  void subscribe(SubscribeRequest r, OutcomeCallback done) const;
+  void unsubscribe(UnsubscribeRequest r, OutcomeCallback done) const;
+  void disconnect(DisconnectRequest r, OutcomeCallback done) const;
+  void refresh(RefreshRequest r, OutcomeCallback done) const;
+  void presence(ChannelRequest r, OutcomeCallback done) const;
+  void presence_stats(ChannelRequest r, OutcomeCallback done) const;
+  void history(HistoryRequest r, OutcomeCallback done) const;
+  void history_remove(ChannelRequest r, OutcomeCallback done) const;
+  void channels(ChannelsRequest r, OutcomeCallback done) const;
+  void info(OutcomeCallback done) const;
+  void rpc(RpcRequest r, OutcomeCallback done) const;
+
+  // Publishes `payload` to one channel with publish's checks from the namespace lookup on
+  // (§1.7.1 steps 4-8); shared by publish and broadcast.
+  struct PublishArgs {
+    bool skip_history = false;
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::string idempotency_key;
+    bool delta = false;
+  };
+  void publish_one(const std::string& channel, const std::string& payload,
+                   const PublishArgs& args, OutcomeCallback done) const;
+
+  node::Node& node_;
+};
+
+// Appends `raw` compacted the way Go's encoder re-emits a json.RawMessage: insignificant
+// whitespace removed, `<`, `>`, `&`, U+2028 and U+2029 inside strings escaped. Returns false
+// (appending nothing) when `raw` is not exactly one valid JSON value.
+bool append_compact_json(std::string& out, std::string_view raw);
+
+}  // namespace gyre::api

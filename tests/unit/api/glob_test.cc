@@ -1,0 +1,103 @@
+#include "api/glob.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+namespace gyre::api {
+namespace {
+
+bool matches(std::string_view pattern, std::string_view s) {
+  auto g = Glob::compile(pattern);
+  EXPECT_TRUE(g.has_value()) << pattern;
+  return g && g->match(s);
+}
+
+TEST(GlobTest, StarMatchesAnyRunIncludingEmpty) {
+  EXPECT_TRUE(matches("*", ""));
+  EXPECT_TRUE(matches("*", "chat:index"));
+  EXPECT_TRUE(matches("chat:*", "chat:"));
+  EXPECT_TRUE(matches("chat:*", "chat:a:b"));
+  EXPECT_FALSE(matches("chat:*", "news:1"));
+  EXPECT_TRUE(matches("*:1", "news:1"));
+  EXPECT_TRUE(matches("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(matches("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(matches("**", "a/b/c"));  // no separators: super == any
+}
+
+TEST(GlobTest, TextMustMatchWholeString) {
+  EXPECT_TRUE(matches("news", "news"));
+  EXPECT_FALSE(matches("news", "news1"));
+  EXPECT_FALSE(matches("news", "new"));
+  EXPECT_TRUE(matches("", ""));
+  EXPECT_FALSE(matches("", "a"));
+}
+
+TEST(GlobTest, QuestionMarkMatchesExactlyOneRune) {
+  EXPECT_TRUE(matches("chat:?", "chat:1"));
+  EXPECT_FALSE(matches("chat:?", "chat:"));
+  EXPECT_FALSE(matches("chat:?", "chat:12"));
+  EXPECT_TRUE(matches("?", "\xC3\xA9"));  // é is one rune
+  EXPECT_TRUE(matches("??", "\xC3\xA9x"));
+}
+
+TEST(GlobTest, CharacterClasses) {
+  EXPECT_TRUE(matches("[abc]1", "b1"));
+  EXPECT_FALSE(matches("[abc]1", "d1"));
+  EXPECT_TRUE(matches("[!abc]1", "d1"));
+  EXPECT_FALSE(matches("[!abc]1", "a1"));
+  EXPECT_TRUE(matches("x[a-c]", "xb"));
+  EXPECT_FALSE(matches("x[a-c]", "xd"));
+  EXPECT_TRUE(matches("x[!a-c]", "xd"));
+  EXPECT_FALSE(matches("x[!a-c]", "xa"));
+  EXPECT_TRUE(matches("[-a]", "-"));      // '-' not after the first char is literal
+  EXPECT_TRUE(matches("[a!]", "!"));      // '!' only negates right after '['
+  EXPECT_TRUE(matches("[\\]]", "]"));     // escaped ']'
+  EXPECT_TRUE(matches("[\xC3\xA9]", "\xC3\xA9"));
+}
+
+TEST(GlobTest, Alternatives) {
+  EXPECT_TRUE(matches("{chat,news}:1", "chat:1"));
+  EXPECT_TRUE(matches("{chat,news}:1", "news:1"));
+  EXPECT_FALSE(matches("{chat,news}:1", "feed:1"));
+  EXPECT_TRUE(matches("{a*,b?}", "aXYZ"));
+  EXPECT_TRUE(matches("{a*,b?}", "bX"));
+  EXPECT_FALSE(matches("{a*,b?}", "bXY"));
+  EXPECT_TRUE(matches("x{,y}", "x"));
+  EXPECT_TRUE(matches("{a,{b,c}d}", "cd"));
+}
+
+TEST(GlobTest, SpecialsOutsideTheirContextAreLiteral) {
+  EXPECT_TRUE(matches("a,b", "a,b"));
+  EXPECT_TRUE(matches("a}b", "a}b"));
+  EXPECT_TRUE(matches("a]b", "a]b"));
+  EXPECT_TRUE(matches("a!-b", "a!-b"));
+}
+
+TEST(GlobTest, BackslashEscapes) {
+  EXPECT_TRUE(matches("a\\*", "a*"));
+  EXPECT_FALSE(matches("a\\*", "ab"));
+  EXPECT_TRUE(matches("\\{a,b\\}", "{a,b}"));
+  EXPECT_TRUE(matches("a\\?", "a?"));
+  EXPECT_TRUE(matches("a\\", "a"));  // v0.2.3 drops a trailing backslash
+}
+
+TEST(GlobTest, InvalidPatternsFailToCompile) {
+  for (std::string_view p : {"[", "[]", "[!]", "[a-]", "[z-a]", "[ab", "x[a-bc]", "{a,b",
+                             "{a", "a\xFF"}) {
+    EXPECT_FALSE(Glob::compile(p).has_value()) << p;
+  }
+}
+
+TEST(GlobTest, ManyStarsStayLinear) {
+  auto g = Glob::compile("*a*a*a*a*a*a*a*b");
+  ASSERT_TRUE(g);
+  std::string s(255, 'a');
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(g->match(s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace gyre::api

@@ -4,9 +4,19 @@
 
 namespace gyre::hub {
 
-std::shared_ptr<const Fanout> make_publication_fanout(
-    const std::string& channel, std::shared_ptr<const protocol::Publication> pub, bool delta) {
+namespace {
+std::shared_ptr<Fanout> make(unsigned num_shards) {
   auto f = std::make_shared<Fanout>();
+  f->num_slots = num_shards == 0 ? 1 : num_shards;
+  f->slots = std::make_unique<Fanout::ShardSlot[]>(f->num_slots);
+  return f;
+}
+}  // namespace
+
+std::shared_ptr<const Fanout> make_publication_fanout(
+    const std::string& channel, std::shared_ptr<const protocol::Publication> pub, bool delta,
+    unsigned num_shards) {
+  auto f = make(num_shards);
   f->kind = Fanout::Kind::kPublication;
   f->channel = channel;
   f->delta = delta;
@@ -19,8 +29,9 @@ std::shared_ptr<const Fanout> make_publication_fanout(
 }
 
 std::shared_ptr<const Fanout> make_join_fanout(const std::string& channel,
-                                               const protocol::ClientInfo& info) {
-  auto f = std::make_shared<Fanout>();
+                                               const protocol::ClientInfo& info,
+                                               unsigned num_shards) {
+  auto f = make(num_shards);
   f->kind = Fanout::Kind::kJoin;
   f->channel = channel;
   f->info = info;
@@ -29,8 +40,9 @@ std::shared_ptr<const Fanout> make_join_fanout(const std::string& channel,
 }
 
 std::shared_ptr<const Fanout> make_leave_fanout(const std::string& channel,
-                                                const protocol::ClientInfo& info) {
-  auto f = std::make_shared<Fanout>();
+                                                const protocol::ClientInfo& info,
+                                                unsigned num_shards) {
+  auto f = make(num_shards);
   f->kind = Fanout::Kind::kLeave;
   f->channel = channel;
   f->info = info;

@@ -14,6 +14,15 @@ namespace gyre::hub {
 struct Fanout {
   enum class Kind : uint8_t { kPublication, kJoin, kLeave };
 
+  // Per-shard transport state, touched only by its own shard's thread: the framed bytes
+  // (built once per shard) and a non-atomic count of queued writes that reference them.
+  // While writes are pending the slot keeps the Fanout alive with one shared_ptr.
+  struct alignas(64) ShardSlot {
+    std::shared_ptr<const Fanout> keep;
+    uint32_t refs = 0;
+    std::string ws_frame;  // WebSocket text frame: header + json
+  };
+
   Kind kind = Kind::kPublication;
   std::string channel;
   std::shared_ptr<const protocol::Publication> pub;  // kPublication
@@ -24,14 +33,22 @@ struct Fanout {
   bool json_compatible = true;
   // The bidirectional JSON push (Reply{push}), unframed.
   std::string json;
+
+  // Slot of shard `i` (0 when out of range, e.g. outside a shard thread).
+  ShardSlot& slot(unsigned i) const { return slots[i < num_slots ? i : 0]; }
+  std::unique_ptr<ShardSlot[]> slots;
+  unsigned num_slots = 0;
 };
 
+// `num_shards`: how many shards will deliver it (one ShardSlot each).
 std::shared_ptr<const Fanout> make_publication_fanout(const std::string& channel,
                                                       std::shared_ptr<const protocol::Publication> pub,
-                                                      bool delta);
+                                                      bool delta, unsigned num_shards = 1);
 std::shared_ptr<const Fanout> make_join_fanout(const std::string& channel,
-                                               const protocol::ClientInfo& info);
+                                               const protocol::ClientInfo& info,
+                                               unsigned num_shards = 1);
 std::shared_ptr<const Fanout> make_leave_fanout(const std::string& channel,
-                                                const protocol::ClientInfo& info);
+                                                const protocol::ClientInfo& info,
+                                                unsigned num_shards = 1);
 
 }  // namespace gyre::hub

@@ -138,15 +138,15 @@ void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
 
 void Node::handle_publication(const std::string& channel,
                               std::shared_ptr<const protocol::Publication> pub, bool delta) {
-  fan_out(hub::make_publication_fanout(channel, std::move(pub), delta));
+  fan_out(hub::make_publication_fanout(channel, std::move(pub), delta, shards_.size()));
 }
 
 void Node::handle_join(const std::string& channel, const protocol::ClientInfo& info) {
-  fan_out(hub::make_join_fanout(channel, info));
+  fan_out(hub::make_join_fanout(channel, info, shards_.size()));
 }
 
 void Node::handle_leave(const std::string& channel, const protocol::ClientInfo& info) {
-  fan_out(hub::make_leave_fanout(channel, info));
+  fan_out(hub::make_leave_fanout(channel, info, shards_.size()));
 }
 
 void Node::for_each_shard(std::function<void(NodeShard&)> op, std::function<void()> done) {

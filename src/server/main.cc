@@ -22,6 +22,7 @@
 #include "engine/memory_engine.h"
 #include "node/node.h"
 #include "server/http_server.h"
+#include "transport/websocket_session.h"
 
 namespace {
 
@@ -94,6 +95,28 @@ void setup_logging(const Config& cfg) {
   }
   spdlog::set_level(level);
   spdlog::flush_on(spdlog::level::info);
+}
+
+// A shard's event loop. Output is corked: ready handlers (reads, fan-outs, engine results)
+// run first, and queued output is written when the loop runs out of ready work — or after
+// kMaxHandlersPerFlush handlers under sustained load — so one writev per connection carries
+// everything produced meanwhile.
+void run_shard(gyre::Shard& shard) {
+  constexpr int kMaxHandlersPerFlush = 256;
+  gyre::Shard::set_current(&shard);
+  gyre::transport::WebSocketSession::set_loop_driven_flush(true);
+  auto& io = shard.io();
+  auto guard = boost::asio::make_work_guard(io);
+  while (!io.stopped()) {
+    int ran = 0;
+    while (ran < kMaxHandlersPerFlush && io.poll_one() != 0) {
+      ++ran;
+    }
+    size_t flushed = gyre::transport::WebSocketSession::flush_dirty();
+    if (ran == 0 && flushed == 0) {
+      io.run_one();
+    }
+  }
 }
 
 int run_server(const gyre::config::LoadResult& loaded) {
@@ -200,17 +223,9 @@ int run_server(const gyre::config::LoadResult& loaded) {
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < shards.size(); ++i) {
-    workers.emplace_back([&shards, i] {
-      gyre::Shard::set_current(&shards.at(i));
-      auto guard = boost::asio::make_work_guard(shards.at(i).io());
-      shards.at(i).io().run();
-    });
+    workers.emplace_back([&shards, i] { run_shard(shards.at(i)); });
   }
-  {
-    gyre::Shard::set_current(&shards.at(0));
-    auto guard = boost::asio::make_work_guard(io0);
-    io0.run();
-  }
+  run_shard(shards.at(0));
   for (auto& t : workers) {
     t.join();
   }

@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <array>
-#include <ranges>
 #include <span>
 #include <vector>
 
@@ -23,10 +22,14 @@ constexpr auto kCloseWait = std::chrono::seconds(5);
 
 // Per-shard scratch state: one read buffer for every connection of the shard, and the list
 // of sessions with output to flush at the end of this loop turn.
+constexpr size_t kMaxPooledQueues = 4096;
+
 struct ShardIo {
   std::vector<uint8_t> read_buf = std::vector<uint8_t>(kReadBufferSize);
+
   std::vector<std::shared_ptr<WebSocketSession>> dirty;
   bool flush_posted = false;
+  bool loop_driven = false;
 };
 thread_local ShardIo tl_io;
 
@@ -42,12 +45,15 @@ void append_varint(std::string& out, uint64_t v) {
 
 WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOptions opts)
     : socket_(std::move(socket)), opts_(opts) {
+  if (Shard* s = Shard::current()) {
+    shard_id_ = s->id();
+  }
   error_code ec;
   socket_.non_blocking(true, ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
-WebSocketSession::~WebSocketSession() = default;
+WebSocketSession::~WebSocketSession() { clear_out(false); }
 
 const protocol::Codec& WebSocketSession::codec() const { return protocol::json_codec(); }
 
@@ -260,7 +266,7 @@ void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
   if (client_) {
     client_->transport_closed();
   }
-  out_.clear();
+  clear_out(true);
   queued_bytes_ = 0;
   close_queued_ = false;
   enqueue_close(code, reason);
@@ -268,13 +274,70 @@ void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
 
 // ------------------------------------------------------------------- writing
 
+namespace {
+// Drained output queues of this shard, reused: busy connections do not allocate per turn and
+// idle ones hold no queue storage.
+template <typename V>
+std::vector<V>& queue_pool() {
+  thread_local std::vector<V> pool;
+  return pool;
+}
+}  // namespace
+
+WebSocketSession::Chunk& WebSocketSession::push_chunk() {
+  if (out_.capacity() == 0) {
+    auto& pool = queue_pool<std::vector<Chunk>>();
+    if (!pool.empty()) {
+      out_ = std::move(pool.back());
+      pool.pop_back();
+    }
+  }
+  return out_.emplace_back();
+}
+
+void WebSocketSession::release(Chunk& c) {
+  if (c.slot != nullptr) {
+    if (--c.slot->refs == 0) {
+      // May destroy the Fanout (and the slot): nothing touches the slot after this.
+      auto keep = std::move(c.slot->keep);
+    }
+    c.slot = nullptr;
+  }
+}
+
+void WebSocketSession::pop_front_chunk() {
+  release(out_[head_]);
+  ++head_;
+  if (head_ == out_.size()) {
+    out_.clear();
+    head_ = 0;
+    auto& pool = queue_pool<std::vector<Chunk>>();
+    if (pool.size() < kMaxPooledQueues && out_.capacity() <= 64) {
+      pool.push_back(std::move(out_));
+    }
+    out_ = std::vector<Chunk>();
+  }
+}
+
+void WebSocketSession::clear_out(bool keep_partial_front) {
+  size_t keep = keep_partial_front && !out_empty() && out_[head_].sent > 0 ? 1 : 0;
+  while (out_.size() > head_ + keep) {
+    release(out_.back());
+    out_.pop_back();
+  }
+  if (out_empty()) {
+    out_ = std::vector<Chunk>();
+    head_ = 0;
+  }
+}
+
 void WebSocketSession::send(std::string message) {
   if (close_queued_ || finished_) {
     return;
   }
   const bool json = opts_.protocol == protocol::ProtocolType::kJson;
   size_t added = message.size();
-  Chunk* last = out_.empty() ? nullptr : &out_.back();
+  Chunk* last = out_empty() ? nullptr : &out_.back();
   if (last != nullptr && last->open && last->sent == 0 && last->messages < kMaxMessagesPerFrame) {
     if (json) {
       last->owned += '\n';
@@ -288,7 +351,7 @@ void WebSocketSession::send(std::string message) {
     }
     ++last->messages;
   } else {
-    Chunk c;
+    Chunk& c = push_chunk();
     c.open = true;
     c.messages = 1;
     if (json) {
@@ -298,7 +361,6 @@ void WebSocketSession::send(std::string message) {
       c.owned.append(message);
       added = c.owned.size();
     }
-    out_.push_back(std::move(c));
   }
   queued_bytes_ += added;
   if (static_cast<int64_t>(queued_bytes_) > opts_.queue_max_size) {
@@ -315,11 +377,21 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f) 
     return;
   }
   seal_open_chunk();
-  Chunk c;
-  c.shared = f;
-  c.header_len = static_cast<uint8_t>(ws::write_header(c.header, ws::kText, f->json.size()));
-  queued_bytes_ += f->json.size();
-  out_.push_back(std::move(c));
+  hub::Fanout::ShardSlot& slot = f->slot(shard_id_);
+  if (slot.ws_frame.empty()) {
+    // Framed once per shard: server frames are unmasked, so the bytes suit every subscriber.
+    uint8_t hdr[ws::kMaxHeader];
+    size_t n = ws::write_header(hdr, ws::kText, f->json.size());
+    slot.ws_frame.reserve(n + f->json.size());
+    slot.ws_frame.append(reinterpret_cast<const char*>(hdr), n);
+    slot.ws_frame.append(f->json);
+  }
+  if (slot.refs++ == 0) {
+    slot.keep = f;
+  }
+  Chunk& c = push_chunk();
+  c.slot = &slot;
+  queued_bytes_ += slot.ws_frame.size();
   if (static_cast<int64_t>(queued_bytes_) > opts_.queue_max_size) {
     if (client_) {
       client_->disconnect(disconnects::slow());
@@ -330,7 +402,7 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f) 
 }
 
 void WebSocketSession::seal_open_chunk() {
-  if (out_.empty()) {
+  if (out_empty()) {
     return;
   }
   Chunk& c = out_.back();
@@ -344,11 +416,10 @@ void WebSocketSession::seal_open_chunk() {
 
 void WebSocketSession::push_control(uint8_t opcode, std::string_view payload) {
   seal_open_chunk();
-  Chunk c;
+  Chunk& c = push_chunk();
   c.header_len = static_cast<uint8_t>(ws::write_header(c.header, opcode, payload.size()));
   c.owned.assign(payload);
   queued_bytes_ += c.owned.size();
-  out_.push_back(std::move(c));
   schedule_flush();
 }
 
@@ -359,9 +430,7 @@ void WebSocketSession::close(const Disconnect& d) {
   if (d.code == disconnects::slow().code) {
     // Queued messages are not flushed after 3008 (client-protocol.md §2.5); a frame already
     // partly written must still be completed to keep the stream valid.
-    while (out_.size() > (out_.empty() || out_.front().sent == 0 ? 0u : 1u)) {
-      out_.pop_back();
-    }
+    clear_out(true);
     queued_bytes_ = 0;
   }
   enqueue_close(static_cast<uint16_t>(d.code), d.reason);
@@ -373,10 +442,9 @@ void WebSocketSession::enqueue_close(uint16_t code, std::string_view reason) {
   }
   seal_open_chunk();
   close_queued_ = true;
-  Chunk c;
+  Chunk& c = push_chunk();
   c.owned = ws::close_frame(code, reason);  // header included
   queued_bytes_ += c.owned.size();
-  out_.push_back(std::move(c));
   schedule_flush();
 }
 
@@ -386,37 +454,48 @@ void WebSocketSession::schedule_flush() {
   }
   dirty_ = true;
   tl_io.dirty.push_back(shared_from_this());
-  if (!tl_io.flush_posted) {
+  if (!tl_io.loop_driven && !tl_io.flush_posted) {
     tl_io.flush_posted = true;
     asio::post(socket_.get_executor(), [] { flush_dirty(); });
   }
 }
 
-void WebSocketSession::flush_dirty() {
+size_t WebSocketSession::flush_dirty() {
   tl_io.flush_posted = false;
+  if (tl_io.dirty.empty()) {
+    return 0;
+  }
   auto dirty = std::move(tl_io.dirty);
   tl_io.dirty.clear();
   for (auto& s : dirty) {
     s->dirty_ = false;
     s->flush();
   }
+  size_t n = dirty.size();
+  // Keep the vector's capacity for the next turn.
+  dirty.clear();
+  if (tl_io.dirty.empty()) {
+    tl_io.dirty.swap(dirty);
+  }
+  return n;
 }
+
+void WebSocketSession::set_loop_driven_flush(bool on) { tl_io.loop_driven = on; }
 
 void WebSocketSession::flush() {
   if (finished_ || writing_) {
     return;
   }
   std::array<asio::const_buffer, kMaxIov> iov;
-  while (!out_.empty()) {
+  while (!out_empty()) {
     size_t n_iov = 0;
-    for (auto& c : out_) {
-      if (n_iov + 2 > kMaxIov) {
-        break;
-      }
+    for (size_t k = head_; k < out_.size() && n_iov + 2 <= kMaxIov; ++k) {
+      Chunk& c = out_[k];
       if (c.open) {
         seal_open_chunk();  // only the last chunk can be open
       }
-      std::string_view body = c.shared ? std::string_view(c.shared->json) : std::string_view(c.owned);
+      std::string_view body = c.slot != nullptr ? std::string_view(c.slot->ws_frame)
+                                                : std::string_view(c.owned);
       size_t sent = c.sent;
       if (sent < c.header_len) {
         iov[n_iov++] = asio::buffer(c.header + sent, c.header_len - sent);
@@ -428,8 +507,7 @@ void WebSocketSession::flush() {
       }
     }
     error_code ec;
-    size_t written = socket_.write_some(
-        std::span<const asio::const_buffer>(iov.data(), n_iov) | std::views::all, ec);
+    size_t written = socket_.write_some(std::span<const asio::const_buffer>(iov.data(), n_iov), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       writing_ = true;
       arm_timer(opts_.write_timeout, &WebSocketSession::on_write_timeout);
@@ -449,18 +527,17 @@ void WebSocketSession::flush() {
       finish();
       return;
     }
-    while (written > 0 && !out_.empty()) {
-      Chunk& c = out_.front();
+    while (written > 0 && !out_empty()) {
+      Chunk& c = out_[head_];
       size_t left = c.size() - c.sent;
       if (written < left) {
-        c.sent += written;
-        written = 0;
+        c.sent += static_cast<uint32_t>(written);
         break;
       }
       written -= left;
-      size_t body = c.shared ? c.shared->json.size() : c.owned.size();
+      size_t body = c.body_size();
       queued_bytes_ = queued_bytes_ >= body ? queued_bytes_ - body : 0;
-      out_.pop_front();
+      pop_front_chunk();
     }
   }
   on_written_all();
@@ -514,7 +591,7 @@ void WebSocketSession::finish() {
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  out_.clear();
+  clear_out(false);
   queued_bytes_ = 0;
   if (timer_) {
     timer_->cancel();

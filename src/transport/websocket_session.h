@@ -2,7 +2,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -45,21 +45,34 @@ class WebSocketSession final : public node::Transport,
   void send_shared(const std::shared_ptr<const hub::Fanout>& f) override;
   void close(const Disconnect& d) override;
 
-  // Per-shard flush of every session that queued output in this loop turn.
-  static void flush_dirty();
+  // Per-shard flush of every session that queued output since the last flush. Returns the
+  // number of sessions flushed.
+  static size_t flush_dirty();
+  // When the shard's event loop calls flush_dirty() itself each time it runs out of ready
+  // handlers (server/main.cc), sessions only mark themselves dirty; otherwise (tests, tools)
+  // they post one flush per loop turn. Set once per shard thread.
+  static void set_loop_driven_flush(bool on);
 
  private:
+  // One queued write: a shared pre-framed push (the shard's slot of a Fanout, refcounted
+  // without atomics) or owned bytes (replies joined into one frame, control frames).
   struct Chunk {
-    std::shared_ptr<const hub::Fanout> shared;  // or owned body
+    hub::Fanout::ShardSlot* slot = nullptr;
     std::string owned;
     uint8_t header[10];
     uint8_t header_len = 0;
     bool open = false;     // an owned data frame still accepting messages
     uint8_t messages = 0;
-    size_t sent = 0;       // bytes of header+body already written
-    size_t size() const { return header_len + (shared ? shared->json.size() : owned.size()); }
+    uint32_t sent = 0;     // bytes of header+body already written
+    size_t body_size() const { return slot != nullptr ? slot->ws_frame.size() : owned.size(); }
+    size_t size() const { return header_len + body_size(); }
   };
 
+  bool out_empty() const { return head_ == out_.size(); }
+  Chunk& push_chunk();
+  void pop_front_chunk();
+  void clear_out(bool keep_partial_front);
+  static void release(Chunk& c);
   void wait_readable();
   void on_readable();
   bool process_input(uint8_t* data, size_t size, size_t& consumed);
@@ -84,7 +97,9 @@ class WebSocketSession final : public node::Transport,
   uint8_t message_opcode_ = 0;
   bool in_fragmented_ = false;
 
-  std::deque<Chunk> out_;
+  std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained
+  size_t head_ = 0;
+  unsigned shard_id_ = 0;
   size_t queued_bytes_ = 0;
   bool dirty_ = false;
   bool writing_ = false;      // waiting for writability

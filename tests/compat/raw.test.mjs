@@ -712,3 +712,24 @@ test('recovering subscribe during a publish flood: recovered pubs + live pubs ar
   const all = recovered.concat(live);
   assert.deepEqual(all, Array.from({ length: TOTAL - from }, (_, i) => from + i + 1), 'recovered + live must be contiguous');
 });
+
+test('17+ commands in one frame all get replies (server must split replies over several frames, max 16 per frame)', async (t, s) => {
+  for (const [label, mk] of [
+    ['subscribe', (i) => ({ subscribe: { channel: uniq(`nohist:m${i}-`), flag: 1 } })],
+    ['unsubscribe', (i) => ({ unsubscribe: { channel: `nohist:none${i}` } })],
+    ['rpc', () => ({ rpc: { method: 'x' } })],
+  ]) {
+    for (const n of [16, 17, 64]) {
+      const [c] = await rawConnected(s, tsrv, T42); // tsrv: default 64 KiB frame limit
+      const cmds = Array.from({ length: n }, (_, i) => ({ ...mk(i), id: 100 + i }));
+      c.send(cmds);
+      for (const cmd of cmds) {
+        const r = await c.reply(cmd.id, 5000).catch((e) => { throw new Error(`${label} x${n}: ${e.message}`); });
+        assert.ok(!('error' in r) || label === 'rpc', `${label} x${n}: ${JSON.stringify(r)}`);
+      }
+      assert.equal(c.closed, null, `${label} x${n}: connection closed ${JSON.stringify(c.closed)}`);
+      noFrameErrors(c);
+      c.close();
+    }
+  }
+});

@@ -523,3 +523,43 @@ test('client-side subscription refresh: sub token with short exp → SDK sub_ref
   await srv.apiOk('publish', { channel: '$refresh', data: { still: 'here' } });
   await until(() => pubs.length === 1, 5000, 'publication after sub refresh');
 });
+
+test('fan-out: one client with 100 subscriptions gets a broadcast on each; 30 clients on one channel all get a publication', { timeout: 30000 }, async (t, s) => {
+  const [c] = await connected(s, srv, { token: userToken(9000) });
+  const chans = Array.from({ length: 100 }, (_, i) => uniq(`news:f${i}-`));
+  const got = new Map();
+  const subscribedAll = chans.map((ch) => {
+    const sub = c.newSubscription(ch);
+    sub.on('publication', (ctx) => got.set(ch, ctx.data));
+    const p = once(sub, 'subscribed', 10000);
+    sub.subscribe();
+    return p;
+  });
+  await Promise.all(subscribedAll);
+  const b = await srv.apiOk('broadcast', { channels: chans, data: { all: true } });
+  assert.equal(b.responses.length, 100);
+  await until(() => got.size === 100, 8000, 'broadcast to all 100 subscriptions');
+  for (const v of got.values()) assert.deepEqual(v, { all: true });
+
+  const ch = uniq('news:fan');
+  const received = [];
+  const clients = [];
+  for (let i = 0; i < 30; i++) clients.push(s.sdk(srv, { token: userToken(9100 + i) }));
+  await Promise.all(clients.map(async (cl, i) => {
+    const p = once(cl, 'connected', 8000);
+    cl.connect();
+    await p;
+    const sub = cl.newSubscription(ch);
+    sub.on('publication', (ctx) => received.push([i, ctx.data]));
+    const sp = once(sub, 'subscribed', 8000);
+    sub.subscribe();
+    await sp;
+  }));
+  await srv.apiOk('publish', { channel: ch, data: 'to-everyone' });
+  await until(() => received.length === 30, 8000, 'fan-out to 30 clients');
+  await sleep(200);
+  assert.equal(received.length, 30, 'exactly once each');
+  assert.deepEqual(new Set(received.map(([i]) => i)).size, 30);
+  const chInfo = (await srv.apiOk('channels', { pattern: ch })).channels;
+  assert.deepEqual(chInfo, { [ch]: { num_clients: 30 } });
+});

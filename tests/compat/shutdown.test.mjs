@@ -1,6 +1,6 @@
 // Graceful shutdown: SIGTERM → every WebSocket closed with 3001 "shutdown", process exits 0.
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, once, withTimeout, uniq } from './harness.mjs';
+import { test, startServer, userToken, once, withTimeout, uniq, sleep } from './harness.mjs';
 
 test('SIGTERM: raw and SDK clients get 3001 "shutdown"; process exits 0 within a few seconds', { timeout: 30000 }, async (t, s) => {
   const srv = await startServer({
@@ -52,4 +52,28 @@ test('SIGTERM: a WebSocket that has not sent connect yet is closed with 3001 too
   srv.proc.kill('SIGTERM');
   assert.deepEqual(await unauth.waitClose(8000), { code: 3001, reason: 'shutdown' });
   assert.deepEqual(await withTimeout(srv.handle.exitPromise, 10000, 'exit'), { code: 0, signal: null });
+});
+
+test('SIGTERM with an idle HTTP/1.1 keep-alive connection open: idle connection closed and exit within 2 s (as Go http.Server.Shutdown)', { timeout: 30000 }, async (t, s) => {
+  const net = await import('node:net');
+  const srv = await startServer({ api_key: 'k' });
+  s.defer(() => srv.stop());
+  const sock = net.connect(srv.port, '127.0.0.1');
+  s.defer(() => sock.destroy());
+  let data = '';
+  const ended = new Promise((resolve) => { sock.on('close', resolve); sock.on('end', resolve); });
+  sock.on('data', (d) => { data += d; });
+  sock.on('error', () => {});
+  await new Promise((r) => sock.once('connect', r));
+  sock.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  const deadline = Date.now() + 3000;
+  while (!/\r\n\r\n[\s\S]*\{\}/.test(data) && Date.now() < deadline) await sleep(20);
+  assert.match(data, /^HTTP\/1\.1 200/, `health response: ${data}`);
+  const t0 = Date.now();
+  srv.proc.kill('SIGTERM');
+  const exited = await withTimeout(srv.handle.exitPromise, 10000, 'exit after SIGTERM');
+  const took = Date.now() - t0;
+  assert.deepEqual(exited, { code: 0, signal: null });
+  await withTimeout(ended, 1000, 'idle connection closed');
+  assert.ok(took < 2000, `exit took ${took} ms with one idle keep-alive connection (Centrifugo: ~10 ms)`);
 });

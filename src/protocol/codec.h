@@ -58,6 +58,9 @@ class Codec {
 };
 
 const Codec& json_codec();
+// proto3 binary encoding (client-protocol.md §2.3). Messages are unframed like JSON ones; the
+// transport prefixes each with its varint length.
+const Codec& protobuf_codec();
 
 // True when `data` is one valid JSON value (used to refuse binary payloads to JSON
 // connections with 3506, and to validate raw JSON fields).

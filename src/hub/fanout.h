@@ -20,7 +20,8 @@ struct Fanout {
   struct alignas(64) ShardSlot {
     std::shared_ptr<const Fanout> keep;
     uint32_t refs = 0;
-    std::string ws_frame;  // WebSocket text frame: header + json
+    std::string ws_frame;     // WebSocket text frame: header + json
+    std::string ws_pb_frame;  // WebSocket binary frame: header + varint length + Protobuf
   };
 
   Kind kind = Kind::kPublication;

@@ -253,13 +253,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if ((proto_param && *proto_param == "protobuf") || (format_param && *format_param == "protobuf")) {
       protobuf = true;
     }
-    if (protobuf) {
-      // TODO(#4): the Protobuf protocol arrives with the transports issue.
-      respond_simple(http::status::bad_request, "protobuf protocol is not supported yet\n", false,
-                     "text/plain; charset=utf-8");
-      return;
-    }
     transport::WebSocketOptions opts;
+    opts.protocol = protobuf ? protocol::ProtocolType::kProtobuf : protocol::ProtocolType::kJson;
     opts.message_size_limit = cfg.websocket_message_size_limit;
     opts.write_timeout = cfg.websocket_write_timeout;
     opts.queue_max_size = cfg.client_queue_max_size;

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <array>
+#include <atomic>
 #include <span>
 #include <vector>
 
@@ -43,8 +44,15 @@ void append_varint(std::string& out, uint64_t v) {
 
 }  // namespace
 
+namespace {
+std::atomic<size_t> g_live_sessions{0};
+}  // namespace
+
+size_t WebSocketSession::live_sessions() { return g_live_sessions.load(std::memory_order_relaxed); }
+
 WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOptions opts)
     : socket_(std::move(socket)), opts_(opts) {
+  g_live_sessions.fetch_add(1, std::memory_order_relaxed);
   if (Shard* s = Shard::current()) {
     shard_id_ = s->id();
   }
@@ -53,9 +61,15 @@ WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOption
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
-WebSocketSession::~WebSocketSession() { clear_out(false); }
+WebSocketSession::~WebSocketSession() {
+  clear_out(false);
+  g_live_sessions.fetch_sub(1, std::memory_order_relaxed);
+}
 
-const protocol::Codec& WebSocketSession::codec() const { return protocol::json_codec(); }
+const protocol::Codec& WebSocketSession::codec() const {
+  return opts_.protocol == protocol::ProtocolType::kProtobuf ? protocol::protobuf_codec()
+                                                             : protocol::json_codec();
+}
 
 node::TransportInfo WebSocketSession::info() const {
   return {"websocket", false, false, !opts_.frame_ping_pong};
@@ -302,6 +316,7 @@ void WebSocketSession::release(Chunk& c) {
       auto keep = std::move(c.slot->keep);
     }
     c.slot = nullptr;
+    c.frame = nullptr;
   }
 }
 
@@ -351,6 +366,7 @@ void WebSocketSession::send(std::string message) {
     }
     ++last->messages;
   } else {
+    seal_open_chunk();
     Chunk& c = push_chunk();
     c.open = true;
     c.messages = 1;
@@ -378,20 +394,50 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f) 
   }
   seal_open_chunk();
   hub::Fanout::ShardSlot& slot = f->slot(shard_id_);
-  if (slot.ws_frame.empty()) {
-    // Framed once per shard: server frames are unmasked, so the bytes suit every subscriber.
-    uint8_t hdr[ws::kMaxHeader];
-    size_t n = ws::write_header(hdr, ws::kText, f->json.size());
-    slot.ws_frame.reserve(n + f->json.size());
-    slot.ws_frame.append(reinterpret_cast<const char*>(hdr), n);
-    slot.ws_frame.append(f->json);
+  // Framed once per shard and protocol: server frames are unmasked, so the same bytes suit
+  // every subscriber.
+  const std::string* frame = &slot.ws_frame;
+  if (opts_.protocol == protocol::ProtocolType::kJson) {
+    if (slot.ws_frame.empty()) {
+      uint8_t hdr[ws::kMaxHeader];
+      size_t n = ws::write_header(hdr, ws::kText, f->json.size());
+      slot.ws_frame.reserve(n + f->json.size());
+      slot.ws_frame.append(reinterpret_cast<const char*>(hdr), n);
+      slot.ws_frame.append(f->json);
+    }
+  } else {
+    frame = &slot.ws_pb_frame;
+    if (slot.ws_pb_frame.empty()) {
+      std::string msg;
+      const auto& pb = protocol::protobuf_codec();
+      switch (f->kind) {
+        case hub::Fanout::Kind::kPublication:
+          pb.encode_pub(msg, f->channel, *f->pub, false);
+          break;
+        case hub::Fanout::Kind::kJoin:
+          pb.encode_join(msg, f->channel, f->info, false);
+          break;
+        case hub::Fanout::Kind::kLeave:
+          pb.encode_leave(msg, f->channel, f->info, false);
+          break;
+      }
+      std::string body;
+      append_varint(body, msg.size());
+      body.append(msg);
+      uint8_t hdr[ws::kMaxHeader];
+      size_t n = ws::write_header(hdr, ws::kBinary, body.size());
+      slot.ws_pb_frame.reserve(n + body.size());
+      slot.ws_pb_frame.append(reinterpret_cast<const char*>(hdr), n);
+      slot.ws_pb_frame.append(body);
+    }
   }
   if (slot.refs++ == 0) {
     slot.keep = f;
   }
   Chunk& c = push_chunk();
   c.slot = &slot;
-  queued_bytes_ += slot.ws_frame.size();
+  c.frame = frame;
+  queued_bytes_ += frame->size();
   if (static_cast<int64_t>(queued_bytes_) > opts_.queue_max_size) {
     if (client_) {
       client_->disconnect(disconnects::slow());
@@ -402,10 +448,12 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f) 
 }
 
 void WebSocketSession::seal_open_chunk() {
-  if (out_empty()) {
-    return;
+  if (!out_empty()) {
+    seal(out_.back());
   }
-  Chunk& c = out_.back();
+}
+
+void WebSocketSession::seal(Chunk& c) {
   if (!c.open) {
     return;
   }
@@ -491,11 +539,9 @@ void WebSocketSession::flush() {
     size_t n_iov = 0;
     for (size_t k = head_; k < out_.size() && n_iov + 2 <= kMaxIov; ++k) {
       Chunk& c = out_[k];
-      if (c.open) {
-        seal_open_chunk();  // only the last chunk can be open
-      }
-      std::string_view body = c.slot != nullptr ? std::string_view(c.slot->ws_frame)
-                                                : std::string_view(c.owned);
+      seal(c);
+      std::string_view body = c.frame != nullptr ? std::string_view(*c.frame)
+                                                 : std::string_view(c.owned);
       size_t sent = c.sent;
       if (sent < c.header_len) {
         iov[n_iov++] = asio::buffer(c.header + sent, c.header_len - sent);

@@ -52,19 +52,22 @@ class WebSocketSession final : public node::Transport,
   // handlers (server/main.cc), sessions only mark themselves dirty; otherwise (tests, tools)
   // they post one flush per loop turn. Set once per shard thread.
   static void set_loop_driven_flush(bool on);
+  // WebSocket sessions alive in the process (all shards).
+  static size_t live_sessions();
 
  private:
   // One queued write: a shared pre-framed push (the shard's slot of a Fanout, refcounted
   // without atomics) or owned bytes (replies joined into one frame, control frames).
   struct Chunk {
     hub::Fanout::ShardSlot* slot = nullptr;
+    const std::string* frame = nullptr;  // the slot's frame for this connection's protocol
     std::string owned;
     uint8_t header[10];
     uint8_t header_len = 0;
     bool open = false;     // an owned data frame still accepting messages
     uint8_t messages = 0;
     uint32_t sent = 0;     // bytes of header+body already written
-    size_t body_size() const { return slot != nullptr ? slot->ws_frame.size() : owned.size(); }
+    size_t body_size() const { return frame != nullptr ? frame->size() : owned.size(); }
     size_t size() const { return header_len + body_size(); }
   };
 
@@ -81,6 +84,7 @@ class WebSocketSession final : public node::Transport,
   void schedule_flush();
   void flush();
   void seal_open_chunk();
+  void seal(Chunk& c);
   void push_control(uint8_t opcode, std::string_view payload);
   void enqueue_close(uint16_t code, std::string_view reason);
   void on_written_all();

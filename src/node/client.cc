@@ -91,19 +91,26 @@ void Client::handle_frame(std::string_view frame) {
     close_with(disconnects::bad_request());
     return;
   }
-  for (auto& c : cmds) {
-    queue_.push_back(std::move(c));
+  if (queue_head_ == queue_.size()) {
+    queue_ = std::move(cmds);
+    queue_head_ = 0;
+  } else {
+    for (auto& c : cmds) {
+      queue_.push_back(std::move(c));
+    }
   }
   process_commands();
 }
 
 void Client::process_commands() {
-  while (!busy_ && !closed_ && !queue_.empty()) {
-    Command cmd = std::move(queue_.front());
-    queue_.pop_front();
+  while (!busy_ && !closed_ && queue_head_ < queue_.size()) {
+    Command cmd = std::move(queue_[queue_head_++]);
     in_dispatch_ = true;
     dispatch(cmd);
     in_dispatch_ = false;
+  }
+  if (queue_head_ >= queue_.size() && !queue_.empty()) {
+    clear_queue();
   }
 }
 
@@ -211,7 +218,7 @@ void Client::handle_connect(Command& cmd) {
     if (std::holds_alternative<Error>(f)) {
       // The connection is unusable after a connect error; the rest of the frame is dropped.
       unusable_ = true;
-      queue_.clear();
+      clear_queue();
     }
     fail(id, f);
   };
@@ -407,7 +414,7 @@ void Client::handle_connect(Command& cmd) {
         node_.unindex_user(this);
         if (std::holds_alternative<Error>(*pending->failure)) {
           unusable_ = true;
-          queue_.clear();
+          clear_queue();
         }
         fail(id, *pending->failure);
         finish_command();
@@ -1267,7 +1274,7 @@ void Client::close_with(const Disconnect& d) {
     return;
   }
   closed_ = true;
-  queue_.clear();
+  clear_queue();
   if (transport_ != nullptr) {
     transport_->close(d);
   }
@@ -1276,7 +1283,7 @@ void Client::close_with(const Disconnect& d) {
 
 void Client::transport_closed() {
   closed_ = true;
-  queue_.clear();
+  clear_queue();
   transport_ = nullptr;
   cleanup();
 }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <deque>
 #include <expected>
 #include <functional>
 #include <map>
@@ -166,7 +165,14 @@ class Client : public std::enable_shared_from_this<Client> {
   std::map<std::string, std::unique_ptr<ClientSubscription>> subs_;
   size_t expiring_subs_ = 0;
 
-  std::deque<protocol::Command> queue_;
+  // Commands read but not yet dispatched: [queue_head_, size). Freed when drained, so an
+  // idle connection holds no command storage.
+  std::vector<protocol::Command> queue_;
+  size_t queue_head_ = 0;
+  void clear_queue() {
+    queue_ = {};
+    queue_head_ = 0;
+  }
   bool busy_ = false;
   bool in_dispatch_ = false;
 

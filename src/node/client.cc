@@ -78,6 +78,55 @@ Client::~Client() = default;
 void Client::open() {
   opened_at_ = clock::now();
   node_.register_client(this);
+  reschedule();
+}
+
+void Client::reschedule() {
+  if (closed_) {
+    return;
+  }
+  const auto& cfg = *cfg_;
+  clock::TimePoint when = clock::TimePoint::max();
+  auto consider = [&when](clock::TimePoint t) {
+    if (t != clock::TimePoint{} && t < when) {
+      when = t;
+    }
+  };
+  if (!authenticated_ || unusable_) {
+    consider(opened_at_ + cfg.client_stale_close_delay);
+  } else {
+    if (awaiting_pong_) {
+      consider(pong_deadline_);
+    }
+    consider(next_ping_at_);
+    if (expire_at_ > 0 || expiring_subs_ > 0) {
+      // Expiries are Unix seconds: convert the earliest to a steady-clock deadline.
+      const int64_t unix_now = clock::unix_seconds();
+      const auto steady_now = clock::now();
+      auto at = [&](int64_t unix_deadline) {
+        return steady_now + std::chrono::seconds(std::max<int64_t>(0, unix_deadline - unix_now));
+      };
+      if (expire_at_ > 0) {
+        auto grace =
+            std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_close_delay);
+        consider(at(expire_at_ + grace.count()));
+      }
+      if (expiring_subs_ > 0) {
+        auto grace =
+            std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_sub_close_delay);
+        for (const auto& [ch, sub] : subs_) {
+          if (sub->active && sub->expire_at > 0) {
+            consider(at(sub->expire_at + grace.count() + 1));
+          }
+        }
+      }
+    }
+  }
+  if (when == clock::TimePoint::max()) {
+    node_.local().wheel.cancel(this);
+    return;
+  }
+  node_.local().wheel.schedule(this, when);
 }
 
 // ------------------------------------------------------------------- commands
@@ -447,6 +496,7 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
     auto interval = cfg.ping_interval.count();
     next_ping_at_ = clock::now() + std::chrono::milliseconds(random::uniform(interval / 2, interval));
   }
+  reschedule();
 }
 
 // ------------------------------------------------------------------- subscriptions
@@ -734,6 +784,7 @@ void Client::activate_subscription(const std::string& channel) {
   s->last_position_check = clock::now();
   if (s->expire_at > 0) {
     ++expiring_subs_;
+    reschedule();
   }
   if (s->emit_join_leave) {
     node_.engine().publish_join(channel, engine::ClientInfo{user_, id_, info_, s->chan_info});
@@ -1076,6 +1127,7 @@ void Client::handle_refresh(Command& cmd) {
   if (!claims->info.empty()) {
     info_ = claims->info;
   }
+  reschedule();
   std::string out;
   codec_.encode_refresh(out, id, rr);
   send(std::move(out));
@@ -1134,6 +1186,7 @@ void Client::handle_sub_refresh(Command& cmd) {
   if (!claims->info.empty()) {
     sub.chan_info = claims->info;
   }
+  reschedule();
   std::string out;
   codec_.encode_sub_refresh(out, id, res);
   send(std::move(out));
@@ -1205,6 +1258,7 @@ void Client::api_refresh(bool expired, int64_t expire_at, const std::string& inf
   } else {
     expire_at_ = 0;
   }
+  reschedule();
   std::string out;
   codec_.encode_refresh_push(out, push, transport_info_.unidirectional);
   send(std::move(out));
@@ -1213,6 +1267,11 @@ void Client::api_refresh(bool expired, int64_t expire_at, const std::string& inf
 // ------------------------------------------------------------------- lifecycle
 
 void Client::tick(clock::TimePoint now) {
+  run_timers(now);
+  reschedule();
+}
+
+void Client::run_timers(clock::TimePoint now) {
   if (closed_) {
     return;
   }
@@ -1303,6 +1362,7 @@ void Client::cleanup() {
     node_.release_user(user_);
     user_acquired_ = false;
   }
+  node_.local().wheel.cancel(this);
   node_.unregister_client(this);
 }
 

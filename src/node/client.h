@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "hub/hub.h"
+#include "node/timer_wheel.h"
 #include "node/transport.h"
 #include "protocol/types.h"
 
@@ -100,6 +101,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void deliver(ClientSubscription& sub, const std::shared_ptr<const hub::Fanout>& f);
 
+  TimerWheelHandle& wheel_handle() { return wheel_handle_; }
+
   const std::string& id() const { return id_; }
   const std::string& user() const { return user_; }
   const std::string& session() const { return session_; }
@@ -142,6 +145,9 @@ class Client : public std::enable_shared_from_this<Client> {
   bool is_subscribed(const std::string& channel) const;
   void close_with(const Disconnect& d);
   void cleanup();
+  // Puts the client on the shard's timer wheel at its earliest deadline.
+  void reschedule();
+  void run_timers(clock::TimePoint now);
 
   Node& node_;
   Transport* transport_;
@@ -170,7 +176,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::vector<protocol::Command> queue_;
   size_t queue_head_ = 0;
   void clear_queue() {
-    queue_ = {};
+    std::vector<protocol::Command>().swap(queue_);  // frees the storage (`= {}` would not)
     queue_head_ = 0;
   }
   bool busy_ = false;
@@ -180,6 +186,7 @@ class Client : public std::enable_shared_from_this<Client> {
   clock::TimePoint next_ping_at_{};
   clock::TimePoint pong_deadline_{};
   bool awaiting_pong_ = false;
+  TimerWheelHandle wheel_handle_;
 };
 
 }  // namespace gyre::node

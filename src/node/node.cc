@@ -9,9 +9,8 @@
 namespace gyre::node {
 
 namespace {
-// Housekeeping granularity: pings, pongs, stale and expiry deadlines are checked at this
-// period on each shard (one timer per shard, not one per connection).
-constexpr auto kTickPeriod = std::chrono::milliseconds(250);
+// One timer per shard, not per connection; it advances the shard's timer wheel.
+constexpr auto kTickPeriod = TimerWheel<Client>::kTick;
 }  // namespace
 
 struct Node::Ticker {
@@ -68,15 +67,9 @@ void Node::start() {
 
 void Node::tick(unsigned shard) {
   auto now = clock::now();
-  NodeShard& st = *shard_state_[shard];
-  std::vector<std::shared_ptr<Client>> clients;
-  clients.reserve(st.clients.size());
-  for (Client* c : st.clients) {
-    clients.push_back(c->shared_from_this());
-  }
-  for (auto& c : clients) {
-    c->tick(now);
-  }
+  // Clients are destroyed only on later loop turns (their transport releases them by post),
+  // and a client's tick can close only itself: the raw pointers stay valid here.
+  shard_state_[shard]->wheel.advance(now, [now](Client* c) { c->tick(now); });
 }
 
 void Node::register_client(Client* c) {

@@ -15,6 +15,7 @@
 #include "core/shard.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
+#include "node/timer_wheel.h"
 
 // The node: everything a Gyre process shares between its client sessions — configuration,
 // token verifiers, the engine, and one ShardState (hub + client registry) per shard. It is
@@ -30,6 +31,7 @@ class Client;
 
 struct NodeShard {
   hub::Hub hub;
+  TimerWheel<Client> wheel;
   std::unordered_set<Client*> clients;
   std::unordered_multimap<std::string, Client*> users;  // user id -> its connections here
 };
@@ -41,7 +43,8 @@ class Node final : public engine::EventHandler {
   Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const config::Config> cfg);
   ~Node() override;
 
-  // Starts the per-shard housekeeping tick (pings, pongs, stale and expiry checks).
+  // Starts the per-shard housekeeping tick, which runs the clients due on the shard's timer
+  // wheel (pings, pongs, stale and expiry checks).
   void start();
 
   const std::shared_ptr<const config::Config>& config() const { return config_; }

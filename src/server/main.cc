@@ -203,7 +203,9 @@ int run_server(const gyre::config::LoadResult& loaded) {
     if (ec || stopping.exchange(true)) {
       return;
     }
-    spdlog::info("signal {} received, shutting down", sig);
+    spdlog::info("signal {} received, shutting down ({} WebSocket sessions, {} HTTP connections)",
+                 sig, gyre::transport::WebSocketSession::live_sessions(),
+                 gyre::server::HttpServer::open_connections());
     hup.cancel();
     http.stop_accepting();
     engine.stop();

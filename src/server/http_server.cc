@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -171,8 +172,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kApiBodyLimit);
     stream_.expires_after(kIdleTimeout);
+    // Exact-size allocation (std::allocator): Asio's per-thread recycling cache would hand this
+    // ~600-byte block on to long-lived operations of other connections.
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
+                     asio::bind_allocator(std::allocator<void>(),
+                                          [self = shared_from_this()](error_code ec, size_t) {
+                                            self->on_read(ec);
+                                          }));
   }
 
   void on_read(error_code ec) {

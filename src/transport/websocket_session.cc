@@ -1,5 +1,6 @@
 #include "transport/websocket_session.h"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <array>
@@ -104,15 +105,19 @@ void WebSocketSession::wait_readable() {
     return;
   }
   reading_ = true;
+  // The wait stays pending for as long as the connection is idle. std::allocator sizes the
+  // operation exactly; Asio's default recycling allocator would park it in any larger block
+  // cached by the thread (e.g. one left by the HTTP upgrade's read), ~600 bytes per connection.
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](error_code ec) {
-                       self->reading_ = false;
-                       if (ec) {
-                         self->finish();
-                         return;
-                       }
-                       self->on_readable();
-                     });
+                     asio::bind_allocator(std::allocator<void>(),
+                                          [self = shared_from_this()](error_code ec) {
+                                            self->reading_ = false;
+                                            if (ec) {
+                                              self->finish();
+                                              return;
+                                            }
+                                            self->on_readable();
+                                          }));
 }
 
 void WebSocketSession::on_readable() {

@@ -8,8 +8,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cctype>
 
+#include "node/timer_wheel.h"
 #include "transport/websocket_session.h"
 #include "transport/ws_frame.h"
 
@@ -156,32 +158,62 @@ struct HttpServer::Listener {
   bool stopped = false;
 };
 
+class HttpSession;
+
+// Per-shard deadlines of HTTP connections (idle keep-alive, slow requests, slow writes): one
+// wheel and one timer per shard instead of a timer per read and write.
+struct HttpTimeouts {
+  node::TimerWheel<HttpSession> wheel;
+  std::unique_ptr<asio::steady_timer> timer;
+};
+thread_local HttpTimeouts* tl_http_timeouts = nullptr;
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes)
-      : stream_(std::move(socket)), node_(node), api_(api), routes_(routes) {
+      : socket_(std::move(socket)), node_(node), api_(api), routes_(routes),
+        timeouts_(tl_http_timeouts) {
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
+    error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
   }
-  ~HttpSession() { g_open_connections.fetch_sub(1, std::memory_order_relaxed); }
+  ~HttpSession() {
+    disarm();
+    g_open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void start() { read(); }
 
+  node::TimerWheelHandle& wheel_handle() { return wheel_handle_; }
+  // The connection's deadline passed: drop it (pending operations complete with an error).
+  void on_timeout() {
+    error_code ec;
+    socket_.close(ec);
+  }
+
  private:
+  void arm(std::chrono::milliseconds after) {
+    if (timeouts_ != nullptr) {
+      timeouts_->wheel.schedule(this, gyre::clock::now() + after);
+    }
+  }
+  void disarm() {
+    if (timeouts_ != nullptr) {
+      timeouts_->wheel.cancel(this);
+    }
+  }
+
   void read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kApiBodyLimit);
-    stream_.expires_after(kIdleTimeout);
-    // Exact-size allocation (std::allocator): Asio's per-thread recycling cache would hand this
-    // ~600-byte block on to long-lived operations of other connections.
-    http::async_read(stream_, buffer_, *parser_,
-                     asio::bind_allocator(std::allocator<void>(),
-                                          [self = shared_from_this()](error_code ec, size_t) {
-                                            self->on_read(ec);
-                                          }));
+    arm(kIdleTimeout);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(error_code ec) {
+    disarm();
     if (ec == http::error::body_limit) {
       respond_simple(http::status::payload_too_large, "", false);
       return;
@@ -280,9 +312,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       *response += "Sec-WebSocket-Protocol: " + subprotocol + "\r\n";
     }
     *response += "\r\n";
-    stream_.expires_never();
     asio::async_write(
-        stream_.socket(), asio::buffer(*response),
+        socket_, asio::buffer(*response),
         [self = shared_from_this(), response, opts, cr = std::move(cr)](error_code ec, size_t) mutable {
           if (ec) {
             self->close();
@@ -290,7 +321,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           }
           std::string initial(static_cast<const char*>(self->buffer_.data().data()),
                               self->buffer_.size());
-          auto ws = std::make_shared<transport::WebSocketSession>(self->stream_.release_socket(), opts);
+          auto ws = std::make_shared<transport::WebSocketSession>(std::move(self->socket_), opts);
           if (self->node_.shutting_down()) {
             ws->reject(disconnects::shutdown());
             return;
@@ -304,18 +335,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     respond(static_cast<int>(status), std::move(content_type), std::move(body), keep_alive);
   }
 
+  // Responses are few fixed headers: built by hand, which costs far less than Beast's
+  // serializer on the API's hot path.
   void respond(int status, std::string content_type, std::string body, bool keep_alive) {
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(status), 11);
+    auto out = std::make_shared<std::string>();
+    out->reserve(160 + body.size());
+    out->append("HTTP/1.1 ");
+    out->append(std::to_string(status));
+    out->push_back(' ');
+    out->append(std::string_view(http::obsolete_reason(static_cast<http::status>(status))));
+    out->append("\r\n");
     if (!content_type.empty()) {
-      res->set(http::field::content_type, content_type);
+      out->append("Content-Type: ");
+      out->append(content_type);
+      out->append("\r\n");
     }
-    res->keep_alive(keep_alive);
-    res->body() = std::move(body);
-    res->prepare_payload();
-    stream_.expires_after(kIdleTimeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](error_code ec, size_t) {
+    out->append("Content-Length: ");
+    out->append(std::to_string(body.size()));
+    out->append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    out->append(body);
+    arm(kIdleTimeout);
+    asio::async_write(socket_, asio::buffer(*out),
+                      [self = shared_from_this(), out, keep_alive](error_code ec, size_t) {
+                        self->disarm();
                         if (ec || !keep_alive) {
                           self->close();
                           return;
@@ -326,16 +368,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void close() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  node::TimerWheelHandle wheel_handle_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   node::Node& node_;
   api::HttpApi& api_;
   Routes routes_;
+  HttpTimeouts* timeouts_;  // this shard's deadline wheel
 };
 
 HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
@@ -395,10 +439,46 @@ void HttpServer::accept(Listener* l) {
       return;
     }
     shard.post([this, routes = l->routes, s = std::make_shared<tcp::socket>(std::move(socket))] {
+      ensure_timeouts();
       std::make_shared<HttpSession>(std::move(*s), node_, api_, routes)->start();
     });
     accept(l);
   });
+}
+
+void HttpServer::ensure_timeouts() {
+  if (tl_http_timeouts != nullptr) {
+    return;
+  }
+  Shard* shard = Shard::current();
+  if (shard == nullptr) {
+    return;
+  }
+  // One per shard thread, deliberately never destroyed: sessions still queued in an
+  // io_context are destroyed with it, after the server object, and unregister from here.
+  static std::mutex mu;
+  static auto* all = new std::vector<HttpTimeouts*>();  // keeps them reachable
+  auto* t = new HttpTimeouts();
+  {
+    std::lock_guard lock(mu);
+    all->push_back(t);
+  }
+  tl_http_timeouts = t;
+  HttpTimeouts& timeouts = *t;
+  timeouts.timer = std::make_unique<asio::steady_timer>(shard->io());
+  struct Tick {
+    static void arm(HttpTimeouts* t) {
+      t->timer->expires_after(std::chrono::seconds(1));
+      t->timer->async_wait([t](error_code ec) {
+        if (ec) {
+          return;
+        }
+        t->wheel.advance(gyre::clock::now(), [](HttpSession* s) { s->on_timeout(); });
+        arm(t);
+      });
+    }
+  };
+  Tick::arm(&timeouts);
 }
 
 void HttpServer::stop_accepting() {

@@ -36,6 +36,8 @@ class HttpServer {
  private:
   struct Listener;
   void accept(Listener* l);
+  // Sets up this shard's HTTP deadline wheel on first use.
+  static void ensure_timeouts();
 
   ShardSet& shards_;
   node::Node& node_;

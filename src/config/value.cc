@@ -15,6 +15,8 @@
 
 namespace gyre::config {
 
+Value::Value() = default;
+
 Value Value::make_bool(bool b) {
   Value v;
   v.kind = Kind::kBool;

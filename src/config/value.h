@@ -14,6 +14,10 @@ namespace gyre::config {
 struct Value {
   enum class Kind { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
 
+  // Defined out of line: clang (16) otherwise instantiates pair<string, Value> while checking
+  // Value's implicit default constructor and rejects the still-incomplete pair.
+  Value();
+
   Kind kind = Kind::kNull;
   bool boolean = false;
   int64_t integer = 0;

@@ -365,19 +365,38 @@ Value resolve_yaml_scalar(const std::string& s) {
   return Value::make_string(s);
 }
 
-Value from_yaml(const YAML::Node& node) {
+// yaml-cpp resolves aliases into shared nodes: a self-referencing alias (`a: &x [*x]`) is an
+// infinite tree and nested aliases expand exponentially ("billion laughs"). Both are bounded.
+constexpr int kMaxYamlDepth = 256;
+constexpr size_t kMaxYamlNodes = 1 << 20;
+
+struct YamlBudget {
+  size_t nodes = 0;
+};
+
+[[noreturn]] void yaml_too_large() {
+  throw YAML::Exception(YAML::Mark::null_mark(),
+                        "nesting too deep or too many aliases (at most " +
+                            std::to_string(kMaxYamlDepth) + " levels and " +
+                            std::to_string(kMaxYamlNodes) + " nodes)");
+}
+
+Value from_yaml(const YAML::Node& node, int depth, YamlBudget& budget) {
+  if (depth > kMaxYamlDepth || ++budget.nodes > kMaxYamlNodes) {
+    yaml_too_large();
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       Value v = Value::make_object();
       for (const auto& kv : node) {
-        v.fields.emplace_back(kv.first.Scalar(), from_yaml(kv.second));
+        v.fields.emplace_back(kv.first.Scalar(), from_yaml(kv.second, depth + 1, budget));
       }
       return v;
     }
     case YAML::NodeType::Sequence: {
       Value v = Value::make_array();
       for (const auto& item : node) {
-        v.items.push_back(from_yaml(item));
+        v.items.push_back(from_yaml(item, depth + 1, budget));
       }
       return v;
     }
@@ -448,8 +467,12 @@ Value parse_json(std::string_view text, std::string_view origin) {
 
 Value parse_yaml(const std::string& text, std::string_view origin) {
   try {
-    return from_yaml(YAML::Load(text));
+    YamlBudget budget;
+    return from_yaml(YAML::Load(text), 0, budget);
   } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) {
+      throw ConfigError(fmt::format("config: {}: invalid YAML: {}", origin, e.msg));
+    }
     // yaml-cpp marks are 0-based.
     throw_parse_error(origin, "YAML", static_cast<size_t>(e.mark.line) + 1,
                       static_cast<size_t>(e.mark.column) + 1, e.msg);

@@ -619,3 +619,41 @@ TEST_F(LoaderTest, ProcessEnvironmentReturnsVariables) {
 
 }  // namespace
 }  // namespace gyre::config
+
+namespace gyre::config {
+namespace {
+
+// Regression (found by the config fuzzer): aliases make yaml-cpp trees infinite or huge.
+TEST(LoaderYamlLimitsTest, SelfReferencingAliasIsAConfigErrorNotACrash) {
+  auto dir = std::filesystem::temp_directory_path() / "gyre-yaml-alias-test";
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "self.yaml").string();
+  std::ofstream(path) << "a: &x [*x]\n";
+  LoadInput in;
+  in.config_path = path;
+  try {
+    load(in);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("too many aliases"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LoaderYamlLimitsTest, AliasExpansionBombIsAConfigError) {
+  auto dir = std::filesystem::temp_directory_path() / "gyre-yaml-alias-test";
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "bomb.yaml").string();
+  std::string y = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 8; ++i) {
+    std::string p = "*a" + std::to_string(i - 1);
+    y += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + p + ", " + p + ", " + p +
+         ", " + p + ", " + p + ", " + p + ", " + p + ", " + p + ", " + p + ", " + p + "]\n";
+  }
+  std::ofstream(path) << y;
+  LoadInput in;
+  in.config_path = path;
+  EXPECT_THROW(load(in), ConfigError);
+}
+
+}  // namespace
+}  // namespace gyre::config

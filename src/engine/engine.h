@@ -61,8 +61,10 @@ struct PresenceStats {
 class EventHandler {
  public:
   virtual ~EventHandler() = default;
+  // `prev`: the stream's previous publication (offset - 1) when known, the base of a delta.
   virtual void handle_publication(const std::string& channel,
-                                  std::shared_ptr<const Publication> pub, bool delta) = 0;
+                                  std::shared_ptr<const Publication> pub, bool delta,
+                                  std::shared_ptr<const Publication> prev) = 0;
   virtual void handle_join(const std::string& channel, const ClientInfo& info) = 0;
   virtual void handle_leave(const std::string& channel, const ClientInfo& info) = 0;
 };

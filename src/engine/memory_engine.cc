@@ -81,9 +81,16 @@ void MemoryEngine::publish(std::string channel, Publication pub, PublishOptions 
       }
     }
     std::shared_ptr<const Publication> stored;
+    std::shared_ptr<const Publication> prev;
     StreamPosition sp;
     if (opts.history.enabled()) {
+      if (opts.delta) {
+        prev = st.streams.last(channel);
+      }
       stored = st.streams.add(channel, std::move(pub), opts.history, now);
+      if (prev && (prev->offset + 1 != stored->offset || prev->epoch != stored->epoch)) {
+        prev.reset();
+      }
       sp = {stored->offset, stored->epoch};
     } else {
       stored = std::make_shared<const Publication>(std::move(pub));
@@ -92,7 +99,7 @@ void MemoryEngine::publish(std::string channel, Publication pub, PublishOptions 
       st.idempotency.put(channel, opts.idempotency_key, sp, now);
     }
     if (handler_ != nullptr) {
-      handler_->handle_publication(channel, std::move(stored), opts.delta);
+      handler_->handle_publication(channel, std::move(stored), opts.delta, std::move(prev));
     }
     return sp;
   };

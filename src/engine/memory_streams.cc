@@ -103,6 +103,14 @@ HistoryResult MemoryStreams::get(const std::string& channel, const HistoryFilter
   return r;
 }
 
+std::shared_ptr<const Publication> MemoryStreams::last(const std::string& channel) const {
+  auto it = streams_.find(channel);
+  if (it == streams_.end() || it->second.items.empty()) {
+    return nullptr;
+  }
+  return it->second.items.back();
+}
+
 void MemoryStreams::remove(const std::string& channel) {
   auto it = streams_.find(channel);
   if (it != streams_.end()) {

@@ -26,6 +26,8 @@ class MemoryStreams {
                     TimePoint now);
   // Top position; creates the stream when missing.
   StreamPosition top(const std::string& channel, Duration meta_ttl, TimePoint now);
+  // The latest retained publication, or null.
+  std::shared_ptr<const Publication> last(const std::string& channel) const;
   void remove(const std::string& channel);
   // Drops expired items and streams whose meta expired. Cheap when nothing is due.
   void expire(TimePoint now);

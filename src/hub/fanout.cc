@@ -1,6 +1,7 @@
 #include "hub/fanout.h"
 
 #include "protocol/codec.h"
+#include "protocol/fossil.h"
 
 namespace gyre::hub {
 
@@ -15,8 +16,16 @@ std::shared_ptr<Fanout> make(unsigned num_shards) {
 
 std::shared_ptr<const Fanout> make_publication_fanout(
     const std::string& channel, std::shared_ptr<const protocol::Publication> pub, bool delta,
-    unsigned num_shards) {
+    unsigned num_shards, std::shared_ptr<const protocol::Publication> prev) {
   auto f = make(num_shards);
+  if (delta && prev && !pub->data.empty()) {
+    // Computed once per publication on the home shard. UTF-8-safe so the patch survives as a
+    // JSON string (§9.3); a patch that is not shorter is not used (§9.2 rule 4).
+    std::string patch = protocol::fossil::create_utf8_safe(prev->data, pub->data);
+    if (patch.size() < pub->data.size()) {
+      f->patch = std::move(patch);
+    }
+  }
   f->kind = Fanout::Kind::kPublication;
   f->channel = channel;
   f->delta = delta;

@@ -22,7 +22,15 @@ struct Fanout {
     uint32_t refs = 0;
     std::string ws_frame;     // WebSocket text frame: header + json
     std::string ws_pb_frame;  // WebSocket binary frame: header + varint length + Protobuf
+    // Delta-negotiated subscriptions (client-protocol.md §9): JSON with data as a string (full
+    // payload, or the patch), Protobuf with the patch.
+    std::string ws_delta_full;
+    std::string ws_delta_patch;
+    std::string ws_pb_patch;
   };
+
+  // Which encoding of the message a subscriber needs.
+  enum class Form : uint8_t { kPlain, kDeltaFull, kDeltaPatch };
 
   Kind kind = Kind::kPublication;
   std::string channel;
@@ -34,6 +42,9 @@ struct Fanout {
   bool json_compatible = true;
   // The bidirectional JSON push (Reply{push}), unframed.
   std::string json;
+  // Fossil delta from the stream's previous publication (offset - 1) to this one, when the
+  // publication was published with delta and the patch is shorter than the payload; else empty.
+  std::string patch;
 
   // Slot of shard `i` (0 when out of range, e.g. outside a shard thread).
   ShardSlot& slot(unsigned i) const { return slots[i < num_slots ? i : 0]; }
@@ -44,7 +55,8 @@ struct Fanout {
 // `num_shards`: how many shards will deliver it (one ShardSlot each).
 std::shared_ptr<const Fanout> make_publication_fanout(const std::string& channel,
                                                       std::shared_ptr<const protocol::Publication> pub,
-                                                      bool delta, unsigned num_shards = 1);
+                                                      bool delta, unsigned num_shards = 1,
+                                                      std::shared_ptr<const protocol::Publication> prev = nullptr);
 std::shared_ptr<const Fanout> make_join_fanout(const std::string& channel,
                                                const protocol::ClientInfo& info,
                                                unsigned num_shards = 1);

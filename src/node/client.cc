@@ -606,6 +606,14 @@ void Client::handle_subscribe(Command& cmd) {
   if (r.join_leave && o.join_leave && has_presence_access(o, true)) {
     p.push_join_leave = true;
   }
+  // Delta: "fossil" allowed by the namespace, on a positioned subscription (the patch base is
+  // the stream's previous publication, which positioning guarantees the client has seen).
+  // Known but not allowed: silently not negotiated (client-protocol.md §9.1).
+  if (r.delta == "fossil" && (p.positioned || p.recoverable) &&
+      std::find(o.allowed_delta_types.begin(), o.allowed_delta_types.end(), "fossil") !=
+          o.allowed_delta_types.end()) {
+    p.delta = true;
+  }
   if (claims) {
     p.chan_info = claims->info;
     p.data = claims->data;
@@ -652,6 +660,7 @@ void Client::start_subscription(
   s->push_join_leave = p.push_join_leave;
   s->recoverable = p.recoverable;
   s->positioned = p.positioned || p.recoverable;
+  s->delta = p.delta;
   s->expire_at = p.expire_at;
   s->chan_info = p.chan_info;
   subs_[p.channel] = std::move(sub);
@@ -661,6 +670,7 @@ void Client::start_subscription(
 
   protocol::SubscribeResult base;
   base.was_recovering = p.recover;
+  base.delta = p.delta;
   base.data = p.data;
   if (p.expire_at > 0) {
     base.expires = true;
@@ -727,6 +737,10 @@ void Client::start_subscription(
         if (recovered) {
           r.recovered = true;
           r.offset = p.offset;
+          // Recovered publications are sent in full: the last one is the client's delta base.
+          if (s->delta && !r.publications.empty()) {
+            s->delta_ready = true;
+          }
         } else if (p.reject_unrecovered) {
           done(std::unexpected(Failure(errors::unrecoverable_position())));
           return;
@@ -871,6 +885,15 @@ void Client::deliver(ClientSubscription& sub, const std::shared_ptr<const hub::F
   }
   if (codec_.type() == protocol::ProtocolType::kJson && !f->json_compatible) {
     close_with(disconnects::inappropriate_protocol());
+    return;
+  }
+  if (sub.delta && f->kind == hub::Fanout::Kind::kPublication) {
+    // The first publication is always full; later ones are patches against the previous
+    // publication of the stream, which the position check above proved the client has.
+    auto form = sub.delta_ready && !f->patch.empty() ? hub::Fanout::Form::kDeltaPatch
+                                                     : hub::Fanout::Form::kDeltaFull;
+    sub.delta_ready = true;
+    transport_->send_shared(f, form);
     return;
   }
   transport_->send_shared(f);

@@ -43,6 +43,8 @@ class ClientSubscription final : public hub::Subscriber {
   bool push_join_leave = false;
   bool positioned = false;
   bool recoverable = false;
+  bool delta = false;        // fossil delta negotiated (client-protocol.md §9)
+  bool delta_ready = false;  // the client holds a base: patches may be sent
   protocol::StreamPosition position;
   clock::TimePoint last_position_check{};
   int64_t expire_at = 0;  // Unix seconds, 0 = never
@@ -60,6 +62,7 @@ struct SubscribeParams {
   bool positioned = false;
   bool recoverable = false;
   bool cache_recovery = false;  // force_recovery_mode: cache
+  bool delta = false;           // fossil delta negotiated
   int64_t expire_at = 0;
   std::string chan_info;
   std::string data;  // reply/push data

@@ -130,8 +130,10 @@ void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
 }
 
 void Node::handle_publication(const std::string& channel,
-                              std::shared_ptr<const protocol::Publication> pub, bool delta) {
-  fan_out(hub::make_publication_fanout(channel, std::move(pub), delta, shards_.size()));
+                              std::shared_ptr<const protocol::Publication> pub, bool delta,
+                              std::shared_ptr<const protocol::Publication> prev) {
+  fan_out(hub::make_publication_fanout(channel, std::move(pub), delta, shards_.size(),
+                                       std::move(prev)));
 }
 
 void Node::handle_join(const std::string& channel, const protocol::ClientInfo& info) {

@@ -73,7 +73,8 @@ class Node final : public engine::EventHandler {
 
   // --- engine::EventHandler (called on the channel's home shard)
   void handle_publication(const std::string& channel,
-                          std::shared_ptr<const protocol::Publication> pub, bool delta) override;
+                          std::shared_ptr<const protocol::Publication> pub, bool delta,
+                          std::shared_ptr<const protocol::Publication> prev) override;
   void handle_join(const std::string& channel, const protocol::ClientInfo& info) override;
   void handle_leave(const std::string& channel, const protocol::ClientInfo& info) override;
 

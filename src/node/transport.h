@@ -31,7 +31,8 @@ class Transport {
   // one event-loop turn go out together (several per frame, one write).
   virtual void send(std::string message) = 0;
   // Queues a pre-encoded push shared by all subscribers (encoded once per fan-out).
-  virtual void send_shared(const std::shared_ptr<const hub::Fanout>& f) = 0;
+  virtual void send_shared(const std::shared_ptr<const hub::Fanout>& f,
+                           hub::Fanout::Form form = hub::Fanout::Form::kPlain) = 0;
   // Ends the connection: flushes what is queued (except after 3008 slow), then conveys
   // the disconnect (WebSocket close frame; disconnect push on other transports). Idempotent.
   virtual void close(const Disconnect& d) = 0;

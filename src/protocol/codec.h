@@ -41,6 +41,11 @@ class Codec {
   // --- pushes. `uni` = bare Push (unidirectional transports); otherwise Reply{push}.
   virtual void encode_pub(std::string& out, std::string_view channel, const Publication& p,
                           bool uni) const = 0;
+  // A publication on a delta-negotiated subscription (client-protocol.md §9.3): `data` is
+  // either the full payload or a fossil patch (`delta` true). JSON writes it as a JSON string.
+  virtual void encode_pub_delta_form(std::string& out, std::string_view channel,
+                                     const Publication& p, std::string_view data, bool delta,
+                                     bool uni) const = 0;
   virtual void encode_join(std::string& out, std::string_view channel, const ClientInfo& info,
                            bool uni) const = 0;
   virtual void encode_leave(std::string& out, std::string_view channel, const ClientInfo& info,

@@ -357,10 +357,16 @@ void write_client_info(JsonWriter& w, const ClientInfo& i) {
   w.end_object();
 }
 
-void write_publication(JsonWriter& w, const Publication& p, bool with_epoch = false) {
+// `data_as_string`: delta-negotiated subscriptions carry data as a JSON string (§9.3).
+void write_publication(JsonWriter& w, const Publication& p, bool with_epoch = false,
+                       bool data_as_string = false) {
   w.begin_object();
   if (!p.data.empty()) {
-    w.field_raw("data", p.data);
+    if (data_as_string) {
+      w.field("data", p.data);
+    } else {
+      w.field_raw("data", p.data);
+    }
   }
   if (p.info) {
     w.key("info");
@@ -405,7 +411,7 @@ void write_subscribe_result(JsonWriter& w, const SubscribeResult& r) {
     w.key("publications");
     w.begin_array();
     for (const auto& p : r.publications) {
-      write_publication(w, *p);
+      write_publication(w, *p, false, r.delta);
     }
     w.end_array();
   }
@@ -737,6 +743,22 @@ class JsonCodec final : public Codec {
     begin_push(w, channel, uni);
     w.key("pub");
     write_publication(w, p, true);
+    end_push(w, uni);
+  }
+
+  void encode_pub_delta_form(std::string& out, std::string_view channel, const Publication& p,
+                             std::string_view data, bool delta, bool uni) const override {
+    Publication view;
+    view.data.assign(data);
+    view.info = p.info;
+    view.offset = p.offset;
+    view.tags = p.tags;
+    view.delta = delta;
+    view.epoch = p.epoch;
+    JsonWriter w(out);
+    begin_push(w, channel, uni);
+    w.key("pub");
+    write_publication(w, view, true, true);
     end_push(w, uni);
   }
 

@@ -627,6 +627,14 @@ class ProtobufCodec final : public Codec {
     append_push(out, channel, kPushPub, uni, [&](auto& w) { write_publication(w, p, true); });
   }
 
+  void encode_pub_delta_form(std::string& out, std::string_view channel, const Publication& p,
+                             std::string_view data, bool delta, bool uni) const override {
+    Publication copy = p;
+    copy.data.assign(data);
+    copy.delta = delta;
+    encode_pub(out, channel, copy, uni);
+  }
+
   void encode_join(std::string& out, std::string_view channel, const ClientInfo& info,
                    bool uni) const override {
     append_push(out, channel, kPushJoin, uni, [&](auto& w) {

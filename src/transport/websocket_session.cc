@@ -393,47 +393,73 @@ void WebSocketSession::send(std::string message) {
   schedule_flush();
 }
 
-void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f) {
+namespace {
+
+// Encodes the push for one protocol and form, unframed.
+std::string encode_push(const hub::Fanout& f, const protocol::Codec& codec,
+                        hub::Fanout::Form form) {
+  std::string msg;
+  switch (f.kind) {
+    case hub::Fanout::Kind::kPublication:
+      if (form == hub::Fanout::Form::kDeltaPatch) {
+        codec.encode_pub_delta_form(msg, f.channel, *f.pub, f.patch, true, false);
+      } else if (form == hub::Fanout::Form::kDeltaFull &&
+                 codec.type() == protocol::ProtocolType::kJson) {
+        codec.encode_pub_delta_form(msg, f.channel, *f.pub, f.pub->data, false, false);
+      } else {
+        codec.encode_pub(msg, f.channel, *f.pub, false);
+      }
+      break;
+    case hub::Fanout::Kind::kJoin:
+      codec.encode_join(msg, f.channel, f.info, false);
+      break;
+    case hub::Fanout::Kind::kLeave:
+      codec.encode_leave(msg, f.channel, f.info, false);
+      break;
+  }
+  return msg;
+}
+
+void frame_into(std::string& out, std::string_view body, uint8_t opcode) {
+  uint8_t hdr[ws::kMaxHeader];
+  size_t n = ws::write_header(hdr, opcode, body.size());
+  out.reserve(n + body.size());
+  out.append(reinterpret_cast<const char*>(hdr), n);
+  out.append(body);
+}
+
+}  // namespace
+
+void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
+                                   hub::Fanout::Form form) {
   if (close_queued_ || finished_) {
     return;
   }
   seal_open_chunk();
   hub::Fanout::ShardSlot& slot = f->slot(shard_id_);
-  // Framed once per shard and protocol: server frames are unmasked, so the same bytes suit
-  // every subscriber.
-  const std::string* frame = &slot.ws_frame;
-  if (opts_.protocol == protocol::ProtocolType::kJson) {
-    if (slot.ws_frame.empty()) {
-      uint8_t hdr[ws::kMaxHeader];
-      size_t n = ws::write_header(hdr, ws::kText, f->json.size());
-      slot.ws_frame.reserve(n + f->json.size());
-      slot.ws_frame.append(reinterpret_cast<const char*>(hdr), n);
-      slot.ws_frame.append(f->json);
+  // Framed once per shard, protocol and form: server frames are unmasked, so the same bytes
+  // suit every subscriber that needs that form.
+  const bool json = opts_.protocol == protocol::ProtocolType::kJson;
+  std::string* frame = nullptr;
+  if (json) {
+    frame = form == hub::Fanout::Form::kPlain       ? &slot.ws_frame
+            : form == hub::Fanout::Form::kDeltaFull ? &slot.ws_delta_full
+                                                    : &slot.ws_delta_patch;
+    if (frame->empty()) {
+      if (form == hub::Fanout::Form::kPlain) {
+        frame_into(*frame, f->json, ws::kText);
+      } else {
+        frame_into(*frame, encode_push(*f, codec(), form), ws::kText);
+      }
     }
   } else {
-    frame = &slot.ws_pb_frame;
-    if (slot.ws_pb_frame.empty()) {
-      std::string msg;
-      const auto& pb = protocol::protobuf_codec();
-      switch (f->kind) {
-        case hub::Fanout::Kind::kPublication:
-          pb.encode_pub(msg, f->channel, *f->pub, false);
-          break;
-        case hub::Fanout::Kind::kJoin:
-          pb.encode_join(msg, f->channel, f->info, false);
-          break;
-        case hub::Fanout::Kind::kLeave:
-          pb.encode_leave(msg, f->channel, f->info, false);
-          break;
-      }
+    frame = form == hub::Fanout::Form::kDeltaPatch ? &slot.ws_pb_patch : &slot.ws_pb_frame;
+    if (frame->empty()) {
+      std::string msg = encode_push(*f, codec(), form);
       std::string body;
       append_varint(body, msg.size());
       body.append(msg);
-      uint8_t hdr[ws::kMaxHeader];
-      size_t n = ws::write_header(hdr, ws::kBinary, body.size());
-      slot.ws_pb_frame.reserve(n + body.size());
-      slot.ws_pb_frame.append(reinterpret_cast<const char*>(hdr), n);
-      slot.ws_pb_frame.append(body);
+      frame_into(*frame, body, ws::kBinary);
     }
   }
   if (slot.refs++ == 0) {

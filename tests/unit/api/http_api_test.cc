@@ -39,7 +39,9 @@ class FakeTransport final : public node::Transport {
   const protocol::Codec& codec() const override { return protocol::json_codec(); }
   node::TransportInfo info() const override { return {"websocket", false, false, true}; }
   void send(std::string message) override { sent.push_back(std::move(message)); }
-  void send_shared(const std::shared_ptr<const hub::Fanout>&) override { ++shared; }
+  void send_shared(const std::shared_ptr<const hub::Fanout>&, hub::Fanout::Form) override {
+    ++shared;
+  }
   void close(const Disconnect& d) override { closed = d; }
 
   std::vector<std::string> sent;

@@ -31,7 +31,7 @@ struct Delivered {
 class RecordingHandler final : public EventHandler {
  public:
   void handle_publication(const std::string& channel, std::shared_ptr<const Publication> pub,
-                          bool delta) override {
+                          bool delta, std::shared_ptr<const Publication> prev) override {
     std::lock_guard lk(mu_);
     pubs.push_back({shard_id(), channel, pub->offset, pub->epoch, pub->data});
   }

@@ -162,9 +162,10 @@ TEST_F(JsonCodecEncodeTest, SubscribeReplyWritesEveryFieldInProtoOrder) {
   r.was_recovering = true;
   r.delta = true;
   codec.encode_subscribe(out, 2, r);
+  // With delta negotiated, recovered publications carry data as a JSON string (§9.3).
   EXPECT_EQ(out,
             "{\"id\":2,\"subscribe\":{\"expires\":true,\"ttl\":30,\"recoverable\":true,"
-            "\"epoch\":\"e\",\"publications\":[{\"data\":1,\"offset\":3}],\"recovered\":true,"
+            "\"epoch\":\"e\",\"publications\":[{\"data\":\"1\",\"offset\":3}],\"recovered\":true,"
             "\"offset\":2,\"positioned\":true,\"data\":{\"d\":true},\"was_recovering\":true,"
             "\"delta\":true}}");
 }

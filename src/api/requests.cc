@@ -6,6 +6,8 @@
 #include <limits>
 #include <utility>
 
+#include "protocol/json_raw.h"
+
 namespace gyre::api {
 namespace {
 
@@ -136,27 +138,9 @@ bool read_u32(od::value v, uint32_t& out) {
 
 // Exact bytes of a JSON value of any type, `null` included (server-api.md §0.2).
 bool read_raw(od::value v, std::string& out) {
-  od::json_type t;
-  if (v.type().get(t)) {
-    return false;
-  }
   std::string_view raw;
-  if (t == od::json_type::object) {
-    od::object o;
-    if (v.get_object().get(o) || o.raw_json().get(raw)) {
-      return false;
-    }
-  } else if (t == od::json_type::array) {
-    od::array a;
-    if (v.get_array().get(a) || a.raw_json().get(raw)) {
-      return false;
-    }
-  } else {
-    raw = v.raw_json_token();
-  }
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' ||
-                          raw.back() == '\n')) {
-    raw.remove_suffix(1);
+  if (!protocol::raw_json_bytes(v, raw)) {
+    return false;
   }
   out.assign(raw);
   return true;

@@ -15,6 +15,7 @@
 
 #include "auth/jws.h"
 #include "core/base64.h"
+#include "protocol/json_raw.h"
 
 // Decoding follows Go's encoding/json as Centrifugo uses it (server-api.md §0.1, §3.2): the
 // whole document must be valid JSON, keys match case-insensitively, duplicate keys are applied
@@ -102,26 +103,6 @@ bool type_of(od::value& v, JsonType& type) {
   return v.type().get(type) == simdjson::SUCCESS;
 }
 
-// The exact bytes of any JSON value, without the whitespace that follows it.
-bool raw_bytes(od::value& v, JsonType type, std::string_view& raw) {
-  if (type == JsonType::object) {
-    od::object object;
-    if (v.get_object().get(object) != simdjson::SUCCESS ||
-        object.raw_json().get(raw) != simdjson::SUCCESS) {
-      return false;
-    }
-  } else if (type == JsonType::array) {
-    od::array array;
-    if (v.get_array().get(array) != simdjson::SUCCESS ||
-        array.raw_json().get(raw) != simdjson::SUCCESS) {
-      return false;
-    }
-  } else {
-    raw = v.raw_json_token();
-  }
-  raw = trim_right(raw);
-  return true;
-}
 
 // RFC 8259 number grammar (Go's isValidNumber), for numbers given as JSON strings.
 bool is_json_number(std::string_view s) {
@@ -182,9 +163,8 @@ bool decode_string(od::value& v, std::string& field) {
 
 // json.RawMessage: the exact bytes of any value, `null` included (server-api.md §0.2).
 bool decode_raw(od::value& v, std::optional<std::string>& field) {
-  JsonType type;
   std::string_view raw;
-  if (!type_of(v, type) || !raw_bytes(v, type, raw)) {
+  if (!protocol::raw_json_bytes(v, raw)) {
     return false;
   }
   field.emplace(raw);
@@ -648,7 +628,7 @@ std::string user_id_from_claim(const simdjson::padded_string& json, std::string_
           user = b ? "true" : "false";
         }
       } else if (type == JsonType::object || type == JsonType::array) {
-        if (raw_bytes(v, type, text)) {
+        if (protocol::raw_json_bytes(v, text)) {
           user.assign(text);
         }
       }

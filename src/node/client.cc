@@ -501,6 +501,19 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
 
 // ------------------------------------------------------------------- subscriptions
 
+bool Client::resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out) {
+  // Policy checks shared by subscribe, publish, presence and history (server-api.md §5.4, §5.5).
+  if (!channel::resolve(*cfg_, ch, out)) {
+    reply_error(id, errors::unknown_channel());
+    return false;
+  }
+  if (!channel::valid_name(*cfg_, ch, out)) {
+    reply_error(id, errors::bad_request());
+    return false;
+  }
+  return true;
+}
+
 bool Client::has_history_access(const config::ChannelOptions& o, bool subscribed) const {
   bool anon_ok = !user_.empty() || o.allow_history_for_anonymous;
   return (o.allow_history_for_client && anon_ok) ||
@@ -548,12 +561,7 @@ void Client::handle_subscribe(Command& cmd) {
     return;
   }
   channel::Resolved res;
-  if (!channel::resolve(cfg, r.channel, res)) {
-    reply_error(id, errors::unknown_channel());
-    return;
-  }
-  if (!channel::valid_name(cfg, r.channel, res)) {
-    reply_error(id, errors::bad_request());
+  if (!resolve_channel(id, r.channel, res)) {
     return;
   }
   const auto& o = *res.options;
@@ -921,12 +929,7 @@ void Client::handle_publish(Command& cmd) {
     return;
   }
   channel::Resolved res;
-  if (!channel::resolve(cfg, r.channel, res)) {
-    reply_error(id, errors::unknown_channel());
-    return;
-  }
-  if (!channel::valid_name(cfg, r.channel, res)) {
-    reply_error(id, errors::bad_request());
+  if (!resolve_channel(id, r.channel, res)) {
     return;
   }
   const auto& o = *res.options;
@@ -972,7 +975,6 @@ void Client::handle_publish(Command& cmd) {
 }
 
 void Client::handle_presence(Command& cmd, bool stats) {
-  const auto& cfg = *cfg_;
   const std::string& ch = cmd.channel.channel;
   const uint32_t id = cmd.id;
   if (ch.empty()) {
@@ -980,12 +982,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
     return;
   }
   channel::Resolved res;
-  if (!channel::resolve(cfg, ch, res)) {
-    reply_error(id, errors::unknown_channel());
-    return;
-  }
-  if (!channel::valid_name(cfg, ch, res)) {
-    reply_error(id, errors::bad_request());
+  if (!resolve_channel(id, ch, res)) {
     return;
   }
   if (!res.options->presence) {
@@ -1044,12 +1041,7 @@ void Client::handle_history(Command& cmd) {
     r.limit = static_cast<int32_t>(max);
   }
   channel::Resolved res;
-  if (!channel::resolve(cfg, r.channel, res)) {
-    reply_error(id, errors::unknown_channel());
-    return;
-  }
-  if (!channel::valid_name(cfg, r.channel, res)) {
-    reply_error(id, errors::bad_request());
+  if (!resolve_channel(id, r.channel, res)) {
     return;
   }
   const auto& o = *res.options;

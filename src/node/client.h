@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/jwt.h"
+#include "channel/channel.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "hub/hub.h"
@@ -143,6 +144,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void remove_subscription(const std::string& channel, std::optional<protocol::Unsubscribe> push);
   void insufficient_state(ClientSubscription& sub);
 
+  // Resolves a channel for a client command: replies 102 (unknown namespace) or 107 (invalid
+  // name) and returns false when it cannot be used.
+  bool resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out);
   bool has_history_access(const config::ChannelOptions& o, bool subscribed) const;
   bool has_presence_access(const config::ChannelOptions& o, bool subscribed) const;
   bool is_subscribed(const std::string& channel) const;

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "protocol/codec.h"
+#include "protocol/json_raw.h"
 #include "protocol/json_writer.h"
 
 // JSON client protocol (client-protocol.md §2.2): keys are the proto field names, default
@@ -53,28 +54,9 @@ bool read_i32(od::value v, int32_t& out) {
 
 // Exact bytes of a JSON value of any type.
 bool read_raw(od::value v, std::string& out) {
-  od::json_type t;
-  if (v.type().get(t)) {
-    return false;
-  }
   std::string_view raw;
-  if (t == od::json_type::object) {
-    od::object o;
-    if (v.get_object().get(o) || o.raw_json().get(raw)) {
-      return false;
-    }
-  } else if (t == od::json_type::array) {
-    od::array a;
-    if (v.get_array().get(a) || a.raw_json().get(raw)) {
-      return false;
-    }
-  } else {
-    raw = v.raw_json_token();
-  }
-  // simdjson includes the whitespace that follows a value; Go's json.RawMessage does not.
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' ||
-                          raw.back() == '\n')) {
-    raw.remove_suffix(1);
+  if (!raw_json_bytes(v, raw)) {
+    return false;
   }
   out.assign(raw);
   return true;

@@ -126,13 +126,10 @@ SignatureKeys::SignatureKeys(const config::TokenConfig& token, std::string_view 
     int nid = OBJ_txt2nid(group);
     if (nid == NID_X9_62_prime256v1) {
       ecdsa_alg_ = "ES256";
-      ecdsa_size_ = 32;
     } else if (nid == NID_secp384r1) {
       ecdsa_alg_ = "ES384";
-      ecdsa_size_ = 48;
     } else if (nid == NID_secp521r1) {
       ecdsa_alg_ = "ES512";
-      ecdsa_size_ = 66;
     } else if (nid != NID_secp224r1) {
       // Go's x509 parses only the NIST curves; P-224 loads but enables no ES algorithm.
       fail(option, std::string("unsupported elliptic curve ") + group);
@@ -170,18 +167,44 @@ bool SignatureKeys::verify_rsa(std::string_view alg, std::string_view input,
   if (!rsa_) {
     return false;
   }
-  return digest_verify(rsa_.get(), digest_for(alg), input, sig);
+  return verify_with_key(rsa_.get(), alg, input, sig);
 }
 
 bool SignatureKeys::verify_ecdsa(std::string_view alg, std::string_view input,
                                  std::string_view sig) const {
   // Only the algorithm of the key's curve is enabled (cristalhq/jwt NewVerifierES).
-  if (!ecdsa_ || alg != ecdsa_alg_ || sig.size() != 2 * ecdsa_size_) {
+  if (!ecdsa_ || alg != ecdsa_alg_) {
     return false;
   }
-  // JWS carries R||S (RFC 7518 §3.4); OpenSSL wants an ASN.1 DER ECDSA-Sig-Value.
+  return verify_with_key(ecdsa_.get(), alg, input, sig);
+}
+
+bool verify_with_key(evp_pkey_st* key, std::string_view alg, std::string_view input,
+                     std::string_view sig) {
+  if (key == nullptr) {
+    return false;
+  }
+  if (alg == "EdDSA") {
+    return digest_verify(key, nullptr, input, sig);
+  }
+  const EVP_MD* md = digest_for(alg);
+  if (md == nullptr) {
+    return false;
+  }
+  if (alg.starts_with("RS")) {
+    return digest_verify(key, md, input, sig);
+  }
+  if (!alg.starts_with("ES")) {
+    return false;
+  }
+  // JWS carries R||S (RFC 7518 §3.4) of the size the alg names (cristalhq/jwt checks it);
+  // OpenSSL wants an ASN.1 DER ECDSA-Sig-Value.
+  size_t half_size = alg == "ES256" ? 32 : alg == "ES384" ? 48 : 66;
+  if (sig.size() != 2 * half_size) {
+    return false;
+  }
   const auto* raw = reinterpret_cast<const unsigned char*>(sig.data());
-  int half = static_cast<int>(ecdsa_size_);
+  int half = static_cast<int>(half_size);
   ECDSA_SIG* es = ECDSA_SIG_new();
   if (es == nullptr) {
     return false;
@@ -200,7 +223,7 @@ bool SignatureKeys::verify_ecdsa(std::string_view alg, std::string_view input,
   if (der_len <= 0) {
     return false;
   }
-  bool ok = digest_verify(ecdsa_.get(), digest_for(alg), input,
+  bool ok = digest_verify(key, md, input,
                           std::string_view(reinterpret_cast<const char*>(der), der_len));
   OPENSSL_free(der);
   return ok;

@@ -44,8 +44,12 @@ class SignatureKeys {
   Pkey rsa_;
   Pkey ecdsa_;
   std::string ecdsa_alg_;  // "ES256", "ES384", "ES512", or "" for a curve with no JWS alg
-  size_t ecdsa_size_ = 0;  // bytes of R (and of S) in a JWS ES signature
 };
+
+// Verifies a JWS signature (base64url-decoded) with a public key: RS256/384/512 (PKCS#1 v1.5),
+// ES256/384/512 (R||S of the alg's size) and EdDSA (Ed25519). False for anything else.
+bool verify_with_key(evp_pkey_st* key, std::string_view alg, std::string_view signing_input,
+                     std::string_view signature);
 
 // HMAC of `data` with `key` for "HS256"/"HS384"/"HS512"; empty for any other alg.
 std::string hmac_sign(std::string_view alg, std::string_view key, std::string_view data);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <system_error>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include <re2/re2.h>
 #include <simdjson.h>
 
+#include "auth/jwks.h"
 #include "auth/jws.h"
 #include "core/base64.h"
 #include "protocol/json_raw.h"
@@ -539,12 +541,17 @@ std::optional<DecodedClaims> decode_claims(const simdjson::padded_string& json, 
 }
 
 // The JOSE header (cristalhq/jwt Header): alg, typ, cty, kid, all strings. typ is not checked.
-std::optional<std::string> decode_header_alg(const std::string& header) {
+struct Header {
+  std::string alg;
+  std::string kid;
+};
+
+std::optional<Header> decode_header(const std::string& header) {
   simdjson::padded_string json(header);
   if (!valid_json(json)) {
     return std::nullopt;
   }
-  std::string alg;
+  Header out;
   bool ok = with_document(json, [&](od::document& doc) {
     od::object object;
     if (doc.get_object().get(object) != simdjson::SUCCESS) {
@@ -552,9 +559,12 @@ std::optional<std::string> decode_header_alg(const std::string& header) {
     }
     return for_each_member(object, [&](std::string_view key, od::value& v) {
       if (key_is(key, "alg")) {
-        return decode_string(v, alg);
+        return decode_string(v, out.alg);
       }
-      if (key_is(key, "typ") || key_is(key, "cty") || key_is(key, "kid")) {
+      if (key_is(key, "kid")) {
+        return decode_string(v, out.kid);
+      }
+      if (key_is(key, "typ") || key_is(key, "cty")) {
         std::string unused;
         return decode_string(v, unused);
       }
@@ -564,7 +574,7 @@ std::optional<std::string> decode_header_alg(const std::string& header) {
   if (!ok) {
     return std::nullopt;
   }
-  return alg;
+  return out;
 }
 
 // Go's strconv.FormatFloat(f, 'f', -1, 64): shortest round-trip digits, never an exponent.
@@ -643,6 +653,7 @@ std::string user_id_from_claim(const simdjson::padded_string& json, std::string_
 
 struct ParsedToken {
   std::string alg;
+  std::string kid;
   std::string_view signing_input;  // "header.payload" exactly as received
   simdjson::padded_string payload;
   std::string signature;
@@ -663,8 +674,8 @@ std::optional<ParsedToken> parse_token(std::string_view token) {
   if (!header) {
     return std::nullopt;
   }
-  auto alg = decode_header_alg(*header);
-  if (!alg) {
+  auto head = decode_header(*header);
+  if (!head) {
     return std::nullopt;
   }
   auto payload = base64::decode_url(token.substr(dot1 + 1, dot2 - dot1 - 1));
@@ -675,8 +686,8 @@ std::optional<ParsedToken> parse_token(std::string_view token) {
   if (!signature) {
     return std::nullopt;
   }
-  return ParsedToken{std::move(*alg), token.substr(0, dot2), simdjson::padded_string(*payload),
-                     std::move(*signature)};
+  return ParsedToken{std::move(head->alg), std::move(head->kid), token.substr(0, dot2),
+                     simdjson::padded_string(*payload), std::move(*signature)};
 }
 
 // b64* wins over the raw JSON field when non-empty; false on bad standard base64.
@@ -722,6 +733,22 @@ std::unique_ptr<re2::RE2> compile_regex(const std::string& pattern, const std::s
   return re;
 }
 
+// Unanchored search (Go's FindStringSubmatch); on a match, named groups go into `vars`.
+bool match_vars(const re2::RE2& re, std::string_view text,
+                std::map<std::string, std::string>& vars) {
+  int groups = re.NumberOfCapturingGroups();
+  std::vector<re2::StringPiece> sub(static_cast<size_t>(groups) + 1);
+  if (!re.Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), re2::RE2::UNANCHORED,
+                sub.data(), groups + 1)) {
+    return false;
+  }
+  for (const auto& [name, index] : re.NamedCapturingGroups()) {
+    const auto& piece = sub[static_cast<size_t>(index)];
+    vars[name] = piece.data() == nullptr ? std::string() : std::string(piece.data(), piece.size());
+  }
+  return true;
+}
+
 }  // namespace
 
 struct Verifier::Impl {
@@ -737,11 +764,13 @@ struct Verifier::Impl {
   std::unique_ptr<re2::RE2> audience_re;
   std::unique_ptr<re2::RE2> issuer_re;
   std::unique_ptr<SignatureKeys> keys;
+  std::string jwks_url;               // non-empty: every token is verified through JWKS
+  std::shared_ptr<JwksCache> jwks;
   bool skip_signature = false;
 
   // Steps 1-9 of server-api.md §3.2 (step 8 for connection tokens only).
-  std::expected<Checked, TokenError> check(std::string_view token, TokenKind kind,
-                                           double now) const;
+  std::expected<Checked, TokenError> check(std::string_view token, TokenKind kind, double now,
+                                           JwksFetch* fetch) const;
   // Whether `channel` resolves to a configured namespace (rule.Container.ChannelOptions).
   bool channel_known(std::string_view channel) const;
   // Step 11.
@@ -750,7 +779,8 @@ struct Verifier::Impl {
 
 std::expected<Verifier::Impl::Checked, TokenError> Verifier::Impl::check(std::string_view token,
                                                                          TokenKind kind,
-                                                                         double now) const {
+                                                                         double now,
+                                                                         JwksFetch* fetch) const {
   auto parsed = parse_token(token);
   if (!parsed) {
     return std::unexpected(TokenError::kInvalid);
@@ -769,16 +799,37 @@ std::expected<Verifier::Impl::Checked, TokenError> Verifier::Impl::check(std::st
   if (!issuer.empty() && claims->iss != issuer) {
     return std::unexpected(TokenError::kInvalid);
   }
-  if (issuer_re && !re2::RE2::PartialMatch(claims->iss, *issuer_re)) {
+  // Named groups of the issuer and audience regexes are the JWKS URL's template variables.
+  std::map<std::string, std::string> vars;
+  if (issuer_re && !match_vars(*issuer_re, claims->iss, vars)) {
     return std::unexpected(TokenError::kInvalid);
   }
   if (audience_re && std::none_of(aud.begin(), aud.end(), [&](const std::string& a) {
-        return re2::RE2::PartialMatch(a, *audience_re);
+        return match_vars(*audience_re, a, vars);
       })) {
     return std::unexpected(TokenError::kInvalid);
   }
-  if (!skip_signature && !keys->verify(parsed->alg, parsed->signing_input, parsed->signature)) {
-    return std::unexpected(TokenError::kInvalid);
+  if (!skip_signature) {
+    if (jwks) {
+      // server-api.md §3.4: kid required; the key comes from the cache or a fetch.
+      if (parsed->kid.empty()) {
+        return std::unexpected(TokenError::kInvalid);
+      }
+      auto key = jwks->find(parsed->kid);
+      if (!key) {
+        if (fetch == nullptr) {
+          return std::unexpected(TokenError::kInvalid);
+        }
+        fetch->url = expand_jwks_url(jwks_url, vars);
+        fetch->kid = parsed->kid;
+        return std::unexpected(TokenError::kKeysNeeded);
+      }
+      if (!key->verify(parsed->alg, parsed->signing_input, parsed->signature)) {
+        return std::unexpected(TokenError::kInvalid);
+      }
+    } else if (!keys->verify(parsed->alg, parsed->signing_input, parsed->signature)) {
+      return std::unexpected(TokenError::kInvalid);
+    }
   }
   if (kind == TokenKind::kConnect && !claims->channel.empty()) {
     // "connection JWT can not contain channel claim, only subscription JWT can"
@@ -820,8 +871,13 @@ Verifier::Verifier(const config::TokenConfig& token, std::shared_ptr<const confi
   // Errors name the option the operator wrote, so tell the two token configs apart.
   std::string prefix = &token == &cfg->subscription_token ? "subscription_token_" : "token_";
   if (!token.jwks_public_endpoint.empty()) {
-    // TODO(#3): verify through the JWK Set (server-api.md §3.4).
-    throw std::runtime_error(prefix + "jwks_public_endpoint: JWKS is not supported yet");
+    const std::string& url = token.jwks_public_endpoint;
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      throw std::runtime_error(prefix + "jwks_public_endpoint: endpoint must have http:// or "
+                               "https:// scheme, got: " + url);
+    }
+    impl_->jwks_url = url;
+    impl_->jwks = std::make_shared<JwksCache>();
   }
   if (!token.audience.empty() && !token.audience_regex.empty()) {
     throw std::runtime_error(prefix + "audience_regex: can not be used together with " + prefix +
@@ -843,9 +899,23 @@ Verifier::Verifier(const config::TokenConfig& token, std::shared_ptr<const confi
 
 Verifier::~Verifier() = default;
 
+bool Verifier::uses_jwks() const { return impl_->jwks != nullptr; }
+
+bool Verifier::store_jwks(const JwksFetch& fetch, std::string_view body) const {
+  if (!impl_->jwks) {
+    return false;
+  }
+  auto set = parse_jwk_set(body);
+  if (!set) {
+    return false;
+  }
+  return impl_->jwks->store(*set, fetch.kid) != nullptr;
+}
+
 std::expected<ConnectClaims, TokenError> Verifier::verify_connect(std::string_view token,
-                                                                  double now) const {
-  auto checked = impl_->check(token, TokenKind::kConnect, now);
+                                                                  double now,
+                                                                  JwksFetch* fetch) const {
+  auto checked = impl_->check(token, TokenKind::kConnect, now, fetch);
   if (!checked) {
     return std::unexpected(checked.error());
   }
@@ -889,8 +959,9 @@ std::expected<ConnectClaims, TokenError> Verifier::verify_connect(std::string_vi
 }
 
 std::expected<SubscribeClaims, TokenError> Verifier::verify_subscribe(std::string_view token,
-                                                                      double now) const {
-  auto checked = impl_->check(token, TokenKind::kSubscribe, now);
+                                                                      double now,
+                                                                      JwksFetch* fetch) const {
+  auto checked = impl_->check(token, TokenKind::kSubscribe, now, fetch);
   if (!checked) {
     return std::unexpected(checked.error());
   }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/jwks.h"
 #include "config/config.h"
 
 // JWT verification of connection and subscription tokens, exactly as Centrifugo v5.4
@@ -22,6 +23,7 @@ enum class TokenError {
   kExpired,         // -> connect: error 109; subscribe: error 109; refresh: disconnect 3005
   kUnknownChannel,  // a channel of subs/channels (or a sub token channel) has no namespace -> 102
   kInternal,        // e.g. bad top-level b64info in a connection token -> 100
+  kKeysNeeded,      // JWKS: the token's key is not cached; fetch it (JwksFetch) and retry
 };
 
 // Presence of a field is what overrides (server-api.md §1.6 BoolValue).
@@ -78,9 +80,18 @@ class Verifier {
   Verifier& operator=(const Verifier&) = delete;
 
   // `now` is Unix time in seconds (fractional; nbf/exp are compared with sub-second precision).
-  std::expected<ConnectClaims, TokenError> verify_connect(std::string_view token, double now) const;
-  std::expected<SubscribeClaims, TokenError> verify_subscribe(std::string_view token,
-                                                              double now) const;
+  // With JWKS, a token whose key is not cached yields kKeysNeeded and fills `*fetch` when
+  // `fetch` is given (the caller fetches the set, store_jwks(), then verifies again without
+  // `fetch`); with no `fetch` a missing key is kInvalid.
+  std::expected<ConnectClaims, TokenError> verify_connect(std::string_view token, double now,
+                                                          JwksFetch* fetch = nullptr) const;
+  std::expected<SubscribeClaims, TokenError> verify_subscribe(std::string_view token, double now,
+                                                              JwksFetch* fetch = nullptr) const;
+
+  bool uses_jwks() const;
+  // Parses a fetched JWK Set body and caches its `use: sig` keys. True when the set held the
+  // fetched kid. Thread-safe.
+  bool store_jwks(const JwksFetch& fetch, std::string_view body) const;
 
  private:
   struct Impl;

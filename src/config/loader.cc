@@ -756,4 +756,29 @@ std::string generate_config(const std::string& path) {
       path, ext));
 }
 
+Config apply_reload(const Config& running, const Config& fresh) {
+  Config next = running;
+  next.token = fresh.token;
+  next.subscription_token = fresh.subscription_token;
+  next.separate_subscription_token_config = fresh.separate_subscription_token_config;
+  next.client_insecure_skip_token_signature_verify =
+      fresh.client_insecure_skip_token_signature_verify;
+  next.client_insecure = fresh.client_insecure;
+  next.allow_anonymous_connect_without_token = fresh.allow_anonymous_connect_without_token;
+  next.disallow_anonymous_connection_tokens = fresh.disallow_anonymous_connection_tokens;
+  next.client_history_max_publication_limit = fresh.client_history_max_publication_limit;
+  next.client_recovery_max_publication_limit = fresh.client_recovery_max_publication_limit;
+  next.channel_max_length = fresh.channel_max_length;
+  next.channel_private_prefix = fresh.channel_private_prefix;
+  next.channel_namespace_boundary = fresh.channel_namespace_boundary;
+  next.channel_user_boundary = fresh.channel_user_boundary;
+  next.channel_user_separator = fresh.channel_user_separator;
+  next.user_subscribe_to_personal = fresh.user_subscribe_to_personal;
+  next.user_personal_channel_namespace = fresh.user_personal_channel_namespace;
+  next.user_personal_single_connection = fresh.user_personal_single_connection;
+  next.channel = fresh.channel;
+  next.namespaces = fresh.namespaces;
+  return next;
+}
+
 }  // namespace gyre::config

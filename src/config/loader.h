@@ -38,6 +38,12 @@ LoadResult load(const LoadInput& input);
 // Throws ConfigError. Called by load().
 void validate(const Config& config);
 
+// SIGHUP (reference.md §7.11): `running` with what a reload may change taken from `fresh` —
+// token verification settings and the channel rules (namespaces, top-level channel options,
+// channel name rules, personal channel, anonymous/insecure access). Everything else
+// (addresses, engine, transports, timers) keeps its running value.
+Config apply_reload(const Config& running, const Config& fresh);
+
 // The process environment as a map (for LoadInput::env).
 std::map<std::string, std::string> process_environment();
 

@@ -99,6 +99,7 @@ void Client::reschedule() {
       consider(pong_deadline_);
     }
     consider(next_ping_at_);
+    consider(next_position_check_);
     if (expire_at_ > 0 || expiring_subs_ > 0) {
       // Expiries are Unix seconds: convert the earliest to a steady-clock deadline.
       const int64_t unix_now = clock::unix_seconds();
@@ -154,6 +155,7 @@ void Client::handle_frame(std::string_view frame) {
 void Client::process_commands() {
   while (!busy_ && !closed_ && queue_head_ < queue_.size()) {
     Command cmd = std::move(queue_[queue_head_++]);
+    cfg_ = node_.config();  // a SIGHUP reload applies from the next command on
     in_dispatch_ = true;
     dispatch(cmd);
     in_dispatch_ = false;
@@ -161,6 +163,27 @@ void Client::process_commands() {
   if (queue_head_ >= queue_.size() && !queue_.empty()) {
     clear_queue();
   }
+}
+
+void Client::park_for_jwks(Command& cmd, std::shared_ptr<const auth::Verifier> verifier,
+                           auth::JwksFetch fetch) {
+  // The command waits for the key set (at most two 1 s attempts) and is then dispatched
+  // again; later commands of this connection wait behind it, keeping their order.
+  busy_ = true;
+  auto held = std::make_shared<Command>(std::move(cmd));
+  node_.fetch_jwks(std::move(verifier), std::move(fetch),
+                   [self = shared_from_this(), this, held] {
+                     if (closed_) {
+                       return;
+                     }
+                     busy_ = false;
+                     jwks_replay_ = true;
+                     in_dispatch_ = true;
+                     dispatch(*held);
+                     in_dispatch_ = false;
+                     jwks_replay_ = false;
+                     process_commands();
+                   });
 }
 
 void Client::finish_command() {
@@ -298,7 +321,14 @@ void Client::handle_connect(Command& cmd) {
   };
 
   if (!req.token.empty()) {
-    auto claims = node_.connection_verifier().verify_connect(req.token, clock::unix_seconds_f());
+    auth::JwksFetch fetch;
+    const auto& verifier = node_.runtime().connection_verifier;
+    auto claims = verifier->verify_connect(req.token, clock::unix_seconds_f(),
+                                           jwks_replay_ ? nullptr : &fetch);
+    if (!claims && claims.error() == auth::TokenError::kKeysNeeded) {
+      park_for_jwks(cmd, verifier, std::move(fetch));
+      return;
+    }
     if (!claims) {
       fail_connect(from_token_error(claims.error(), false));
       return;
@@ -576,7 +606,14 @@ void Client::handle_subscribe(Command& cmd) {
     return;
   }
   if (!r.token.empty()) {
-    auto c = node_.subscription_verifier().verify_subscribe(r.token, clock::unix_seconds_f());
+    auth::JwksFetch fetch;
+    const auto& verifier = node_.runtime().subscription_verifier;
+    auto c = verifier->verify_subscribe(r.token, clock::unix_seconds_f(),
+                                        jwks_replay_ ? nullptr : &fetch);
+    if (!c && c.error() == auth::TokenError::kKeysNeeded) {
+      park_for_jwks(cmd, verifier, std::move(fetch));
+      return;
+    }
     if (!c) {
       fail(id, from_token_error(c.error(), true));
       return;
@@ -671,6 +708,7 @@ void Client::start_subscription(
   s->delta = p.delta;
   s->expire_at = p.expire_at;
   s->chan_info = p.chan_info;
+  s->meta_ttl = p.meta_ttl;
   subs_[p.channel] = std::move(sub);
   // Registered before the engine reads the stream: publications from now on are buffered
   // and released after the reply through the position check (client-protocol.md §5.4).
@@ -804,6 +842,10 @@ void Client::activate_subscription(const std::string& channel) {
   ClientSubscription* s = it->second.get();
   s->active = true;
   s->last_position_check = clock::now();
+  if (s->positioned && next_position_check_ == clock::TimePoint{}) {
+    update_position_check_deadline();
+    reschedule();
+  }
   if (s->expire_at > 0) {
     ++expiring_subs_;
     reschedule();
@@ -1094,8 +1136,14 @@ void Client::handle_refresh(Command& cmd) {
     close_with(disconnects::bad_request());
     return;
   }
-  auto claims =
-      node_.connection_verifier().verify_connect(cmd.refresh.token, clock::unix_seconds_f());
+  auth::JwksFetch fetch;
+  const auto& verifier = node_.runtime().connection_verifier;
+  auto claims = verifier->verify_connect(cmd.refresh.token, clock::unix_seconds_f(),
+                                         jwks_replay_ ? nullptr : &fetch);
+  if (!claims && claims.error() == auth::TokenError::kKeysNeeded) {
+    park_for_jwks(cmd, verifier, std::move(fetch));
+    return;
+  }
   if (!claims) {
     switch (claims.error()) {
       case auth::TokenError::kExpired:
@@ -1164,7 +1212,14 @@ void Client::handle_sub_refresh(Command& cmd) {
     reply_error(id, errors::bad_request());
     return;
   }
-  auto claims = node_.subscription_verifier().verify_subscribe(r.token, clock::unix_seconds_f());
+  auth::JwksFetch fetch;
+  const auto& verifier = node_.runtime().subscription_verifier;
+  auto claims = verifier->verify_subscribe(r.token, clock::unix_seconds_f(),
+                                           jwks_replay_ ? nullptr : &fetch);
+  if (!claims && claims.error() == auth::TokenError::kKeysNeeded) {
+    park_for_jwks(cmd, verifier, std::move(fetch));
+    return;
+  }
   if (!claims) {
     if (claims.error() == auth::TokenError::kExpired) {
       // Stricter than the reference quirk (docs/compatibility.md): the SDK gets a new token.
@@ -1311,6 +1366,12 @@ void Client::run_timers(clock::TimePoint now) {
     }
     next_ping_at_ = now + cfg.ping_interval;
   }
+  if (next_position_check_ != clock::TimePoint{} && now >= next_position_check_) {
+    check_positions(now);
+    if (closed_) {
+      return;
+    }
+  }
   int64_t unix_now = 0;
   if (expire_at_ > 0 || expiring_subs_ > 0) {
     unix_now = clock::unix_seconds();
@@ -1339,6 +1400,59 @@ void Client::run_timers(clock::TimePoint now) {
       remove_subscription(ch, protocol::Unsubscribe{2501, "subscription expired"});
     }
   }
+}
+
+void Client::update_position_check_deadline() {
+  const auto delay = cfg_->client_channel_position_check_delay;
+  next_position_check_ = {};
+  if (delay.count() <= 0) {
+    return;
+  }
+  for (const auto& [ch, s] : subs_) {
+    if (s->active && s->positioned) {
+      auto at = s->last_position_check + delay;
+      if (next_position_check_ == clock::TimePoint{} || at < next_position_check_) {
+        next_position_check_ = at;
+      }
+    }
+  }
+}
+
+void Client::check_positions(clock::TimePoint now) {
+  const auto delay = cfg_->client_channel_position_check_delay;
+  for (auto& [ch, sp] : subs_) {
+    ClientSubscription* s = sp.get();
+    if (!s->active || !s->positioned || s->position_check_pending ||
+        now - s->last_position_check < delay) {
+      continue;
+    }
+    s->last_position_check = now;
+    s->position_check_pending = true;
+    engine::HistoryFilter top_only;  // limit 0: just the stream top
+    node_.engine().history(
+        ch, top_only, s->meta_ttl,
+        [self = shared_from_this(), this, s, channel = ch](
+            std::expected<engine::HistoryResult, Error> r) {
+          auto it = subs_.find(channel);
+          if (closed_ || it == subs_.end() || it->second.get() != s) {
+            return;
+          }
+          s->position_check_pending = false;
+          if (!r) {
+            return;  // checked again next period (as Centrifugo does on engine errors)
+          }
+          const auto& top = r->top;
+          if (top.epoch == s->position.epoch && s->position.offset >= top.offset) {
+            s->position_check_failures = 0;
+            return;
+          }
+          // One miss is allowed: a publication may be on its way to this shard.
+          if (++s->position_check_failures >= 2) {
+            insufficient_state(*s);
+          }
+        });
+  }
+  update_position_check_deadline();
 }
 
 void Client::disconnect(const Disconnect& d) { close_with(d); }

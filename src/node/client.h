@@ -48,6 +48,9 @@ class ClientSubscription final : public hub::Subscriber {
   bool delta_ready = false;  // the client holds a base: patches may be sent
   protocol::StreamPosition position;
   clock::TimePoint last_position_check{};
+  int position_check_failures = 0;  // consecutive; one is tolerated (a publication in flight)
+  bool position_check_pending = false;
+  config::Duration meta_ttl{0};
   int64_t expire_at = 0;  // Unix seconds, 0 = never
   std::string chan_info;
   std::vector<std::shared_ptr<const hub::Fanout>> buffer;  // pushes before the reply
@@ -118,6 +121,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void process_commands();
   void dispatch(protocol::Command& cmd);
   void finish_command();  // an async command completed: continue with the queue
+  // JWKS: the token's key must be fetched first; replays `cmd` when the fetch is done.
+  void park_for_jwks(protocol::Command& cmd, std::shared_ptr<const auth::Verifier> verifier,
+                     auth::JwksFetch fetch);
   void reply_error(uint32_t id, const Error& e);
   void fail(uint32_t id, const Failure& f);
   void send(std::string msg);
@@ -155,6 +161,10 @@ class Client : public std::enable_shared_from_this<Client> {
   // Puts the client on the shard's timer wheel at its earliest deadline.
   void reschedule();
   void run_timers(clock::TimePoint now);
+  // client_channel_position_check_delay: compares positioned subscriptions with the stream
+  // top (reference.md §7.2) and ends those that fell behind (2500 / 3010).
+  void check_positions(clock::TimePoint now);
+  void update_position_check_deadline();
 
   Node& node_;
   Transport* transport_;
@@ -188,10 +198,12 @@ class Client : public std::enable_shared_from_this<Client> {
   }
   bool busy_ = false;
   bool in_dispatch_ = false;
+  bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid
 
   clock::TimePoint opened_at_;
   clock::TimePoint next_ping_at_{};
   clock::TimePoint pong_deadline_{};
+  clock::TimePoint next_position_check_{};  // {} = no positioned subscription
   bool awaiting_pong_ = false;
   TimerWheelHandle wheel_handle_;
 };

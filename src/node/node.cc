@@ -3,6 +3,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "core/random.h"
 #include "node/client.h"
 
@@ -19,30 +21,107 @@ struct Node::Ticker {
   std::function<void()> arm;
 };
 
+Runtime Node::make_runtime(std::shared_ptr<const config::Config> cfg) {
+  Runtime r;
+  r.connection_verifier = std::make_shared<auth::Verifier>(cfg->token, cfg);
+  r.subscription_verifier = std::make_shared<auth::Verifier>(
+      cfg->separate_subscription_token_config ? cfg->subscription_token : cfg->token, cfg);
+  r.config = std::move(cfg);
+  return r;
+}
+
 Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const config::Config> cfg)
     : shards_(shards),
       engine_(engine),
-      config_(std::move(cfg)),
+      runtime_(make_runtime(std::move(cfg))),
       id_(random::uuid_v4()),
       started_at_(clock::now()) {
-  conn_verifier_ = std::make_unique<auth::Verifier>(config_->token, config_);
-  sub_verifier_ = std::make_unique<auth::Verifier>(
-      config_->separate_subscription_token_config ? config_->subscription_token : config_->token,
-      config_);
-  name_ = config_->name;
+  name_ = runtime_.config->name;
   if (name_.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
-    name_ = std::string(host) + "_" + config_->port;
+    name_ = std::string(host) + "_" + runtime_.config->port;
   }
   for (unsigned i = 0; i < shards_.size(); ++i) {
     shard_state_.push_back(std::make_unique<NodeShard>());
+    shard_state_.back()->runtime = runtime_;
     tickers_.push_back(std::make_unique<Ticker>(shards_.at(i)));
   }
   engine_.set_event_handler(this);
 }
 
 Node::~Node() = default;
+
+const Runtime& Node::runtime() const {
+  Shard* s = Shard::current();
+  if (s != nullptr && s->id() < shard_state_.size()) {
+    return shard_state_[s->id()]->runtime;
+  }
+  return runtime_;
+}
+
+void Node::reload(Runtime next) {
+  // Called on one shard (the signal handler's) or before start; the node-wide copy is read
+  // only off-shard, so writing it here races with no reader.
+  runtime_ = next;
+  for_each_shard([next](NodeShard& s) { s.runtime = next; }, [] {});
+}
+
+void Node::fetch_jwks(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
+                      std::function<void()> done) {
+  unsigned shard = Shard::current()->id();
+  auto key = std::make_pair(verifier.get(), fetch.kid);
+  {
+    std::lock_guard lock(jwks_mu_);
+    auto& waiting = jwks_waiting_[key];
+    waiting.emplace_back(shard, std::move(done));
+    if (waiting.size() > 1) {
+      return;  // a fetch for this kid is in flight; it will run `done`
+    }
+  }
+  if (!http_get_) {
+    // No HTTP client (unit tests): nothing can be fetched; the token stays unverifiable.
+    jwks_attempt(std::move(verifier), std::move(fetch), 0);
+    return;
+  }
+  // Centrifugo: 1 s timeout, 2 attempts.
+  jwks_attempt(std::move(verifier), std::move(fetch), 2);
+}
+
+void Node::jwks_attempt(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
+                        int attempts_left) {
+  auto finish = [this, verifier, fetch] {
+    std::vector<std::pair<unsigned, std::function<void()>>> waiting;
+    {
+      std::lock_guard lock(jwks_mu_);
+      auto it = jwks_waiting_.find(std::make_pair(verifier.get(), fetch.kid));
+      if (it != jwks_waiting_.end()) {
+        waiting = std::move(it->second);
+        jwks_waiting_.erase(it);
+      }
+    }
+    for (auto& [shard, fn] : waiting) {
+      shards_.at(shard).post(std::move(fn));
+    }
+  };
+  if (attempts_left <= 0) {
+    finish();
+    return;
+  }
+  http_get_(fetch.url, std::chrono::milliseconds(1000),
+            [this, verifier, fetch, attempts_left, finish](int status, std::string body) {
+              if (status != 200) {
+                spdlog::warn("JWKS fetch {}: {}", fetch.url,
+                             status == 0 ? body : "unexpected status " + std::to_string(status));
+                jwks_attempt(verifier, fetch, attempts_left - 1);
+                return;
+              }
+              if (!verifier->store_jwks(fetch, body)) {
+                spdlog::warn("JWKS {}: no usable key {} in the set", fetch.url, fetch.kid);
+              }
+              finish();
+            });
+}
 
 int64_t Node::uptime_seconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_at_).count();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,7 +30,16 @@ namespace gyre::node {
 
 class Client;
 
+// What a SIGHUP reload replaces: the configuration and the token verifiers built from it.
+// Each shard holds its own pointer, swapped on that shard, so readers take no lock.
+struct Runtime {
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const auth::Verifier> connection_verifier;
+  std::shared_ptr<const auth::Verifier> subscription_verifier;
+};
+
 struct NodeShard {
+  Runtime runtime;
   hub::Hub hub;
   TimerWheel<Client> wheel;
   std::unordered_set<Client*> clients;
@@ -47,9 +57,27 @@ class Node final : public engine::EventHandler {
   // wheel (pings, pongs, stale and expiry checks).
   void start();
 
-  const std::shared_ptr<const config::Config>& config() const { return config_; }
-  const auth::Verifier& connection_verifier() const { return *conn_verifier_; }
-  const auth::Verifier& subscription_verifier() const { return *sub_verifier_; }
+  // The current configuration and verifiers: the calling shard's copy on a shard thread,
+  // the node-wide one elsewhere (startup, CLI).
+  const Runtime& runtime() const;
+  const std::shared_ptr<const config::Config>& config() const { return runtime().config; }
+  const auth::Verifier& connection_verifier() const { return *runtime().connection_verifier; }
+  const auth::Verifier& subscription_verifier() const {
+    return *runtime().subscription_verifier;
+  }
+  // Builds the verifiers for `cfg`; throws std::runtime_error naming the bad option.
+  static Runtime make_runtime(std::shared_ptr<const config::Config> cfg);
+  // SIGHUP: installs `next` on every shard (connections stay; later commands see it).
+  void reload(Runtime next);
+
+  // JWKS (server-api.md §3.4): fetches the set for `fetch` (single flight per verifier and
+  // kid: concurrent requests share one GET), stores it in the verifier's cache, then runs
+  // `done` on the calling shard, whatever the outcome.
+  using HttpGet = std::function<void(const std::string& url, std::chrono::milliseconds timeout,
+                                     std::function<void(int status, std::string body)> done)>;
+  void set_http_get(HttpGet get) { http_get_ = std::move(get); }
+  void fetch_jwks(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
+                  std::function<void()> done);
   engine::Engine& engine() { return engine_; }
   ShardSet& shards() { return shards_; }
   const std::string& id() const { return id_; }
@@ -92,9 +120,14 @@ class Node final : public engine::EventHandler {
 
   ShardSet& shards_;
   engine::Engine& engine_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<auth::Verifier> conn_verifier_;
-  std::unique_ptr<auth::Verifier> sub_verifier_;
+  Runtime runtime_;  // node-wide copy; written by reload() before the shards get theirs
+  HttpGet http_get_;
+  void jwks_attempt(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
+                    int attempts_left);
+  std::mutex jwks_mu_;
+  std::map<std::pair<const auth::Verifier*, std::string>,
+           std::vector<std::pair<unsigned, std::function<void()>>>>
+      jwks_waiting_;
   std::string id_;
   std::string name_;
   clock::TimePoint started_at_;

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "engine/memory_engine.h"
 #include "node/node.h"
+#include "server/http_client.h"
 #include "server/http_server.h"
 #include "transport/websocket_session.h"
 
@@ -119,7 +120,8 @@ void run_shard(gyre::Shard& shard) {
   }
 }
 
-int run_server(const gyre::config::LoadResult& loaded) {
+int run_server(const gyre::config::LoadResult& loaded,
+               const std::function<gyre::config::LoadResult()>& reload_config) {
   auto cfg = std::make_shared<const Config>(loaded.config);
   setup_logging(*cfg);
   for (const auto& w : loaded.warnings) {
@@ -136,6 +138,14 @@ int run_server(const gyre::config::LoadResult& loaded) {
     spdlog::critical("{}", e.what());
     return 1;
   }
+  // JWK Sets are fetched on the shard that needs them.
+  node->set_http_get([](const std::string& url, std::chrono::milliseconds timeout,
+                        std::function<void(int, std::string)> done) {
+    gyre::server::http_get(gyre::Shard::current()->io(), url, timeout,
+                           [done = std::move(done)](gyre::server::HttpResult r) {
+                             done(r.status, std::move(r.body));
+                           });
+  });
   gyre::api::HttpApi api(*node);
   gyre::server::HttpServer http(shards, *node, api);
 
@@ -171,8 +181,19 @@ int run_server(const gyre::config::LoadResult& loaded) {
       if (ec) {
         return;
       }
-      // TODO(#3): reload token keys and channel options on SIGHUP.
-      spdlog::warn("SIGHUP received: configuration reload is not supported yet, ignored");
+      // reference.md §7.11: token verifiers and channel options; connections stay. A bad
+      // new configuration is logged and the running one kept.
+      try {
+        auto fresh = reload_config();
+        auto next = std::make_shared<const Config>(
+            gyre::config::apply_reload(*node->config(), fresh.config));
+        gyre::config::validate(*next);
+        node->reload(gyre::node::Node::make_runtime(std::move(next)));
+        spdlog::info("configuration reloaded (SIGHUP)");
+      } catch (const std::exception& e) {
+        spdlog::error("SIGHUP: configuration not reloaded, keeping the running one: {}",
+                      e.what());
+      }
       wait_hup();
     });
   };
@@ -315,8 +336,24 @@ int check_token(const Config& cfg_in, const std::string& token, bool subscriptio
           return "invalid token";
       }
     };
+    // JWKS: fetch the key set once (blocking is fine in a CLI command), then verify.
+    auto fetch_keys = [&v](const gyre::auth::JwksFetch& f) {
+      boost::asio::io_context io;
+      gyre::server::http_get(io, f.url, std::chrono::milliseconds(1000),
+                             [&](gyre::server::HttpResult r) {
+                               if (r.status == 200) {
+                                 v.store_jwks(f, r.body);
+                               }
+                             });
+      io.run();
+    };
+    gyre::auth::JwksFetch fetch;
     if (subscription) {
-      auto r = v.verify_subscribe(token, now);
+      auto r = v.verify_subscribe(token, now, &fetch);
+      if (!r && r.error() == gyre::auth::TokenError::kKeysNeeded) {
+        fetch_keys(fetch);
+        r = v.verify_subscribe(token, now);
+      }
       if (!r) {
         std::cerr << "error: " << describe(r.error()) << "\n";
         return 1;
@@ -324,7 +361,11 @@ int check_token(const Config& cfg_in, const std::string& token, bool subscriptio
       std::cout << "valid subscription token for user \"" << r->user << "\" and channel \""
                 << r->channel << "\"\n";
     } else {
-      auto r = v.verify_connect(token, now);
+      auto r = v.verify_connect(token, now, &fetch);
+      if (!r && r.error() == gyre::auth::TokenError::kKeysNeeded) {
+        fetch_keys(fetch);
+        r = v.verify_connect(token, now);
+      }
       if (!r) {
         std::cerr << "error: " << describe(r.error()) << "\n";
         return 1;
@@ -527,5 +568,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
-  return run_server(loaded);
+  return run_server(loaded, [&] {
+    return load_config(config_path, config_opt->count() > 0, flags.given());
+  });
 }

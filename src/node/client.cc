@@ -6,6 +6,7 @@
 #include "channel/channel.h"
 #include "core/random.h"
 #include "node/node.h"
+#include "protocol/fossil.h"
 
 namespace gyre::node {
 
@@ -153,7 +154,7 @@ void Client::handle_frame(std::string_view frame) {
 }
 
 void Client::process_commands() {
-  while (!busy_ && !closed_ && queue_head_ < queue_.size()) {
+  while (inflight_ < concurrency_limit() && !closed_ && queue_head_ < queue_.size()) {
     Command cmd = std::move(queue_[queue_head_++]);
     cfg_ = node_.config();  // a SIGHUP reload applies from the next command on
     in_dispatch_ = true;
@@ -169,14 +170,14 @@ void Client::park_for_jwks(Command& cmd, std::shared_ptr<const auth::Verifier> v
                            auth::JwksFetch fetch) {
   // The command waits for the key set (at most two 1 s attempts) and is then dispatched
   // again; later commands of this connection wait behind it, keeping their order.
-  busy_ = true;
+  ++inflight_;
   auto held = std::make_shared<Command>(std::move(cmd));
   node_.fetch_jwks(std::move(verifier), std::move(fetch),
                    [self = shared_from_this(), this, held] {
                      if (closed_) {
                        return;
                      }
-                     busy_ = false;
+                     --inflight_;
                      jwks_replay_ = true;
                      in_dispatch_ = true;
                      dispatch(*held);
@@ -186,8 +187,17 @@ void Client::park_for_jwks(Command& cmd, std::shared_ptr<const auth::Verifier> v
                    });
 }
 
+size_t Client::concurrency_limit() const {
+  // client_concurrency > 1: that many commands of one connection in flight at once (replies
+  // may then come out of order, as in Centrifugo). Connect always runs alone.
+  if (!authenticated_ || connect_inflight_ || cfg_->client_concurrency <= 1) {
+    return 1;
+  }
+  return static_cast<size_t>(cfg_->client_concurrency);
+}
+
 void Client::finish_command() {
-  busy_ = false;
+  --inflight_;
   if (!in_dispatch_) {
     process_commands();
   }
@@ -410,6 +420,21 @@ void Client::handle_connect(Command& cmd) {
         p.recover = sreq.recover;
         p.offset = sreq.offset;
         p.epoch = sreq.epoch;
+        // Delta for a server-side subscription (client-protocol.md §9.1): same rules as a
+        // client subscribe — unknown type 3501, not allowed or not positioned: plain.
+        if (!sreq.delta.empty()) {
+          if (sreq.delta != "fossil") {
+            close_with(disconnects::bad_request());
+            return;
+          }
+          channel::Resolved r;
+          if (channel::resolve(cfg, p.channel, r) && (p.positioned || p.recoverable) &&
+              std::find(r.options->allowed_delta_types.begin(),
+                        r.options->allowed_delta_types.end(),
+                        "fossil") != r.options->allowed_delta_types.end()) {
+            p.delta = true;
+          }
+        }
       }
     }
   }
@@ -469,7 +494,8 @@ void Client::handle_connect(Command& cmd) {
   auto pending = std::make_shared<Pending>();
   pending->left = subs.size();
   pending->results.resize(subs.size());
-  busy_ = true;
+  ++inflight_;
+  connect_inflight_ = true;
   auto self = shared_from_this();
   for (size_t i = 0; i < subs.size(); ++i) {
     start_subscription(subs[i], [self, this, pending, i, id, subs, result](
@@ -496,6 +522,7 @@ void Client::handle_connect(Command& cmd) {
           clear_queue();
         }
         fail(id, *pending->failure);
+        connect_inflight_ = false;
         finish_command();
         return;
       }
@@ -503,6 +530,7 @@ void Client::handle_connect(Command& cmd) {
         result.subs.emplace_back(subs[k].channel, std::move(*pending->results[k]));
       }
       complete_connect(id, std::move(result), std::move(subs));
+      connect_inflight_ = false;
       finish_command();
     });
   }
@@ -527,6 +555,36 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
     next_ping_at_ = clock::now() + std::chrono::milliseconds(random::uniform(interval / 2, interval));
   }
   reschedule();
+  if (cfg.user_personal_single_connection && cfg.user_subscribe_to_personal && !user_.empty()) {
+    enforce_single_connection();
+  }
+}
+
+void Client::enforce_single_connection() {
+  // reference.md §7.7: once this connection is in the personal channel's presence, two or
+  // more clients there mean older connections of the user exist: they get 3504 (best effort,
+  // once). Runs outside any lock, so concurrent connects cannot deadlock (centrifuge #515).
+  std::string ch = channel::personal_channel(*cfg_, user_);
+  node_.engine().presence_stats(
+      ch, [self = shared_from_this(), this](std::expected<engine::PresenceStats, Error> r) {
+        if (closed_ || !r || r->num_clients < 2) {
+          return;
+        }
+        node_.for_each_shard(
+            [user = user_, keep = id_](NodeShard& shard) {
+              std::vector<std::shared_ptr<Client>> others;
+              auto [begin, end] = shard.users.equal_range(user);
+              for (auto it = begin; it != end; ++it) {
+                if (it->second->id() != keep) {
+                  others.push_back(it->second->shared_from_this());
+                }
+              }
+              for (const auto& c : others) {
+                c->disconnect(disconnects::connection_limit());
+              }
+            },
+            [] {});
+      });
 }
 
 // ------------------------------------------------------------------- subscriptions
@@ -674,7 +732,7 @@ void Client::handle_subscribe(Command& cmd) {
   p.reject_unrecovered = (r.flag & 2) != 0;
   p.meta_ttl = cfg.meta_ttl(o);
 
-  busy_ = true;
+  ++inflight_;
   auto self = shared_from_this();
   std::string ch = p.channel;
   start_subscription(std::move(p), [self, this, id, ch](
@@ -783,8 +841,11 @@ void Client::start_subscription(
         if (recovered) {
           r.recovered = true;
           r.offset = p.offset;
-          // Recovered publications are sent in full: the last one is the client's delta base.
           if (s->delta && !r.publications.empty()) {
+            // client-protocol.md §9.2 rule 5: the first recovered publication is full, each
+            // later one a patch against the one before it when that is shorter. The last
+            // one is the client's base for live patches.
+            delta_chain(r.publications);
             s->delta_ready = true;
           }
         } else if (p.reject_unrecovered) {
@@ -832,6 +893,32 @@ void Client::start_subscription(
                              step();
                            });
   }
+}
+
+void Client::delta_chain(std::vector<std::shared_ptr<const protocol::Publication>>& pubs) const {
+  // Patches are computed on the originals; the copies only replace what is sent.
+  std::vector<std::shared_ptr<const protocol::Publication>> out;
+  out.reserve(pubs.size());
+  for (size_t i = 0; i < pubs.size(); ++i) {
+    if (i == 0) {
+      out.push_back(pubs[i]);
+      continue;
+    }
+    const auto& prev = pubs[i - 1]->data;
+    const auto& cur = pubs[i]->data;
+    std::string patch = codec_.type() == protocol::ProtocolType::kJson
+                            ? protocol::fossil::create_utf8_safe(prev, cur)
+                            : protocol::fossil::create(prev, cur);
+    if (patch.size() >= cur.size()) {
+      out.push_back(pubs[i]);
+      continue;
+    }
+    auto copy = std::make_shared<protocol::Publication>(*pubs[i]);
+    copy->data = std::move(patch);
+    copy->delta = true;
+    out.push_back(std::move(copy));
+  }
+  pubs = std::move(out);
 }
 
 void Client::activate_subscription(const std::string& channel) {
@@ -998,7 +1085,7 @@ void Client::handle_publish(Command& cmd) {
     opts.history = {o.history_size, o.history_ttl, cfg.meta_ttl(o)};
   }
   opts.delta = o.delta_publish;
-  busy_ = true;
+  ++inflight_;
   auto self = shared_from_this();
   node_.engine().publish(r.channel, std::move(pub), std::move(opts),
                          [self, this, id](std::expected<engine::StreamPosition, Error> res) {
@@ -1035,7 +1122,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
     reply_error(id, errors::permission_denied());
     return;
   }
-  busy_ = true;
+  ++inflight_;
   auto self = shared_from_this();
   if (stats) {
     node_.engine().presence_stats(ch, [self, this, id](std::expected<engine::PresenceStats, Error> r) {
@@ -1103,7 +1190,7 @@ void Client::handle_history(Command& cmd) {
   f.since = r.since;
   f.limit = r.limit;
   f.reverse = r.reverse;
-  busy_ = true;
+  ++inflight_;
   auto self = shared_from_this();
   node_.engine().history(r.channel, std::move(f), cfg.meta_ttl(o),
                          [self, this, id](std::expected<engine::HistoryResult, Error> res) {

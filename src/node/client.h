@@ -139,6 +139,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void complete_connect(uint32_t id, protocol::ConnectResult result,
                         std::vector<SubscribeParams> subs);
+  // user_personal_single_connection: disconnects the user's other connections (3504).
+  void enforce_single_connection();
 
   // Creates the subscription, registers it (buffering), runs presence + position/recovery
   // on the engine, then calls `done`. The caller sends the reply and then calls
@@ -146,6 +148,8 @@ class Client : public std::enable_shared_from_this<Client> {
   void start_subscription(SubscribeParams p,
                           std::function<void(std::expected<protocol::SubscribeResult, Failure>)> done);
   void activate_subscription(const std::string& channel);
+  // Recovered publications of a delta subscription as a fossil chain (§9.2 rule 5).
+  void delta_chain(std::vector<std::shared_ptr<const protocol::Publication>>& pubs) const;
   // Removes a subscription: hub, presence, leave. `push` sends an unsubscribe push.
   void remove_subscription(const std::string& channel, std::optional<protocol::Unsubscribe> push);
   void insufficient_state(ClientSubscription& sub);
@@ -196,7 +200,9 @@ class Client : public std::enable_shared_from_this<Client> {
     std::vector<protocol::Command>().swap(queue_);  // frees the storage (`= {}` would not)
     queue_head_ = 0;
   }
-  bool busy_ = false;
+  size_t inflight_ = 0;  // async commands not finished yet
+  bool connect_inflight_ = false;
+  size_t concurrency_limit() const;
   bool in_dispatch_ = false;
   bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid
 

@@ -101,6 +101,7 @@ void Client::reschedule() {
     }
     consider(next_ping_at_);
     consider(next_position_check_);
+    consider(next_presence_update_);
     if (expire_at_ > 0 || expiring_subs_ > 0) {
       // Expiries are Unix seconds: convert the earliest to a steady-clock deadline.
       const int64_t unix_now = clock::unix_seconds();
@@ -553,6 +554,9 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
     // First ping at a random time in [interval/2, interval) spreads reconnecting clients.
     auto interval = cfg.ping_interval.count();
     next_ping_at_ = clock::now() + std::chrono::milliseconds(random::uniform(interval / 2, interval));
+  }
+  if (cfg.client_presence_update_interval.count() > 0) {
+    next_presence_update_ = clock::now() + cfg.client_presence_update_interval;
   }
   reschedule();
   if (cfg.user_personal_single_connection && cfg.user_subscribe_to_personal && !user_.empty()) {
@@ -1452,6 +1456,17 @@ void Client::run_timers(clock::TimePoint now) {
       pong_deadline_ = now + cfg.pong_timeout;
     }
     next_ping_at_ = now + cfg.ping_interval;
+  }
+  if (next_presence_update_ != clock::TimePoint{} && now >= next_presence_update_) {
+    // client_presence_update_interval: presence entries are re-added so that engines with a
+    // presence TTL (global_presence_ttl) keep them while the client is here.
+    for (const auto& [ch, sub] : subs_) {
+      if (sub->active && sub->emit_presence) {
+        node_.engine().add_presence(ch, id_, engine::ClientInfo{user_, id_, info_, sub->chan_info},
+                                    [](std::expected<bool, Error>) {});
+      }
+    }
+    next_presence_update_ = now + cfg.client_presence_update_interval;
   }
   if (next_position_check_ != clock::TimePoint{} && now >= next_position_check_) {
     check_positions(now);

@@ -209,7 +209,8 @@ class Client : public std::enable_shared_from_this<Client> {
   clock::TimePoint opened_at_;
   clock::TimePoint next_ping_at_{};
   clock::TimePoint pong_deadline_{};
-  clock::TimePoint next_position_check_{};  // {} = no positioned subscription
+  clock::TimePoint next_position_check_{};
+  clock::TimePoint next_presence_update_{};  // {} = no positioned subscription
   bool awaiting_pong_ = false;
   TimerWheelHandle wheel_handle_;
 };

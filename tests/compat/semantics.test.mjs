@@ -13,7 +13,7 @@ const payload = (i) => ({ counter: i, text: 'a fairly long and mostly constant t
 
 before(async () => {
   srv = await startServer({
-    api_key: 'k', token_hmac_secret_key: 'secret', client_channel_position_check_delay: '1s', client_concurrency: 4,
+    api_key: 'k', token_hmac_secret_key: 'secret', client_channel_position_check_delay: '1s', client_concurrency: 4, client_presence_update_interval: '1s',
     namespaces: [
       // history_meta_ttl 1s: an idle stream expires and comes back with a new epoch.
       { name: 'short', history_size: 10, history_ttl: '1s', history_meta_ttl: '1s', force_positioning: true, allow_subscribe_for_client: true },
@@ -162,4 +162,18 @@ test('recovered publications of a delta subscription form a fossil chain; the SD
   await srv.apiOk('publish', { channel: ch, data: payload(12), delta: true });
   await until(() => got.length === 7, 5000, 'live after recovery');
   assert.deepEqual(got, [6, 7, 8, 9, 10, 11, 12].map(payload));
+});
+
+test('client_presence_update_interval: presence entries are re-added with the current connection info', { timeout: 15000 }, async (t, s) => {
+  const c = await s.raw(srv);
+  const r = await c.connect({ token: userToken('pu', { info: { v: 1 } }) });
+  const ch = uniq('pos:');
+  await c.call('subscribe', { channel: ch });
+  const before = await srv.apiOk('presence', { channel: ch });
+  assert.deepEqual(before.presence[r.connect.client].conn_info, { v: 1 });
+  await srv.apiOk('refresh', { user: 'pu', info: { v: 2 }, expire_at: Math.floor(Date.now() / 1000) + 600 });
+  await until(async () => {
+    const p = await srv.apiOk('presence', { channel: ch });
+    return JSON.stringify(p.presence[r.connect.client].conn_info) === '{"v":2}';
+  }, 5000, 'presence updated with the refreshed info');
 });

@@ -482,13 +482,17 @@ TEST_F(JwtTest, ExactAndRegexOptionsTogetherThrow) {
   EXPECT_THROW(verifier(), std::runtime_error);
 }
 
-TEST_F(JwtTest, JwksEndpointIsNotSupportedYet) {
+TEST_F(JwtTest, JwksEndpointMustBeHttp) {
   cfg_->token.jwks_public_endpoint = "https://example.com/jwks";
+  EXPECT_NO_THROW(verifier());
+  cfg_->token.jwks_public_endpoint = "example.com/jwks";
   try {
     verifier();
     FAIL() << "expected a throw";
   } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "token_jwks_public_endpoint: JWKS is not supported yet");
+    EXPECT_STREQ(e.what(),
+                 "token_jwks_public_endpoint: endpoint must have http:// or https:// scheme, got: "
+                 "example.com/jwks");
   }
 }
 

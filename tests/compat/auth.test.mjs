@@ -317,3 +317,22 @@ test('SIGHUP reloads token keys and namespaces; connections stay; a bad file kee
   assert.equal(disconnects.length, 0, 'the old connection was never dropped');
   assert.equal(c.state, 'connected');
 });
+
+test('hostile tokens: bad base64, RSA key used as ES, huge claims, deep nesting → 3500, server unharmed', async (t, s) => {
+  const rsSig = signAsym({ sub: '1' }, rsa.privateKey, 'RS256').split('.')[2];
+  const cases = [
+    'eyJ!!!.eyJ.sig',
+    `${b64url('{"alg":"ES256","typ":"JWT"}')}.${b64url('{"sub":"1"}')}.${rsSig}`,
+    signAsym({ sub: '1', info: { blob: 'z'.repeat(40000) } }, rsa2.privateKey, 'RS256'),
+    `${b64url('{"alg":"RS256"}')}.${b64url('['.repeat(5000) + ']'.repeat(5000))}.${rsSig}`,
+    `${b64url('{"alg":"RS256","kid":' + '1'.repeat(400) + '}')}.${b64url('{}')}.x`,
+  ];
+  for (const token of cases) {
+    const r = await outcome(s, pemSrv, token);
+    assert.equal(r.disconnected?.code, 3500, `token ${token.slice(0, 40)}`);
+  }
+  // A huge but validly signed token still works (under websocket_message_size_limit).
+  const big = signAsym({ sub: 'big', info: { blob: 'q'.repeat(30000) } }, rsa.privateKey, 'RS256');
+  const ok = await outcome(s, pemSrv, big);
+  assert.ok(ok.connected);
+});

@@ -1023,6 +1023,13 @@ void Client::deliver(ClientSubscription& sub, const std::shared_ptr<const hub::F
       return;
     }
     sub.position.offset = pub.offset;
+    // client_channel_position_max_time_lag: a publication delivered too long after it was
+    // published means this subscriber's stream is lagging (reference.md §7.2).
+    const auto max_lag = cfg_->client_channel_position_max_time_lag.count();
+    if (max_lag > 0 && pub.time > 0 && clock::unix_ms() - pub.time > max_lag) {
+      insufficient_state(sub);
+      return;
+    }
   }
   if (codec_.type() == protocol::ProtocolType::kJson && !f->json_compatible) {
     close_with(disconnects::inappropriate_protocol());

@@ -39,10 +39,6 @@ StreamSession::StreamSession(asio::ip::tcp::socket socket, StreamOptions opts)
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   head_ = http::stream_response_head(sse() ? "text/event-stream; charset=utf-8" : "",
                                      opts_.extra_headers);
-  if (sse()) {
-    // The browser fires `open` on the first bytes (client-protocol.md §8.2.2).
-    body_ = "\r\n";
-  }
 }
 
 StreamSession::~StreamSession() {
@@ -188,9 +184,6 @@ void StreamSession::enqueue_close(const Disconnect& d) {
   if (d.code == disconnects::slow().code) {
     // Queued messages are not flushed after 3008 (client-protocol.md §2.5).
     body_.clear();
-    if (sse() && !head_queued_) {
-      body_ = "\r\n";
-    }
   }
   if (d.code != disconnects::connection_closed().code) {
     std::string push;
@@ -235,6 +228,17 @@ void StreamSession::flush() {
       out_ = std::move(head_);
       head_.clear();
       head_queued_ = true;
+      if (sse()) {
+        // SSE opens with CR LF, written and flushed on its own before any event, as
+        // Centrifuge does (client-protocol.md §8.2.2): the browser fires `open` on it, and
+        // some client parsers (npm eventsource 2) mis-parse a CR LF followed by an event in
+        // the same read.
+        http::append_chunk(out_, "\r\n");
+        if (!closing_ || !body_.empty()) {
+          start_write();
+          return;
+        }
+      }
     }
     http::append_chunk(out_, body_);
     body_.clear();
@@ -245,6 +249,10 @@ void StreamSession::flush() {
   if (out_.empty()) {
     return;
   }
+  start_write();
+}
+
+void StreamSession::start_write() {
   writing_ = true;
   if (!timer_) {
     timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());

@@ -80,6 +80,7 @@ class StreamSession final : public node::Transport,
   void enqueue_close(const Disconnect& d);
   void schedule_flush();
   void flush();
+  void start_write();  // writes out_
   void watch_peer();
   void finish();
   void on_write_timeout();

@@ -657,3 +657,26 @@ test('uni transports: recovery positions from ConnectRequest.subs', async (t, s)
   assert.equal(rr.was_recovering, true);
   assert.deepEqual(rr.publications.map((p) => p.data.n), [2]);
 });
+
+test('SIGTERM: http_stream, sse and uni_http_stream get a 3001 disconnect push and the stream ends; exit 0', async (t, s) => {
+  const srv = await startServer({
+    token_hmac_secret_key: 'secret', http_stream: true, sse: true, uni_http_stream: true,
+  });
+  const connect = JSON.stringify({ connect: { token: userToken(42) }, id: 1 });
+  const hs = await rawHttp(s, srv, 'POST', '/connection/http_stream', { body: connect });
+  const sse = await rawHttp(s, srv, 'POST', '/connection/sse', { body: connect });
+  const us = await rawHttp(s, srv, 'POST', '/connection/uni_http_stream', { body: JSON.stringify({ token: userToken(42) }) });
+  await hs.waitFor((x) => x.lines().length >= 1, 5000, 'http_stream connect');
+  await sse.waitFor((x) => x.text.endsWith('\n\n'), 5000, 'sse connect');
+  await us.waitFor((x) => x.lines().length >= 1, 5000, 'uni connect');
+  const started = Date.now();
+  const exit = await srv.stop(8000);
+  assert.equal(exit.code, 0);
+  assert.ok(Date.now() - started < 5000, 'prompt exit');
+  for (const r of [hs, sse, us]) await r.waitFor((x) => x.closed, 5000, 'stream end');
+  assert.equal(hs.lines().at(-1), '{"push":{"disconnect":{"code":3001,"reason":"shutdown"}}}');
+  assert.equal(sse.events().at(-1), '{"push":{"disconnect":{"code":3001,"reason":"shutdown"}}}');
+  assert.equal(us.lines().at(-1), '{"disconnect":{"code":3001,"reason":"shutdown"}}');
+  hs.body;
+  assert.equal(hs.ended, true);
+});

@@ -231,17 +231,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool route_transport(const std::string& path, const std::string& query) {
     const auto& cfg = *node_.config();
     using transport::StreamKind;
-    if (cfg.http_stream && path == cfg.http_stream_handler_prefix) {
+    // Prefixes as Centrifugo registers them: trailing `/` trimmed, empty = `/` (reference.md
+    // §1.1).
+    auto is = [&path](std::string_view prefix) {
+      while (!prefix.empty() && prefix.back() == '/') {
+        prefix.remove_suffix(1);
+      }
+      return prefix.empty() ? path == "/" : path == prefix;
+    };
+    if (cfg.http_stream && is(cfg.http_stream_handler_prefix)) {
       open_stream(StreamKind::kHttpStream, query);
-    } else if (cfg.sse && path == cfg.sse_handler_prefix) {
+    } else if (cfg.sse && is(cfg.sse_handler_prefix)) {
       open_stream(StreamKind::kSse, query);
-    } else if ((cfg.http_stream || cfg.sse) && path == cfg.emulation_handler_prefix) {
+    } else if ((cfg.http_stream || cfg.sse) && is(cfg.emulation_handler_prefix)) {
       handle_emulation();
-    } else if (cfg.uni_http_stream && path == cfg.uni_http_stream_handler_prefix) {
+    } else if (cfg.uni_http_stream && is(cfg.uni_http_stream_handler_prefix)) {
       open_stream(StreamKind::kUniHttpStream, query);
-    } else if (cfg.uni_sse && path == cfg.uni_sse_handler_prefix) {
+    } else if (cfg.uni_sse && is(cfg.uni_sse_handler_prefix)) {
       open_stream(StreamKind::kUniSse, query);
-    } else if (cfg.uni_websocket && path == cfg.uni_websocket_handler_prefix) {
+    } else if (cfg.uni_websocket && is(cfg.uni_websocket_handler_prefix)) {
       upgrade_websocket(query, true);
     } else {
       return false;

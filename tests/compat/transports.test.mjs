@@ -680,3 +680,19 @@ test('SIGTERM: http_stream, sse and uni_http_stream get a 3001 disconnect push a
   hs.body;
   assert.equal(hs.ended, true);
 });
+
+test('flags --http_stream --uni_sse enable the transports; custom prefixes with a trailing slash; disabled → 404', async (t, s) => {
+  const srv = await startServer({ client_insecure: true, http_stream_handler_prefix: '/hs/', uni_sse_handler_prefix: '/us' }, {
+    args: ['--http_stream', '--uni_sse'],
+  });
+  s.defer(() => srv.stop());
+  const r = await rawHttp(s, srv, 'POST', '/hs', { body: JSON.stringify({ connect: {}, id: 1 }) });
+  await r.waitFor((x) => x.lines().length >= 1, 5000, 'connect reply');
+  assert.equal(JSON.parse(r.lines()[0]).id, 1);
+  const u = await rawHttp(s, srv, 'GET', '/us');
+  await u.waitFor((x) => x.text.endsWith('\n\n'), 5000, 'uni connect event');
+  assert.ok(JSON.parse(u.events()[0]).connect);
+  for (const p of ['/connection/sse', '/connection/uni_http_stream', '/connection/uni_websocket', '/connection/http_stream']) {
+    assert.equal((await httpRequest(`${srv.base}${p}`, { method: 'POST', body: '{}' })).status, 404, p);
+  }
+});

@@ -82,6 +82,7 @@ node::TransportInfo WebSocketSession::info() const {
 void WebSocketSession::start_unidirectional(node::Node& node, node::ConnectionRequest request,
                                             std::optional<protocol::ConnectRequest> req,
                                             std::string initial) {
+  schedule_native_ping();
   if (req) {
     uni_connect_seen_ = true;
     client_ = std::make_shared<node::Client>(node, this, std::move(request));
@@ -753,6 +754,26 @@ void WebSocketSession::on_write_timeout() {
 
 void WebSocketSession::on_close_timeout() { finish(); }
 
+void WebSocketSession::schedule_native_ping() {
+  // Centrifugo's uni_websocket sends protocol-level pings every 25 s besides the app-level
+  // `{}` pushes (reference.md §1.9); browsers answer them without the application.
+  constexpr auto kNativePingInterval = std::chrono::seconds(25);
+  if (finished_) {
+    return;
+  }
+  if (!ping_timer_) {
+    ping_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  }
+  ping_timer_->expires_after(kNativePingInterval);
+  ping_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->finished_ || self->close_queued_) {
+      return;
+    }
+    self->push_control(ws::kPing, "");
+    self->schedule_native_ping();
+  });
+}
+
 void WebSocketSession::finish() {
   if (finished_) {
     return;
@@ -765,6 +786,9 @@ void WebSocketSession::finish() {
   queued_bytes_ = 0;
   if (timer_) {
     timer_->cancel();
+  }
+  if (ping_timer_) {
+    ping_timer_->cancel();
   }
   if (client_) {
     client_->transport_closed();

@@ -116,6 +116,7 @@ class WebSocketSession final : public node::Transport,
   void arm_timer(std::chrono::milliseconds after, void (WebSocketSession::*fn)());
   void on_write_timeout();
   void on_close_timeout();
+  void schedule_native_ping();  // uni_websocket: a ping frame every 25 s
 
   boost::asio::ip::tcp::socket socket_;
   WebSocketOptions opts_;
@@ -139,6 +140,7 @@ class WebSocketSession final : public node::Transport,
   bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
+  std::unique_ptr<boost::asio::steady_timer> ping_timer_;  // unidirectional only
 };
 
 }  // namespace gyre::transport

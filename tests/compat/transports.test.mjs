@@ -696,3 +696,25 @@ test('flags --http_stream --uni_sse enable the transports; custom prefixes with 
     assert.equal((await httpRequest(`${srv.base}${p}`, { method: 'POST', body: '{}' })).status, 404, p);
   }
 });
+
+test('client_connection_limit → 503 on stream endpoints; client_user_id_http_header applies to streams', async (t, s) => {
+  const srv = await startServer({
+    http_stream: true, uni_http_stream: true, client_connection_limit: 1, client_user_id_http_header: 'X-User',
+    namespaces: [{ name: 'uni', allow_subscribe_for_client: true }],
+  });
+  s.defer(() => srv.stop());
+  const r = await rawHttp(s, srv, 'POST', '/connection/http_stream', {
+    headers: { 'X-User': 'hdr-user' }, body: JSON.stringify({ connect: {}, id: 1 }),
+  });
+  await r.waitFor((x) => x.lines().length >= 1, 5000, 'connect reply');
+  assert.ok(JSON.parse(r.lines()[0]).connect, r.lines()[0]);
+  assert.equal((await httpRequest(`${srv.base}/connection/http_stream`, { method: 'POST', body: '{}' })).status, 503);
+  assert.equal((await httpRequest(`${srv.base}/connection/uni_http_stream`, { method: 'POST', body: '{}' })).status, 503);
+  r.close();
+  await sleep(200);
+  const u = await rawHttp(s, srv, 'POST', '/connection/uni_http_stream', {
+    headers: { 'X-User': 'hdr-user' }, body: '{}',
+  });
+  await u.waitFor((x) => x.lines().length >= 1, 5000, 'uni connect push');
+  assert.ok(JSON.parse(u.lines()[0]).connect, u.lines()[0]);
+});

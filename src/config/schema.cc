@@ -163,7 +163,7 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"uni_sse_connect_code_to_http_response", T::kHttpTransforms,
      &Config::uni_sse_connect_code_to_http_response,
      "When enabled, a failed connect answers with an HTTP status and body instead of a "
-     "stream: transforms [{code, to: {status_code, body}}]; unmatched codes give 500."},
+     "stream: transforms [{code, to: {status_code, body}}]; unmatched codes give 500 (env: JSON)."},
     {"uni_http_stream", T::kBool, &Config::uni_http_stream,
      "Enable unidirectional HTTP streaming."},
     {"uni_http_stream_handler_prefix", T::kString, &Config::uni_http_stream_handler_prefix,
@@ -173,12 +173,12 @@ const KeySpec<Config> kGlobalKeys[] = {
      "Max unidirectional HTTP-streaming connect body."},
     {"uni_http_stream_connect_code_to_http_response", T::kHttpTransforms,
      &Config::uni_http_stream_connect_code_to_http_response,
-     "As uni_sse_connect_code_to_http_response, for unidirectional HTTP streaming."},
+     "As uni_sse_connect_code_to_http_response, for unidirectional HTTP streaming (env: JSON)."},
     {"client_connect_code_to_unidirectional_disconnect", T::kDisconnectTransforms,
      &Config::client_connect_code_to_unidirectional_disconnect,
      "Unidirectional connect error code -> disconnect: transforms [{code, to: {code, "
      "reason}}] override the default mapping (109/110 -> 3005, 111 -> 3013, 103 -> 3507, "
-     "other -> 3004)."},
+     "other -> 3004) (env: JSON)."},
 };
 
 const KeySpec<TokenConfig> kTokenKeys[] = {

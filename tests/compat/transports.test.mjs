@@ -29,6 +29,10 @@ const NS = [
   },
   { name: 'uni', allow_subscribe_for_client: true },
   { name: 'unih', allow_subscribe_for_client: true, history_size: 10, history_ttl: '300s', force_recovery: true },
+  {
+    name: 'dd', history_size: 10, history_ttl: '300s', force_recovery: true, allowed_delta_types: ['fossil'],
+    allow_subscribe_for_client: true,
+  },
 ];
 
 let emu; // http_stream + sse + emulation
@@ -717,4 +721,56 @@ test('client_connection_limit → 503 on stream endpoints; client_user_id_http_h
   });
   await u.waitFor((x) => x.lines().length >= 1, 5000, 'uni connect push');
   assert.ok(JSON.parse(u.lines()[0]).connect, u.lines()[0]);
+});
+
+// Payloads that share most of their bytes, so fossil patches are shorter than the payloads.
+const deltaPayload = (i) => ({ counter: i, text: 'a mostly constant text '.repeat(8), list: [1, 2, 3, i] });
+
+for (const [transport, Impl, label] of [
+  ['http_stream', Centrifuge, 'JSON'], ['http_stream', CentrifugeProto, 'Protobuf'], ['sse', Centrifuge, 'JSON'],
+]) {
+  test(`SDK over ${transport} (${label}): fossil delta subscription reconstructs every payload`, async (t, s) => {
+    const proto = Impl !== Centrifuge;
+    const dec = (d) => (proto ? JSON.parse(new TextDecoder().decode(d)) : d);
+    const c = emuSdk(s, emu, transport, { token: userToken(42) }, Impl);
+    const conn = once(c, 'connected', 8000);
+    c.connect();
+    await conn;
+    const ch = uniq('dd:');
+    const sub = c.newSubscription(ch, { delta: 'fossil' });
+    const pubs = collect(sub, 'publication');
+    const subd = once(sub, 'subscribed', 5000);
+    sub.subscribe();
+    await subd;
+    for (let i = 1; i <= 4; i++) {
+      await emu.apiOk('publish', { channel: ch, data: deltaPayload(i), delta: true });
+    }
+    await until(() => pubs.length === 4, 5000, 'publications');
+    assert.deepEqual(pubs.map((p) => dec(p.data)), [1, 2, 3, 4].map(deltaPayload));
+  });
+}
+
+test('raw http_stream: delta publications are the shared delta forms (full JSON string, then patch with delta:true)', async (t, s) => {
+  const r = await rawHttp(s, emu, 'POST', '/connection/http_stream', {
+    body: JSON.stringify({ connect: { token: userToken(42) }, id: 1 }),
+  });
+  await r.waitFor((x) => x.lines().length >= 1, 5000, 'connect reply');
+  const { session, node } = JSON.parse(r.lines()[0]).connect;
+  const ch = uniq('dd:');
+  const res = await httpRequest(`${emu.base}/emulation`, {
+    method: 'POST',
+    body: JSON.stringify({ session, node, data: JSON.stringify({ subscribe: { channel: ch, delta: 'fossil' }, id: 2 }) }),
+  });
+  assert.equal(res.status, 204);
+  await r.waitFor((x) => x.lines().length >= 2, 5000, 'subscribe reply');
+  assert.equal(JSON.parse(r.lines()[1]).subscribe.delta, true);
+  for (let i = 1; i <= 2; i++) await emu.apiOk('publish', { channel: ch, data: deltaPayload(i), delta: true });
+  await r.waitFor((x) => x.lines().length >= 4, 5000, 'publications');
+  const p1 = JSON.parse(r.lines()[2]).push.pub;
+  const p2 = JSON.parse(r.lines()[3]).push.pub;
+  assert.deepEqual(JSON.parse(p1.data), deltaPayload(1));
+  assert.equal(p1.delta, undefined);
+  assert.equal(p2.delta, true);
+  assert.equal(typeof p2.data, 'string');
+  assert.ok(p2.data.length < JSON.stringify(deltaPayload(2)).length);
 });

@@ -774,3 +774,26 @@ test('raw http_stream: delta publications are the shared delta forms (full JSON 
   assert.equal(typeof p2.data, 'string');
   assert.ok(p2.data.length < JSON.stringify(deltaPayload(2)).length);
 });
+
+test('streams aborted mid-flight under publish load (and a non-reading client) leave the server healthy', async (t, s) => {
+  const ch = uniq('uni:');
+  const streams = [];
+  for (let i = 0; i < 20; i++) {
+    const path = i % 2 ? '/connection/uni_http_stream' : '/connection/uni_sse';
+    streams.push(await rawHttp(s, uni, 'POST', path, { body: JSON.stringify({ token: userToken(`a${i}`), subs: { [ch]: {} } }) }));
+  }
+  await Promise.all(streams.map((r) => r.waitFor((x) => x.body.length > 0, 5000, 'connect')));
+  // One client stops reading: its writes block and the 1 s write deadline drops it.
+  streams[0].sock.pause();
+  const big = 'x'.repeat(60000);
+  const pubs = [];
+  for (let i = 0; i < 30; i++) {
+    pubs.push(uni.apiOk('publish', { channel: ch, data: { i, big } }));
+    if (i % 3 === 0) streams[1 + (i / 3)].close();
+  }
+  await Promise.all(pubs);
+  await sleep(1500);
+  await assertServerAlive(uni, userToken(42), s);
+  const last = streams[19];
+  await last.waitFor((x) => x.lines().length >= 31, 5000, 'all publications on a live stream');
+});

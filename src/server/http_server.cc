@@ -332,7 +332,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     opts.kind = kind;
     opts.queue_max_size = cfg.client_queue_max_size;
     opts.extra_headers = std::move(extra);
-    if (kind == StreamKind::kHttpStream && req[http::field::content_type] == "application/octet-stream") {
+    if (kind == StreamKind::kHttpStream &&
+        req[http::field::content_type] == "application/octet-stream") {
       opts.protocol = protocol::ProtocolType::kProtobuf;
     }
     protocol::ConnectRequest connect;

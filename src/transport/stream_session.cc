@@ -264,22 +264,25 @@ void StreamSession::start_write() {
       self->on_write_timeout();
     }
   });
-  asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
-    self->writing_ = false;
-    ++self->timer_gen_;
-    if (ec) {
-      self->finish();
-      return;
-    }
-    self->out_.clear();
-    if (self->closing_ && self->body_.empty()) {
-      self->finish();
-      return;
-    }
-    if (!self->body_.empty() || self->closing_) {
-      self->flush();
-    }
-  });
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](error_code ec, size_t) { self->on_written(ec); });
+}
+
+void StreamSession::on_written(const error_code& ec) {
+  writing_ = false;
+  ++timer_gen_;  // disarms the write timeout
+  if (ec) {
+    finish();
+    return;
+  }
+  out_.clear();
+  if (closing_ && body_.empty()) {
+    finish();
+    return;
+  }
+  if (!body_.empty() || closing_) {
+    flush();
+  }
 }
 
 void StreamSession::on_write_timeout() {

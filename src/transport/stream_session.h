@@ -81,6 +81,7 @@ class StreamSession final : public node::Transport,
   void schedule_flush();
   void flush();
   void start_write();  // writes out_
+  void on_written(const boost::system::error_code& ec);
   void watch_peer();
   void finish();
   void on_write_timeout();

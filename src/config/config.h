@@ -83,6 +83,22 @@ struct TokenConfig {
   std::string user_id_claim;
 };
 
+// One entry of a connect-code transform (reference.md §1.9): a connect error or disconnect
+// `code` becomes a disconnect {to_code, to_reason} (client_connect_code_to_unidirectional_
+// disconnect) or an HTTP response {to_status_code, to_body} (uni_*_connect_code_to_http_response).
+struct CodeTransform {
+  uint32_t code = 0;
+  uint32_t to_code = 0;
+  std::string to_reason;
+  int to_status_code = 0;
+  std::string to_body;
+};
+
+struct CodeTransforms {
+  bool enabled = false;
+  std::vector<CodeTransform> transforms;
+};
+
 struct Config {
   // --- node, logging, process
   std::string name;     // default "<hostname>_<port>" (filled by the loader)
@@ -155,7 +171,7 @@ struct Config {
   ChannelOptions channel;               // top-level channel options
   std::vector<Namespace> namespaces;
 
-  // --- transports (WebSocket now; the others are parsed for the transports issue)
+  // --- transports
   bool websocket_disable = false;
   std::string websocket_handler_prefix = "/connection/websocket";
   int64_t websocket_message_size_limit = 65536;
@@ -179,8 +195,13 @@ struct Config {
   int64_t uni_websocket_message_size_limit = 65536;
   bool uni_sse = false;
   std::string uni_sse_handler_prefix = "/connection/uni_sse";
+  int64_t uni_sse_max_request_body_size = 65536;
+  CodeTransforms uni_sse_connect_code_to_http_response;
   bool uni_http_stream = false;
   std::string uni_http_stream_handler_prefix = "/connection/uni_http_stream";
+  int64_t uni_http_stream_max_request_body_size = 65536;
+  CodeTransforms uni_http_stream_connect_code_to_http_response;
+  CodeTransforms client_connect_code_to_unidirectional_disconnect;
 
   // Options of the namespace `name` ("" = top level), or null if not configured.
   const ChannelOptions* find_namespace(std::string_view name) const;

@@ -26,6 +26,10 @@ std::string_view type_name(schema::Type t) {
       return "list of strings";
     case schema::Type::kNamespaces:
       return "list of namespace objects";
+    case schema::Type::kDisconnectTransforms:
+      return "object {enabled, transforms: [{code, to: {code, reason}}]}";
+    case schema::Type::kHttpTransforms:
+      return "object {enabled, transforms: [{code, to: {status_code, body}}]}";
   }
   return "";
 }
@@ -43,6 +47,8 @@ std::string render_value(const schema::FieldRef& ref) {
           return "`" + std::to_string(*p) + "`";
         } else if constexpr (std::is_same_v<T, std::string>) {
           return p->empty() ? "`\"\"`" : "`\"" + *p + "\"`";
+        } else if constexpr (std::is_same_v<T, CodeTransforms>) {
+          return p->enabled ? "`{\"enabled\": true}`" : "`{\"enabled\": false}`";
         } else if constexpr (std::is_same_v<T, Duration>) {
           return "`\"" + internal::format_duration(*p) + "\"`";
         } else {

@@ -403,7 +403,104 @@ class Applier {
         return;
       case Type::kNamespaces:
         break;  // handled by apply_namespaces
+      case Type::kDisconnectTransforms:
+      case Type::kHttpTransforms:
+        *std::get<CodeTransforms*>(ref) = to_transforms(value, path, type);
+        return;
     }
+  }
+
+  // {enabled, transforms: [{code, to: {code, reason} | {status_code, body}}]}
+  // (reference.md §1.9). From the environment or a flag the value is a JSON object.
+  CodeTransforms to_transforms(const Value& value, const std::string& path, Type type) {
+    Value parsed;
+    const Value* obj = &value;
+    if (text_) {
+      try {
+        parsed = parse_json(value.string, fmt::format("key \"{}\"", path));
+      } catch (const ConfigError& e) {
+        throw ConfigError(e.what() + origin_);
+      }
+      obj = &parsed;
+    }
+    if (obj->kind != Value::Kind::kObject) {
+      fail(path, fmt::format("expected object, got {}", describe(*obj)));
+    }
+    bool saved_text = text_;
+    text_ = false;
+    CodeTransforms out;
+    auto code_of = [&](const Value& v, const std::string& p) -> uint32_t {
+      int64_t c = to_int(v, p);
+      if (c < 0 || c > 0xFFFFFFFFll) {
+        fail(p, fmt::format("integer {} out of range", c));
+      }
+      return static_cast<uint32_t>(c);
+    };
+    for (const auto& [key, v] : obj->fields) {
+      std::string kp = fmt::format("{}.{}", path, key);
+      if (v.kind == Value::Kind::kNull) {
+        continue;
+      }
+      if (key == "enabled") {
+        out.enabled = to_bool(v, kp);
+      } else if (key == "transforms") {
+        if (v.kind != Value::Kind::kArray) {
+          fail(kp, fmt::format("expected array of objects, got {}", describe(v)));
+        }
+        for (size_t i = 0; i < v.items.size(); ++i) {
+          const Value& item = v.items[i];
+          std::string ip = fmt::format("{}[{}]", kp, i);
+          if (item.kind != Value::Kind::kObject) {
+            fail(ip, fmt::format("expected object, got {}", describe(item)));
+          }
+          CodeTransform t;
+          for (const auto& [ik, iv] : item.fields) {
+            std::string ikp = fmt::format("{}.{}", ip, ik);
+            if (iv.kind == Value::Kind::kNull) {
+              continue;
+            }
+            if (ik == "code") {
+              t.code = code_of(iv, ikp);
+            } else if (ik == "to") {
+              if (iv.kind != Value::Kind::kObject) {
+                fail(ikp, fmt::format("expected object, got {}", describe(iv)));
+              }
+              for (const auto& [tk, tv] : iv.fields) {
+                std::string tkp = fmt::format("{}.{}", ikp, tk);
+                if (tv.kind == Value::Kind::kNull) {
+                  continue;
+                }
+                if (type == Type::kDisconnectTransforms && tk == "code") {
+                  t.to_code = code_of(tv, tkp);
+                } else if (type == Type::kDisconnectTransforms && tk == "reason") {
+                  t.to_reason = to_string(tv, tkp, false);
+                } else if (type == Type::kHttpTransforms && tk == "status_code") {
+                  t.to_status_code = static_cast<int>(code_of(tv, tkp));
+                } else if (type == Type::kHttpTransforms && tk == "body") {
+                  t.to_body = to_string(tv, tkp, false);
+                } else {
+                  warn(fmt::format("unknown key \"{}\"", tkp));
+                }
+              }
+            } else {
+              warn(fmt::format("unknown key \"{}\"", ikp));
+            }
+          }
+          if (type == Type::kHttpTransforms &&
+              (t.to_status_code < 100 || t.to_status_code > 999)) {
+            fail(ip + ".to.status_code", "must be an HTTP status code (100-999)");
+          }
+          if (type == Type::kDisconnectTransforms && t.to_code == 0) {
+            fail(ip + ".to.code", "must be set");
+          }
+          out.transforms.push_back(std::move(t));
+        }
+      } else {
+        warn(fmt::format("unknown key \"{}\"", kp));
+      }
+    }
+    text_ = saved_text;
+    return out;
   }
 
   bool to_bool(const Value& value, const std::string& path) const {

@@ -158,10 +158,27 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"uni_sse", T::kBool, &Config::uni_sse, "Enable unidirectional SSE."},
     {"uni_sse_handler_prefix", T::kString, &Config::uni_sse_handler_prefix,
      "Unidirectional SSE path."},
+    {"uni_sse_max_request_body_size", T::kInt, &Config::uni_sse_max_request_body_size,
+     "Max unidirectional SSE POST body."},
+    {"uni_sse_connect_code_to_http_response", T::kHttpTransforms,
+     &Config::uni_sse_connect_code_to_http_response,
+     "When enabled, a failed connect answers with an HTTP status and body instead of a "
+     "stream: transforms [{code, to: {status_code, body}}]; unmatched codes give 500 (env: JSON)."},
     {"uni_http_stream", T::kBool, &Config::uni_http_stream,
      "Enable unidirectional HTTP streaming."},
     {"uni_http_stream_handler_prefix", T::kString, &Config::uni_http_stream_handler_prefix,
      "Unidirectional HTTP-streaming path."},
+    {"uni_http_stream_max_request_body_size", T::kInt,
+     &Config::uni_http_stream_max_request_body_size,
+     "Max unidirectional HTTP-streaming connect body."},
+    {"uni_http_stream_connect_code_to_http_response", T::kHttpTransforms,
+     &Config::uni_http_stream_connect_code_to_http_response,
+     "As uni_sse_connect_code_to_http_response, for unidirectional HTTP streaming (env: JSON)."},
+    {"client_connect_code_to_unidirectional_disconnect", T::kDisconnectTransforms,
+     &Config::client_connect_code_to_unidirectional_disconnect,
+     "Unidirectional connect error code -> disconnect: transforms [{code, to: {code, "
+     "reason}}] override the default mapping (109/110 -> 3005, 111 -> 3013, 103 -> 3507, "
+     "other -> 3004) (env: JSON)."},
 };
 
 const KeySpec<TokenConfig> kTokenKeys[] = {
@@ -267,7 +284,6 @@ constexpr UnsupportedKey kUnsupportedKeys[] = {
     {"admin_secret"},
     {"admin_web_path"},
     {"admin_web_proxy_address"},
-    {"client_connect_code_to_unidirectional_disconnect"},
     {"connect_proxy_name"},
     {"consumers"},
     {"debug"},
@@ -364,10 +380,6 @@ constexpr UnsupportedKey kUnsupportedKeys[] = {
     {"uni_grpc_tls_cert"},
     {"uni_grpc_tls_disable"},
     {"uni_grpc_tls_key"},
-    {"uni_http_stream_connect_code_to_http_response"},
-    {"uni_http_stream_max_request_body_size"},
-    {"uni_sse_connect_code_to_http_response"},
-    {"uni_sse_max_request_body_size"},
     {"uni_websocket_compression"},
     {"usage_stats_disable"},
     {"webtransport"},

@@ -26,17 +26,21 @@ enum class Type {
   kSeconds,     // as kDuration, and must be whole seconds
   kStringList,  // file: array of strings (or one space-separated string); text: space-separated
   kNamespaces,  // file: array of objects; text: a JSON array
+  // {enabled, transforms: [{code, to: {...}}]}; text: a JSON object. `to` holds
+  // {code, reason} (kDisconnectTransforms) or {status_code, body} (kHttpTransforms).
+  kDisconnectTransforms,
+  kHttpTransforms,
 };
 
 // Where the value of a key lives inside its owner struct.
 template <class Owner>
 using Member = std::variant<std::monostate, bool Owner::*, int Owner::*, int64_t Owner::*,
                             std::string Owner::*, Duration Owner::*,
-                            std::vector<std::string> Owner::*>;
+                            std::vector<std::string> Owner::*, CodeTransforms Owner::*>;
 
 // A pointer to the storage of one key inside a concrete config object.
 using FieldRef = std::variant<bool*, int*, int64_t*, std::string*, Duration*,
-                              std::vector<std::string>*>;
+                              std::vector<std::string>*, CodeTransforms*>;
 
 template <class Owner>
 struct KeySpec {

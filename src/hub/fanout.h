@@ -27,6 +27,8 @@ struct Fanout {
     std::string ws_delta_full;
     std::string ws_delta_patch;
     std::string ws_pb_patch;
+    // Unidirectional WebSocket: text frame of the bare Push (no Reply wrapper).
+    std::string ws_uni_frame;
   };
 
   // Which encoding of the message a subscriber needs.

@@ -57,6 +57,28 @@ void apply_options(const config::ChannelOptions& o, const auth::SubscribeOptionO
 
 }  // namespace
 
+Disconnect unidirectional_connect_disconnect(const config::Config& cfg, const Error& e) {
+  const auto& t = cfg.client_connect_code_to_unidirectional_disconnect;
+  if (t.enabled) {
+    for (const auto& tr : t.transforms) {
+      if (tr.code == e.code) {
+        return Disconnect{tr.to_code, tr.to_reason};
+      }
+    }
+  }
+  switch (e.code) {
+    case 109:  // token expired
+    case 110:  // expired
+      return disconnects::expired();
+    case 111:
+      return disconnects::too_many_requests();
+    case 103:
+      return disconnects::permission_denied();
+    default:
+      return disconnects::server_error();
+  }
+}
+
 void ClientSubscription::deliver(const std::shared_ptr<const hub::Fanout>& f) {
   client->deliver(*this, f);
 }
@@ -151,6 +173,18 @@ void Client::handle_frame(std::string_view frame) {
       queue_.push_back(std::move(c));
     }
   }
+  process_commands();
+}
+
+void Client::connect_unidirectional(protocol::ConnectRequest req) {
+  if (closed_) {
+    return;
+  }
+  Command cmd;
+  cmd.id = 1;  // never on the wire: the result is a connect push
+  cmd.method = Method::kConnect;
+  cmd.connect = std::move(req);
+  queue_.push_back(std::move(cmd));
   process_commands();
 }
 
@@ -298,6 +332,10 @@ void Client::handle_connect(Command& cmd) {
   auto& req = cmd.connect;
   const uint32_t id = cmd.id;
   auto fail_connect = [&](const Failure& f) {
+    if (transport_info_.unidirectional) {
+      fail_unidirectional_connect(f);
+      return;
+    }
     if (std::holds_alternative<Error>(f)) {
       // The connection is unusable after a connect error; the rest of the frame is dropped.
       unusable_ = true;
@@ -345,7 +383,7 @@ void Client::handle_connect(Command& cmd) {
       return;
     }
     if (claims->user.empty() && cfg.disallow_anonymous_connection_tokens) {
-      close_with(disconnects::permission_denied());
+      fail_connect(disconnects::permission_denied());
       return;
     }
     user = claims->user;
@@ -370,7 +408,7 @@ void Client::handle_connect(Command& cmd) {
     credentials = true;
   }
   if (!credentials) {
-    close_with(disconnects::bad_request());
+    fail_connect(disconnects::bad_request());
     return;
   }
 
@@ -393,7 +431,7 @@ void Client::handle_connect(Command& cmd) {
       }
       channel::Resolved r;
       if (!channel::resolve(cfg, ch, r)) {
-        close_with(disconnects::bad_request());
+        fail_connect(disconnects::bad_request());
         return;
       }
       const auto& o = *r.options;
@@ -441,11 +479,11 @@ void Client::handle_connect(Command& cmd) {
   }
 
   if (static_cast<int64_t>(subs.size()) > cfg.client_channel_limit) {
-    close_with(disconnects::channel_limit());
+    fail_connect(disconnects::channel_limit());
     return;
   }
   if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
-    close_with(disconnects::connection_limit());
+    fail_connect(disconnects::connection_limit());
     return;
   }
   user_acquired_ = true;
@@ -518,6 +556,11 @@ void Client::handle_connect(Command& cmd) {
         }
         authenticated_ = false;
         node_.unindex_user(this);
+        if (transport_info_.unidirectional) {
+          fail_unidirectional_connect(*pending->failure);
+          finish_command();
+          return;
+        }
         if (std::holds_alternative<Error>(*pending->failure)) {
           unusable_ = true;
           clear_queue();
@@ -535,6 +578,22 @@ void Client::handle_connect(Command& cmd) {
       finish_command();
     });
   }
+}
+
+void Client::fail_unidirectional_connect(const Failure& f) {
+  // No reply exists on unidirectional transports: an Error becomes a disconnect push.
+  if (const auto* e = std::get_if<Error>(&f)) {
+    if (transport_ != nullptr) {
+      transport_->connect_failed(e->code, e->message);
+    }
+    close_with(unidirectional_connect_disconnect(*cfg_, *e));
+    return;
+  }
+  const auto& d = std::get<Disconnect>(f);
+  if (transport_ != nullptr) {
+    transport_->connect_failed(d.code, d.reason);
+  }
+  close_with(d);
 }
 
 void Client::complete_connect(uint32_t id, protocol::ConnectResult result,

@@ -83,6 +83,11 @@ struct ConnectionRequest {
   std::string user_id_header;  // value of client_user_id_http_header, if configured
 };
 
+// The disconnect a failed unidirectional connect is conveyed with (reference.md §1.9):
+// client_connect_code_to_unidirectional_disconnect transforms first (when enabled), then
+// errors 109/110 -> 3005, 111 -> 3013, 103 -> 3507, anything else -> 3004.
+Disconnect unidirectional_connect_disconnect(const config::Config& cfg, const Error& e);
+
 class Client : public std::enable_shared_from_this<Client> {
  public:
   Client(Node& node, Transport* transport, ConnectionRequest request);
@@ -94,6 +99,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void open();
   // One inbound transport frame (several commands). Bad frames close with 3501.
   void handle_frame(std::string_view frame);
+  // Unidirectional transports: the ConnectRequest the client opened with (client-protocol.md
+  // §8.3). The result goes out as a connect push; a failure as a disconnect.
+  void connect_unidirectional(protocol::ConnectRequest req);
   // The transport is gone (peer closed, I/O error, or after close()). Cleans up once.
   void transport_closed();
   // Server-initiated disconnect.
@@ -137,6 +145,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void handle_refresh(protocol::Command& cmd);
   void handle_sub_refresh(protocol::Command& cmd);
 
+  void fail_unidirectional_connect(const Failure& f);
   void complete_connect(uint32_t id, protocol::ConnectResult result,
                         std::vector<SubscribeParams> subs);
   // user_personal_single_connection: disconnects the user's other connections (3504).

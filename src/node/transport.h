@@ -36,6 +36,10 @@ class Transport {
   // Ends the connection: flushes what is queued (except after 3008 slow), then conveys
   // the disconnect (WebSocket close frame; disconnect push on other transports). Idempotent.
   virtual void close(const Disconnect& d) = 0;
+  // Unidirectional transports: the connect failed with this error or disconnect code, before
+  // close() is called with the disconnect to convey. Transports that can answer a failed
+  // connect with a plain HTTP response (uni_*_connect_code_to_http_response) note it here.
+  virtual void connect_failed(uint32_t /*code*/, std::string_view /*message*/) {}
 };
 
 }  // namespace gyre::node

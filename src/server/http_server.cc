@@ -12,6 +12,9 @@
 #include <cctype>
 
 #include "node/timer_wheel.h"
+#include "transport/emulation.h"
+#include "transport/http_util.h"
+#include "transport/stream_session.h"
 #include "transport/websocket_session.h"
 #include "transport/ws_frame.h"
 
@@ -63,46 +66,7 @@ bool header_has_token(std::string_view value, std::string_view token) {
 
 // Value of query parameter `name` (percent-decoded), or nullopt.
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    size_t amp = query.find('&', pos);
-    std::string_view kv =
-        query.substr(pos, (amp == std::string_view::npos ? query.size() : amp) - pos);
-    size_t eq = kv.find('=');
-    std::string_view k = kv.substr(0, eq);
-    if (k == name) {
-      std::string_view v = eq == std::string_view::npos ? "" : kv.substr(eq + 1);
-      std::string out;
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '+') {
-          out += ' ';
-        } else if (v[i] == '%') {
-          auto hex = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-            return -1;
-          };
-          int hi = i + 1 < v.size() ? hex(v[i + 1]) : -1;
-          int lo = i + 2 < v.size() ? hex(v[i + 2]) : -1;
-          if (hi >= 0 && lo >= 0) {
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-          } else {
-            out += '%';
-          }
-        } else {
-          out += v[i];
-        }
-      }
-      return out;
-    }
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    pos = amp + 1;
-  }
-  return std::nullopt;
+  return transport::http::query_param(query, name);
 }
 
 // Simple glob (`*`, `?`) used for allowed_origins patterns.
@@ -233,7 +197,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const auto& cfg = *node_.config();
 
     if (routes_.transports && !cfg.websocket_disable && path == cfg.websocket_handler_prefix) {
-      upgrade_websocket(query);
+      upgrade_websocket(query, false);
+      return;
+    }
+    if (routes_.transports && route_transport(path, query)) {
       return;
     }
     if (routes_.health && cfg.health && path == cfg.health_handler_prefix) {
@@ -259,7 +226,185 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                    "text/plain; charset=utf-8");
   }
 
-  void upgrade_websocket(const std::string& query) {
+  // The HTTP-based client transports (client-protocol.md §8.2, §8.3). Returns false when
+  // `path` is none of them (or they are disabled).
+  bool route_transport(const std::string& path, const std::string& query) {
+    const auto& cfg = *node_.config();
+    using transport::StreamKind;
+    // Prefixes as Centrifugo registers them: trailing `/` trimmed, empty = `/` (reference.md
+    // §1.1).
+    auto is = [&path](std::string_view prefix) {
+      while (!prefix.empty() && prefix.back() == '/') {
+        prefix.remove_suffix(1);
+      }
+      return prefix.empty() ? path == "/" : path == prefix;
+    };
+    if (cfg.http_stream && is(cfg.http_stream_handler_prefix)) {
+      open_stream(StreamKind::kHttpStream, query);
+    } else if (cfg.sse && is(cfg.sse_handler_prefix)) {
+      open_stream(StreamKind::kSse, query);
+    } else if ((cfg.http_stream || cfg.sse) && is(cfg.emulation_handler_prefix)) {
+      handle_emulation();
+    } else if (cfg.uni_http_stream && is(cfg.uni_http_stream_handler_prefix)) {
+      open_stream(StreamKind::kUniHttpStream, query);
+    } else if (cfg.uni_sse && is(cfg.uni_sse_handler_prefix)) {
+      open_stream(StreamKind::kUniSse, query);
+    } else if (cfg.uni_websocket && is(cfg.uni_websocket_handler_prefix)) {
+      upgrade_websocket(query, true);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // CORS headers for an allowed Origin (reference.md §1.2 step 5); a forbidden Origin gets
+  // none (the browser then blocks the response), as in Centrifugo.
+  std::string cors() {
+    auto& req = parser_->get();
+    std::string_view origin = req[http::field::origin];
+    if (origin.empty() || !origin_allowed(*node_.config(), origin, req[http::field::host])) {
+      return {};
+    }
+    return transport::http::cors_headers(origin, req[http::field::access_control_request_headers]);
+  }
+
+  bool connection_limit_reached() {
+    const auto& cfg = *node_.config();
+    return cfg.client_connection_limit > 0 &&
+           static_cast<int64_t>(node_.num_clients()) >= cfg.client_connection_limit;
+  }
+
+  void open_stream(transport::StreamKind kind, const std::string& query) {
+    using transport::StreamKind;
+    auto& req = parser_->get();
+    const auto& cfg = *node_.config();
+    const bool keep_alive = req.keep_alive();
+    std::string extra = cors();
+    if (connection_limit_reached()) {
+      respond(503, "", "", keep_alive, extra);
+      return;
+    }
+    const bool sse = kind == StreamKind::kSse || kind == StreamKind::kUniSse;
+    const bool uni = kind == StreamKind::kUniHttpStream || kind == StreamKind::kUniSse;
+    const auto method = req.method();
+    if (method == http::verb::options && !sse) {
+      respond(200, "", "", keep_alive, extra);  // preflight (reference.md §1.4)
+      return;
+    }
+    int64_t limit = 0;
+    switch (kind) {
+      case StreamKind::kHttpStream:
+        limit = cfg.http_stream_max_request_body_size;
+        break;
+      case StreamKind::kSse:
+        limit = cfg.sse_max_request_body_size;
+        break;
+      case StreamKind::kUniHttpStream:
+        limit = cfg.uni_http_stream_max_request_body_size;
+        break;
+      case StreamKind::kUniSse:
+        limit = cfg.uni_sse_max_request_body_size;
+        break;
+    }
+    std::string data;
+    bool have_data = false;
+    if (method == http::verb::post) {
+      if (limit > 0 && static_cast<int64_t>(req.body().size()) > limit) {
+        respond(413, "", "", false, extra);
+        return;
+      }
+      data = std::move(req.body());
+      have_data = true;
+    } else if (method == http::verb::get && sse) {
+      auto p = query_param(query, "cf_connect");
+      if (p && !p->empty()) {
+        data = std::move(*p);
+        have_data = true;
+      } else if (!uni) {
+        respond(400, "", "", keep_alive, extra);  // no connect command
+        return;
+      }
+    } else {
+      respond(405, "", "", keep_alive, extra);
+      return;
+    }
+    transport::StreamOptions opts;
+    opts.kind = kind;
+    opts.queue_max_size = cfg.client_queue_max_size;
+    opts.extra_headers = std::move(extra);
+    if (kind == StreamKind::kHttpStream &&
+        req[http::field::content_type] == "application/octet-stream") {
+      opts.protocol = protocol::ProtocolType::kProtobuf;
+    }
+    protocol::ConnectRequest connect;
+    if (uni && have_data && !protocol::json_codec().decode_connect_request(data, connect)) {
+      respond(400, "", "", keep_alive, opts.extra_headers);  // malformed connect request
+      return;
+    }
+    if (kind == StreamKind::kUniSse) {
+      opts.connect_code_to_http_response = cfg.uni_sse_connect_code_to_http_response;
+    } else if (kind == StreamKind::kUniHttpStream) {
+      opts.connect_code_to_http_response = cfg.uni_http_stream_connect_code_to_http_response;
+    }
+    node::ConnectionRequest cr;
+    if (!cfg.client_user_id_http_header.empty()) {
+      cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
+    }
+    auto stream = std::make_shared<transport::StreamSession>(std::move(socket_), std::move(opts));
+    if (node_.shutting_down()) {
+      stream->reject(disconnects::shutdown());
+      return;
+    }
+    if (uni) {
+      stream->start_unidirectional(node_, std::move(cr), std::move(connect));
+    } else {
+      stream->start(node_, std::move(cr), std::move(data));
+    }
+  }
+
+  // POST /emulation (client-protocol.md §8.2.3, reference.md §1.6).
+  void handle_emulation() {
+    auto& req = parser_->get();
+    const auto& cfg = *node_.config();
+    const bool keep_alive = req.keep_alive();
+    std::string extra = cors();
+    if (req.method() == http::verb::options) {
+      respond(200, "", "", keep_alive, extra);
+      return;
+    }
+    if (req.method() != http::verb::post) {
+      respond(405, "", "", keep_alive, extra);
+      return;
+    }
+    if (cfg.emulation_max_request_body_size > 0 &&
+        static_cast<int64_t>(req.body().size()) > cfg.emulation_max_request_body_size) {
+      respond(413, "", "", false, extra);
+      return;
+    }
+    const bool protobuf = req[http::field::content_type] == "application/octet-stream";
+    auto er = protobuf ? transport::decode_emulation_protobuf(req.body())
+                       : transport::decode_emulation_json(req.body());
+    if (!er) {
+      respond(400, "", "", keep_alive, extra);
+      return;
+    }
+    if (er->node != node_.id()) {
+      respond(404, "", "", keep_alive, extra);  // no such node
+      return;
+    }
+    // A session that is gone (or never was) drops the commands; Centrifuge answers 204 too.
+    if (auto entry = transport::EmulationRegistry::find(er->session)) {
+      node_.shards().at(entry->shard).post(
+          [weak = entry->session, data = std::move(er->data)] {
+            if (auto s = weak.lock()) {
+              s->handle_emulation(data);
+            }
+          });
+    }
+    respond(204, "", "", keep_alive, extra);
+  }
+
+  void upgrade_websocket(const std::string& query, bool uni) {
     auto& req = parser_->get();
     const auto& cfg = *node_.config();
     if (req.method() != http::verb::get || !header_has_token(req[http::field::upgrade], "websocket") ||
@@ -278,9 +423,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       respond_simple(http::status::service_unavailable, "", false);
       return;
     }
+    std::optional<protocol::ConnectRequest> uni_connect;
+    if (uni) {
+      // Centrifugo v6.3 `cf_connect` (client-protocol.md §8.3.1); v5.4 clients send the
+      // ConnectRequest as the first message instead, which works too.
+      if (auto p = query_param(query, "cf_connect")) {
+        protocol::ConnectRequest cr;
+        if (!protocol::json_codec().decode_connect_request(*p, cr)) {
+          respond_simple(http::status::bad_request, "", false);
+          return;
+        }
+        uni_connect = std::move(cr);
+      }
+    }
     std::string subprotocol;
     bool protobuf = false;
-    if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-protobuf")) {
+    if (uni) {
+      // JSON only, no subprotocols.
+    } else if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-protobuf")) {
       subprotocol = "centrifuge-protobuf";
       protobuf = true;
     } else if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-json")) {
@@ -288,7 +448,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     auto proto_param = query_param(query, "cf_protocol");
     auto format_param = query_param(query, "format");
-    if ((proto_param && *proto_param == "protobuf") || (format_param && *format_param == "protobuf")) {
+    if (!uni && ((proto_param && *proto_param == "protobuf") ||
+                 (format_param && *format_param == "protobuf"))) {
       protobuf = true;
     }
     transport::WebSocketOptions opts;
@@ -297,7 +458,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     opts.write_timeout = cfg.websocket_write_timeout;
     opts.queue_max_size = cfg.client_queue_max_size;
     auto pp = query_param(query, "cf_ws_frame_ping_pong");
-    opts.frame_ping_pong = pp && *pp == "true";
+    opts.frame_ping_pong = !uni && pp && *pp == "true";
+    if (uni) {
+      opts.unidirectional = true;
+      opts.message_size_limit = cfg.uni_websocket_message_size_limit;
+    }
 
     node::ConnectionRequest cr;
     if (!cfg.client_user_id_http_header.empty()) {
@@ -314,7 +479,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     *response += "\r\n";
     asio::async_write(
         socket_, asio::buffer(*response),
-        [self = shared_from_this(), response, opts, cr = std::move(cr)](error_code ec, size_t) mutable {
+        [self = shared_from_this(), response, opts, cr = std::move(cr),
+         uni_connect = std::move(uni_connect)](error_code ec, size_t) mutable {
           if (ec) {
             self->close();
             return;
@@ -324,6 +490,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           auto ws = std::make_shared<transport::WebSocketSession>(std::move(self->socket_), opts);
           if (self->node_.shutting_down()) {
             ws->reject(disconnects::shutdown());
+            return;
+          }
+          if (opts.unidirectional) {
+            ws->start_unidirectional(self->node_, std::move(cr), std::move(uni_connect),
+                                     std::move(initial));
             return;
           }
           ws->start(self->node_, std::move(cr), std::move(initial));
@@ -337,7 +508,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // Responses are few fixed headers: built by hand, which costs far less than Beast's
   // serializer on the API's hot path.
-  void respond(int status, std::string content_type, std::string body, bool keep_alive) {
+  void respond(int status, std::string content_type, std::string body, bool keep_alive,
+               std::string_view extra = {}) {
     auto out = std::make_shared<std::string>();
     out->reserve(160 + body.size());
     out->append("HTTP/1.1 ");
@@ -350,9 +522,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       out->append(content_type);
       out->append("\r\n");
     }
-    out->append("Content-Length: ");
-    out->append(std::to_string(body.size()));
-    out->append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    out->append(extra);
+    if (status != 204) {
+      out->append("Content-Length: ");
+      out->append(std::to_string(body.size()));
+      out->append("\r\n");
+    }
+    out->append(keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
     out->append(body);
     arm(kIdleTimeout);
     asio::async_write(socket_, asio::buffer(*out),

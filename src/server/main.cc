@@ -23,6 +23,7 @@
 #include "node/node.h"
 #include "server/http_client.h"
 #include "server/http_server.h"
+#include "transport/stream_session.h"
 #include "transport/websocket_session.h"
 
 namespace {
@@ -207,9 +208,12 @@ int run_server(const gyre::config::LoadResult& loaded,
     }
   };
   std::function<void(gyre::clock::TimePoint)> wait_drained = [&](gyre::clock::TimePoint until) {
-    // Close frames are on their way; stop once every WebSocket has gone or at the deadline.
-    // Idle HTTP keep-alive connections are dropped with the loops (as Go's Shutdown does).
-    if (gyre::transport::WebSocketSession::live_sessions() == 0 || gyre::clock::now() >= until) {
+    // Close frames (and the disconnect pushes of HTTP streams) are on their way; stop once
+    // every WebSocket and stream has gone or at the deadline. Idle HTTP keep-alive
+    // connections are dropped with the loops (as Go's Shutdown does).
+    if ((gyre::transport::WebSocketSession::live_sessions() == 0 &&
+         gyre::transport::StreamSession::live_sessions() == 0) ||
+        gyre::clock::now() >= until) {
       stop_all();
       return;
     }

@@ -73,7 +73,39 @@ const protocol::Codec& WebSocketSession::codec() const {
 }
 
 node::TransportInfo WebSocketSession::info() const {
+  if (opts_.unidirectional) {
+    return {"uni_websocket", true, false, true};
+  }
   return {"websocket", false, false, !opts_.frame_ping_pong};
+}
+
+void WebSocketSession::start_unidirectional(node::Node& node, node::ConnectionRequest request,
+                                            std::optional<protocol::ConnectRequest> req,
+                                            std::string initial) {
+  schedule_native_ping();
+  if (req) {
+    uni_connect_seen_ = true;
+    client_ = std::make_shared<node::Client>(node, this, std::move(request));
+    client_->open();
+    client_->connect_unidirectional(std::move(*req));
+    if (finished_) {
+      return;
+    }
+    // Client messages are read and discarded from here on.
+    if (!initial.empty()) {
+      pending_ = std::move(initial);
+      size_t consumed = 0;
+      bool ok = process_input(reinterpret_cast<uint8_t*>(pending_.data()), pending_.size(),
+                              consumed);
+      if (!ok || finished_) {
+        return;
+      }
+      pending_.erase(0, consumed);
+    }
+    wait_readable();
+    return;
+  }
+  start(node, std::move(request), std::move(initial));
 }
 
 void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
@@ -235,7 +267,7 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
         return true;
       }
       if (!close_queued_ && client_) {
-        client_->handle_frame(data);
+        deliver_message(data);
       }
       return true;
     case ws::kContinuation:
@@ -245,7 +277,7 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
         std::string msg = std::move(message_);
         message_.clear();
         if (!close_queued_ && client_) {
-          client_->handle_frame(msg);
+          deliver_message(msg);
         }
       }
       return true;
@@ -279,6 +311,23 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
     default:
       return true;
   }
+}
+
+void WebSocketSession::deliver_message(std::string_view data) {
+  if (!opts_.unidirectional) {
+    client_->handle_frame(data);
+    return;
+  }
+  if (uni_connect_seen_) {
+    return;  // a unidirectional client has nothing more to say
+  }
+  uni_connect_seen_ = true;
+  protocol::ConnectRequest req;
+  if (!protocol::json_codec().decode_connect_request(data, req)) {
+    client_->disconnect(disconnects::bad_request());
+    return;
+  }
+  client_->connect_unidirectional(std::move(req));
 }
 
 void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
@@ -430,6 +479,66 @@ void frame_into(std::string& out, std::string_view body, uint8_t opcode) {
 
 }  // namespace
 
+const std::string& shared_ws_frame(const hub::Fanout& f, unsigned shard,
+                                   protocol::ProtocolType protocol, hub::Fanout::Form form,
+                                   bool uni) {
+  hub::Fanout::ShardSlot& slot = f.slot(shard);
+  const protocol::Codec& codec = protocol == protocol::ProtocolType::kProtobuf
+                                     ? protocol::protobuf_codec()
+                                     : protocol::json_codec();
+  std::string* frame = nullptr;
+  if (uni) {
+    // Unidirectional subscriptions never negotiate delta: the plain push, unwrapped.
+    frame = &slot.ws_uni_frame;
+    if (frame->empty()) {
+      frame_into(*frame, bare_push(f.json), ws::kText);
+    }
+  } else if (protocol == protocol::ProtocolType::kJson) {
+    frame = form == hub::Fanout::Form::kPlain       ? &slot.ws_frame
+            : form == hub::Fanout::Form::kDeltaFull ? &slot.ws_delta_full
+                                                    : &slot.ws_delta_patch;
+    if (frame->empty()) {
+      if (form == hub::Fanout::Form::kPlain) {
+        frame_into(*frame, f.json, ws::kText);
+      } else {
+        frame_into(*frame, encode_push(f, codec, form), ws::kText);
+      }
+    }
+  } else {
+    frame = form == hub::Fanout::Form::kDeltaPatch ? &slot.ws_pb_patch : &slot.ws_pb_frame;
+    if (frame->empty()) {
+      std::string msg = encode_push(f, codec, form);
+      std::string body;
+      append_varint(body, msg.size());
+      body.append(msg);
+      frame_into(*frame, body, ws::kBinary);
+    }
+  }
+  return *frame;
+}
+
+std::string_view shared_push_body(const hub::Fanout& f, unsigned shard,
+                                  protocol::ProtocolType protocol, hub::Fanout::Form form) {
+  if (protocol == protocol::ProtocolType::kJson && form == hub::Fanout::Form::kPlain) {
+    return f.json;
+  }
+  const std::string& frame = shared_ws_frame(f, shard, protocol, form, false);
+  ws::FrameHeader h;
+  auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(frame.data()), frame.size(), h);
+  if (r != ws::ParseResult::kOk || h.header_len > frame.size()) {
+    return {};
+  }
+  return std::string_view(frame).substr(h.header_len);
+}
+
+std::string_view bare_push(std::string_view reply_push) {
+  constexpr std::string_view kPrefix = "{\"push\":";
+  if (reply_push.starts_with(kPrefix) && reply_push.ends_with('}')) {
+    return reply_push.substr(kPrefix.size(), reply_push.size() - kPrefix.size() - 1);
+  }
+  return reply_push;
+}
+
 void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                    hub::Fanout::Form form) {
   if (close_queued_ || finished_) {
@@ -439,29 +548,8 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   hub::Fanout::ShardSlot& slot = f->slot(shard_id_);
   // Framed once per shard, protocol and form: server frames are unmasked, so the same bytes
   // suit every subscriber that needs that form.
-  const bool json = opts_.protocol == protocol::ProtocolType::kJson;
-  std::string* frame = nullptr;
-  if (json) {
-    frame = form == hub::Fanout::Form::kPlain       ? &slot.ws_frame
-            : form == hub::Fanout::Form::kDeltaFull ? &slot.ws_delta_full
-                                                    : &slot.ws_delta_patch;
-    if (frame->empty()) {
-      if (form == hub::Fanout::Form::kPlain) {
-        frame_into(*frame, f->json, ws::kText);
-      } else {
-        frame_into(*frame, encode_push(*f, codec(), form), ws::kText);
-      }
-    }
-  } else {
-    frame = form == hub::Fanout::Form::kDeltaPatch ? &slot.ws_pb_patch : &slot.ws_pb_frame;
-    if (frame->empty()) {
-      std::string msg = encode_push(*f, codec(), form);
-      std::string body;
-      append_varint(body, msg.size());
-      body.append(msg);
-      frame_into(*frame, body, ws::kBinary);
-    }
-  }
+  const std::string* frame =
+      &shared_ws_frame(*f, shard_id_, opts_.protocol, form, opts_.unidirectional);
   if (slot.refs++ == 0) {
     slot.keep = f;
   }
@@ -511,6 +599,12 @@ void WebSocketSession::close(const Disconnect& d) {
     // partly written must still be completed to keep the stream valid.
     clear_out(true);
     queued_bytes_ = 0;
+  }
+  if (opts_.unidirectional && d.code != disconnects::connection_closed().code) {
+    // uni_websocket conveys the disconnect as a push too (client-protocol.md §8.3.1).
+    std::string push;
+    protocol::json_codec().encode_disconnect(push, d, true);
+    send(std::move(push));
   }
   enqueue_close(static_cast<uint16_t>(d.code), d.reason);
 }
@@ -660,6 +754,26 @@ void WebSocketSession::on_write_timeout() {
 
 void WebSocketSession::on_close_timeout() { finish(); }
 
+void WebSocketSession::schedule_native_ping() {
+  // Centrifugo's uni_websocket sends protocol-level pings every 25 s besides the app-level
+  // `{}` pushes (reference.md §1.9); browsers answer them without the application.
+  constexpr auto kNativePingInterval = std::chrono::seconds(25);
+  if (finished_) {
+    return;
+  }
+  if (!ping_timer_) {
+    ping_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  }
+  ping_timer_->expires_after(kNativePingInterval);
+  ping_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->finished_ || self->close_queued_) {
+      return;
+    }
+    self->push_control(ws::kPing, "");
+    self->schedule_native_ping();
+  });
+}
+
 void WebSocketSession::finish() {
   if (finished_) {
     return;
@@ -672,6 +786,9 @@ void WebSocketSession::finish() {
   queued_bytes_ = 0;
   if (timer_) {
     timer_->cancel();
+  }
+  if (ping_timer_) {
+    ping_timer_->cancel();
   }
   if (client_) {
     client_->transport_closed();

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <vector>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "node/client.h"
@@ -19,12 +20,31 @@
 // once per event-loop turn with one writev. Shard-local.
 namespace gyre::transport {
 
+// The WebSocket frame of a Fanout for one protocol and form, built once in shard `shard`'s
+// slot (client-protocol.md §2.4): JSON text frame of the message; Protobuf binary frame of
+// varint length + message; `uni` = JSON text frame of the bare Push (unidirectional). The
+// returned string lives as long as `f`. Shard-local (touches the slot of `shard`).
+const std::string& shared_ws_frame(const hub::Fanout& f, unsigned shard,
+                                   protocol::ProtocolType protocol, hub::Fanout::Form form,
+                                   bool uni);
+// The same frame without its WebSocket header: the message bytes as the HTTP streaming
+// transports frame them (JSON message; Protobuf varint length + message).
+std::string_view shared_push_body(const hub::Fanout& f, unsigned shard,
+                                  protocol::ProtocolType protocol, hub::Fanout::Form form);
+// The bare Push inside a bidirectional JSON push `{"push":X}` -> X (unidirectional
+// transports, client-protocol.md §4.15).
+std::string_view bare_push(std::string_view reply_push);
+
 struct WebSocketOptions {
   int64_t message_size_limit = 65536;
   std::chrono::milliseconds write_timeout{1000};
   int64_t queue_max_size = 1048576;
   bool frame_ping_pong = false;  // cf_ws_frame_ping_pong: native pings instead of app pings
   protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
+  // uni_websocket (client-protocol.md §8.3.1): bare pushes, the first client message is the
+  // ConnectRequest (unless it came in the URL), later messages are discarded, a disconnect
+  // is a push and then a close frame.
+  bool unidirectional = false;
 };
 
 class WebSocketSession final : public node::Transport,
@@ -35,6 +55,9 @@ class WebSocketSession final : public node::Transport,
 
   // `initial` holds bytes read past the HTTP upgrade request (already client frames).
   void start(node::Node& node, node::ConnectionRequest request, std::string initial);
+  // uni_websocket with `cf_connect` in the URL: connects at once with `req`.
+  void start_unidirectional(node::Node& node, node::ConnectionRequest request,
+                            std::optional<protocol::ConnectRequest> req, std::string initial);
   // Closes right after the upgrade (e.g. 3001 during shutdown) without creating a client.
   void reject(const Disconnect& d);
 
@@ -81,6 +104,7 @@ class WebSocketSession final : public node::Transport,
   bool process_input(uint8_t* data, size_t size, size_t& consumed);
   bool handle_frame(const ws::FrameHeader& h, uint8_t* payload);
   void fail_protocol(uint16_t code, std::string_view reason);
+  void deliver_message(std::string_view data);  // a complete data message
   void schedule_flush();
   void flush();
   void seal_open_chunk();
@@ -92,6 +116,7 @@ class WebSocketSession final : public node::Transport,
   void arm_timer(std::chrono::milliseconds after, void (WebSocketSession::*fn)());
   void on_write_timeout();
   void on_close_timeout();
+  void schedule_native_ping();  // uni_websocket: a ping frame every 25 s
 
   boost::asio::ip::tcp::socket socket_;
   WebSocketOptions opts_;
@@ -112,8 +137,10 @@ class WebSocketSession final : public node::Transport,
   bool finished_ = false;
   bool reading_ = false;
   bool peer_closed_ = false;
+  bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
+  std::unique_ptr<boost::asio::steady_timer> ping_timer_;  // unidirectional only
 };
 
 }  // namespace gyre::transport

@@ -657,3 +657,51 @@ TEST(LoaderYamlLimitsTest, AliasExpansionBombIsAConfigError) {
 
 }  // namespace
 }  // namespace gyre::config
+
+namespace gyre::config {
+namespace {
+
+// reference.md §1.9: connect-code transforms of the unidirectional transports.
+TEST(LoaderTransformsTest, CodeTransformsLoadFromFileAndEnvironment) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "gyre-config-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  std::string path = tmpl + "/c.json";
+  std::ofstream(path) << R"({
+    "client_connect_code_to_unidirectional_disconnect":
+      {"enabled": true, "transforms": [{"code": 109, "to": {"code": 4501, "reason": "x"}}]},
+    "uni_sse_connect_code_to_http_response":
+      {"enabled": true, "transforms": [{"code": 3500, "to": {"status_code": 403}}]}
+  })";
+  LoadInput input;
+  input.config_path = path;
+  input.env["CENTRIFUGO_UNI_HTTP_STREAM_CONNECT_CODE_TO_HTTP_RESPONSE"] =
+      R"({"enabled":true,"transforms":[{"code":109,"to":{"status_code":401,"body":"e"}}]})";
+  LoadResult r = load(input);
+  std::filesystem::remove_all(tmpl);
+  const auto& d = r.config.client_connect_code_to_unidirectional_disconnect;
+  EXPECT_TRUE(d.enabled);
+  ASSERT_EQ(d.transforms.size(), 1u);
+  EXPECT_EQ(d.transforms[0].code, 109u);
+  EXPECT_EQ(d.transforms[0].to_code, 4501u);
+  EXPECT_EQ(d.transforms[0].to_reason, "x");
+  const auto& s = r.config.uni_sse_connect_code_to_http_response;
+  ASSERT_EQ(s.transforms.size(), 1u);
+  EXPECT_EQ(s.transforms[0].to_status_code, 403);
+  const auto& h = r.config.uni_http_stream_connect_code_to_http_response;
+  EXPECT_TRUE(h.enabled);
+  ASSERT_EQ(h.transforms.size(), 1u);
+  EXPECT_EQ(h.transforms[0].to_status_code, 401);
+  EXPECT_EQ(h.transforms[0].to_body, "e");
+}
+
+TEST(LoaderTransformsTest, InvalidTransformIsAnError) {
+  LoadInput input;
+  input.env["CENTRIFUGO_UNI_SSE_CONNECT_CODE_TO_HTTP_RESPONSE"] =
+      R"({"enabled":true,"transforms":[{"code":1,"to":{"status_code":7}}]})";
+  EXPECT_THROW(load(input), ConfigError);
+  input.env["CENTRIFUGO_UNI_SSE_CONNECT_CODE_TO_HTTP_RESPONSE"] = "[]";
+  EXPECT_THROW(load(input), ConfigError);
+}
+
+}  // namespace
+}  // namespace gyre::config

@@ -17,12 +17,22 @@
 // Writing: replies and pushes are queued as chunks (owned bytes, or a shared encoded
 // publication plus a per-chunk frame header) and every dirty session of a shard is flushed
 // once per event-loop turn with one writev. Shard-local.
+// Compression (permessage-deflate, no context takeover): replies are compressed per frame when
+// sealed; a shared push is compressed once per shard into its Fanout slot (ws_deflate.h).
+// Native ping/pong (cf_ws_frame_ping_pong): a per-connection timer, allocated only for such
+// connections, sends a ping frame every ping_interval and drops the connection when no pong
+// came within pong_timeout, as Centrifuge's read deadline does.
 namespace gyre::transport {
 
+// Kept at 32 bytes: every connection holds a copy.
 struct WebSocketOptions {
-  int64_t message_size_limit = 65536;
+  int64_t message_size_limit = 65536;  // bounds the inflated size of compressed messages too
   std::chrono::milliseconds write_timeout{1000};
   int64_t queue_max_size = 1048576;
+  // permessage-deflate (reference.md §1.3): compress messages longer than this; 0 = all.
+  int32_t compression_min_size = 0;
+  int8_t compression_level = 1;
+  bool deflate = false;          // negotiated in the handshake
   bool frame_ping_pong = false;  // cf_ws_frame_ping_pong: native pings instead of app pings
   protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
 };
@@ -92,6 +102,16 @@ class WebSocketSession final : public node::Transport,
   void arm_timer(std::chrono::milliseconds after, void (WebSocketSession::*fn)());
   void on_write_timeout();
   void on_close_timeout();
+  // Inflates a compressed message and hands it to the client. False when the connection
+  // failed (1009 above websocket_message_size_limit).
+  bool deliver_compressed(std::string_view data);
+  void deliver(std::string_view message);
+  std::string* deflated_frame(hub::Fanout::ShardSlot& slot, std::string* plain,
+                              hub::Fanout::ShardSlot::Deflated which);
+  void compress_owned(Chunk& c);
+  struct NativePing;
+  void native_ping_arm(std::chrono::milliseconds after, bool check);
+  void native_ping_fire(bool check);
 
   boost::asio::ip::tcp::socket socket_;
   WebSocketOptions opts_;
@@ -100,6 +120,7 @@ class WebSocketSession final : public node::Transport,
   std::string message_;   // fragmented message being assembled
   uint8_t message_opcode_ = 0;
   bool in_fragmented_ = false;
+  bool message_compressed_ = false;  // the fragmented message had RSV1 on its first frame
 
   std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained
   size_t head_ = 0;
@@ -114,6 +135,7 @@ class WebSocketSession final : public node::Transport,
   bool peer_closed_ = false;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
+  std::unique_ptr<NativePing> native_ping_;  // only with cf_ws_frame_ping_pong
 };
 
 }  // namespace gyre::transport

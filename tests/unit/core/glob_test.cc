@@ -1,11 +1,11 @@
-#include "api/glob.h"
+#include "core/glob.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
-namespace gyre::api {
+namespace gyre {
 namespace {
 
 bool matches(std::string_view pattern, std::string_view s) {
@@ -100,4 +100,4 @@ TEST(GlobTest, ManyStarsStayLinear) {
 }
 
 }  // namespace
-}  // namespace gyre::api
+}  // namespace gyre

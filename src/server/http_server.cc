@@ -318,7 +318,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       opts.deflate = true;
       // gorilla's SetCompressionLevel refuses levels outside -2..9 and keeps its default, 1
       // (Centrifuge logs the error on every connection; we log it once).
-      int level = static_cast<int>(std::clamp<int64_t>(cfg.websocket_compression_level, -100, 100));
+      int level =
+          static_cast<int>(std::clamp<int64_t>(cfg.websocket_compression_level, -100, 100));
       if (!transport::ws::valid_compression_level(level)) {
         static std::once_flag warned;
         std::call_once(warned, [level] {

@@ -95,12 +95,14 @@ void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
   client_->open();
   if (opts_.frame_ping_pong && !finished_) {
     native_ping_ = std::make_unique<NativePing>(socket_.get_executor());
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
     const auto& cfg = *node.config();
     if (cfg.ping_interval.count() > 0) {
-      native_ping_->interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.ping_interval);
+      native_ping_->interval = duration_cast<milliseconds>(cfg.ping_interval);
     }
     if (cfg.pong_timeout.count() > 0) {
-      native_ping_->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.pong_timeout);
+      native_ping_->timeout = duration_cast<milliseconds>(cfg.pong_timeout);
     }
     native_ping_arm(native_ping_->interval, false);
   }
@@ -536,10 +538,11 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   }
   if (opts_.deflate) {
     using D = hub::Fanout::ShardSlot;
-    D::Deflated which = json ? (form == hub::Fanout::Form::kPlain       ? D::kZFrame
-                                : form == hub::Fanout::Form::kDeltaFull ? D::kZDeltaFull
-                                                                        : D::kZDeltaPatch)
-                             : (form == hub::Fanout::Form::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
+    using F = hub::Fanout::Form;
+    D::Deflated which = json ? (form == F::kPlain       ? D::kZFrame
+                                : form == F::kDeltaFull ? D::kZDeltaFull
+                                                        : D::kZDeltaPatch)
+                             : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
   }
   if (slot.refs++ == 0) {

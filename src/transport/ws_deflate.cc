@@ -50,7 +50,8 @@ bool is_token(std::string_view s) {
   }
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (u <= 32 || u >= 127 || std::string_view("()<>@,;:\\\"/[]?={}").find(c) != std::string_view::npos) {
+    constexpr std::string_view kSeparators = "()<>@,;:\\\"/[]?={}";
+    if (u <= 32 || u >= 127 || kSeparators.find(c) != std::string_view::npos) {
       return false;
     }
   }

@@ -509,6 +509,34 @@ test('cf_ws_frame_ping_pong: the raw client sees ping frames; a pong keeps it; n
   assert.equal(c.frames.filter((f) => f.opcode === 1 && f.payload.toString() === '{}').length, 0, 'no app-level ping');
 });
 
+// ------------------------------------------------------------------------------ write timeout
+
+test('websocket_write_timeout: a client that stops reading is dropped after the timeout, without close frame', async (t, s) => {
+  // A queue large enough that 3008 cannot come first: only the write deadline can end it.
+  const w = await startServer({
+    api_key: 'k', token_hmac_secret_key: 'secret', namespaces, client_queue_max_size: 200 * 1024 * 1024,
+    websocket_write_timeout: '1s',
+  });
+  s.defer(() => w.stop());
+  const c = await wire(s, w.port);
+  const ch = uniq('ns:');
+  c.sendText(JSON.stringify({ id: 1, connect: { token: userToken('u1') } }) + '\n' + JSON.stringify({ id: 2, subscribe: { channel: ch } }));
+  await until(() => c.frames.some((f) => f.payload.toString().includes('"id":2')), 5000, 'subscribed');
+  c.sock.pause();
+  const n = 40;
+  const data = { blob: 'b'.repeat(512 * 1024) };
+  for (let i = 0; i < n; i++) await w.apiOk('publish', { channel: ch, data });
+  await sleep(2500);
+  c.sock.resume();
+  await c.waitEnd(15000);
+  const pushes = c.frames.filter((f) => f.opcode === 1 && f.payload.toString().startsWith('{"push"')).length;
+  assert.ok(pushes < n, `only what the kernel buffered arrives: ${pushes} of ${n}`);
+  assert.equal(c.frames.filter((f) => f.opcode === 8).length, 0, 'the close frame cannot be written');
+  // The server is fine.
+  const h = await w.health();
+  assert.equal(h.status, 200);
+});
+
 // ------------------------------------------------------------------------------ allowed_origins
 
 test('allowed_origins: gobwas/glob patterns, case-insensitive; refused upgrades get 403', async (t, s) => {

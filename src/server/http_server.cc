@@ -292,7 +292,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     transport::WebSocketOptions opts;
     opts.protocol = protobuf ? protocol::ProtocolType::kProtobuf : protocol::ProtocolType::kJson;
-    opts.message_size_limit = cfg.websocket_message_size_limit;
+    opts.message_size_limit =
+        static_cast<int32_t>(std::min<int64_t>(cfg.websocket_message_size_limit, INT32_MAX));
     // Centrifuge: a zero write timeout means the 1 s default.
     opts.write_timeout = cfg.websocket_write_timeout.count() > 0
                              ? std::chrono::duration_cast<std::chrono::milliseconds>(

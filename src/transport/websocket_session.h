@@ -24,18 +24,19 @@
 // came within pong_timeout, as Centrifuge's read deadline does.
 namespace gyre::transport {
 
-// Kept at 32 bytes: every connection holds a copy.
+// Kept at 32 bytes: every connection holds a copy (bytes per idle connection are tracked).
 struct WebSocketOptions {
-  int64_t message_size_limit = 65536;  // bounds the inflated size of compressed messages too
-  std::chrono::milliseconds write_timeout{1000};
   int64_t queue_max_size = 1048576;
+  std::chrono::milliseconds write_timeout{1000};
+  int32_t message_size_limit = 65536;  // bounds the inflated size of compressed messages too
   // permessage-deflate (reference.md §1.3): compress messages longer than this; 0 = all.
   int32_t compression_min_size = 0;
+  protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
   int8_t compression_level = 1;
   bool deflate = false;          // negotiated in the handshake
   bool frame_ping_pong = false;  // cf_ws_frame_ping_pong: native pings instead of app pings
-  protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
 };
+static_assert(sizeof(WebSocketOptions) <= 32);
 
 class WebSocketSession final : public node::Transport,
                                public std::enable_shared_from_this<WebSocketSession> {
@@ -121,10 +122,10 @@ class WebSocketSession final : public node::Transport,
   uint8_t message_opcode_ = 0;
   bool in_fragmented_ = false;
   bool message_compressed_ = false;  // the fragmented message had RSV1 on its first frame
+  unsigned shard_id_ = 0;            // packed with the three bytes above
 
   std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained
   size_t head_ = 0;
-  unsigned shard_id_ = 0;
   size_t queued_bytes_ = 0;
   bool dirty_ = false;
   bool writing_ = false;      // waiting for writability

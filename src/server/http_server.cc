@@ -107,20 +107,20 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return std::nullopt;
 }
 
-// allowed_origins patterns compiled once per shard thread (the config does not change while
-// the server runs; validate() has rejected invalid patterns). A pattern is lower-cased before
-// compiling, as Centrifugo does, and matched against the lower-cased Origin.
+// allowed_origins patterns compiled once per shard thread and list (validate() has rejected
+// invalid patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
+// against the lower-cased Origin.
 const std::vector<Glob>& origin_globs(const config::Config& cfg) {
-  thread_local const config::Config* cached_for = nullptr;
+  thread_local std::vector<std::string> compiled_from;
   thread_local std::vector<Glob> globs;
-  if (cached_for != &cfg) {
+  if (compiled_from != cfg.allowed_origins) {
     globs.clear();
     for (const auto& pat : cfg.allowed_origins) {
       if (auto g = Glob::compile(lower(pat))) {
         globs.push_back(std::move(*g));
       }
     }
-    cached_for = &cfg;
+    compiled_from = cfg.allowed_origins;
   }
   return globs;
 }

@@ -233,7 +233,10 @@ let srv; // compression on, min size MIN_SIZE
 let srvAll; // compression on, min size 0 (every message compressed)
 let srvOff; // compression off (default)
 
-const namespaces = [{ name: 'ns', allow_subscribe_for_client: true, allow_publish_for_client: true, allow_publish_for_subscriber: true }];
+const namespaces = [
+  { name: 'ns', allow_subscribe_for_client: true, allow_publish_for_client: true, allow_publish_for_subscriber: true },
+  { name: 'dd', history_size: 10, history_ttl: '300s', force_recovery: true, allowed_delta_types: ['fossil'], allow_subscribe_for_client: true },
+];
 
 before(async () => {
   srv = await startServer({
@@ -457,6 +460,49 @@ for (const [label, Client, protobuf] of [['JSON', Centrifuge, false], ['Protobuf
     assert.deepEqual(got.at(-1), mine);
   });
 }
+
+for (const [label, Client] of [['JSON', Centrifuge], ['Protobuf', CentrifugeProtobuf]]) {
+  test(`SDK ${label} with compression and fossil delta: every payload exact`, async (t, s) => {
+    const client = new Client(srvAll.wsUrl, { websocket: WebSocket, token: userToken('sdk'), minReconnectDelay: 100 });
+    s.defer(() => client.disconnect());
+    const ch = uniq('dd:');
+    const sub = client.newSubscription(ch, { delta: 'fossil' });
+    const got = [];
+    const decode = (d) => (d instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(d)) : d);
+    sub.on('publication', (ctx) => got.push(decode(ctx.data)));
+    sub.subscribe();
+    client.connect();
+    await once(sub, 'subscribed', 5000);
+    const sent = [];
+    for (let i = 1; i <= 5; i++) {
+      const data = { i, text: 'mostly constant text for fossil deltas '.repeat(20), tail: 'x'.repeat(i) };
+      sent.push(data);
+      await srvAll.apiOk('publish', { channel: ch, data, delta: true });
+    }
+    await until(() => got.length === sent.length, 5000, 'publications');
+    assert.deepEqual(got, sent);
+  });
+}
+
+test('deflate + delta: patches are compressed frames with delta:true', async (t, s) => {
+  const c = await wire(s, srvAll.port, { extensions: 'permessage-deflate' });
+  const ch = uniq('dd:');
+  c.sendText(JSON.stringify({ id: 1, connect: { token: userToken('u1') } }) + '\n' + JSON.stringify({ id: 2, subscribe: { channel: ch, delta: 'fossil' } }));
+  await until(() => c.frames.some((f) => f.opcode === 1 && inflate(f.payload).toString().includes('"id":2')), 5000, 'subscribed');
+  for (const f of c.frames) f.taken = true;
+  const data = (i) => ({ i, text: 'mostly constant text for fossil deltas '.repeat(20) });
+  for (let i = 1; i <= 2; i++) await srvAll.apiOk('publish', { channel: ch, data: data(i), delta: true });
+  const first = await c.message((f) => f.payload.length > 0 && inflate(f.payload).toString().startsWith('{"push"'));
+  const second = await c.message((f) => f.payload.length > 0 && inflate(f.payload).toString().startsWith('{"push"'));
+  assert.equal(first.rsv1, true);
+  assert.equal(second.rsv1, true);
+  const p1 = JSON.parse(first.text).push.pub;
+  const p2 = JSON.parse(second.text).push.pub;
+  assert.deepEqual(JSON.parse(p1.data), data(1));
+  assert.equal(p1.delta, undefined);
+  assert.equal(p2.delta, true);
+  assert.equal(typeof p2.data, 'string');
+});
 
 // ------------------------------------------------------------------------------ native ping/pong
 

@@ -50,6 +50,18 @@ namespace {
 std::atomic<size_t> g_live_sessions{0};
 }  // namespace
 
+// cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a
+// ping frame every ping interval (25 s when unset) and sets a read deadline of pong timeout
+// (10 s when unset) after each one; a missed deadline ends the read loop and the connection
+// is closed without a close frame (the client sees 1006).
+struct WebSocketSession::NativePing {
+  explicit NativePing(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::chrono::milliseconds interval{25000};
+  std::chrono::milliseconds timeout{10000};
+  bool awaiting_pong = false;
+};
+
 size_t WebSocketSession::live_sessions() { return g_live_sessions.load(std::memory_order_relaxed); }
 
 WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOptions opts)
@@ -76,18 +88,6 @@ const protocol::Codec& WebSocketSession::codec() const {
 node::TransportInfo WebSocketSession::info() const {
   return {"websocket", false, false, !opts_.frame_ping_pong};
 }
-
-// cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a
-// ping frame every ping interval (25 s when unset) and sets a read deadline of pong timeout
-// (10 s when unset) after each one; a missed deadline ends the read loop and the connection
-// is closed without a close frame (the client sees 1006).
-struct WebSocketSession::NativePing {
-  explicit NativePing(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  std::chrono::milliseconds interval{25000};
-  std::chrono::milliseconds timeout{10000};
-  bool awaiting_pong = false;
-};
 
 void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
                              std::string initial) {

@@ -28,6 +28,7 @@ using boost::system::error_code;
 namespace {
 
 std::atomic<size_t> g_open_connections{0};
+std::atomic<size_t> g_pending_upgrades{0};
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr uint32_t kHeaderLimit = 16 * 1024;
@@ -351,9 +352,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       *response += "\r\n";
     }
     *response += "\r\n";
+    g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(
         socket_, asio::buffer(*response),
         [self = shared_from_this(), response, opts, cr = std::move(cr)](error_code ec, size_t) mutable {
+          struct Done {
+            ~Done() { g_pending_upgrades.fetch_sub(1, std::memory_order_relaxed); }
+          } done;  // after the session exists (it counts in live_sessions from then on)
           if (ec) {
             self->close();
             return;
@@ -427,6 +432,8 @@ HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
 HttpServer::~HttpServer() = default;
 
 size_t HttpServer::open_connections() { return g_open_connections.load(); }
+
+size_t HttpServer::pending_upgrades() { return g_pending_upgrades.load(); }
 
 void HttpServer::listen(const std::string& address, const std::string& port, Routes routes) {
   auto l = std::make_unique<Listener>(shards_.at(0).io(), routes);

@@ -188,7 +188,9 @@ int run_server(const gyre::config::LoadResult& loaded) {
   std::function<void(gyre::clock::TimePoint)> wait_drained = [&](gyre::clock::TimePoint until) {
     // Close frames are on their way; stop once every WebSocket has gone or at the deadline.
     // Idle HTTP keep-alive connections are dropped with the loops (as Go's Shutdown does).
-    if (gyre::transport::WebSocketSession::live_sessions() == 0 || gyre::clock::now() >= until) {
+    if ((gyre::transport::WebSocketSession::live_sessions() == 0 &&
+         gyre::server::HttpServer::pending_upgrades() == 0) ||
+        gyre::clock::now() >= until) {
       stop_all();
       return;
     }

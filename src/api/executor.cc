@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/glob.h"
+#include "core/glob.h"
 #include "channel/channel.h"
 #include "core/base64.h"
 #include "core/clock.h"

@@ -9,6 +9,7 @@
 #include <re2/re2.h>
 
 #include "config/internal.h"
+#include "core/glob.h"
 #include "config/loader.h"
 #include "config/schema.h"
 
@@ -177,6 +178,18 @@ void validate(const Config& config) {
   if (config.websocket_message_size_limit <= 0) {
     fail("websocket_message_size_limit",
          fmt::format("must be positive, got {}", config.websocket_message_size_limit));
+  }
+  // Centrifugo compiles every allowed_origins pattern (lower-cased) with gobwas/glob at
+  // startup and refuses to start on an invalid one (reference.md §1.2).
+  for (size_t i = 0; i < config.allowed_origins.size(); ++i) {
+    std::string pattern = config.allowed_origins[i];
+    std::ranges::transform(pattern, pattern.begin(), [](unsigned char c) {
+      return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    });
+    if (!Glob::compile(pattern)) {
+      fail(fmt::format("allowed_origins[{}]", i),
+           fmt::format("invalid glob pattern \"{}\"", config.allowed_origins[i]));
+    }
   }
   require_whole_seconds("global_history_meta_ttl", config.global_history_meta_ttl);
   require_whole_seconds("global_presence_ttl", config.global_presence_ttl);

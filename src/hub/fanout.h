@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,11 @@ struct Fanout {
     std::string ws_pb_patch;
     // Unidirectional WebSocket: text frame of the bare Push (no Reply wrapper).
     std::string ws_uni_frame;
+    // permessage-deflate variants of ws_frame .. ws_pb_patch, in that order (Deflated), each
+    // compressed once per shard on first use. Allocated only when a compressing connection
+    // receives the message, so the uncompressed path pays one pointer per slot.
+    enum Deflated : uint8_t { kZFrame, kZPbFrame, kZDeltaFull, kZDeltaPatch, kZPbPatch };
+    std::unique_ptr<std::array<std::string, 5>> deflated;
   };
 
   // Which encoding of the message a subscriber needs.

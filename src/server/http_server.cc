@@ -11,11 +11,13 @@
 #include <mutex>
 #include <cctype>
 
+#include "core/glob.h"
 #include "node/timer_wheel.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
 #include "transport/stream_session.h"
 #include "transport/websocket_session.h"
+#include "transport/ws_deflate.h"
 #include "transport/ws_frame.h"
 
 namespace gyre::server {
@@ -29,6 +31,7 @@ using boost::system::error_code;
 namespace {
 
 std::atomic<size_t> g_open_connections{0};
+std::atomic<size_t> g_pending_upgrades{0};
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr uint32_t kHeaderLimit = 16 * 1024;
@@ -69,31 +72,28 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return transport::http::query_param(query, name);
 }
 
-// Simple glob (`*`, `?`) used for allowed_origins patterns.
-bool glob_match(std::string_view pattern, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i])) {
-      ++p;
-      ++i;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
+// allowed_origins patterns compiled once per shard thread and list (validate() has rejected
+// invalid patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
+// against the lower-cased Origin.
+const std::vector<Glob>& origin_globs(const config::Config& cfg) {
+  thread_local std::vector<std::string> compiled_from;
+  thread_local std::vector<Glob> globs;
+  if (compiled_from != cfg.allowed_origins) {
+    globs.clear();
+    for (const auto& pat : cfg.allowed_origins) {
+      if (auto g = Glob::compile(lower(pat))) {
+        globs.push_back(std::move(*g));
+      }
     }
+    compiled_from = cfg.allowed_origins;
   }
-  while (p < pattern.size() && pattern[p] == '*') {
-    ++p;
-  }
-  return p == pattern.size();
+  return globs;
 }
 
-// allowed_origins: no Origin header passes; with an empty list only a same-origin request
-// passes (Origin host == Host); otherwise the lower-cased Origin must match a glob.
+// allowed_origins (reference.md §1.2): no Origin header passes; with an empty list only a
+// same-origin request passes (Origin host == Host, Centrifuge's default check); otherwise the
+// lower-cased Origin must match one of the gobwas/glob patterns (`*`, `?`, `[a-z]`, `[!x]`,
+// `{a,b}`, `\` escapes; no separators, so `*` also matches dots and slashes).
 bool origin_allowed(const config::Config& cfg, std::string_view origin, std::string_view host) {
   if (origin.empty()) {
     return true;
@@ -105,8 +105,8 @@ bool origin_allowed(const config::Config& cfg, std::string_view origin, std::str
         scheme == std::string::npos ? std::string_view(o) : std::string_view(o).substr(scheme + 3);
     return origin_host == lower(host);
   }
-  for (const auto& pat : cfg.allowed_origins) {
-    if (pat == "*" || glob_match(lower(pat), o)) {
+  for (const auto& g : origin_globs(cfg)) {
+    if (g.match(o)) {
       return true;
     }
   }
@@ -454,14 +454,49 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     transport::WebSocketOptions opts;
     opts.protocol = protobuf ? protocol::ProtocolType::kProtobuf : protocol::ProtocolType::kJson;
-    opts.message_size_limit = cfg.websocket_message_size_limit;
-    opts.write_timeout = cfg.websocket_write_timeout;
+    opts.message_size_limit =
+        static_cast<int32_t>(std::min<int64_t>(cfg.websocket_message_size_limit, INT32_MAX));
+    // Centrifuge: a zero write timeout means the 1 s default.
+    opts.write_timeout = cfg.websocket_write_timeout.count() > 0
+                             ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   cfg.websocket_write_timeout)
+                             : std::chrono::milliseconds(1000);
     opts.queue_max_size = cfg.client_queue_max_size;
     auto pp = query_param(query, "cf_ws_frame_ping_pong");
     opts.frame_ping_pong = !uni && pp && *pp == "true";
     if (uni) {
       opts.unidirectional = true;
       opts.message_size_limit = cfg.uni_websocket_message_size_limit;
+    }
+    bool deflate = false;
+    if (cfg.websocket_compression && !uni) {
+      // Offers may come in several header lines: read them as one list (RFC 7230 §3.2.2).
+      std::string offers;
+      auto range = req.equal_range(http::field::sec_websocket_extensions);
+      for (auto it = range.first; it != range.second; ++it) {
+        if (!offers.empty()) {
+          offers += ", ";
+        }
+        offers.append(it->value());
+      }
+      deflate = transport::ws::accept_deflate_offer(offers);
+    }
+    if (deflate) {
+      opts.deflate = true;
+      // gorilla's SetCompressionLevel refuses levels outside -2..9 and keeps its default, 1
+      // (Centrifuge logs the error on every connection; we log it once).
+      int level =
+          static_cast<int>(std::clamp<int64_t>(cfg.websocket_compression_level, -100, 100));
+      if (!transport::ws::valid_compression_level(level)) {
+        static std::once_flag warned;
+        std::call_once(warned, [level] {
+          spdlog::error("websocket error setting compression level {}: using 1", level);
+        });
+        level = 1;
+      }
+      opts.compression_level = static_cast<int8_t>(level);
+      opts.compression_min_size = static_cast<int32_t>(
+          std::clamp<int64_t>(cfg.websocket_compression_min_size, 0, INT32_MAX));
     }
 
     node::ConnectionRequest cr;
@@ -476,11 +511,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!subprotocol.empty()) {
       *response += "Sec-WebSocket-Protocol: " + subprotocol + "\r\n";
     }
+    if (deflate) {
+      *response += "Sec-WebSocket-Extensions: ";
+      *response += transport::ws::kDeflateResponse;
+      *response += "\r\n";
+    }
     *response += "\r\n";
+    g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(
         socket_, asio::buffer(*response),
         [self = shared_from_this(), response, opts, cr = std::move(cr),
          uni_connect = std::move(uni_connect)](error_code ec, size_t) mutable {
+          struct Done {
+            ~Done() { g_pending_upgrades.fetch_sub(1, std::memory_order_relaxed); }
+          } done;  // after the session exists (it counts in live_sessions from then on)
           if (ec) {
             self->close();
             return;
@@ -564,6 +608,8 @@ HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
 HttpServer::~HttpServer() = default;
 
 size_t HttpServer::open_connections() { return g_open_connections.load(); }
+
+size_t HttpServer::pending_upgrades() { return g_pending_upgrades.load(); }
 
 void HttpServer::listen(const std::string& address, const std::string& port, Routes routes) {
   auto l = std::make_unique<Listener>(shards_.at(0).io(), routes);

@@ -32,6 +32,9 @@ class HttpServer {
   void stop_accepting();
   // Open HTTP/WebSocket connections (all shards).
   static size_t open_connections();
+  // WebSocket upgrades whose 101 response is being written: not yet a WebSocketSession, but
+  // the client may already consider itself connected, so shutdown waits for them too.
+  static size_t pending_upgrades();
 
  private:
   struct Listener;

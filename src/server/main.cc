@@ -209,10 +209,12 @@ int run_server(const gyre::config::LoadResult& loaded,
   };
   std::function<void(gyre::clock::TimePoint)> wait_drained = [&](gyre::clock::TimePoint until) {
     // Close frames (and the disconnect pushes of HTTP streams) are on their way; stop once
-    // every WebSocket and stream has gone or at the deadline. Idle HTTP keep-alive
-    // connections are dropped with the loops (as Go's Shutdown does).
+    // every WebSocket and stream has gone (and no upgrade is half-written) or at the
+    // deadline. Idle HTTP keep-alive connections are dropped with the loops (as Go's
+    // Shutdown does).
     if ((gyre::transport::WebSocketSession::live_sessions() == 0 &&
-         gyre::transport::StreamSession::live_sessions() == 0) ||
+         gyre::transport::StreamSession::live_sessions() == 0 &&
+         gyre::server::HttpServer::pending_upgrades() == 0) ||
         gyre::clock::now() >= until) {
       stop_all();
       return;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "node/node.h"
+#include "transport/ws_deflate.h"
 
 namespace gyre::transport {
 
@@ -49,6 +50,18 @@ namespace {
 std::atomic<size_t> g_live_sessions{0};
 }  // namespace
 
+// cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a
+// ping frame every ping interval (25 s when unset) and sets a read deadline of pong timeout
+// (10 s when unset) after each one; a missed deadline ends the read loop and the connection
+// is closed without a close frame (the client sees 1006).
+struct WebSocketSession::NativePing {
+  explicit NativePing(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::chrono::milliseconds interval{25000};
+  std::chrono::milliseconds timeout{10000};
+  bool awaiting_pong = false;
+};
+
 size_t WebSocketSession::live_sessions() { return g_live_sessions.load(std::memory_order_relaxed); }
 
 WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOptions opts)
@@ -82,7 +95,9 @@ node::TransportInfo WebSocketSession::info() const {
 void WebSocketSession::start_unidirectional(node::Node& node, node::ConnectionRequest request,
                                             std::optional<protocol::ConnectRequest> req,
                                             std::string initial) {
-  schedule_native_ping();
+  // Centrifugo's uni_websocket sends protocol-level pings every 25 s and drops a client whose
+  // pong has not come within its read deadline (pongWait = 25 s * 10 / 9 after the last one).
+  native_ping_start(std::chrono::milliseconds(25000), std::chrono::milliseconds(25000 / 9));
   if (req) {
     uni_connect_seen_ = true;
     client_ = std::make_shared<node::Client>(node, this, std::move(request));
@@ -112,6 +127,16 @@ void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
                              std::string initial) {
   client_ = std::make_shared<node::Client>(node, this, std::move(request));
   client_->open();
+  if (opts_.frame_ping_pong && !finished_) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    const auto& cfg = *node.config();
+    native_ping_start(cfg.ping_interval.count() > 0
+                          ? duration_cast<milliseconds>(cfg.ping_interval)
+                          : milliseconds(25000),
+                      cfg.pong_timeout.count() > 0 ? duration_cast<milliseconds>(cfg.pong_timeout)
+                                                   : milliseconds(10000));
+  }
   if (!initial.empty()) {
     pending_ = std::move(initial);
     size_t consumed = 0;
@@ -206,7 +231,14 @@ bool WebSocketSession::process_input(uint8_t* data, size_t size, size_t& consume
     if (r == ws::ParseResult::kNeedMore) {
       break;
     }
-    if (r == ws::ParseResult::kInvalid || h.rsv != 0 || !h.masked) {
+    if (r == ws::ParseResult::kInvalid || !h.masked) {
+      fail_protocol(1002, "protocol error");
+      return false;
+    }
+    // RSV1 marks a compressed message: only when negotiated, and only on the first frame of a
+    // data message (RFC 7692 §6.1). RSV2/RSV3 are never valid.
+    if (h.rsv != 0 && !(opts_.deflate && h.rsv == 4 &&
+                        (h.opcode == ws::kText || h.opcode == ws::kBinary))) {
       fail_protocol(1002, "protocol error");
       return false;
     }
@@ -231,8 +263,9 @@ bool WebSocketSession::process_input(uint8_t* data, size_t size, size_t& consume
       }
       uint64_t total = h.payload_len + (in_fragmented_ ? message_.size() : 0);
       if (total > static_cast<uint64_t>(opts_.message_size_limit)) {
-        // Checked before buffering the payload (client-protocol.md §2.4: close 1009).
-        fail_protocol(1009, "message too big");
+        // Checked before buffering the payload (client-protocol.md §2.4: close 1009). The
+        // reason is empty, as gorilla/websocket sends it.
+        fail_protocol(1009, "");
         return false;
       }
     }
@@ -263,12 +296,14 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
       if (!h.fin) {
         in_fragmented_ = true;
         message_opcode_ = h.opcode;
+        message_compressed_ = h.rsv != 0;
         message_.assign(data);
         return true;
       }
-      if (!close_queued_ && client_) {
-        deliver_message(data);
+      if (h.rsv != 0) {
+        return deliver_compressed(data);
       }
+      deliver(data);
       return true;
     case ws::kContinuation:
       message_.append(data);
@@ -276,9 +311,11 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
         in_fragmented_ = false;
         std::string msg = std::move(message_);
         message_.clear();
-        if (!close_queued_ && client_) {
-          deliver_message(msg);
+        if (message_compressed_) {
+          message_compressed_ = false;
+          return deliver_compressed(msg);
         }
+        deliver(msg);
       }
       return true;
     case ws::kPing:
@@ -287,6 +324,9 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
       }
       return true;
     case ws::kPong:
+      if (native_ping_) {
+        native_ping_->awaiting_pong = false;
+      }
       return true;
     case ws::kClose: {
       if (close_sent_ || close_queued_) {
@@ -313,9 +353,12 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
   }
 }
 
-void WebSocketSession::deliver_message(std::string_view data) {
+void WebSocketSession::deliver(std::string_view message) {
+  if (close_queued_ || !client_) {
+    return;
+  }
   if (!opts_.unidirectional) {
-    client_->handle_frame(data);
+    client_->handle_frame(message);
     return;
   }
   if (uni_connect_seen_) {
@@ -323,11 +366,38 @@ void WebSocketSession::deliver_message(std::string_view data) {
   }
   uni_connect_seen_ = true;
   protocol::ConnectRequest req;
-  if (!protocol::json_codec().decode_connect_request(data, req)) {
+  if (!protocol::json_codec().decode_connect_request(message, req)) {
     client_->disconnect(disconnects::bad_request());
     return;
   }
   client_->connect_unidirectional(std::move(req));
+}
+
+bool WebSocketSession::deliver_compressed(std::string_view data) {
+  if (close_queued_ || !client_) {
+    return true;
+  }
+  // One inflate buffer per shard; the message is handled before the next one is inflated.
+  thread_local std::string plain;
+  auto r = ws::inflate_message(plain, data, static_cast<size_t>(opts_.message_size_limit));
+  if (r == ws::InflateResult::kTooBig) {
+    // websocket_message_size_limit bounds the message as the application sees it.
+    fail_protocol(1009, "");
+    plain.clear();
+    return false;
+  }
+  if (r == ws::InflateResult::kInvalid) {
+    // Centrifuge reads the command from the inflating reader: a read error is a bad request.
+    client_->disconnect(disconnects::bad_request());
+    return true;
+  }
+  deliver(plain);
+  if (plain.capacity() > 64 * 1024) {
+    std::string().swap(plain);
+  } else {
+    plain.clear();
+  }
+  return true;
 }
 
 void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
@@ -550,6 +620,16 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   // suit every subscriber that needs that form.
   const std::string* frame =
       &shared_ws_frame(*f, shard_id_, opts_.protocol, form, opts_.unidirectional);
+  if (opts_.deflate && !opts_.unidirectional) {
+    using D = hub::Fanout::ShardSlot;
+    using F = hub::Fanout::Form;
+    const bool json = opts_.protocol == protocol::ProtocolType::kJson;
+    D::Deflated which = json ? (form == F::kPlain       ? D::kZFrame
+                                : form == F::kDeltaFull ? D::kZDeltaFull
+                                                        : D::kZDeltaPatch)
+                             : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
+    frame = deflated_frame(slot, frame, which);
+  }
   if (slot.refs++ == 0) {
     slot.keep = f;
   }
@@ -566,6 +646,42 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   schedule_flush();
 }
 
+const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot,
+                                                   const std::string* plain,
+                                             hub::Fanout::ShardSlot::Deflated which) {
+  ws::FrameHeader h;
+  auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(plain->data()), plain->size(), h);
+  (void)r;
+  std::string_view body = std::string_view(*plain).substr(h.header_len);
+  // Centrifuge compresses a write when its length is above the minimum (strictly).
+  if (opts_.compression_min_size > 0 &&
+      body.size() <= static_cast<size_t>(opts_.compression_min_size)) {
+    return plain;
+  }
+  if (!slot.deflated) {
+    slot.deflated = std::make_unique<std::array<std::string, 5>>();
+  }
+  std::string& z = (*slot.deflated)[which];
+  if (z.empty()) {
+    // Compressed once per shard and form: without context takeover the bytes are the same for
+    // every subscriber.
+    std::string payload;
+    ws::deflate_message(payload, body, opts_.compression_level);
+    frame_into(z, payload, h.opcode);
+    z[0] = static_cast<char>(static_cast<uint8_t>(z[0]) | ws::kRsv1);
+  }
+  return &z;
+}
+
+void WebSocketSession::compress_owned(Chunk& c) {
+  std::string z;
+  ws::deflate_message(z, c.owned, opts_.compression_level);
+  queued_bytes_ = queued_bytes_ + z.size() >= c.owned.size()
+                      ? queued_bytes_ + z.size() - c.owned.size()
+                      : 0;
+  c.owned = std::move(z);
+}
+
 void WebSocketSession::seal_open_chunk() {
   if (!out_empty()) {
     seal(out_.back());
@@ -578,7 +694,16 @@ void WebSocketSession::seal(Chunk& c) {
   }
   c.open = false;
   uint8_t op = opts_.protocol == protocol::ProtocolType::kJson ? ws::kText : ws::kBinary;
+  const bool compress =
+      opts_.deflate && (opts_.compression_min_size <= 0 ||
+                        c.owned.size() > static_cast<size_t>(opts_.compression_min_size));
+  if (compress) {
+    compress_owned(c);
+  }
   c.header_len = static_cast<uint8_t>(ws::write_header(c.header, op, c.owned.size()));
+  if (compress) {
+    c.header[0] |= ws::kRsv1;
+  }
 }
 
 void WebSocketSession::push_control(uint8_t opcode, std::string_view payload) {
@@ -754,24 +879,47 @@ void WebSocketSession::on_write_timeout() {
 
 void WebSocketSession::on_close_timeout() { finish(); }
 
-void WebSocketSession::schedule_native_ping() {
-  // Centrifugo's uni_websocket sends protocol-level pings every 25 s besides the app-level
-  // `{}` pushes (reference.md §1.9); browsers answer them without the application.
-  constexpr auto kNativePingInterval = std::chrono::seconds(25);
-  if (finished_) {
-    return;
-  }
-  if (!ping_timer_) {
-    ping_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-  }
-  ping_timer_->expires_after(kNativePingInterval);
-  ping_timer_->async_wait([self = shared_from_this()](error_code ec) {
-    if (ec || self->finished_ || self->close_queued_) {
+void WebSocketSession::native_ping_start(std::chrono::milliseconds interval,
+                                         std::chrono::milliseconds timeout) {
+  native_ping_ = std::make_unique<NativePing>(socket_.get_executor());
+  native_ping_->interval = interval;
+  native_ping_->timeout = timeout;
+  native_ping_arm(interval, false);
+}
+
+void WebSocketSession::native_ping_arm(std::chrono::milliseconds after, bool check) {
+  native_ping_->timer.expires_after(after);
+  native_ping_->timer.async_wait([self = shared_from_this(), check](error_code ec) {
+    if (ec || self->finished_ || !self->native_ping_) {
       return;
     }
-    self->push_control(ws::kPing, "");
-    self->schedule_native_ping();
+    self->native_ping_fire(check);
   });
+}
+
+void WebSocketSession::native_ping_fire(bool check) {
+  if (close_queued_) {
+    return;
+  }
+  NativePing& p = *native_ping_;
+  if (check) {
+    if (p.awaiting_pong) {
+      // Centrifuge's read deadline passed: the read loop ends and the connection is closed
+      // with "connection closed" (3000), which sends no close frame.
+      if (client_) {
+        client_->transport_closed();
+      }
+      finish();
+      return;
+    }
+    native_ping_arm(p.interval > p.timeout ? p.interval - p.timeout
+                                            : std::chrono::milliseconds(0),
+                    false);
+    return;
+  }
+  push_control(ws::kPing, "");
+  p.awaiting_pong = true;
+  native_ping_arm(p.timeout, true);
 }
 
 void WebSocketSession::finish() {
@@ -787,8 +935,8 @@ void WebSocketSession::finish() {
   if (timer_) {
     timer_->cancel();
   }
-  if (ping_timer_) {
-    ping_timer_->cancel();
+  if (native_ping_) {
+    native_ping_->timer.cancel();
   }
   if (client_) {
     client_->transport_closed();

@@ -18,6 +18,11 @@
 // Writing: replies and pushes are queued as chunks (owned bytes, or a shared encoded
 // publication plus a per-chunk frame header) and every dirty session of a shard is flushed
 // once per event-loop turn with one writev. Shard-local.
+// Compression (permessage-deflate, no context takeover): replies are compressed per frame when
+// sealed; a shared push is compressed once per shard into its Fanout slot (ws_deflate.h).
+// Native ping/pong (cf_ws_frame_ping_pong): a per-connection timer, allocated only for such
+// connections, sends a ping frame every ping_interval and drops the connection when no pong
+// came within pong_timeout, as Centrifuge's read deadline does.
 namespace gyre::transport {
 
 // The WebSocket frame of a Fanout for one protocol and form, built once in shard `shard`'s
@@ -35,17 +40,23 @@ std::string_view shared_push_body(const hub::Fanout& f, unsigned shard,
 // transports, client-protocol.md §4.15).
 std::string_view bare_push(std::string_view reply_push);
 
+// Kept at 32 bytes: every connection holds a copy (bytes per idle connection are tracked).
 struct WebSocketOptions {
-  int64_t message_size_limit = 65536;
-  std::chrono::milliseconds write_timeout{1000};
   int64_t queue_max_size = 1048576;
-  bool frame_ping_pong = false;  // cf_ws_frame_ping_pong: native pings instead of app pings
+  std::chrono::milliseconds write_timeout{1000};
+  int32_t message_size_limit = 65536;  // bounds the inflated size of compressed messages too
+  // permessage-deflate (reference.md §1.3): compress messages longer than this; 0 = all.
+  int32_t compression_min_size = 0;
   protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
   // uni_websocket (client-protocol.md §8.3.1): bare pushes, the first client message is the
   // ConnectRequest (unless it came in the URL), later messages are discarded, a disconnect
   // is a push and then a close frame.
   bool unidirectional = false;
+  int8_t compression_level = 1;
+  bool deflate = false;          // negotiated in the handshake
+  bool frame_ping_pong = false;  // cf_ws_frame_ping_pong: native pings instead of app pings
 };
+static_assert(sizeof(WebSocketOptions) <= 32);
 
 class WebSocketSession final : public node::Transport,
                                public std::enable_shared_from_this<WebSocketSession> {
@@ -104,7 +115,6 @@ class WebSocketSession final : public node::Transport,
   bool process_input(uint8_t* data, size_t size, size_t& consumed);
   bool handle_frame(const ws::FrameHeader& h, uint8_t* payload);
   void fail_protocol(uint16_t code, std::string_view reason);
-  void deliver_message(std::string_view data);  // a complete data message
   void schedule_flush();
   void flush();
   void seal_open_chunk();
@@ -116,7 +126,19 @@ class WebSocketSession final : public node::Transport,
   void arm_timer(std::chrono::milliseconds after, void (WebSocketSession::*fn)());
   void on_write_timeout();
   void on_close_timeout();
-  void schedule_native_ping();  // uni_websocket: a ping frame every 25 s
+  // Inflates a compressed message and hands it on. False when the connection failed (1009
+  // above websocket_message_size_limit).
+  bool deliver_compressed(std::string_view data);
+  // One complete client message: commands, or (unidirectional) the ConnectRequest.
+  void deliver(std::string_view message);
+  const std::string* deflated_frame(hub::Fanout::ShardSlot& slot, const std::string* plain,
+                              hub::Fanout::ShardSlot::Deflated which);
+  void compress_owned(Chunk& c);
+  // Native ping frames: cf_ws_frame_ping_pong, and always on uni_websocket.
+  struct NativePing;
+  void native_ping_start(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
+  void native_ping_arm(std::chrono::milliseconds after, bool check);
+  void native_ping_fire(bool check);
 
   boost::asio::ip::tcp::socket socket_;
   WebSocketOptions opts_;
@@ -125,10 +147,11 @@ class WebSocketSession final : public node::Transport,
   std::string message_;   // fragmented message being assembled
   uint8_t message_opcode_ = 0;
   bool in_fragmented_ = false;
+  bool message_compressed_ = false;  // the fragmented message had RSV1 on its first frame
+  unsigned shard_id_ = 0;            // packed with the three bytes above
 
   std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained
   size_t head_ = 0;
-  unsigned shard_id_ = 0;
   size_t queued_bytes_ = 0;
   bool dirty_ = false;
   bool writing_ = false;      // waiting for writability
@@ -140,7 +163,7 @@ class WebSocketSession final : public node::Transport,
   bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
-  std::unique_ptr<boost::asio::steady_timer> ping_timer_;  // unidirectional only
+  std::unique_ptr<NativePing> native_ping_;  // only with cf_ws_frame_ping_pong
 };
 
 }  // namespace gyre::transport

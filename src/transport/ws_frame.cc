@@ -79,7 +79,13 @@ void unmask(uint8_t* data, size_t size, const uint8_t mask[4], size_t pos) {
 
 std::string close_frame(uint16_t code, std::string_view reason) {
   if (reason.size() > 123) {
-    reason = reason.substr(0, 123);
+    // Cut at a UTF-8 character boundary: a close reason must be valid UTF-8 (RFC 6455 §5.5.1),
+    // or browsers and ws fail the connection with 1007 instead of reporting the code.
+    size_t n = 123;
+    while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) {
+      --n;
+    }
+    reason = reason.substr(0, n);
   }
   std::string out;
   uint8_t hdr[kMaxHeader];

@@ -42,7 +42,8 @@ constexpr size_t kMaxHeader = 10;
 // XORs `data` with the mask, starting at mask position `pos` (for payloads in pieces).
 void unmask(uint8_t* data, size_t size, const uint8_t mask[4], size_t pos = 0);
 
-// A complete server close frame: code + reason (reason truncated to 123 bytes).
+// A complete server close frame: code + reason (reason truncated to at most 123 bytes, at a
+// UTF-8 character boundary).
 std::string close_frame(uint16_t code, std::string_view reason);
 
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key (SHA-1 + base64).

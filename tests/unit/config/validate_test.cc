@@ -38,6 +38,19 @@ TEST_F(ConfigValidateTest, PingIntervalMustExceedPongTimeout) {
   EXPECT_EQ(error(), "");
 }
 
+TEST_F(ConfigValidateTest, AllowedOriginsMustBeValidGlobs) {
+  config_.allowed_origins = {"*", "https://*.example.com", "http://localhost:[3-5]000",
+                             "https://{a,b}.Example.COM"};
+  EXPECT_EQ(error(), "");
+  config_.allowed_origins.push_back("https://[z-a].example.com");
+  EXPECT_EQ(error(),
+            "config: key \"allowed_origins[4]\": invalid glob pattern "
+            "\"https://[z-a].example.com\"");
+  config_.allowed_origins = {"https://{a,b.example.com"};
+  EXPECT_EQ(error(), "config: key \"allowed_origins[0]\": invalid glob pattern "
+                     "\"https://{a,b.example.com\"");
+}
+
 TEST_F(ConfigValidateTest, DisabledPingOrPongSkipsTheOrderingRule) {
   config_.ping_interval = seconds(0);
   EXPECT_EQ(error(), "");

@@ -213,6 +213,13 @@ TEST(WsFrameTest, CloseFrameTruncatesReasonTo123Bytes) {
   EXPECT_EQ(exact.size(), 127u);
 }
 
+TEST(WsFrameTest, CloseFrameTruncatesReasonAtACharacterBoundary) {
+  // 122 ASCII bytes then "é" (2 bytes): byte 123 would split the character.
+  std::string reason = std::string(122, 'r') + "\xC3\xA9tail";
+  std::string f = close_frame(3503, reason);
+  EXPECT_EQ(f.substr(4), std::string(122, 'r'));
+}
+
 TEST(WsFrameTest, AcceptKeyMatchesRfcExample) {
   // RFC 6455 §1.3 and §4.2.2.
   EXPECT_EQ(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");

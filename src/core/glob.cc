@@ -1,8 +1,8 @@
-#include "api/glob.h"
+#include "core/glob.h"
 
 #include <algorithm>
 
-namespace gyre::api {
+namespace gyre {
 namespace {
 
 constexpr char32_t kRuneError = 0xFFFD;
@@ -330,4 +330,4 @@ bool Glob::match(std::string_view s) const {
                      [this](uint32_t id) { return states_[id].op == Op::kMatch; });
 }
 
-}  // namespace gyre::api
+}  // namespace gyre

@@ -5,12 +5,13 @@
 #include <string_view>
 #include <vector>
 
-// Glob patterns of the server API `channels` method (server-api.md §1.7.11): the syntax of
-// Go's gobwas/glob v0.2.3 compiled without separators. `*` (and `**`) match any run of
+// Glob patterns as Centrifugo compiles them with Go's gobwas/glob v0.2.3 without separators:
+// the server API `channels` method (server-api.md §1.7.11) and `allowed_origins`
+// (reference.md §1.2). `*` (and `**`) match any run of
 // characters, `?` one character, `[abc]` `[!abc]` `[a-z]` `[!a-z]` one character of a class,
 // `{a,b}` one of the alternatives (nested patterns allowed), `\` escapes the next character.
 // Characters are UTF-8 runes. Immutable once compiled: thread-safe.
-namespace gyre::api {
+namespace gyre {
 
 class Glob {
  public:
@@ -45,4 +46,4 @@ class Glob {
   uint32_t start_ = 0;
 };
 
-}  // namespace gyre::api
+}  // namespace gyre

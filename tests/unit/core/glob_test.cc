@@ -1,11 +1,11 @@
-#include "api/glob.h"
+#include "core/glob.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
-namespace gyre::api {
+namespace gyre {
 namespace {
 
 bool matches(std::string_view pattern, std::string_view s) {
@@ -99,5 +99,23 @@ TEST(GlobTest, ManyStarsStayLinear) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
+// allowed_origins patterns (reference.md §1.2), matched against the lower-cased Origin.
+TEST(GlobTest, OriginPatternsAsCentrifugoUsesThem) {
+  EXPECT_TRUE(matches("https://*.example.com", "https://app.example.com"));
+  EXPECT_TRUE(matches("https://*.example.com", "https://a.b.example.com"));  // * crosses dots
+  EXPECT_FALSE(matches("https://*.example.com", "https://example.com"));
+  EXPECT_FALSE(matches("https://*.example.com", "http://app.example.com"));
+  EXPECT_FALSE(matches("https://*.example.com", "https://app.example.com.evil.io"));
+  EXPECT_TRUE(matches("http://localhost:[3-5]000", "http://localhost:4000"));
+  EXPECT_FALSE(matches("http://localhost:[3-5]000", "http://localhost:6000"));
+  EXPECT_TRUE(matches("https://{app,admin}.example.com", "https://admin.example.com"));
+  EXPECT_FALSE(matches("https://{app,admin}.example.com", "https://api.example.com"));
+  EXPECT_TRUE(matches("https://[!x]*.io", "https://a.io"));
+  EXPECT_FALSE(matches("https://[!x]*.io", "https://x.io"));
+  EXPECT_TRUE(matches("http://?.io", "http://a.io"));
+  EXPECT_FALSE(matches("http://?.io", "http://ab.io"));
+  EXPECT_TRUE(matches("*", "null"));
+}
+
 }  // namespace
-}  // namespace gyre::api
+}  // namespace gyre

@@ -193,6 +193,13 @@ struct Config {
   bool uni_websocket = false;
   std::string uni_websocket_handler_prefix = "/connection/uni_websocket";
   int64_t uni_websocket_message_size_limit = 65536;
+  Duration uni_websocket_write_timeout{1000};
+  bool uni_websocket_compression = false;
+  int64_t uni_websocket_compression_min_size = 0;
+  int64_t uni_websocket_compression_level = 1;
+  int64_t uni_websocket_read_buffer_size = 0;
+  int64_t uni_websocket_write_buffer_size = 0;
+  bool uni_websocket_use_write_buffer_pool = false;
   bool uni_sse = false;
   std::string uni_sse_handler_prefix = "/connection/uni_sse";
   int64_t uni_sse_max_request_body_size = 65536;

@@ -30,11 +30,12 @@ struct Fanout {
     std::string ws_pb_patch;
     // Unidirectional WebSocket: text frame of the bare Push (no Reply wrapper).
     std::string ws_uni_frame;
-    // permessage-deflate variants of ws_frame .. ws_pb_patch, in that order (Deflated), each
+    // permessage-deflate variants of ws_frame .. ws_uni_frame, in that order (Deflated), each
     // compressed once per shard on first use. Allocated only when a compressing connection
     // receives the message, so the uncompressed path pays one pointer per slot.
-    enum Deflated : uint8_t { kZFrame, kZPbFrame, kZDeltaFull, kZDeltaPatch, kZPbPatch };
-    std::unique_ptr<std::array<std::string, 5>> deflated;
+    enum Deflated : uint8_t { kZFrame, kZPbFrame, kZDeltaFull, kZDeltaPatch, kZPbPatch, kZUni };
+    static constexpr size_t kNumDeflated = kZUni + 1;
+    std::unique_ptr<std::array<std::string, kNumDeflated>> deflated;
   };
 
   // Which encoding of the message a subscriber needs.

@@ -452,24 +452,30 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                  (format_param && *format_param == "protobuf"))) {
       protobuf = true;
     }
+    // uni_websocket has its own copy of every WebSocket option (uni_ prefix, reference.md
+    // §1.9); Centrifugo reads none of the bidirectional ones for it.
+    const auto write_timeout = uni ? cfg.uni_websocket_write_timeout : cfg.websocket_write_timeout;
+    const bool compression = uni ? cfg.uni_websocket_compression : cfg.websocket_compression;
+    const int64_t compression_level =
+        uni ? cfg.uni_websocket_compression_level : cfg.websocket_compression_level;
+    const int64_t compression_min_size =
+        uni ? cfg.uni_websocket_compression_min_size : cfg.websocket_compression_min_size;
     transport::WebSocketOptions opts;
     opts.protocol = protobuf ? protocol::ProtocolType::kProtobuf : protocol::ProtocolType::kJson;
-    opts.message_size_limit =
-        static_cast<int32_t>(std::min<int64_t>(cfg.websocket_message_size_limit, INT32_MAX));
+    opts.message_size_limit = static_cast<int32_t>(std::min<int64_t>(
+        uni ? cfg.uni_websocket_message_size_limit : cfg.websocket_message_size_limit,
+        INT32_MAX));
     // Centrifuge: a zero write timeout means the 1 s default.
-    opts.write_timeout = cfg.websocket_write_timeout.count() > 0
-                             ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   cfg.websocket_write_timeout)
-                             : std::chrono::milliseconds(1000);
+    opts.write_timeout =
+        write_timeout.count() > 0
+            ? std::chrono::duration_cast<std::chrono::milliseconds>(write_timeout)
+            : std::chrono::milliseconds(1000);
     opts.queue_max_size = cfg.client_queue_max_size;
     auto pp = query_param(query, "cf_ws_frame_ping_pong");
     opts.frame_ping_pong = !uni && pp && *pp == "true";
-    if (uni) {
-      opts.unidirectional = true;
-      opts.message_size_limit = cfg.uni_websocket_message_size_limit;
-    }
+    opts.unidirectional = uni;
     bool deflate = false;
-    if (cfg.websocket_compression && !uni) {
+    if (compression) {
       // Offers may come in several header lines: read them as one list (RFC 7230 §3.2.2).
       std::string offers;
       auto range = req.equal_range(http::field::sec_websocket_extensions);
@@ -484,19 +490,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (deflate) {
       opts.deflate = true;
       // gorilla's SetCompressionLevel refuses levels outside -2..9 and keeps its default, 1
-      // (Centrifuge logs the error on every connection; we log it once).
-      int level =
-          static_cast<int>(std::clamp<int64_t>(cfg.websocket_compression_level, -100, 100));
+      // (Centrifuge logs the error on every connection; we log it once per endpoint).
+      int level = static_cast<int>(std::clamp<int64_t>(compression_level, -100, 100));
       if (!transport::ws::valid_compression_level(level)) {
         static std::once_flag warned;
-        std::call_once(warned, [level] {
-          spdlog::error("websocket error setting compression level {}: using 1", level);
+        static std::once_flag warned_uni;
+        std::call_once(uni ? warned_uni : warned, [level, uni] {
+          spdlog::error("{}websocket error setting compression level {}: using 1",
+                        uni ? "uni_" : "", level);
         });
         level = 1;
       }
       opts.compression_level = static_cast<int8_t>(level);
-      opts.compression_min_size = static_cast<int32_t>(
-          std::clamp<int64_t>(cfg.websocket_compression_min_size, 0, INT32_MAX));
+      opts.compression_min_size =
+          static_cast<int32_t>(std::clamp<int64_t>(compression_min_size, 0, INT32_MAX));
     }
 
     node::ConnectionRequest cr;

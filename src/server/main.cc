@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -121,10 +122,37 @@ void run_shard(gyre::Shard& shard) {
   }
 }
 
+// Test hook, not a config key (Centrifugo has none: uni_websocket pings every 25 s):
+// GYRE_TEST_UNI_WS_PING_MS="<interval>" or "<interval>,<pong wait>" in milliseconds shortens
+// the uni_websocket native ping so compat tests need not wait 25 s. The pong wait defaults to
+// interval / 9, as in production. Read once, before the shard threads start.
+void apply_test_hooks() {
+  const char* v = std::getenv("GYRE_TEST_UNI_WS_PING_MS");
+  if (v == nullptr || *v == '\0') {
+    return;
+  }
+  char* end = nullptr;
+  long interval = std::strtol(v, &end, 10);
+  long wait = interval / 9;
+  if (*end == ',') {
+    wait = std::strtol(end + 1, &end, 10);
+  }
+  if (*end != '\0' || interval <= 0 || wait <= 0) {
+    spdlog::warn("GYRE_TEST_UNI_WS_PING_MS={} ignored: expected <interval>[,<pong wait>] ms", v);
+    return;
+  }
+  spdlog::warn("test hook GYRE_TEST_UNI_WS_PING_MS: uni_websocket pings every {} ms, "
+               "pong wait {} ms",
+               interval, wait);
+  gyre::transport::WebSocketSession::set_uni_native_ping(std::chrono::milliseconds(interval),
+                                                         std::chrono::milliseconds(wait));
+}
+
 int run_server(const gyre::config::LoadResult& loaded,
                const std::function<gyre::config::LoadResult()>& reload_config) {
   auto cfg = std::make_shared<const Config>(loaded.config);
   setup_logging(*cfg);
+  apply_test_hooks();
   for (const auto& w : loaded.warnings) {
     spdlog::warn("{}", w);
   }

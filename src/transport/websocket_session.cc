@@ -48,7 +48,16 @@ void append_varint(std::string& out, uint64_t v) {
 
 namespace {
 std::atomic<size_t> g_live_sessions{0};
+// uni_websocket native ping period and pong wait: written once at startup, read-only after.
+std::chrono::milliseconds g_uni_ping_interval{25000};
+std::chrono::milliseconds g_uni_pong_wait{25000 / 9};
 }  // namespace
+
+void WebSocketSession::set_uni_native_ping(std::chrono::milliseconds interval,
+                                           std::chrono::milliseconds timeout) {
+  g_uni_ping_interval = interval;
+  g_uni_pong_wait = timeout;
+}
 
 // cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a
 // ping frame every ping interval (25 s when unset) and sets a read deadline of pong timeout
@@ -97,7 +106,7 @@ void WebSocketSession::start_unidirectional(node::Node& node, node::ConnectionRe
                                             std::string initial) {
   // Centrifugo's uni_websocket sends protocol-level pings every 25 s and drops a client whose
   // pong has not come within its read deadline (pongWait = 25 s * 10 / 9 after the last one).
-  native_ping_start(std::chrono::milliseconds(25000), std::chrono::milliseconds(25000 / 9));
+  native_ping_start(g_uni_ping_interval, g_uni_pong_wait);
   if (req) {
     uni_connect_seen_ = true;
     client_ = std::make_shared<node::Client>(node, this, std::move(request));
@@ -620,14 +629,16 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   // suit every subscriber that needs that form.
   const std::string* frame =
       &shared_ws_frame(*f, shard_id_, opts_.protocol, form, opts_.unidirectional);
-  if (opts_.deflate && !opts_.unidirectional) {
+  if (opts_.deflate) {
     using D = hub::Fanout::ShardSlot;
     using F = hub::Fanout::Form;
     const bool json = opts_.protocol == protocol::ProtocolType::kJson;
-    D::Deflated which = json ? (form == F::kPlain       ? D::kZFrame
-                                : form == F::kDeltaFull ? D::kZDeltaFull
-                                                        : D::kZDeltaPatch)
-                             : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
+    // uni_websocket_compression: the bare Push frame has its own compressed variant.
+    D::Deflated which = opts_.unidirectional ? D::kZUni
+                        : json ? (form == F::kPlain       ? D::kZFrame
+                                  : form == F::kDeltaFull ? D::kZDeltaFull
+                                                          : D::kZDeltaPatch)
+                               : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
   }
   if (slot.refs++ == 0) {
@@ -659,7 +670,8 @@ const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot
     return plain;
   }
   if (!slot.deflated) {
-    slot.deflated = std::make_unique<std::array<std::string, 5>>();
+    slot.deflated =
+        std::make_unique<std::array<std::string, hub::Fanout::ShardSlot::kNumDeflated>>();
   }
   std::string& z = (*slot.deflated)[which];
   if (z.empty()) {

@@ -88,6 +88,11 @@ class WebSocketSession final : public node::Transport,
   static void set_loop_driven_flush(bool on);
   // WebSocket sessions alive in the process (all shards).
   static size_t live_sessions();
+  // Native ping period of uni_websocket and how long a pong may take after each ping.
+  // Centrifugo fixes them (25 s, 25 s / 9); only the GYRE_TEST_UNI_WS_PING_MS test hook changes
+  // them (server/main.cc). Not thread-safe: call before the shard threads start.
+  static void set_uni_native_ping(std::chrono::milliseconds interval,
+                                  std::chrono::milliseconds timeout);
 
  private:
   // One queued write: a shared pre-framed push (the shard's slot of a Fanout, refcounted

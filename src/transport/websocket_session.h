@@ -168,7 +168,7 @@ class WebSocketSession final : public node::Transport,
   bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
-  std::unique_ptr<NativePing> native_ping_;  // only with cf_ws_frame_ping_pong
+  std::unique_ptr<NativePing> native_ping_;  // cf_ws_frame_ping_pong and uni_websocket only
 };
 
 }  // namespace gyre::transport

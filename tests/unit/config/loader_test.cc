@@ -391,6 +391,36 @@ TEST_F(LoaderTest, EnvIntegersAndListsAreParsed) {
             "(from CENTRIFUGO_CLIENT_CHANNEL_LIMIT)");
 }
 
+TEST_F(LoaderTest, UniWebSocketOptionsAreKeysOfTheirOwn) {
+  // reference.md §1.9: uni_websocket mirrors every WebSocket option with the uni_ prefix.
+  Config d = load(LoadInput{}).config;
+  EXPECT_FALSE(d.uni_websocket_compression);
+  EXPECT_EQ(d.uni_websocket_compression_min_size, 0);
+  EXPECT_EQ(d.uni_websocket_compression_level, 1);
+  EXPECT_EQ(d.uni_websocket_write_timeout, milliseconds(1000));
+  EXPECT_EQ(d.uni_websocket_message_size_limit, 65536);
+  LoadInput input;
+  input.config_path = write("config.json", R"({"websocket_compression": true,
+    "uni_websocket_compression": true, "uni_websocket_compression_min_size": 100,
+    "uni_websocket_compression_level": 6, "uni_websocket_write_timeout": "3s",
+    "uni_websocket_read_buffer_size": 512, "uni_websocket_write_buffer_size": 512,
+    "uni_websocket_use_write_buffer_pool": true})");
+  input.env = {{"CENTRIFUGO_UNI_WEBSOCKET_COMPRESSION_LEVEL", "9"}};
+  LoadResult r = load(input);
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+  EXPECT_TRUE(r.config.uni_websocket_compression);
+  EXPECT_EQ(r.config.uni_websocket_compression_min_size, 100);
+  EXPECT_EQ(r.config.uni_websocket_compression_level, 9);
+  EXPECT_EQ(r.config.uni_websocket_write_timeout, milliseconds(3000));
+  EXPECT_EQ(r.config.uni_websocket_read_buffer_size, 512);
+  EXPECT_TRUE(r.config.uni_websocket_use_write_buffer_pool);
+  // The bidirectional keys keep their own values.
+  EXPECT_TRUE(r.config.websocket_compression);
+  EXPECT_EQ(r.config.websocket_compression_level, 1);
+  EXPECT_EQ(r.config.websocket_compression_min_size, 0);
+  EXPECT_EQ(r.config.websocket_write_timeout, milliseconds(1000));
+}
+
 TEST_F(LoaderTest, FlagValuesAreParsedLikeEnv) {
   LoadInput input;
   input.flags = {{"client_insecure", "true"}, {"ping_interval", "40s"}, {"name", "n1"}};

@@ -8,6 +8,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +121,9 @@ void run_shard(gyre::Shard& shard) {
 }
 
 int run_server(const gyre::config::LoadResult& loaded) {
+  // Log output to a closed pipe (the log collector died) must not kill the server: without
+  // this the first log line after that raises SIGPIPE. Sockets never raise it (MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   auto cfg = std::make_shared<const Config>(loaded.config);
   setup_logging(*cfg);
   for (const auto& w : loaded.warnings) {

@@ -136,6 +136,9 @@ void WebSocketSession::on_readable() {
       finish();
       return;
     }
+    if (discard_input_) {
+      continue;
+    }
     bool ok = true;
     if (pending_.empty()) {
       size_t consumed = 0;
@@ -155,6 +158,9 @@ void WebSocketSession::on_readable() {
       }
     }
     if (!ok || finished_) {
+      if (discard_input_) {
+        std::string().swap(pending_);
+      }
       return;
     }
     if (n < buf.size()) {
@@ -282,6 +288,10 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
 }
 
 void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
+  if (discard_input_) {
+    return;
+  }
+  discard_input_ = true;
   if (client_) {
     client_->transport_closed();
   }

@@ -27,7 +27,7 @@ test('fan-out across 4 loops: concurrent API publishers on 4 channels, every sub
   // 4 publishers at once, one per channel, plus client-side publishes from the subscribers.
   await Promise.all(channels.map(async (ch) => {
     for (let n = 0; n < M; n += 10) {
-      const commands = Array.from({ length: 10 }, (_, k) => ({ method: 'publish', params: { channel: ch, data: { n: n + k } } }));
+      const commands = Array.from({ length: 10 }, (_, k) => ({ publish: { channel: ch, data: { n: n + k } } }));
       const r = await srv.api('batch', { commands });
       assert.equal(r.status, 200);
     }

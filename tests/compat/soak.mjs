@@ -100,7 +100,7 @@ for (let i = 0; i < target; i++) {
 }
 const apiLoop = (async () => {
   while (!stopping) {
-    const commands = Array.from({ length: 20 }, () => ({ method: 'publish', params: { channel: pick(), data: { api: Date.now() } } }));
+    const commands = Array.from({ length: 20 }, () => ({ publish: { channel: pick(), data: { api: Date.now() } } }));
     await srv.api('batch', { commands }).then(() => { stats.api += 20; }, () => { stats.errors++; });
     await sleep(50);
   }

@@ -39,6 +39,8 @@ test('fan-out across 4 loops: concurrent API publishers on 4 channels, every sub
     const offsets = c.messages.filter((m) => m.push && m.push.pub).map((m) => m.push.pub.offset);
     assert.deepEqual(offsets, Array.from({ length: M }, (_, i) => i + 1));
   }
+  // A sanitizer report (halt_on_error) would end the process with a non-zero code.
+  assert.deepEqual(await srv.stop(), { code: 0, signal: null });
 });
 
 test('connect/disconnect races: connections dropped mid-upgrade, mid-connect and mid-subscribe while publishing; nothing leaks', { timeout: 120000 }, async (t, s) => {
@@ -85,4 +87,5 @@ test('connect/disconnect races: connections dropped mid-upgrade, mid-connect and
   const pubs = watcher.messages.filter((m) => m.push && m.push.pub).length;
   assert.ok(pubs >= published - 1, `watcher got ${pubs} of ${published}`);
   await assertServerAlive(srv, userToken(1));
+  assert.deepEqual(await srv.stop(), { code: 0, signal: null });
 });

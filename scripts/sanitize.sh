@@ -32,7 +32,7 @@ echo "== $mode: build $(($(date +%s) - t0)) s"
 # halt_on_error: a report is a failure, not a line in a log nobody reads. LeakSanitizer runs
 # at exit of every unit test binary and of the server.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$root/tests/sanitizers/ubsan.supp}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:second_deadlock_stack=1}
 
 if [[ -z ${SKIP_UNIT:-} ]]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Gyre's build and tests need. Run as root (or with sudo).
+# With --ci also the packages of .ci/run's sanitizer and fuzz stages.
 set -euo pipefail
 
 packages=(
@@ -8,6 +9,11 @@ packages=(
   libtomlplusplus-dev libcli11-dev libssl-dev libre2-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
 )
+# --ci: what .ci/run needs beyond the build and tests: clang 16 and its runtimes (libFuzzer,
+# sanitizers) for scripts/fuzz; prlimit (util-linux) for the descriptor-exhaustion test.
+if [[ ${1:-} == --ci ]]; then
+  packages+=(clang-16 libclang-rt-16-dev util-linux)
+fi
 # The compatibility tests run the official npm SDK under Node.js (>= 18; 20 preferred).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)

@@ -34,6 +34,7 @@ std::atomic<size_t> g_open_connections{0};
 std::atomic<size_t> g_pending_upgrades{0};
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr auto kHeaderTimeout = std::chrono::seconds(10);
 constexpr uint32_t kHeaderLimit = 16 * 1024;
 constexpr uint64_t kApiBodyLimit = 16ull * 1024 * 1024;
 
@@ -113,6 +114,50 @@ bool origin_allowed(const config::Config& cfg, std::string_view origin, std::str
   return false;
 }
 
+// client_connection_rate_limit (reference.md §1.2): a node-wide token bucket of N new
+// connections per second with a burst of N, as Go's rate.Limiter. Upgrades on every shard
+// take from it, so it is one of the few locks: a short critical section, once per upgrade,
+// never on the message path. Thread-safe.
+class ConnectionRateLimiter {
+ public:
+  bool allow(int64_t per_second) {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    double rate = static_cast<double>(per_second);
+    if (!started_) {
+      started_ = true;
+      tokens_ = rate;
+    } else {
+      tokens_ = std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - last_).count());
+    }
+    last_ = now;
+    if (tokens_ < 1.0) {
+      return false;
+    }
+    tokens_ -= 1.0;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  bool started_ = false;
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point last_;
+};
+ConnectionRateLimiter g_connection_rate_limiter;
+
+// True at most once per `period` across threads: for warnings a hostile client could repeat
+// at line rate.
+bool log_allowed(std::atomic<int64_t>& last_ms, std::chrono::milliseconds period) {
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t prev = last_ms.load(std::memory_order_relaxed);
+  return now - prev >= period.count() &&
+         last_ms.compare_exchange_strong(prev, now, std::memory_order_relaxed);
+}
+std::atomic<int64_t> g_limit_log_ms{INT64_MIN / 2};
+
 }  // namespace
 
 struct HttpServer::Listener {
@@ -120,6 +165,12 @@ struct HttpServer::Listener {
   tcp::acceptor acceptor;
   Routes routes;
   bool stopped = false;
+  // Accept failures (EMFILE, ENFILE, ENOBUFS...): accepting pauses for `backoff` (100 ms,
+  // doubling to 1 s) instead of spinning; one warning per episode, then at most one every
+  // 5 s with the count; shard 0 only.
+  std::chrono::milliseconds backoff{0};
+  size_t failures = 0;
+  gyre::clock::TimePoint last_warning{};
 };
 
 class HttpSession;
@@ -167,10 +218,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
   }
 
+  // The header (and the idle wait before it) has kHeaderTimeout, like Go's ReadHeaderTimeout:
+  // a slowloris trickling header bytes is dropped then. The body then gets kIdleTimeout.
   void read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kApiBodyLimit);
+    arm(kHeaderTimeout);
+    http::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (ec || parser_->is_done()) {
+      on_read(ec);
+      return;
+    }
+    disarm();
     arm(kIdleTimeout);
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
@@ -268,10 +333,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     return transport::http::cors_headers(origin, req[http::field::access_control_request_headers]);
   }
 
+  // client_connection_limit and client_connection_rate_limit for every real-time transport
+  // (HTTP 503). Both only when client_connection_limit is set (reference.md §1.2 quirk).
   bool connection_limit_reached() {
     const auto& cfg = *node_.config();
-    return cfg.client_connection_limit > 0 &&
-           static_cast<int64_t>(node_.num_clients()) >= cfg.client_connection_limit;
+    if (cfg.client_connection_limit <= 0) {
+      return false;
+    }
+    if (static_cast<int64_t>(node_.num_clients()) >= cfg.client_connection_limit) {
+      if (log_allowed(g_limit_log_ms, std::chrono::seconds(3))) {
+        spdlog::warn("node connection limit reached: {}", cfg.client_connection_limit);
+      }
+      return true;
+    }
+    if (cfg.client_connection_rate_limit > 0 &&
+        !g_connection_rate_limiter.allow(cfg.client_connection_rate_limit)) {
+      if (log_allowed(g_limit_log_ms, std::chrono::seconds(3))) {
+        spdlog::warn("node connection rate limit reached: {}/s", cfg.client_connection_rate_limit);
+      }
+      return true;
+    }
+    return false;
   }
 
   void open_stream(transport::StreamKind kind, const std::string& query) {
@@ -280,15 +362,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const auto& cfg = *node_.config();
     const bool keep_alive = req.keep_alive();
     std::string extra = cors();
-    if (connection_limit_reached()) {
-      respond(503, "", "", keep_alive, extra);
-      return;
-    }
     const bool sse = kind == StreamKind::kSse || kind == StreamKind::kUniSse;
     const bool uni = kind == StreamKind::kUniHttpStream || kind == StreamKind::kUniSse;
     const auto method = req.method();
     if (method == http::verb::options && !sse) {
       respond(200, "", "", keep_alive, extra);  // preflight (reference.md §1.4)
+      return;
+    }
+    if (connection_limit_reached()) {
+      respond(503, "", "", keep_alive, extra);
       return;
     }
     int64_t limit = 0;
@@ -418,8 +500,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       respond_simple(http::status::forbidden, "Forbidden\n", false, "text/plain; charset=utf-8");
       return;
     }
-    if (cfg.client_connection_limit > 0 &&
-        static_cast<int64_t>(node_.num_clients()) >= cfg.client_connection_limit) {
+    if (connection_limit_reached()) {
       respond_simple(http::status::service_unavailable, "", false);
       return;
     }
@@ -660,12 +741,26 @@ void HttpServer::accept(Listener* l) {
       if (l->stopped || ec == asio::error::operation_aborted) {
         return;
       }
-      // Out of descriptors or similar: back off instead of spinning.
-      spdlog::warn("accept error: {}", ec.message());
+      // Out of descriptors or similar: the pending connection stays in the backlog, so an
+      // immediate retry would fail again at once. Back off; open connections are unaffected.
+      l->backoff = std::clamp(l->backoff * 2, std::chrono::milliseconds(100),
+                              std::chrono::milliseconds(1000));
+      ++l->failures;
+      auto now = gyre::clock::now();
+      if (l->failures == 1 || now - l->last_warning >= std::chrono::seconds(5)) {
+        spdlog::warn("accept error: {} ({} in a row); pausing accept for {} ms",
+                     ec.message(), l->failures, l->backoff.count());
+        l->last_warning = now;
+      }
       auto t = std::make_shared<asio::steady_timer>(l->acceptor.get_executor());
-      t->expires_after(std::chrono::milliseconds(100));
+      t->expires_after(l->backoff);
       t->async_wait([this, l, t](error_code) { accept(l); });
       return;
+    }
+    if (l->backoff.count() != 0) {
+      spdlog::info("accepting again after {} failed accept(s)", l->failures);
+      l->backoff = std::chrono::milliseconds(0);
+      l->failures = 0;
     }
     shard.post([this, routes = l->routes, s = std::make_shared<tcp::socket>(std::move(socket))] {
       ensure_timeouts();

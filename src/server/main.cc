@@ -8,6 +8,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -150,6 +151,9 @@ void apply_test_hooks() {
 
 int run_server(const gyre::config::LoadResult& loaded,
                const std::function<gyre::config::LoadResult()>& reload_config) {
+  // Log output to a closed pipe (the log collector died) must not kill the server: without
+  // this the first log line after that raises SIGPIPE. Sockets never raise it (MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   auto cfg = std::make_shared<const Config>(loaded.config);
   setup_logging(*cfg);
   apply_test_hooks();

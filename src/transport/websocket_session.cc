@@ -202,6 +202,9 @@ void WebSocketSession::on_readable() {
       finish();
       return;
     }
+    if (discard_input_) {
+      continue;
+    }
     bool ok = true;
     if (pending_.empty()) {
       size_t consumed = 0;
@@ -221,6 +224,9 @@ void WebSocketSession::on_readable() {
       }
     }
     if (!ok || finished_) {
+      if (discard_input_) {
+        std::string().swap(pending_);
+      }
       return;
     }
     if (n < buf.size()) {
@@ -410,6 +416,10 @@ bool WebSocketSession::deliver_compressed(std::string_view data) {
 }
 
 void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
+  if (discard_input_) {
+    return;
+  }
+  discard_input_ = true;
   if (client_) {
     client_->transport_closed();
   }

@@ -166,6 +166,9 @@ class WebSocketSession final : public node::Transport,
   bool reading_ = false;
   bool peer_closed_ = false;
   bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
+  // Set when the connection failed on bad input (fail_protocol): what follows is the rest of a
+  // refused frame, not frames, so it is read and dropped until EOF or the close wait ends.
+  bool discard_input_ = false;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
   std::unique_ptr<NativePing> native_ping_;  // cf_ws_frame_ping_pong and uni_websocket only

@@ -1,6 +1,6 @@
 // Graceful shutdown: SIGTERM → every WebSocket closed with 3001 "shutdown", process exits 0.
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, once, withTimeout, uniq, sleep } from './harness.mjs';
+import { test, startServer, userToken, once, withTimeout, uniq, sleep, until } from './harness.mjs';
 
 test('SIGTERM: raw and SDK clients get 3001 "shutdown"; process exits 0 within a few seconds', { timeout: 30000 }, async (t, s) => {
   const srv = await startServer({
@@ -76,4 +76,63 @@ test('SIGTERM with an idle HTTP/1.1 keep-alive connection open: idle connection 
   assert.deepEqual(exited, { code: 0, signal: null });
   await withTimeout(ended, 1000, 'idle connection closed');
   assert.ok(took < 2000, `exit took ${took} ms with one idle keep-alive connection (Centrifugo: ~10 ms)`);
+});
+
+test('SIGTERM under load, then restart on the same port: no crash or hang, every client gets 3001 and reconnects', { timeout: 90000 }, async (t, s) => {
+  const { freePort } = await import('./harness.mjs');
+  const start = startServer;
+  const slow = !!process.env.GYRE_SANITIZED;
+  const port = await freePort();
+  const cfg = {
+    api_key: 'k', token_hmac_secret_key: 'secret', gomaxprocs: 2,
+    namespaces: [{ name: 'chat', presence: true, history_size: 50, history_ttl: '60s', allow_subscribe_for_client: true, allow_publish_for_client: true }],
+  };
+  let srv = await start(cfg, { port });
+  s.defer(() => srv.stop());
+  const N = slow ? 20 : 60;
+  const ch = uniq('chat:load');
+  const clients = [];
+  const disconnects = [];
+  for (let i = 0; i < N; i++) {
+    const c = s.sdk(srv, { token: userToken(i), minReconnectDelay: 200, maxReconnectDelay: 1000 });
+    const sub = c.newSubscription(ch);
+    const codes = [];
+    disconnects.push(codes);
+    c.on('connecting', (ctx) => { if (ctx.code >= 3000) codes.push(ctx.code); });
+    sub.subscribe();
+    const conn = once(c, 'connected', 10000);
+    c.connect();
+    await conn;
+    clients.push({ c, sub });
+  }
+  // Load: API publishes and client publishes, still running when SIGTERM arrives.
+  let stop = false;
+  const api = (async () => {
+    let i = 0;
+    while (!stop) {
+      await srv.api('publish', { channel: ch, data: { i: i++ } }).catch(() => {});
+    }
+  })();
+  const pubs = (async () => {
+    while (!stop) {
+      await Promise.all(clients.slice(0, 10).map(({ c }) => c.publish(ch, { from: 'client' }).catch(() => {})));
+      await sleep(5);
+    }
+  })();
+  await sleep(1000);
+  const t0 = Date.now();
+  srv.proc.kill('SIGTERM');
+  const exited = await withTimeout(srv.handle.exitPromise, 15000, 'exit under load');
+  assert.deepEqual(exited, { code: 0, signal: null }, srv.output().split('\n').slice(-20).join('\n'));
+  assert.ok(Date.now() - t0 < 8000, `shutdown under load took ${Date.now() - t0} ms`);
+  await until(() => disconnects.every((d) => d.includes(3001)), 5000, 'every client saw 3001');
+  assert.ok(disconnects.every((d) => d.every((code) => code === 3001)), JSON.stringify(disconnects));
+  await srv.stop();
+
+  srv = await start(cfg, { port });
+  await until(() => clients.every(({ c, sub }) => c.state === 'connected' && sub.state === 'subscribed'), 20000, 'all clients reconnected and resubscribed');
+  stop = true;
+  await Promise.all([api, pubs]);
+  const st = await srv.apiOk('presence_stats', { channel: ch });
+  assert.equal(st.num_clients, N);
 });

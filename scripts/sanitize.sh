@@ -4,7 +4,8 @@
 #
 #   scripts/sanitize.sh asan    ASan+UBSan: every unit test and the whole tests/compat suite
 #   scripts/sanitize.sh tsan    TSan: every unit test and the concurrency subset of tests/compat
-#                               (concurrency.test.mjs, shutdown.test.mjs; gomaxprocs >= 2)
+#                               (concurrency, shutdown, auth (JWKS single flight across
+#                               shards, SIGHUP reload), semantics; gomaxprocs >= 2)
 #
 # Environment: BUILD_JOBS (nproc), COMPAT_TESTS (override the compat file list, e.g.
 # "raw.test.mjs"), SKIP_UNIT=1 / SKIP_COMPAT=1. Any sanitizer report fails the run: the
@@ -56,7 +57,7 @@ if [[ -z ${SKIP_COMPAT:-} ]]; then
   if [[ -n ${COMPAT_TESTS:-} ]]; then
     files=($COMPAT_TESTS)
   elif [[ $mode == tsan ]]; then
-    files=(concurrency.test.mjs shutdown.test.mjs)
+    files=(concurrency.test.mjs shutdown.test.mjs auth.test.mjs semantics.test.mjs)
   else
     files=(./*.test.mjs)
   fi

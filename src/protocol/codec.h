@@ -13,6 +13,24 @@
 // varint prefixes, WebSocket headers) belongs to the transport.
 namespace gyre::protocol {
 
+// A Command may carry several requests; Centrifuge acts on the first present in this order
+// (client-protocol.md §4.1.6). Decoders collect `request_bit(method)` for every request they
+// see and pick the method with first_request().
+constexpr uint32_t request_bit(Method m) { return 1u << static_cast<uint32_t>(m); }
+constexpr Method first_request(uint32_t present) {
+  constexpr Method kOrder[] = {
+      Method::kConnect, Method::kPing,    Method::kSubscribe, Method::kUnsubscribe,
+      Method::kPublish, Method::kPresence, Method::kPresenceStats, Method::kHistory,
+      Method::kRpc,     Method::kSend,    Method::kRefresh,   Method::kSubRefresh,
+  };
+  for (Method m : kOrder) {
+    if (present & request_bit(m)) {
+      return m;
+    }
+  }
+  return Method::kNone;
+}
+
 class Codec {
  public:
   virtual ~Codec() = default;

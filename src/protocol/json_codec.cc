@@ -219,22 +219,6 @@ bool accept_empty_object(od::value v) {
   return for_each_field(v, [](std::string_view, od::value) { return true; });
 }
 
-// Centrifuge acts on the first request present in this order (client-protocol.md §4.1.6).
-enum Bit : uint32_t {
-  kBConnect = 1,
-  kBPing = 2,
-  kBSubscribe = 4,
-  kBUnsubscribe = 8,
-  kBPublish = 16,
-  kBPresence = 32,
-  kBPresenceStats = 64,
-  kBHistory = 128,
-  kBRpc = 256,
-  kBSend = 512,
-  kBRefresh = 1024,
-  kBSubRefresh = 2048,
-};
-
 bool decode_line(std::string_view line, Command& cmd) {
   // Full validation first (syntax, UTF-8): On-Demand skips values it is not asked for.
   if (tl_dom_parser.parse(line.data(), line.size(), true).error()) {
@@ -266,61 +250,47 @@ bool decode_line(std::string_view line, Command& cmd) {
     if (key == "id") {
       ok = read_u32(val, cmd.id);
     } else if (key == "connect") {
-      present |= kBConnect;
+      present |= request_bit(Method::kConnect);
       ok = decode_connect(val, cmd.connect);
     } else if (key == "subscribe") {
-      present |= kBSubscribe;
+      present |= request_bit(Method::kSubscribe);
       ok = decode_subscribe(val, cmd.subscribe);
     } else if (key == "unsubscribe") {
-      present |= kBUnsubscribe;
+      present |= request_bit(Method::kUnsubscribe);
       ok = decode_channel(val, cmd.channel);
     } else if (key == "publish") {
-      present |= kBPublish;
+      present |= request_bit(Method::kPublish);
       ok = decode_publish(val, cmd.publish);
     } else if (key == "presence") {
-      present |= kBPresence;
+      present |= request_bit(Method::kPresence);
       ok = decode_channel(val, cmd.channel);
     } else if (key == "presence_stats") {
-      present |= kBPresenceStats;
+      present |= request_bit(Method::kPresenceStats);
       ok = decode_channel(val, cmd.channel);
     } else if (key == "history") {
-      present |= kBHistory;
+      present |= request_bit(Method::kHistory);
       ok = decode_history(val, cmd.history);
     } else if (key == "ping") {
-      present |= kBPing;
+      present |= request_bit(Method::kPing);
       ok = accept_empty_object(val);
     } else if (key == "send") {
-      present |= kBSend;
+      present |= request_bit(Method::kSend);
       ok = decode_send(val, cmd.send);
     } else if (key == "rpc") {
-      present |= kBRpc;
+      present |= request_bit(Method::kRpc);
       ok = decode_rpc(val, cmd.rpc);
     } else if (key == "refresh") {
-      present |= kBRefresh;
+      present |= request_bit(Method::kRefresh);
       ok = decode_refresh(val, cmd.refresh);
     } else if (key == "sub_refresh") {
-      present |= kBSubRefresh;
+      present |= request_bit(Method::kSubRefresh);
       ok = decode_sub_refresh(val, cmd.sub_refresh);
     }
     if (!ok) {
       return false;
     }
   }
-  static constexpr std::pair<uint32_t, Method> kOrder[] = {
-      {kBConnect, Method::kConnect},         {kBPing, Method::kPing},
-      {kBSubscribe, Method::kSubscribe},     {kBUnsubscribe, Method::kUnsubscribe},
-      {kBPublish, Method::kPublish},         {kBPresence, Method::kPresence},
-      {kBPresenceStats, Method::kPresenceStats}, {kBHistory, Method::kHistory},
-      {kBRpc, Method::kRpc},                 {kBSend, Method::kSend},
-      {kBRefresh, Method::kRefresh},         {kBSubRefresh, Method::kSubRefresh},
-  };
-  cmd.method = Method::kNone;
-  for (auto [bit, m] : kOrder) {
-    if (present & bit) {
-      cmd.method = m;
-      break;
-    }
-  }
+  cmd.method = first_request(present);
   return true;
 }
 

@@ -258,22 +258,6 @@ bool decode_sub_refresh(std::string_view m, SubRefreshRequest& r) {
   });
 }
 
-// Centrifuge acts on the first request present in this order (client-protocol.md §4.1.6).
-enum Bit : uint32_t {
-  kBConnect = 1,
-  kBPing = 2,
-  kBSubscribe = 4,
-  kBUnsubscribe = 8,
-  kBPublish = 16,
-  kBPresence = 32,
-  kBPresenceStats = 64,
-  kBHistory = 128,
-  kBRpc = 256,
-  kBSend = 512,
-  kBRefresh = 1024,
-  kBSubRefresh = 2048,
-};
-
 // A request sub-message counts as set even when empty (length 0): proto3 message fields have
 // explicit presence.
 bool decode_command(std::string_view m, Command& cmd) {
@@ -283,40 +267,40 @@ bool decode_command(std::string_view m, Command& cmd) {
       case 1:
         return read(f, cmd.id);
       case 4:
-        present |= kBConnect;
+        present |= request_bit(Method::kConnect);
         return read_message(f, decode_connect, cmd.connect);
       case 5:
-        present |= kBSubscribe;
+        present |= request_bit(Method::kSubscribe);
         return read_message(f, decode_subscribe, cmd.subscribe);
       case 6:
-        present |= kBUnsubscribe;
+        present |= request_bit(Method::kUnsubscribe);
         return read_message(f, decode_channel, cmd.channel);
       case 7:
-        present |= kBPublish;
+        present |= request_bit(Method::kPublish);
         return read_message(f, decode_publish, cmd.publish);
       case 8:
-        present |= kBPresence;
+        present |= request_bit(Method::kPresence);
         return read_message(f, decode_channel, cmd.channel);
       case 9:
-        present |= kBPresenceStats;
+        present |= request_bit(Method::kPresenceStats);
         return read_message(f, decode_channel, cmd.channel);
       case 10:
-        present |= kBHistory;
+        present |= request_bit(Method::kHistory);
         return read_message(f, decode_history, cmd.history);
       case 11:
-        present |= kBPing;
+        present |= request_bit(Method::kPing);
         return f.type == kLen && decode_empty(f.bytes);
       case 12:
-        present |= kBSend;
+        present |= request_bit(Method::kSend);
         return read_message(f, decode_send, cmd.send);
       case 13:
-        present |= kBRpc;
+        present |= request_bit(Method::kRpc);
         return read_message(f, decode_rpc, cmd.rpc);
       case 14:
-        present |= kBRefresh;
+        present |= request_bit(Method::kRefresh);
         return read_message(f, decode_refresh, cmd.refresh);
       case 15:
-        present |= kBSubRefresh;
+        present |= request_bit(Method::kSubRefresh);
         return read_message(f, decode_sub_refresh, cmd.sub_refresh);
       default:
         return true;
@@ -325,27 +309,7 @@ bool decode_command(std::string_view m, Command& cmd) {
   if (!ok) {
     return false;
   }
-  static constexpr std::pair<uint32_t, Method> kOrder[] = {
-      {kBConnect, Method::kConnect},
-      {kBPing, Method::kPing},
-      {kBSubscribe, Method::kSubscribe},
-      {kBUnsubscribe, Method::kUnsubscribe},
-      {kBPublish, Method::kPublish},
-      {kBPresence, Method::kPresence},
-      {kBPresenceStats, Method::kPresenceStats},
-      {kBHistory, Method::kHistory},
-      {kBRpc, Method::kRpc},
-      {kBSend, Method::kSend},
-      {kBRefresh, Method::kRefresh},
-      {kBSubRefresh, Method::kSubRefresh},
-  };
-  cmd.method = Method::kNone;
-  for (auto [bit, method] : kOrder) {
-    if (present & bit) {
-      cmd.method = method;
-      break;
-    }
-  }
+  cmd.method = first_request(present);
   return true;
 }
 

@@ -116,17 +116,7 @@ void WebSocketSession::start_unidirectional(node::Node& node, node::ConnectionRe
       return;
     }
     // Client messages are read and discarded from here on.
-    if (!initial.empty()) {
-      pending_ = std::move(initial);
-      size_t consumed = 0;
-      bool ok = process_input(reinterpret_cast<uint8_t*>(pending_.data()), pending_.size(),
-                              consumed);
-      if (!ok || finished_) {
-        return;
-      }
-      pending_.erase(0, consumed);
-    }
-    wait_readable();
+    read_from(std::move(initial));
     return;
   }
   start(node, std::move(request), std::move(initial));
@@ -146,6 +136,11 @@ void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
                       cfg.pong_timeout.count() > 0 ? duration_cast<milliseconds>(cfg.pong_timeout)
                                                    : milliseconds(10000));
   }
+  read_from(std::move(initial));
+}
+
+void WebSocketSession::read_from(std::string initial) {
+  // Bytes that came with the upgrade request are the first input; then the socket.
   if (!initial.empty()) {
     pending_ = std::move(initial);
     size_t consumed = 0;

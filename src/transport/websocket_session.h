@@ -115,6 +115,7 @@ class WebSocketSession final : public node::Transport,
   void pop_front_chunk();
   void clear_out(bool keep_partial_front);
   static void release(Chunk& c);
+  void read_from(std::string initial);  // processes bytes read with the upgrade, then reads
   void wait_readable();
   void on_readable();
   bool process_input(uint8_t* data, size_t size, size_t& consumed);

@@ -106,32 +106,6 @@ Outcome unencodable() { return Outcome{std::nullopt, {}, true}; }
 
 Outcome empty_result() { return Outcome::ok("{}"); }
 
-// Runs `act` on every live connection of `user` (filtered by client and session when given)
-// on every shard, then `done` on the calling shard. Matches are collected before acting:
-// a disconnect removes the client from the shard's user index.
-void for_each_connection(node::Node& node, std::string user, std::string client,
-                         std::string session, std::function<void(node::Client&)> act,
-                         std::function<void()> done) {
-  node.for_each_shard(
-      [user = std::move(user), client = std::move(client), session = std::move(session),
-       act = std::move(act)](node::NodeShard& st) {
-        std::vector<std::shared_ptr<node::Client>> matched;
-        auto [begin, end] = st.users.equal_range(user);
-        for (auto it = begin; it != end; ++it) {
-          node::Client* c = it->second;
-          if ((!client.empty() && c->id() != client) ||
-              (!session.empty() && c->session() != session)) {
-            continue;
-          }
-          matched.push_back(c->shared_from_this());
-        }
-        for (auto& c : matched) {
-          act(*c);
-        }
-      },
-      std::move(done));
-}
-
 // Index of `st` among the node's shards.
 unsigned shard_index(node::Node& node, const node::NodeShard& st) {
   for (unsigned i = 0; i < node.shards().size(); ++i) {
@@ -387,8 +361,8 @@ void Executor::subscribe(SubscribeRequest r, OutcomeCallback done) const {
     p.epoch = r.recover_since->epoch;
   }
   p.meta_ttl = cfg->meta_ttl(*o);
-  for_each_connection(
-      node_, std::move(r.user), std::move(r.client), std::move(r.session),
+  node_.for_each_connection(
+      std::move(r.user), std::move(r.client), std::move(r.session),
       [p = std::move(p)](node::Client& c) { c.api_subscribe(p); },
       [done = std::move(done)] { done(empty_result()); });
 }
@@ -402,16 +376,16 @@ void Executor::unsubscribe(UnsubscribeRequest r, OutcomeCallback done) const {
   if (lookup(*node_.config(), r.channel) == nullptr) {
     return defer(done, Outcome::fail(api_errors::unknown_channel()));
   }
-  for_each_connection(
-      node_, std::move(r.user), std::move(r.client), std::move(r.session),
+  node_.for_each_connection(
+      std::move(r.user), std::move(r.client), std::move(r.session),
       [ch = std::move(r.channel)](node::Client& c) { c.api_unsubscribe(ch); },
       [done = std::move(done)] { done(empty_result()); });
 }
 
 void Executor::disconnect(DisconnectRequest r, OutcomeCallback done) const {
   Disconnect d = r.disconnect ? *r.disconnect : disconnects::force_no_reconnect();
-  for_each_connection(
-      node_, std::move(r.user), std::move(r.client), std::move(r.session),
+  node_.for_each_connection(
+      std::move(r.user), std::move(r.client), std::move(r.session),
       [d = std::move(d), whitelist = std::move(r.whitelist)](node::Client& c) {
         if (std::find(whitelist.begin(), whitelist.end(), c.id()) != whitelist.end()) {
           return;
@@ -422,8 +396,8 @@ void Executor::disconnect(DisconnectRequest r, OutcomeCallback done) const {
 }
 
 void Executor::refresh(RefreshRequest r, OutcomeCallback done) const {
-  for_each_connection(
-      node_, std::move(r.user), std::move(r.client), std::move(r.session),
+  node_.for_each_connection(
+      std::move(r.user), std::move(r.client), std::move(r.session),
       [expired = r.expired, expire_at = r.expire_at, info = std::move(r.info)](node::Client& c) {
         c.api_refresh(expired, expire_at, info);
       },

@@ -231,6 +231,27 @@ size_t Client::concurrency_limit() const {
   return static_cast<size_t>(cfg_->client_concurrency);
 }
 
+template <class Claims>
+std::optional<std::expected<Claims, auth::TokenError>> Client::verify_token(
+    Command& cmd, const std::string& token) {
+  constexpr bool kConnect = std::is_same_v<Claims, auth::ConnectClaims>;
+  const auto& rt = node_.runtime();
+  const auto& verifier = kConnect ? rt.connection_verifier : rt.subscription_verifier;
+  auth::JwksFetch fetch;
+  auth::JwksFetch* slot = jwks_replay_ ? nullptr : &fetch;
+  std::expected<Claims, auth::TokenError> r;
+  if constexpr (kConnect) {
+    r = verifier->verify_connect(token, clock::unix_seconds_f(), slot);
+  } else {
+    r = verifier->verify_subscribe(token, clock::unix_seconds_f(), slot);
+  }
+  if (!r && r.error() == auth::TokenError::kKeysNeeded) {
+    park_for_jwks(cmd, verifier, std::move(fetch));
+    return std::nullopt;
+  }
+  return r;
+}
+
 void Client::finish_command() {
   --inflight_;
   if (!in_dispatch_) {
@@ -370,14 +391,11 @@ void Client::handle_connect(Command& cmd) {
   };
 
   if (!req.token.empty()) {
-    auth::JwksFetch fetch;
-    const auto& verifier = node_.runtime().connection_verifier;
-    auto claims = verifier->verify_connect(req.token, clock::unix_seconds_f(),
-                                           jwks_replay_ ? nullptr : &fetch);
-    if (!claims && claims.error() == auth::TokenError::kKeysNeeded) {
-      park_for_jwks(cmd, verifier, std::move(fetch));
-      return;
+    auto verified = verify_token<auth::ConnectClaims>(cmd, req.token);
+    if (!verified) {
+      return;  // parked for a JWKS fetch
     }
+    auto& claims = *verified;
     if (!claims) {
       fail_connect(from_token_error(claims.error(), false));
       return;
@@ -633,20 +651,13 @@ void Client::enforce_single_connection() {
         if (closed_ || !r || r->num_clients < 2) {
           return;
         }
-        node_.for_each_shard(
-            [user = user_, keep = id_](NodeShard& shard) {
-              std::vector<std::shared_ptr<Client>> others;
-              auto [begin, end] = shard.users.equal_range(user);
-              for (auto it = begin; it != end; ++it) {
-                if (it->second->id() != keep) {
-                  others.push_back(it->second->shared_from_this());
-                }
-              }
-              for (const auto& c : others) {
-                c->disconnect(disconnects::connection_limit());
-              }
-            },
-            [] {});
+        node_.for_each_connection(user_, "", "",
+                                  [keep = id_](Client& c) {
+                                    if (c.id() != keep) {
+                                      c.disconnect(disconnects::connection_limit());
+                                    }
+                                  },
+                                  [] {});
       });
 }
 
@@ -727,14 +738,11 @@ void Client::handle_subscribe(Command& cmd) {
     return;
   }
   if (!r.token.empty()) {
-    auth::JwksFetch fetch;
-    const auto& verifier = node_.runtime().subscription_verifier;
-    auto c = verifier->verify_subscribe(r.token, clock::unix_seconds_f(),
-                                        jwks_replay_ ? nullptr : &fetch);
-    if (!c && c.error() == auth::TokenError::kKeysNeeded) {
-      park_for_jwks(cmd, verifier, std::move(fetch));
-      return;
+    auto verified = verify_token<auth::SubscribeClaims>(cmd, r.token);
+    if (!verified) {
+      return;  // parked for a JWKS fetch
     }
+    auto& c = *verified;
     if (!c) {
       fail(id, from_token_error(c.error(), true));
       return;
@@ -1293,14 +1301,11 @@ void Client::handle_refresh(Command& cmd) {
     close_with(disconnects::bad_request());
     return;
   }
-  auth::JwksFetch fetch;
-  const auto& verifier = node_.runtime().connection_verifier;
-  auto claims = verifier->verify_connect(cmd.refresh.token, clock::unix_seconds_f(),
-                                         jwks_replay_ ? nullptr : &fetch);
-  if (!claims && claims.error() == auth::TokenError::kKeysNeeded) {
-    park_for_jwks(cmd, verifier, std::move(fetch));
-    return;
+  auto verified = verify_token<auth::ConnectClaims>(cmd, cmd.refresh.token);
+  if (!verified) {
+    return;  // parked for a JWKS fetch
   }
+  auto& claims = *verified;
   if (!claims) {
     switch (claims.error()) {
       case auth::TokenError::kExpired:
@@ -1369,14 +1374,11 @@ void Client::handle_sub_refresh(Command& cmd) {
     reply_error(id, errors::bad_request());
     return;
   }
-  auth::JwksFetch fetch;
-  const auto& verifier = node_.runtime().subscription_verifier;
-  auto claims = verifier->verify_subscribe(r.token, clock::unix_seconds_f(),
-                                           jwks_replay_ ? nullptr : &fetch);
-  if (!claims && claims.error() == auth::TokenError::kKeysNeeded) {
-    park_for_jwks(cmd, verifier, std::move(fetch));
-    return;
+  auto verified = verify_token<auth::SubscribeClaims>(cmd, r.token);
+  if (!verified) {
+    return;  // parked for a JWKS fetch
   }
+  auto& claims = *verified;
   if (!claims) {
     if (claims.error() == auth::TokenError::kExpired) {
       // Stricter than the reference quirk (docs/compatibility.md): the SDK gets a new token.

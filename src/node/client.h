@@ -129,6 +129,11 @@ class Client : public std::enable_shared_from_this<Client> {
   void process_commands();
   void dispatch(protocol::Command& cmd);
   void finish_command();  // an async command completed: continue with the queue
+  // Verifies a connection (ConnectClaims) or subscription (SubscribeClaims) token of `cmd`.
+  // nullopt: its JWKS key is being fetched and `cmd` will be dispatched again afterwards.
+  template <class Claims>
+  std::optional<std::expected<Claims, auth::TokenError>> verify_token(protocol::Command& cmd,
+                                                                      const std::string& token);
   // JWKS: the token's key must be fetched first; replays `cmd` when the fetch is done.
   void park_for_jwks(protocol::Command& cmd, std::shared_ptr<const auth::Verifier> verifier,
                      auth::JwksFetch fetch);

@@ -223,6 +223,28 @@ void Node::handle_leave(const std::string& channel, const protocol::ClientInfo& 
   fan_out(hub::make_leave_fanout(channel, info, shards_.size()));
 }
 
+void Node::for_each_connection(std::string user, std::string client, std::string session,
+                              std::function<void(Client&)> act, std::function<void()> done) {
+  for_each_shard(
+      [user = std::move(user), client = std::move(client), session = std::move(session),
+       act = std::move(act)](NodeShard& st) {
+        std::vector<std::shared_ptr<Client>> matched;
+        auto [begin, end] = st.users.equal_range(user);
+        for (auto it = begin; it != end; ++it) {
+          Client* c = it->second;
+          if ((!client.empty() && c->id() != client) ||
+              (!session.empty() && c->session() != session)) {
+            continue;
+          }
+          matched.push_back(c->shared_from_this());
+        }
+        for (auto& c : matched) {
+          act(*c);
+        }
+      },
+      std::move(done));
+}
+
 void Node::for_each_shard(std::function<void(NodeShard&)> op, std::function<void()> done) {
   Shard* origin = Shard::current();
   auto left = std::make_shared<std::atomic<unsigned>>(shards_.size());

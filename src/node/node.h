@@ -108,6 +108,11 @@ class Node final : public engine::EventHandler {
 
   // Runs `op` on every shard (on that shard's thread), then `done` on the calling shard.
   void for_each_shard(std::function<void(NodeShard&)> op, std::function<void()> done);
+  // Runs `act` on every live connection of `user` (filtered by client and session when
+  // given) on every shard, then `done` on the calling shard. Matches are collected before
+  // acting: a disconnect removes the client from the shard's user index.
+  void for_each_connection(std::string user, std::string client, std::string session,
+                           std::function<void(Client&)> act, std::function<void()> done);
 
   // Graceful stop: new connections are refused, every client gets 3001 shutdown. `done`
   // runs on the calling shard after every shard has disconnected its clients.

@@ -13,6 +13,14 @@ ShardSet::ShardSet(unsigned count) {
   }
 }
 
+ShardSet::~ShardSet() { discard_pending(); }
+
+void ShardSet::discard_pending() {
+  for (auto& s : shards_) {
+    s->discard_pending();
+  }
+}
+
 unsigned ShardSet::home_index(std::string_view channel) const {
   // FNV-1a: stable across runs, cheap for short names.
   uint64_t h = 14695981039346656037ull;

@@ -14,6 +14,14 @@
 namespace gyre {
 
 class Shard {
+  // io_context with execution_context::shutdown() made callable: it destroys every queued
+  // handler (and shuts the services down) while the object itself stays alive.
+  class Loop : public boost::asio::io_context {
+   public:
+    explicit Loop(int concurrency_hint) : io_context(concurrency_hint) {}
+    using boost::asio::execution_context::shutdown;
+  };
+
  public:
   explicit Shard(unsigned id) : id_(id), io_(1) {}
   Shard(const Shard&) = delete;
@@ -33,9 +41,13 @@ class Shard {
   static Shard* current() { return current_; }
   static void set_current(Shard* s) { current_ = s; }
 
+  // Destroys the handlers still queued on this (stopped) loop. Idempotent. See
+  // ShardSet::discard_pending().
+  void discard_pending() { io_.shutdown(); }
+
  private:
   unsigned id_;
-  boost::asio::io_context io_;
+  Loop io_;
   static thread_local Shard* current_;
 };
 
@@ -43,12 +55,24 @@ class Shard {
 class ShardSet {
  public:
   explicit ShardSet(unsigned count);
+  // Discards pending handlers first (discard_pending), then destroys the loops.
+  ~ShardSet();
+  ShardSet(const ShardSet&) = delete;
+  ShardSet& operator=(const ShardSet&) = delete;
 
   unsigned size() const { return static_cast<unsigned>(shards_.size()); }
   Shard& at(unsigned i) { return *shards_[i]; }
   // Home shard of a channel: owns its memory-engine stream and presence.
   Shard& home(std::string_view channel) { return *shards_[home_index(channel)]; }
   unsigned home_index(std::string_view channel) const;
+
+  // Once every loop has stopped and its thread returned: destroys the handlers still queued
+  // on every loop while all loops (and whatever the caller still owns: node, engine,
+  // servers) are alive. A handler queued on one shard may own an object bound to another
+  // shard's loop (a session whose socket is registered with shard 0, captured by a callback
+  // posted to shard 1): destroying loop 0 before shard 1's queue is emptied would free
+  // the reactor that object deregisters from. Idempotent.
+  void discard_pending();
 
  private:
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -291,6 +291,10 @@ int run_server(const gyre::config::LoadResult& loaded,
   for (auto& t : workers) {
     t.join();
   }
+  // Handlers still queued (an API callback posted back across shards holding its HTTP
+  // session, ...) are destroyed now, while the node, the engine, the servers and every
+  // loop they reference are alive; the declarations above are then destroyed in reverse.
+  shards.discard_pending();
   if (!cfg->pid_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(cfg->pid_file, ec);

@@ -333,10 +333,20 @@ export function test(name, opts, fn) {
   });
 }
 
+/**
+ * The last `n` lines of a server's output; when it holds a sanitizer report, the report's first
+ * 40 lines (the error and its stacks) come first, since a tail shows only its legend.
+ */
+export function logTail(output, n = 80) {
+  const lines = output.split('\n');
+  const at = lines.findIndex((l) => /ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:/.test(l));
+  const tail = lines.slice(-n).join('\n');
+  return at < 0 ? tail : `${lines.slice(at, at + 40).join('\n')}\n[...]\n${tail}`;
+}
+
 export function dumpServerLogs(label) {
   for (const s of liveServers) {
-    const lines = s.output().split('\n').slice(-80).join('\n');
-    process.stderr.write(`\n----- gyre output (port ${s.port}) after failure of "${label}" (last 80 lines) -----\n${lines}\n----- end -----\n`);
+    process.stderr.write(`\n----- gyre output (port ${s.port}) after failure of "${label}" (last 80 lines) -----\n${logTail(s.output())}\n----- end -----\n`);
   }
 }
 

@@ -2,8 +2,6 @@
 
 namespace gyre {
 
-thread_local Shard* Shard::current_ = nullptr;
-
 ShardSet::ShardSet(unsigned count) {
   if (count == 0) {
     count = 1;

@@ -48,7 +48,9 @@ class Shard {
  private:
   unsigned id_;
   Loop io_;
-  static thread_local Shard* current_;
+  // inline: read directly in every TU, not through GCC's TLS wrapper function (which
+  // UBSan's null check misreported as a null load when the variable lived in shard.cc).
+  static inline thread_local Shard* current_ = nullptr;
 };
 
 // The fixed set of shards of this process. Immutable after construction: thread-safe.

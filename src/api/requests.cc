@@ -13,7 +13,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-thread_local simdjson::dom::parser tl_dom_parser;
 thread_local od::parser tl_od_parser;
 
 constexpr std::array<std::pair<Method, std::string_view>, 13> kMethodNames{{
@@ -249,14 +248,14 @@ bool read_bool_value(od::value v, std::optional<bool>& out) {
 // request; any other non-object fails.
 template <typename Fn>
 bool decode_document(std::string_view json, Fn&& fn) {
-  simdjson::dom::element el;
-  if (tl_dom_parser.parse(json.data(), json.size(), true).get(el)) {
+  if (!protocol::valid_json(json)) {
     return false;
   }
-  if (el.type() == simdjson::dom::element_type::NULL_VALUE) {
-    return true;
+  const size_t first = json.find_first_not_of(" \t\r\n");  // valid: never npos
+  if (json[first] == 'n') {
+    return true;  // null
   }
-  if (el.type() != simdjson::dom::element_type::OBJECT) {
+  if (json[first] != '{') {
     return false;
   }
   simdjson::padded_string padded(json);

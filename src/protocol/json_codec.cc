@@ -13,7 +13,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-thread_local simdjson::dom::parser tl_dom_parser;
 thread_local od::parser tl_od_parser;
 
 // ---------------------------------------------------------------- decoding helpers
@@ -221,7 +220,7 @@ bool accept_empty_object(od::value v) {
 
 bool decode_line(std::string_view line, Command& cmd) {
   // Full validation first (syntax, UTF-8): On-Demand skips values it is not asked for.
-  if (tl_dom_parser.parse(line.data(), line.size(), true).error()) {
+  if (!valid_json(line)) {
     return false;
   }
   simdjson::padded_string padded(line);
@@ -531,7 +530,7 @@ class JsonCodec final : public Codec {
   }
 
   bool decode_connect_request(std::string_view data, ConnectRequest& out) const override {
-    if (tl_dom_parser.parse(data.data(), data.size(), true).error()) {
+    if (!valid_json(data)) {
       return false;
     }
     simdjson::padded_string padded(data);
@@ -835,11 +834,6 @@ const Codec& json_codec() {
   return codec;
 }
 
-bool is_valid_json(std::string_view data) {
-  if (data.empty()) {
-    return false;
-  }
-  return !tl_dom_parser.parse(data.data(), data.size(), true).error();
-}
+bool is_valid_json(std::string_view data) { return valid_json(data); }
 
 }  // namespace gyre::protocol

@@ -14,4 +14,11 @@ namespace gyre::protocol {
 // Returns false on a parse error.
 bool raw_json_bytes(simdjson::ondemand::value& v, std::string_view& raw);
 
+// Whether `data` is one complete JSON document (syntax, string escapes, UTF-8, depth up to
+// 1024), judged as Go's encoding/json judges it: every number matching the JSON grammar is
+// valid, however large (`1e400`, integers beyond 64 bits), as in Centrifugo, which keeps
+// `data` as json.RawMessage. simdjson's DOM parser validates first (fast path); only when it
+// refuses a number does a grammar-only walk decide. Empty input is invalid.
+bool valid_json(std::string_view data);
+
 }  // namespace gyre::protocol

@@ -244,7 +244,7 @@ test('deeply nested JSON (30,000 levels) → close 3501 / API 400; no stack over
   await assertServerAlive(srv, T42);
 });
 
-test('huge numbers: ids, limits and offsets beyond their integer types → 3501; inside data too (TODO(#6): Centrifugo passes them)', async (t, s) => {
+test('huge numbers: ids, limits and offsets beyond their integer types → 3501; inside data they pass through byte for byte, as in Centrifugo', async (t, s) => {
   const srv = await startServer(BASE);
   s.defer(() => srv.stop());
   for (const frame of [
@@ -252,21 +252,35 @@ test('huge numbers: ids, limits and offsets beyond their integer types → 3501;
     '{"id":1e400,"presence_stats":{"channel":"chat:h"}}',
     '{"id":2,"history":{"channel":"chat:h","limit":99999999999999999999999}}',
     '{"id":2,"history":{"channel":"chat:h","since":{"offset":1e400,"epoch":"x"}}}',
+    // Out-of-range but grammatical numbers are fine in data; malformed ones are not.
+    '{"id":3,"publish":{"channel":"chat:h","data":{"n":01}}}',
+    '{"id":3,"publish":{"channel":"chat:h","data":{"n":1e400,"m":1.}}}',
   ]) {
     const [c] = await rawConnected(s, srv, T42);
     c.send(frame);
     assert.deepEqual(await c.waitClose(), { code: 3501, reason: 'bad request' }, frame);
   }
-  // Out-of-range numbers inside data: Centrifugo passes data through as raw bytes; Gyre's
-  // full simdjson validation refuses them (3501). TODO(#6): accept like Centrifugo.
-  for (const frame of [
-    '{"id":50,"publish":{"channel":"chat:h","data":{"m":123456789012345678901234567890}}}',
-    '{"id":50,"publish":{"channel":"chat:h","data":{"n":1e400}}}',
-  ]) {
-    const [c] = await rawConnected(s, srv, T42);
-    c.send(frame);
-    assert.deepEqual(await c.waitClose(), { code: 3501, reason: 'bad request' }, frame);
-  }
+  // Centrifugo keeps data as json.RawMessage: any number the JSON grammar allows passes, to
+  // every subscriber, exactly as sent (client publish and API publish, history too).
+  const ch = uniq('chat:h');
+  const [sub] = await rawConnected(s, srv, userToken(1));
+  assert.ok((await sub.call('subscribe', { channel: ch })).subscribe);
+  const [pub] = await rawConnected(s, srv, T42);
+  const data = '{"m":123456789012345678901234567890,"n":1e400,"o":-1.5E-999,"p":[1E+400]}';
+  pub.send(`{"id":50,"publish":{"channel":"${ch}","data":${data}}}`);
+  const reply = await pub.reply(50);
+  assert.deepEqual(reply, { id: 50, publish: {} });
+  const apiData = '{"big":-99999999999999999999999999999e99999}';
+  const r = await srv.api('publish', `{"channel":"${ch}","data":${apiData}}`);
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.json.result, r.text);
+  await until(() => sub.frames.filter((f) => typeof f === 'string' && f.includes('"pub"')).length >= 2, 5000, 'two publications');
+  const pubs = sub.frames.filter((f) => typeof f === 'string' && f.includes('"pub"'));
+  assert.ok(pubs[0].includes(`"data":${data}`), pubs[0]);
+  assert.ok(pubs[1].includes(`"data":${apiData}`), pubs[1]);
+  const h = await srv.api('history', { channel: ch, limit: -1 });
+  assert.equal(h.status, 200, h.text);
+  assert.ok(h.text.includes(`"data":${data}`) && h.text.includes(`"data":${apiData}`), h.text);
   await assertServerAlive(srv, T42);
 });
 

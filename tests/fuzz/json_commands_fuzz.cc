@@ -14,7 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "protocol/codec.h"
+#include "protocol/json_raw.h"
 
 #define GYRE_FUZZ_CHECK(cond)                                                  \
   do {                                                                         \
@@ -162,6 +165,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cmd.method = Method::kConnect;
     cmd.connect = std::move(req);
     reencode(c, cmd);
+  }
+
+  // valid_json vs simdjson's DOM: they agree except that valid_json also accepts numbers
+  // the DOM cannot represent (it reports NUMBER_ERROR for those).
+  static simdjson::dom::parser dom;
+  const auto dom_err = dom.parse(frame.data(), frame.size(), true).error();
+  const bool valid = valid_json(frame);
+  if (!frame.empty() && !dom_err) {
+    GYRE_FUZZ_CHECK(valid);
+  }
+  if (valid) {
+    GYRE_FUZZ_CHECK(!dom_err || dom_err == simdjson::NUMBER_ERROR);
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <thread>
 
+#include "core/log_sink.h"
 #include "api/http_api.h"
 #include "auth/jwt.h"
 #include "config/doc.h"
@@ -81,7 +82,7 @@ void setup_logging(const Config& cfg) {
   if (!cfg.log_file.empty()) {
     logger = spdlog::basic_logger_mt("gyre", cfg.log_file, false);
   } else {
-    logger = spdlog::stdout_color_mt("gyre");
+    logger = gyre::logging::make_stdout_logger("gyre");
   }
   spdlog::set_default_logger(logger);
   const std::string& l = cfg.log_level;

@@ -454,6 +454,34 @@ test('log output to a closed pipe (the log reader died): no SIGPIPE, delivery ke
   assert.deepEqual(await srv.stop(), { code: 0, signal: null });
 });
 
+test('log output to a pipe whose reader is stuck: lines are dropped, not waited for; delivery, new connections and shutdown keep working', { timeout: 60000 }, async (t, s) => {
+  // The reader opens the FIFO and never reads: once its 64 KiB fill, a blocking write would
+  // stall the logging shard thread forever.
+  const dir = makeTempDir();
+  const fifo = path.join(dir, 'log.fifo');
+  const reader = spawn('sh', ['-c', `mkfifo "${fifo}" && exec sleep 120 < "${fifo}"`], { stdio: 'ignore' });
+  s.defer(() => reader.kill('SIGKILL'));
+  await until(() => readdirSync(dir).includes('log.fifo'), 5000, 'fifo created');
+  const srv = await startWrapped({ ...BASE, gomaxprocs: 1 }, '', `>"${fifo}" 2>&1`);
+  s.defer(() => srv.stop());
+  const ch = uniq('chat:stuck');
+  const [c] = await rawConnected(s, srv, T42);
+  await c.call('subscribe', { channel: ch });
+  // Each refused origin logs a ~4 KB line: 100 of them are 400 KB, six times the pipe.
+  const origin = `http://${'e'.repeat(4000)}.example`;
+  for (let i = 0; i < 100; i++) {
+    assert.equal((await upgradeStatus(srv, { Origin: origin })).code, 403);
+  }
+  for (let i = 0; i < 20; i++) {
+    await publishOk(srv, ch, { i });
+    await c.push((p) => p.pub && p.pub.data.i === i);
+  }
+  await assertServerAlive(srv, T42);
+  const t0 = Date.now();
+  assert.deepEqual(await srv.stop(), { code: 0, signal: null });
+  assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms with a stuck log reader`);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Secure defaults
 

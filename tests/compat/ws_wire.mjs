@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { until } from './harness.mjs';
+import { until, sleep } from './harness.mjs';
 
 export const DEFLATE_RESPONSE = 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';
 export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -194,3 +194,23 @@ export function wire(s, port, opts) {
   });
 }
 
+
+/**
+ * A subscribed wire client stops reading while `server` publishes 40 × 512 KiB to `channel`:
+ * the write deadline must drop it — only what the kernel buffered arrives (pushes are text
+ * frames starting with `pushPrefix`) and no close frame can be written — and the server stays
+ * healthy. The server's queue limit must be large enough that 3008 cannot come first.
+ */
+export async function assertDroppedByWriteDeadline(server, c, channel, pushPrefix) {
+  c.sock.pause();
+  const n = 40;
+  const data = { blob: 'b'.repeat(512 * 1024) };
+  for (let i = 0; i < n; i++) await server.apiOk('publish', { channel, data });
+  await sleep(2500);
+  c.sock.resume();
+  await c.waitEnd(15000);
+  const pushes = c.frames.filter((f) => f.opcode === 1 && f.payload.toString().startsWith(pushPrefix)).length;
+  assert.ok(pushes < n, `only what the kernel buffered arrives: ${pushes} of ${n}`);
+  assert.equal(c.frames.filter((f) => f.opcode === 8).length, 0, 'the close frame cannot be written');
+  assert.equal((await server.health()).status, 200);
+}

@@ -1,6 +1,5 @@
 #include "api/http_api.h"
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "api/requests.h"
+#include "core/constant_time.h"
 #include "core/shard.h"
 #include "node/node.h"
 #include "protocol/json_writer.h"
@@ -73,10 +73,6 @@ std::string error_object(const Error& e) {
   JsonWriter w(out);
   write_error(w, e);
   return out;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool is_space(char c) {

@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/constant_time.h"
+
 namespace gyre::auth {
 namespace {
 
@@ -149,8 +151,7 @@ bool SignatureKeys::verify(std::string_view alg, std::string_view signing_input,
     std::string expected = hmac_sign(alg, hmac_secret_, signing_input);
     // Constant time: the comparison must not leak how many leading bytes of a forged
     // signature are right. The length is public (it follows from alg).
-    return !expected.empty() && expected.size() == signature.size() &&
-           CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0;
+    return !expected.empty() && constant_time_equal(expected, signature);
   }
   if (alg == "RS256" || alg == "RS384" || alg == "RS512") {
     return verify_rsa(alg, signing_input, signature);

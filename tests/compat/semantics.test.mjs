@@ -177,3 +177,32 @@ test('client_presence_update_interval: presence entries are re-added with the cu
     return JSON.stringify(p.presence[r.connect.client].conn_info) === '{"v":2}';
   }, 5000, 'presence updated with the refreshed info');
 });
+
+test('client_channel_position_max_time_lag: a publication checked later than the lag after it was published → 2500; without the option the same one is delivered', { timeout: 30000 }, async (t, s) => {
+  const namespaces = [{ name: 'pos', history_size: 10, history_ttl: '300s', force_positioning: true, allow_subscribe_for_client: true }];
+  const base = { api_key: 'k', token_hmac_secret_key: 'secret', client_queue_max_size: 64 * 1024 * 1024, namespaces };
+  const lagged = await startServer({ ...base, client_channel_position_max_time_lag: '1ms' });
+  s.defer(() => lagged.stop());
+  const plain = await startServer(base);
+  s.defer(() => plain.stop());
+  // 4 MiB of data: storing, validating and encoding it puts well over 1 ms between the
+  // publication's timestamp (taken when the API call is executed) and each subscriber's check.
+  const data = { blob: 'z'.repeat(4 * 1024 * 1024) };
+  for (const [server, late] of [[lagged, true], [plain, false]]) {
+    const c = await s.raw(server);
+    await c.connect({ token: userToken('lag') });
+    const ch = uniq('pos:');
+    assert.equal((await c.call('subscribe', { channel: ch })).subscribe.positioned, true);
+    await server.apiOk('publish', { channel: ch, data });
+    if (late) {
+      const m = await c.push((p) => p.channel === ch && p.unsubscribe, 10000, 'unsubscribe push');
+      assert.deepEqual(m.push.unsubscribe, { code: 2500, reason: 'insufficient state' });
+      await c.expectNone((x) => x.push && x.push.pub, 300, 'the lagging publication');
+      assert.ok(c.isOpen, 'connection stays');
+    } else {
+      const m = await c.push((p) => p.channel === ch && p.pub, 10000, 'publication');
+      assert.equal(m.push.pub.data.blob.length, data.blob.length);
+      assert.equal(m.push.pub.offset, 1);
+    }
+  }
+});

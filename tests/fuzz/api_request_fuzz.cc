@@ -14,14 +14,7 @@
 #include <variant>
 
 #include "api/requests.h"
-
-#define GYRE_FUZZ_CHECK(cond)                                                  \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                            \
-    }                                                                          \
-  } while (0)
+#include "fuzz_check.h"
 
 namespace {
 

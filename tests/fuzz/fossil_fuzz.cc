@@ -17,15 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "protocol/fossil.h"
-
-#define GYRE_FUZZ_CHECK(cond)                                                       \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 namespace fossil = gyre::protocol::fossil;
 

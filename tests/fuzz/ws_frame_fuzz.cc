@@ -16,15 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "transport/ws_frame.h"
-
-#define GYRE_FUZZ_CHECK(cond)                                                  \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                            \
-    }                                                                          \
-  } while (0)
 
 namespace ws = gyre::transport::ws;
 

@@ -224,6 +224,8 @@ void Executor::publish(PublishRequest r, OutcomeCallback done) const {
     return defer(done, Outcome::fail(api_errors::bad_request()));
   }
   PublishArgs args{r.skip_history, {r.tags.begin(), r.tags.end()}, r.idempotency_key, r.delta};
+  // `data` is raw JSON validated with the request (requests.h); b64data decodes to any bytes.
+  args.data_is_json = r.b64data.empty();
   publish_one(r.channel, *payload, args, std::move(done));
 }
 
@@ -239,6 +241,7 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
   }
   protocol::Publication pub;
   pub.data = payload;
+  pub.data_is_json = args.data_is_json;
   pub.tags = args.tags;  // sorted: built from a std::map
   pub.time = clock::unix_ms();
   engine::PublishOptions opts;
@@ -278,6 +281,8 @@ void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
     return defer(done, Outcome::fail(api_errors::bad_request()));
   }
   PublishArgs args{r.skip_history, {r.tags.begin(), r.tags.end()}, r.idempotency_key, r.delta};
+  // `data` is raw JSON validated with the request (requests.h); b64data decodes to any bytes.
+  args.data_is_json = r.b64data.empty();
   // Items complete on this shard, in any order; the responses keep the channels' order.
   struct State {
     std::vector<Outcome> items;

@@ -70,6 +70,7 @@ class Executor {
     std::vector<std::pair<std::string, std::string>> tags;
     std::string idempotency_key;
     bool delta = false;
+    bool data_is_json = false;  // see Publication::data_is_json
   };
   void publish_one(const std::string& channel, const std::string& payload,
                    const PublishArgs& args, OutcomeCallback done) const;

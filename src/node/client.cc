@@ -1155,6 +1155,8 @@ void Client::handle_publish(Command& cmd) {
   }
   protocol::Publication pub;
   pub.data = std::move(r.data);
+  // A JSON command's data is a JSON value of the validated frame.
+  pub.data_is_json = codec_.type() == protocol::ProtocolType::kJson;
   pub.info = protocol::ClientInfo{user_, id_, info_,
                                   subscribed ? sub_it->second->chan_info : std::string()};
   pub.time = clock::unix_ms();

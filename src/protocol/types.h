@@ -37,6 +37,9 @@ struct Publication {
   std::vector<std::pair<std::string, std::string>> tags;  // sorted by key
   bool delta = false;
   int64_t time = 0;  // Unix ms, not sent to clients
+  // Set by a producer that already validated `data` as one JSON value (the JSON client
+  // protocol, `data` of a JSON API request); false means unknown: checked once at fan-out.
+  bool data_is_json = false;
   std::string epoch;  // sent on the publication with offset 1 (client-protocol.md §3.5)
 };
 

@@ -415,6 +415,17 @@ test('b64data: decoded payload wins over data; invalid base64 → 107', async ()
   assertJson(await srv.api('publish', { channel: ch, b64data: 'not base64!!' }), 200, { error: { code: 107, message: 'bad request' } });
 });
 
+test('b64data to a JSON subscriber: JSON bytes arrive as JSON; other bytes close it with 3506 "inappropriate protocol"', async (t, s) => {
+  const ch = uniq('room:b64j');
+  const [c] = await rawConnected(s, srv, userToken('b64j'));
+  assert.ok((await c.call('subscribe', { channel: ch })).subscribe);
+  await srv.apiOk('publish', { channel: ch, b64data: Buffer.from('{"b":[1,2]}').toString('base64') });
+  const m = await c.push((p) => p.channel === ch && p.pub, 5000, 'JSON publication from b64data');
+  assert.deepEqual(m.push.pub.data, { b: [1, 2] });
+  await srv.apiOk('publish', { channel: ch, b64data: Buffer.from([0, 1, 2, 250, 255]).toString('base64') });
+  assert.deepEqual(await c.waitClose(), { code: 3506, reason: 'inappropriate protocol' });
+});
+
 test('publish options: tags stored and returned, skip_history → {}, data null is a payload', async () => {
   const ch = uniq('room:t');
   await srv.apiOk('publish', { channel: ch, data: 'x', tags: { a: 'b', c: 'd' } });

@@ -50,6 +50,7 @@ test('connect/disconnect races: connections dropped mid-upgrade, mid-connect and
   const [watcher] = await rawConnected(s, srv, userToken('watcher'));
   await watcher.call('subscribe', { channel: ch });
   let stop = false;
+  s.defer(() => { stop = true; }); // a failed assertion must not leave the publisher spinning
   let published = 0;
   const publisher = (async () => {
     while (!stop) {

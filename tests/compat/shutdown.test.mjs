@@ -107,6 +107,7 @@ test('SIGTERM under load, then restart on the same port: no crash or hang, every
   }
   // Load: API publishes and client publishes, still running when SIGTERM arrives.
   let stop = false;
+  s.defer(() => { stop = true; }); // a failed assertion must not leave the load loops spinning
   const api = (async () => {
     let i = 0;
     while (!stop) {

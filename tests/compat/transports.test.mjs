@@ -776,6 +776,13 @@ test('raw http_stream: delta publications are the shared delta forms (full JSON 
 });
 
 test('streams aborted mid-flight under publish load (and a non-reading client) leave the server healthy', async (t, s) => {
+  // Its own server with a queue larger than the 1.8 MB burst: a live stream whose reader
+  // falls behind (a busy test machine) must not be dropped with 3008 before it reads all.
+  const uni = await startServer({
+    api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, uni_http_stream: true, uni_sse: true,
+    client_queue_max_size: 16 * 1024 * 1024,
+  });
+  s.defer(() => uni.stop());
   const ch = uniq('uni:');
   const streams = [];
   for (let i = 0; i < 20; i++) {

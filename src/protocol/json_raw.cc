@@ -10,6 +10,10 @@ thread_local simdjson::dom::parser tl_dom;
 thread_local od::parser tl_walker;
 
 constexpr int kMaxDepth = 1024;  // simdjson's default, which the DOM pass applies
+// The walker's own depth bound is above kMaxDepth, so walk() refuses a document before the
+// On-Demand iterator reaches its limit (which it asserts on in builds with development checks
+// rather than reporting an error).
+constexpr size_t kWalkerMaxDepth = kMaxDepth + 16;
 
 std::string_view trim_right(std::string_view t) {
   while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r' || t.back() == '\n')) {
@@ -128,6 +132,10 @@ bool valid_json(std::string_view data) {
   }
   // A number simdjson cannot represent (or a malformed one): decide by the grammar alone.
   simdjson::padded_string padded(data);
+  if (tl_walker.max_depth() < kWalkerMaxDepth &&
+      tl_walker.allocate(data.size(), kWalkerMaxDepth) != simdjson::SUCCESS) {
+    return false;
+  }
   od::document doc;
   if (tl_walker.iterate(padded).get(doc)) {
     return false;

@@ -9,7 +9,10 @@ namespace {
 thread_local simdjson::dom::parser tl_dom;
 thread_local od::parser tl_walker;
 
-constexpr int kMaxDepth = 1024;  // simdjson's default, which the DOM pass applies
+// simdjson's default max depth, which the DOM pass applies: it counts the document itself,
+// so at most 1023 nested arrays/objects.
+constexpr int kMaxDepth = 1024;
+constexpr int kMaxContainerDepth = kMaxDepth - 1;
 // The walker's own depth bound is above kMaxDepth, so walk() refuses a document before the
 // On-Demand iterator reaches its limit (which it asserts on in builds with development checks
 // rather than reporting an error).
@@ -68,13 +71,14 @@ bool json_number(std::string_view t) {
 }
 
 // Visits every value so On-Demand validates all of it (it skips what it is not asked for).
+// `depth` is the nesting of `v`: 1 for the root.
 bool walk(od::value v, int depth) {
-  if (depth > kMaxDepth) {
-    return false;
-  }
   od::json_type t;
   if (v.type().get(t)) {
     return false;
+  }
+  if ((t == od::json_type::object || t == od::json_type::array) && depth > kMaxContainerDepth) {
+    return false;  // as the DOM's DEPTH_ERROR
   }
   switch (t) {
     case od::json_type::object: {

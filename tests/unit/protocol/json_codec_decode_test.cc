@@ -49,6 +49,22 @@ TEST_F(JsonCodecDecodeTest, BatchedConnectAndSubscribeFromWorkedSession) {
   EXPECT_FALSE(cmds[1].subscribe.recover);
 }
 
+TEST_F(JsonCodecDecodeTest, DataNestedUpToTheDepthLimitWithOrWithoutHugeNumbers) {
+  // data's bytes pass through; the command decodes iff the line nests at most 1023 arrays and
+  // objects (simdjson's limit, the command and publish objects count), huge numbers or not.
+  for (const char* leaf : {"1", "1e400"}) {
+    for (int n = 1018; n <= 1026; ++n) {
+      std::string data = std::string(n, '[') + leaf + std::string(n, ']');
+      std::string line = R"({"id":1,"publish":{"channel":"a","data":)" + data + "}}";
+      const bool within = n + 2 <= 1023;
+      ASSERT_EQ(decodes(line), within) << leaf << " " << n;
+      if (within) {
+        EXPECT_EQ(one(line).publish.data, data);
+      }
+    }
+  }
+}
+
 TEST_F(JsonCodecDecodeTest, AppendsToExistingOutputInOrder) {
   std::vector<Command> out(1);
   ASSERT_TRUE(json_codec().decode_commands("{\"id\":5,\"presence\":{\"channel\":\"a\"}}", out));

@@ -45,12 +45,17 @@ TEST(ValidJsonTest, DepthLimitHoldsOnTheSlowPath) {
   EXPECT_TRUE(valid_json(ok));
   std::string deep = "[1e400," + std::string(5000, '[') + std::string(5000, ']') + "]";
   EXPECT_FALSE(valid_json(deep));
-  // Around the limit (1024 levels, as the DOM pass): the walk refuses before the On-Demand
-  // iterator reaches its own bound (an assertion in builds with simdjson development checks).
+  // Around the limit (1023 nested arrays/objects, as the DOM pass): the walk refuses before the
+  // On-Demand iterator reaches its own bound (an assertion in builds with simdjson development
+  // checks).
   for (int levels = 1018; levels <= 1034; ++levels) {
     const int inner = levels - 1;  // the outer array holding the big number is one level
     std::string doc = "[1e400," + std::string(inner, '[') + std::string(inner, ']') + "]";
-    EXPECT_EQ(valid_json(doc), levels <= 1024) << levels;
+    EXPECT_EQ(valid_json(doc), levels <= 1023) << levels;
+    std::string leaf = std::string(levels, '[') + "1e400" + std::string(levels, ']');
+    EXPECT_EQ(valid_json(leaf), levels <= 1023) << levels;
+    std::string small = std::string(levels, '[') + "1" + std::string(levels, ']');
+    EXPECT_EQ(valid_json(small), levels <= 1023) << levels;  // the DOM path, same bound
   }
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/requests.h"
+#include "core/ascii.h"
 #include "core/constant_time.h"
 #include "core/shard.h"
 #include "node/node.h"
@@ -79,25 +80,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -401,7 +383,7 @@ bool HttpApi::authorized(const Request& req) const {
       }
       i = j;
     }
-    if (parts.size() == 2 && iequals(parts[0], "apikey") &&
+    if (parts.size() == 2 && ascii_iequals(parts[0], "apikey") &&
         constant_time_equal(parts[1], cfg.api_key)) {
       return true;
     }

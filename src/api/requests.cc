@@ -54,22 +54,7 @@ constexpr std::array<Method, 13> kEnumMethods{
     Method::kRefresh,
 };
 
-// Go encoding/json matches keys to field names case-insensitively (ASCII folding here).
-bool key_is(std::string_view key, std::string_view name) {
-  if (key.size() != name.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < key.size(); ++i) {
-    char c = key[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-    if (c != name[i]) {
-      return false;
-    }
-  }
-  return true;
-}
+using protocol::key_is;
 
 bool is_null(od::value& v) {
   bool n = false;

@@ -9,17 +9,12 @@
 
 #include "auth/jws.h"
 #include "core/base64.h"
+#include "protocol/json_raw.h"
 
 namespace gyre::auth {
 namespace {
 
-// Go's encoding/json matches field names case-insensitively.
-bool key_is(std::string_view key, std::string_view name) {
-  return key.size() == name.size() &&
-         std::equal(key.begin(), key.end(), name.begin(), [](char k, char n) {
-           return (k >= 'A' && k <= 'Z' ? static_cast<char>(k - 'A' + 'a') : k) == n;
-         });
-}
+using protocol::key_is;
 
 struct Fields {
   std::string kid, kty, alg, use, n, e, crv, x, y;

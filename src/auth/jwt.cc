@@ -84,13 +84,7 @@ bool for_each_member(od::object& object, Fn&& fn) {
   return true;
 }
 
-// encoding/json matches keys to field names case-insensitively. `name` is lower case.
-bool key_is(std::string_view key, std::string_view name) {
-  return key.size() == name.size() &&
-         std::equal(key.begin(), key.end(), name.begin(), [](char k, char n) {
-           return (k >= 'A' && k <= 'Z' ? static_cast<char>(k - 'A' + 'a') : k) == n;
-         });
-}
+using protocol::key_is;
 
 // simdjson's token views run up to the next token and so may end in whitespace.
 std::string_view trim_right(std::string_view s) {

@@ -18,6 +18,7 @@
 #include <re2/re2.h>
 
 #include "config/internal.h"
+#include "core/ascii.h"
 #include "config/schema.h"
 #include "config/value.h"
 
@@ -87,12 +88,6 @@ constexpr uint64_t kDurationLimit = kMaxDurationNs + 1;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::ranges::transform(out, out.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::vector<std::string> split_fields(std::string_view text) {
   std::vector<std::string> out;
@@ -162,7 +157,7 @@ std::string read_file(const std::string& path, bool& found) {
 }
 
 std::string extension_of(const std::string& path) {
-  return lowercase(std::filesystem::path(path).extension().string());
+  return ascii_lower(std::filesystem::path(path).extension().string());
 }
 
 Value parse_file(const std::string& path, const std::string& text) {
@@ -218,7 +213,7 @@ class Applier {
         continue;
       }
       origin_ = fmt::format(" (from {})", name);
-      apply_top_level(lowercase(std::string_view(name).substr(kEnvPrefix.size())),
+      apply_top_level(ascii_lower(std::string_view(name).substr(kEnvPrefix.size())),
                       Value::make_string(text));
     }
   }
@@ -621,7 +616,7 @@ void compile_regex(ChannelOptions& options, const std::string& path) {
 void normalise_log_level(Config& config, std::vector<std::string>& warnings) {
   static constexpr std::array<std::string_view, 6> kLevels = {"none", "trace", "debug",
                                                               "info", "warn",  "error"};
-  std::string level = lowercase(config.log_level);
+  std::string level = ascii_lower(config.log_level);
   if (std::ranges::find(kLevels, level) == kLevels.end()) {
     // Centrifugo falls back to info rather than refusing to start.
     warnings.push_back(fmt::format("unknown log_level \"{}\", using info", config.log_level));

@@ -9,6 +9,7 @@
 #include <re2/re2.h>
 
 #include "config/internal.h"
+#include "core/ascii.h"
 #include "core/glob.h"
 #include "config/loader.h"
 #include "config/schema.h"
@@ -182,11 +183,7 @@ void validate(const Config& config) {
   // Centrifugo compiles every allowed_origins pattern (lower-cased) with gobwas/glob at
   // startup and refuses to start on an invalid one (reference.md §1.2).
   for (size_t i = 0; i < config.allowed_origins.size(); ++i) {
-    std::string pattern = config.allowed_origins[i];
-    std::ranges::transform(pattern, pattern.begin(), [](unsigned char c) {
-      return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    });
-    if (!Glob::compile(pattern)) {
+    if (!Glob::compile(ascii_lower(config.allowed_origins[i]))) {
       fail(fmt::format("allowed_origins[{}]", i),
            fmt::format("invalid glob pattern \"{}\"", config.allowed_origins[i]));
     }

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <cctype>
 
+#include "core/ascii.h"
 #include "core/glob.h"
 #include "node/timer_wheel.h"
 #include "transport/emulation.h"
@@ -38,15 +39,8 @@ constexpr auto kHeaderTimeout = std::chrono::seconds(10);
 constexpr uint32_t kHeaderLimit = 16 * 1024;
 constexpr uint64_t kApiBodyLimit = 16ull * 1024 * 1024;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool header_has_token(std::string_view value, std::string_view token) {
-  std::string v = lower(value);
+  std::string v = ascii_lower(value);
   size_t pos = 0;
   while (pos <= v.size()) {
     size_t comma = v.find(',', pos);
@@ -82,7 +76,7 @@ const std::vector<Glob>& origin_globs(const config::Config& cfg) {
   if (compiled_from != cfg.allowed_origins) {
     globs.clear();
     for (const auto& pat : cfg.allowed_origins) {
-      if (auto g = Glob::compile(lower(pat))) {
+      if (auto g = Glob::compile(ascii_lower(pat))) {
         globs.push_back(std::move(*g));
       }
     }
@@ -99,12 +93,12 @@ bool origin_allowed(const config::Config& cfg, std::string_view origin, std::str
   if (origin.empty()) {
     return true;
   }
-  std::string o = lower(origin);
+  std::string o = ascii_lower(origin);
   if (cfg.allowed_origins.empty()) {
     size_t scheme = o.find("://");
     std::string_view origin_host =
         scheme == std::string::npos ? std::string_view(o) : std::string_view(o).substr(scheme + 3);
-    return origin_host == lower(host);
+    return origin_host == ascii_lower(host);
   }
   for (const auto& g : origin_globs(cfg)) {
     if (g.match(o)) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/ascii.h"
+
 namespace gyre::transport::ws {
 
 namespace {
@@ -58,19 +60,6 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (x != b[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // RFC 7692 §7.1.2: 1*DIGIT in 8..15, without leading zeros.
 std::optional<int> window_bits(std::string_view v) {
   if (v.empty() || v.size() > 2 || v[0] == '0') {
@@ -104,13 +93,13 @@ bool acceptable_offer(const std::vector<std::string_view>& parts) {
       value = v;
     }
     int idx = -1;
-    if (iequals(name, "server_no_context_takeover")) {
+    if (ascii_iequals(name, "server_no_context_takeover")) {
       idx = 0;
-    } else if (iequals(name, "client_no_context_takeover")) {
+    } else if (ascii_iequals(name, "client_no_context_takeover")) {
       idx = 1;
-    } else if (iequals(name, "server_max_window_bits")) {
+    } else if (ascii_iequals(name, "server_max_window_bits")) {
       idx = 2;
-    } else if (iequals(name, "client_max_window_bits")) {
+    } else if (ascii_iequals(name, "client_max_window_bits")) {
       idx = 3;
     } else {
       return false;
@@ -197,7 +186,7 @@ bool accept_deflate_offer(std::string_view header) {
   for (std::string_view ext : split_unquoted(header, ',')) {
     auto parts = split_unquoted(ext, ';');
     std::string_view name = trim(parts[0]);
-    if (!is_token(name) || !iequals(name, "permessage-deflate")) {
+    if (!is_token(name) || !ascii_iequals(name, "permessage-deflate")) {
       continue;
     }
     if (acceptable_offer(parts)) {

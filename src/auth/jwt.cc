@@ -86,14 +86,6 @@ bool for_each_member(od::object& object, Fn&& fn) {
 
 using protocol::key_is;
 
-// simdjson's token views run up to the next token and so may end in whitespace.
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool type_of(od::value& v, JsonType& type) {
   return v.type().get(type) == simdjson::SUCCESS;
@@ -180,7 +172,7 @@ bool decode_numeric_date(od::value& v, std::optional<double>& field) {
     return true;
   }
   if (type == JsonType::number) {
-    text = trim_right(v.raw_json_token());
+    text = protocol::trim_json_whitespace(v.raw_json_token());
   } else if (type == JsonType::string) {
     if (v.get_string().get(text) != simdjson::SUCCESS || !is_json_number(text)) {
       return false;
@@ -613,7 +605,7 @@ std::string user_id_from_claim(const simdjson::padded_string& json, std::string_
           user.assign(text);
         }
       } else if (type == JsonType::number) {
-        text = trim_right(v.raw_json_token());
+        text = protocol::trim_json_whitespace(v.raw_json_token());
         std::string_view digits = text.starts_with('-') ? text.substr(1) : text;
         bool integer_literal = !digits.empty() && std::all_of(digits.begin(), digits.end(),
                                                               [](char c) {

@@ -18,13 +18,6 @@ constexpr int kMaxContainerDepth = kMaxDepth - 1;
 // rather than reporting an error).
 constexpr size_t kWalkerMaxDepth = kMaxDepth + 16;
 
-std::string_view trim_right(std::string_view t) {
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r' || t.back() == '\n')) {
-    t.remove_suffix(1);
-  }
-  return t;
-}
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -113,13 +106,13 @@ bool walk(od::value v, int depth) {
       return !v.get_string().get(str);
     }
     case od::json_type::number:
-      return json_number(trim_right(v.raw_json_token()));
+      return json_number(trim_json_whitespace(v.raw_json_token()));
     case od::json_type::boolean: {
-      std::string_view tok = trim_right(v.raw_json_token());
+      std::string_view tok = trim_json_whitespace(v.raw_json_token());
       return tok == "true" || tok == "false";
     }
     case od::json_type::null:
-      return trim_right(v.raw_json_token()) == "null";
+      return trim_json_whitespace(v.raw_json_token()) == "null";
   }
   return false;
 }
@@ -150,12 +143,7 @@ bool valid_json(std::string_view data) {
   }
   if (t != od::json_type::object && t != od::json_type::array) {
     // A scalar document the DOM refused for its number: valid only as one number.
-    std::string_view all = data;
-    while (!all.empty() && (all.front() == ' ' || all.front() == '\t' || all.front() == '\r' ||
-                            all.front() == '\n')) {
-      all.remove_prefix(1);
-    }
-    return json_number(trim_right(all));
+    return json_number(trim_json_whitespace(data));
   }
   od::value root;
   if (doc.get_value().get(root) || !walk(root, 1)) {
@@ -163,6 +151,17 @@ bool valid_json(std::string_view data) {
   }
   // Nothing may follow the root value.
   return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
+std::string_view trim_json_whitespace(std::string_view s) {
+  constexpr auto is_ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && is_ws(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_ws(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
 }
 
 bool raw_json_bytes(od::value& v, std::string_view& raw) {
@@ -183,7 +182,7 @@ bool raw_json_bytes(od::value& v, std::string_view& raw) {
   } else {
     raw = v.raw_json_token();
   }
-  raw = trim_right(raw);
+  raw = trim_json_whitespace(raw);
   return true;
 }
 

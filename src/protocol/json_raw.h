@@ -16,6 +16,10 @@ namespace gyre::protocol {
 // Returns false on a parse error.
 bool raw_json_bytes(simdjson::ondemand::value& v, std::string_view& raw);
 
+// `s` without JSON whitespace (space, tab, CR, LF) at either end. simdjson's token views
+// (raw_json_token) run up to the next token and so may end in whitespace.
+std::string_view trim_json_whitespace(std::string_view s);
+
 // Whether JSON object key `key` names the field `name` (lower case), as Go's encoding/json
 // matches keys to struct fields: case-insensitively. Used by the decoders of the server API,
 // JWT claims and JWK Sets, which Centrifugo decodes with encoding/json.
@@ -23,8 +27,8 @@ constexpr bool key_is(std::string_view key, std::string_view name) {
   return ascii_iequals(key, name);
 }
 
-// Whether `data` is one complete JSON document (syntax, string escapes, UTF-8, depth up to
-// 1024), judged as Go's encoding/json judges it: every number matching the JSON grammar is
+// Whether `data` is one complete JSON document (syntax, string escapes, UTF-8, at most 1023
+// nested arrays/objects as simdjson's DOM allows), judged as Go's encoding/json judges it: every number matching the JSON grammar is
 // valid, however large (`1e400`, integers beyond 64 bits), as in Centrifugo, which keeps
 // `data` as json.RawMessage. simdjson's DOM parser validates first (fast path); only when it
 // refuses a number does a grammar-only walk decide. Empty input is invalid.

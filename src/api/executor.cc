@@ -119,7 +119,7 @@ unsigned shard_index(node::Node& node, const node::NodeShard& st) {
 }  // namespace
 
 bool append_compact_json(std::string& out, std::string_view raw) {
-  if (!protocol::is_valid_json(raw)) {
+  if (!protocol::valid_json(raw)) {
     return false;
   }
   out.reserve(out.size() + raw.size());

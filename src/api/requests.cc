@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "protocol/codec.h"
 #include "protocol/json_raw.h"
 
 namespace gyre::api {

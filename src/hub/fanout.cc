@@ -29,7 +29,7 @@ std::shared_ptr<const Fanout> make_publication_fanout(
   f->kind = Fanout::Kind::kPublication;
   f->channel = channel;
   f->delta = delta;
-  f->json_compatible = pub->data_is_json || protocol::is_valid_json(pub->data);
+  f->json_compatible = pub->data_is_json || protocol::valid_json(pub->data);
   if (f->json_compatible) {
     protocol::json_codec().encode_pub(f->json, channel, *pub, false);
   }

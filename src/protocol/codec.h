@@ -85,8 +85,13 @@ const Codec& json_codec();
 // transport prefixes each with its varint length.
 const Codec& protobuf_codec();
 
-// True when `data` is one valid JSON value (used to refuse binary payloads to JSON
-// connections with 3506, and to validate raw JSON fields).
-bool is_valid_json(std::string_view data);
+// Whether `data` is one complete JSON document (syntax, string escapes, UTF-8, at most 1023
+// nested arrays/objects as simdjson's DOM allows), judged as Go's encoding/json judges it:
+// every number matching the JSON grammar is valid, however large (`1e400`, integers beyond 64 bits), as in Centrifugo, which keeps
+// `data` as json.RawMessage. simdjson's DOM parser validates first (fast path); only when it
+// refuses a number does a grammar-only walk decide. Empty input is invalid. Used to refuse
+// non-JSON payloads to JSON connections (3506) and to validate raw JSON fields.
+// Defined in json_raw.cc.
+bool valid_json(std::string_view data);
 
 }  // namespace gyre::protocol

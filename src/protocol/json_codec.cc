@@ -834,6 +834,4 @@ const Codec& json_codec() {
   return codec;
 }
 
-bool is_valid_json(std::string_view data) { return valid_json(data); }
-
 }  // namespace gyre::protocol

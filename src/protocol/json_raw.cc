@@ -1,5 +1,7 @@
 #include "protocol/json_raw.h"
 
+#include "protocol/codec.h"
+
 namespace gyre::protocol {
 
 namespace od = simdjson::ondemand;

@@ -27,11 +27,4 @@ constexpr bool key_is(std::string_view key, std::string_view name) {
   return ascii_iequals(key, name);
 }
 
-// Whether `data` is one complete JSON document (syntax, string escapes, UTF-8, at most 1023
-// nested arrays/objects as simdjson's DOM allows), judged as Go's encoding/json judges it: every number matching the JSON grammar is
-// valid, however large (`1e400`, integers beyond 64 bits), as in Centrifugo, which keeps
-// `data` as json.RawMessage. simdjson's DOM parser validates first (fast path); only when it
-// refuses a number does a grammar-only walk decide. Empty input is invalid.
-bool valid_json(std::string_view data);
-
 }  // namespace gyre::protocol

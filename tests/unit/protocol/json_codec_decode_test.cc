@@ -400,24 +400,24 @@ TEST_F(JsonCodecDecodeTest, DecodeConnectRequestRejectsInvalidInput) {
 }
 
 TEST(IsValidJsonTest, AcceptsAnySingleJsonValue) {
-  EXPECT_TRUE(is_valid_json("{\"a\":1}"));
-  EXPECT_TRUE(is_valid_json("[1,2]"));
-  EXPECT_TRUE(is_valid_json("\"s\""));
-  EXPECT_TRUE(is_valid_json("1"));
-  EXPECT_TRUE(is_valid_json("true"));
-  EXPECT_TRUE(is_valid_json("null"));
-  EXPECT_TRUE(is_valid_json(" {\"a\":\n1} "));
+  EXPECT_TRUE(valid_json("{\"a\":1}"));
+  EXPECT_TRUE(valid_json("[1,2]"));
+  EXPECT_TRUE(valid_json("\"s\""));
+  EXPECT_TRUE(valid_json("1"));
+  EXPECT_TRUE(valid_json("true"));
+  EXPECT_TRUE(valid_json("null"));
+  EXPECT_TRUE(valid_json(" {\"a\":\n1} "));
 }
 
 TEST(IsValidJsonTest, RejectsEmptyBinaryAndMalformed) {
-  EXPECT_FALSE(is_valid_json(""));
-  EXPECT_FALSE(is_valid_json(" "));
-  EXPECT_FALSE(is_valid_json("{"));
-  EXPECT_FALSE(is_valid_json("{\"a\":1} x"));
-  EXPECT_FALSE(is_valid_json("1 2"));
-  EXPECT_FALSE(is_valid_json(std::string_view("\x08\x96\x01", 3)));
-  EXPECT_FALSE(is_valid_json("\"\xff\""));
-  EXPECT_FALSE(is_valid_json("abc"));
+  EXPECT_FALSE(valid_json(""));
+  EXPECT_FALSE(valid_json(" "));
+  EXPECT_FALSE(valid_json("{"));
+  EXPECT_FALSE(valid_json("{\"a\":1} x"));
+  EXPECT_FALSE(valid_json("1 2"));
+  EXPECT_FALSE(valid_json(std::string_view("\x08\x96\x01", 3)));
+  EXPECT_FALSE(valid_json("\"\xff\""));
+  EXPECT_FALSE(valid_json("abc"));
 }
 
 }  // namespace

@@ -338,7 +338,7 @@ TEST_F(JsonCodecEncodeTest, TagKeysAreEscaped) {
   EXPECT_EQ(out,
             "{\"push\":{\"channel\":\"c\",\"pub\":{\"data\":1,\"tags\":{\"k\\\"ey\\\\\":"
             "\"v\\\"al\"}}}}");
-  EXPECT_TRUE(is_valid_json(out));
+  EXPECT_TRUE(valid_json(out));
 }
 
 TEST_F(JsonCodecEncodeTest, SubsChannelKeysAreEscaped) {
@@ -347,7 +347,7 @@ TEST_F(JsonCodecEncodeTest, SubsChannelKeysAreEscaped) {
   r.subs.emplace_back("a\"b", SubscribeResult{});
   codec.encode_connect(out, 1, r);
   EXPECT_EQ(out, "{\"id\":1,\"connect\":{\"client\":\"c\",\"subs\":{\"a\\\"b\":{}}}}");
-  EXPECT_TRUE(is_valid_json(out));
+  EXPECT_TRUE(valid_json(out));
 }
 
 TEST_F(JsonCodecEncodeTest, ClientInfoWritesConnInfoAndChanInfoRaw) {
@@ -462,7 +462,7 @@ TEST_F(JsonCodecEncodeTest, StringsAreEscaped) {
   EXPECT_EQ(out,
             "{\"push\":{\"channel\":\"ch\\\"\\\\\",\"unsubscribe\":{\"code\":2000,\"reason\":"
             "\"q\\\"b\\\\s\\n\\r\\t\\u0008\\u000c\\u0001\\u001f\x7f\xc3\xa9/\"}}}");
-  EXPECT_TRUE(is_valid_json(out));
+  EXPECT_TRUE(valid_json(out));
 }
 
 TEST_F(JsonCodecEncodeTest, NulByteInStringIsEscaped) {
@@ -483,7 +483,7 @@ TEST_F(JsonCodecEncodeTest, EncodedRepliesDecodeAsValidJson) {
   ConnectResult r;
   r.client = "c";
   codec.encode_connect(out, 1, r);
-  EXPECT_TRUE(is_valid_json(out));
+  EXPECT_TRUE(valid_json(out));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "protocol/codec.h"
+
 namespace gyre::protocol {
 namespace {
 

@@ -669,9 +669,7 @@ const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot
   auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(plain->data()), plain->size(), h);
   (void)r;
   std::string_view body = std::string_view(*plain).substr(h.header_len);
-  // Centrifuge compresses a write when its length is above the minimum (strictly).
-  if (opts_.compression_min_size > 0 &&
-      body.size() <= static_cast<size_t>(opts_.compression_min_size)) {
+  if (!compresses(body.size())) {
     return plain;
   }
   if (!slot.deflated) {
@@ -688,6 +686,12 @@ const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot
     z[0] = static_cast<char>(static_cast<uint8_t>(z[0]) | ws::kRsv1);
   }
   return &z;
+}
+
+bool WebSocketSession::compresses(size_t payload_size) const {
+  // Centrifuge compresses a write when its length is above the minimum (strictly); 0 = all.
+  return opts_.compression_min_size <= 0 ||
+         payload_size > static_cast<size_t>(opts_.compression_min_size);
 }
 
 void WebSocketSession::compress_owned(Chunk& c) {
@@ -711,9 +715,7 @@ void WebSocketSession::seal(Chunk& c) {
   }
   c.open = false;
   uint8_t op = opts_.protocol == protocol::ProtocolType::kJson ? ws::kText : ws::kBinary;
-  const bool compress =
-      opts_.deflate && (opts_.compression_min_size <= 0 ||
-                        c.owned.size() > static_cast<size_t>(opts_.compression_min_size));
+  const bool compress = opts_.deflate && compresses(c.owned.size());
   if (compress) {
     compress_owned(c);
   }

@@ -139,6 +139,8 @@ class WebSocketSession final : public node::Transport,
   void deliver(std::string_view message);
   const std::string* deflated_frame(hub::Fanout::ShardSlot& slot, const std::string* plain,
                               hub::Fanout::ShardSlot::Deflated which);
+  // Whether a message payload of this size is compressed (websocket_compression_min_size).
+  bool compresses(size_t payload_size) const;
   void compress_owned(Chunk& c);
   // Native ping frames: cf_ws_frame_ping_pong, and always on uni_websocket.
   struct NativePing;

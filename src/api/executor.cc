@@ -223,10 +223,7 @@ void Executor::publish(PublishRequest r, OutcomeCallback done) const {
   if (!payload || payload->empty()) {
     return defer(done, Outcome::fail(api_errors::bad_request()));
   }
-  PublishArgs args{r.skip_history, {r.tags.begin(), r.tags.end()}, r.idempotency_key, r.delta};
-  // `data` is raw JSON validated with the request (requests.h); b64data decodes to any bytes.
-  args.data_is_json = r.b64data.empty();
-  publish_one(r.channel, *payload, args, std::move(done));
+  publish_one(r.channel, *payload, PublishArgs::of(r), std::move(done));
 }
 
 void Executor::publish_one(const std::string& channel, const std::string& payload,
@@ -280,9 +277,7 @@ void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
   if (!payload || payload->empty()) {
     return defer(done, Outcome::fail(api_errors::bad_request()));
   }
-  PublishArgs args{r.skip_history, {r.tags.begin(), r.tags.end()}, r.idempotency_key, r.delta};
-  // `data` is raw JSON validated with the request (requests.h); b64data decodes to any bytes.
-  args.data_is_json = r.b64data.empty();
+  PublishArgs args = PublishArgs::of(r);
   // Items complete on this shard, in any order; the responses keep the channels' order.
   struct State {
     std::vector<Outcome> items;

@@ -71,6 +71,14 @@ class Executor {
     std::string idempotency_key;
     bool delta = false;
     bool data_is_json = false;  // see Publication::data_is_json
+
+    // From a PublishRequest or a BroadcastRequest. Their `data` is raw JSON validated with
+    // the request (requests.h); b64data decodes to any bytes.
+    template <class Request>
+    static PublishArgs of(const Request& r) {
+      return {r.skip_history, {r.tags.begin(), r.tags.end()}, r.idempotency_key, r.delta,
+              r.b64data.empty()};
+    }
   };
   void publish_one(const std::string& channel, const std::string& payload,
                    const PublishArgs& args, OutcomeCallback done) const;

@@ -384,7 +384,55 @@ class Scope {
 // ---------------------------------------------------------------------------------------------
 // Raw WebSocket client speaking the JSON protocol
 
-export class RawClient {
+/**
+ * Base of the test clients that tests wait on: a subclass calls _notify() whenever its state
+ * changes; _wait re-checks on every change.
+ */
+export class Waitable {
+  constructor() {
+    this.waiters = [];
+  }
+
+  _notify() {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /**
+   * Resolves with the first value of find() other than undefined; rejects with "<failed()>
+   * while waiting for <label>" when failed() returns a reason, or after timeoutMs. dump()
+   * describes what was received, for the error.
+   */
+  _wait(find, failed, timeoutMs, label, dump) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = find();
+        if (found !== undefined) {
+          done();
+          resolve(found);
+          return;
+        }
+        const why = failed();
+        if (why) {
+          done();
+          reject(new Error(`${why} while waiting for ${label}; ${dump()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timeout (${timeoutMs} ms) waiting for ${label}; ${dump()}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+      };
+      this.waiters.push(check);
+      check();
+    });
+  }
+}
+
+
+export class RawClient extends Waitable {
   static open(server, { protocols, query = '', autoPong = true, url } = {}) {
     return new Promise((resolve, reject) => {
       const target = url ?? server.wsUrl + query;
@@ -410,13 +458,13 @@ export class RawClient {
   }
 
   constructor(ws, autoPong) {
+    super();
     this.ws = ws;
     this.autoPong = autoPong;
     this.frames = []; // raw frames (strings or Buffers)
     this.messages = []; // parsed messages in order
     this.taken = new Set();
     this.frameErrors = [];
-    this.waiters = [];
     this.nextId = 1;
     this.pings = 0;
     this.closed = null;
@@ -460,10 +508,6 @@ export class RawClient {
     });
   }
 
-  _notify() {
-    for (const w of [...this.waiters]) w();
-  }
-
   /** Send a raw string, an object, or an array of objects (joined by newline in one frame). */
   send(payload) {
     let text;
@@ -475,35 +519,16 @@ export class RawClient {
 
   /** Wait for a message matching pred (not taken before); marks it taken. */
   waitFor(pred, timeoutMs = 5000, label = 'message') {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        for (let i = 0; i < this.messages.length; i++) {
-          if (this.taken.has(i)) continue;
-          if (pred(this.messages[i])) {
-            this.taken.add(i);
-            cleanup();
-            resolve(this.messages[i]);
-            return true;
-          }
-        }
-        if (this.closed) {
-          cleanup();
-          reject(new Error(`connection closed (${this.closed.code} ${JSON.stringify(this.closed.reason)}) while waiting for ${label}; received: ${this.dump()}`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timeout (${timeoutMs} ms) waiting for ${label}; received: ${this.dump()}`));
-      }, timeoutMs);
-      const waiter = () => check();
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-      };
-      if (!check()) this.waiters.push(waiter);
-    });
+    return this._wait(
+      () => {
+        const i = this.messages.findIndex((m, k) => !this.taken.has(k) && pred(m));
+        if (i < 0) return undefined;
+        this.taken.add(i);
+        return this.messages[i];
+      },
+      () => this.closed && `connection closed (${this.closed.code} ${JSON.stringify(this.closed.reason)})`,
+      timeoutMs, label, () => `received: ${this.dump()}`,
+    );
   }
 
   reply(id, timeoutMs = 5000) {

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import {
   test, startServer, TOKENS, userToken, uniq, sleep, once, collect, until, withTimeout, rejects,
-  httpRequest, Centrifuge, WebSocket, assertServerAlive,
+  httpRequest, Centrifuge, WebSocket, assertServerAlive, Waitable,
 } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -71,7 +71,7 @@ function buildRequest(method, path, { headers = {}, body } = {}) {
   return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), b]);
 }
 
-class RawHttp {
+class RawHttp extends Waitable {
   static open(server, method, path, opts = {}) {
     return new Promise((resolve, reject) => {
       const sock = net.connect(server.port, '127.0.0.1', () => {
@@ -82,22 +82,19 @@ class RawHttp {
     });
   }
   constructor(sock) {
+    super();
     this.sock = sock;
     this.raw = Buffer.alloc(0);
     this.closed = false;
-    this.waiters = [];
     sock.on('data', (d) => {
       this.raw = Buffer.concat([this.raw, d]);
-      this.poke();
+      this._notify();
     });
     sock.on('close', () => {
       this.closed = true;
-      this.poke();
+      this._notify();
     });
     sock.on('error', () => {});
-  }
-  poke() {
-    for (const w of this.waiters.slice()) w();
   }
   get headEnd() {
     return this.raw.indexOf('\r\n\r\n');
@@ -144,30 +141,17 @@ class RawHttp {
   get text() {
     return this.body.toString();
   }
-  /** Waits until pred(this) is true. */
+  /** Waits until pred(this) is true (a throwing pred counts as false). */
   waitFor(pred, ms = 5000, label = 'condition') {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        let ok = false;
-        try {
-          ok = pred(this);
-        } catch {}
-        if (ok) {
-          done();
-          resolve(this);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timeout waiting for ${label}; got ${JSON.stringify(this.raw.toString())}`));
-      }, ms);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-      };
-      this.waiters.push(check);
-      check();
-    });
+    const holds = () => {
+      try {
+        return pred(this);
+      } catch {
+        return false;
+      }
+    };
+    return this._wait(() => (holds() ? this : undefined), () => false, ms, label,
+      () => `got ${JSON.stringify(this.raw.toString())}`);
   }
   lines() {
     return this.text.split('\n').filter((l) => l.length > 0);

@@ -245,18 +245,27 @@ test('deflate: invalid compressed data → 3501 bad request; RSV1 without negoti
 
 // ------------------------------------------------------------------------------ SDK
 
+/**
+ * An SDK client (JSON or Protobuf build) of `server`, subscribed to `ch`; its publications'
+ * data (Protobuf bytes parsed as JSON) collect in `got`.
+ */
+async function subscribedSdk(s, server, Client, ch, subOpts = {}) {
+  const client = new Client(server.wsUrl, { websocket: WebSocket, token: userToken('sdk'), minReconnectDelay: 100 });
+  s.defer(() => client.disconnect());
+  const sub = client.newSubscription(ch, subOpts);
+  const got = [];
+  const decode = (d) => (d instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(d)) : d);
+  sub.on('publication', (ctx) => got.push(decode(ctx.data)));
+  sub.subscribe();
+  client.connect();
+  await once(sub, 'subscribed', 5000);
+  return { client, sub, got };
+}
+
 for (const [label, Client, protobuf] of [['JSON', Centrifuge, false], ['Protobuf', CentrifugeProtobuf, true]]) {
   test(`SDK ${label} with compression: publications above and below min size arrive exact`, async (t, s) => {
-    const client = new Client(srv.wsUrl, { websocket: WebSocket, token: userToken('sdk'), minReconnectDelay: 100 });
-    s.defer(() => client.disconnect());
     const ch = uniq('ns:');
-    const sub = client.newSubscription(ch);
-    const got = [];
-    const decode = (d) => (d instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(d)) : d);
-    sub.on('publication', (ctx) => got.push(decode(ctx.data)));
-    sub.subscribe();
-    client.connect();
-    await once(sub, 'subscribed', 5000);
+    const { sub, got } = await subscribedSdk(s, srv, Client, ch);
     const payloads = [{ a: 1 }, { big: 'z'.repeat(3000), n: [1, 2, 3] }, { s: 'short' }, { big: 'q'.repeat(70000) }];
     for (const p of payloads) {
       await srv.apiOk('publish', { channel: ch, data: p });
@@ -273,16 +282,8 @@ for (const [label, Client, protobuf] of [['JSON', Centrifuge, false], ['Protobuf
 
 for (const [label, Client] of [['JSON', Centrifuge], ['Protobuf', CentrifugeProtobuf]]) {
   test(`SDK ${label} with compression and fossil delta: every payload exact`, async (t, s) => {
-    const client = new Client(srvAll.wsUrl, { websocket: WebSocket, token: userToken('sdk'), minReconnectDelay: 100 });
-    s.defer(() => client.disconnect());
     const ch = uniq('dd:');
-    const sub = client.newSubscription(ch, { delta: 'fossil' });
-    const got = [];
-    const decode = (d) => (d instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(d)) : d);
-    sub.on('publication', (ctx) => got.push(decode(ctx.data)));
-    sub.subscribe();
-    client.connect();
-    await once(sub, 'subscribed', 5000);
+    const { got } = await subscribedSdk(s, srvAll, Client, ch, { delta: 'fossil' });
     const sent = [];
     for (let i = 1; i <= 5; i++) {
       const data = { i, text: 'mostly constant text for fossil deltas '.repeat(20), tail: 'x'.repeat(i) };

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { until, sleep } from './harness.mjs';
+import { until, sleep, Waitable } from './harness.mjs';
 
 export const DEFLATE_RESPONSE = 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';
 export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -19,7 +19,7 @@ export function inflate(buf) {
 }
 
 /** A minimal RFC 6455 client over TCP that keeps every received frame as it came. */
-export class WireClient {
+export class WireClient extends Waitable {
   static open(port, { path = '/connection/websocket', query = '', extensions, origin, headers = {} } = {}) {
     return new Promise((resolve, reject) => {
       const sock = net.connect(port, '127.0.0.1');
@@ -48,11 +48,11 @@ export class WireClient {
   }
 
   constructor(sock) {
+    super();
     this.sock = sock;
     this.buf = Buffer.alloc(0);
     this.handshakeDone = false;
     this.frames = [];
-    this.waiters = [];
     this.ended = false;
     sock.on('data', (d) => this._data(d));
     sock.on('close', () => {
@@ -103,39 +103,17 @@ export class WireClient {
     this._notify();
   }
 
-  _notify() {
-    for (const w of [...this.waiters]) w();
-  }
-
   /** Next untaken frame matching pred. */
   frame(pred = () => true, timeoutMs = 5000, label = 'frame') {
-    return new Promise((resolve, reject) => {
-      const check = () => {
+    return this._wait(
+      () => {
         const f = this.frames.find((x) => !x.taken && pred(x));
-        if (f) {
-          f.taken = true;
-          done();
-          resolve(f);
-          return true;
-        }
-        if (this.ended) {
-          done();
-          reject(new Error(`connection ended while waiting for ${label}; frames: ${this.dump()}`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timeout waiting for ${label}; frames: ${this.dump()}`));
-      }, timeoutMs);
-      const w = () => check();
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((x) => x !== w);
-      };
-      if (!check()) this.waiters.push(w);
-    });
+        if (f) f.taken = true;
+        return f;
+      },
+      () => this.ended && 'connection ended',
+      timeoutMs, label, () => `frames: ${this.dump()}`,
+    );
   }
 
   /** Next data frame, decoded to text (inflated when RSV1 is set). */

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <random>
 #include <sstream>
 #include <system_error>
 
@@ -19,6 +18,8 @@
 
 #include "config/internal.h"
 #include "core/ascii.h"
+#include "core/host.h"
+#include "core/random.h"
 #include "config/schema.h"
 #include "config/value.h"
 
@@ -173,11 +174,6 @@ Value parse_file(const std::string& path, const std::string& text) {
   return parse_json(text, origin);
 }
 
-std::string hostname() {
-  std::array<char, 256> buf{};
-  if (gethostname(buf.data(), buf.size() - 1) != 0) {
-    return "localhost";
-  }
   return std::string(buf.data());
 }
 
@@ -625,25 +621,6 @@ void normalise_log_level(Config& config, std::vector<std::string>& warnings) {
   config.log_level = level;
 }
 
-std::string uuid_v4() {
-  std::random_device rd;
-  std::array<uint8_t, 16> bytes{};
-  for (size_t i = 0; i < bytes.size(); i += 4) {
-    uint32_t r = rd();
-    std::memcpy(&bytes[i], &r, 4);
-  }
-  bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0f) | 0x40);  // version 4
-  bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += fmt::format("{:02x}", bytes[i]);
-  }
-  return out;
-}
-
 }  // namespace
 
 LoadResult load(const LoadInput& input) {
@@ -809,10 +786,10 @@ bool parse_duration(std::string_view text, Duration& out) {
 
 std::string generate_config(const std::string& path) {
   std::string ext = extension_of(path);
-  std::string token = uuid_v4();
-  std::string password = uuid_v4();
-  std::string secret = uuid_v4();
-  std::string api_key = uuid_v4();
+  std::string token = random::uuid_v4();
+  std::string password = random::uuid_v4();
+  std::string secret = random::uuid_v4();
+  std::string api_key = random::uuid_v4();
   if (ext == ".json") {
     return fmt::format(
         "{{\n"

@@ -630,7 +630,7 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
   if (transport_info_.app_level_ping && cfg.ping_interval.count() > 0) {
     // First ping at a random time in [interval/2, interval) spreads reconnecting clients.
     auto interval = cfg.ping_interval.count();
-    next_ping_at_ = clock::now() + std::chrono::milliseconds(random::uniform(interval / 2, interval));
+    next_ping_at_ = clock::now() + std::chrono::milliseconds(random::thread_jitter().uniform(interval / 2, interval));
   }
   if (cfg.client_presence_update_interval.count() > 0) {
     next_presence_update_ = clock::now() + cfg.client_presence_update_interval;

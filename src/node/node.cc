@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/host.h"
 #include "core/random.h"
 #include "node/client.h"
 
@@ -38,9 +39,7 @@ Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const confi
       started_at_(clock::now()) {
   name_ = runtime_.config->name;
   if (name_.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    name_ = std::string(host) + "_" + runtime_.config->port;
+    name_ = hostname() + "_" + runtime_.config->port;
   }
   for (unsigned i = 0; i < shards_.size(); ++i) {
     shard_state_.push_back(std::make_unique<NodeShard>());

@@ -13,6 +13,7 @@
 #include "core/shard.h"
 #include "node/node.h"
 #include "protocol/json_writer.h"
+#include "transport/http_util.h"
 
 namespace gyre::api {
 namespace {
@@ -78,60 +79,6 @@ std::string error_object(const Error& e) {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Go url.QueryUnescape: '+' is a space, %XX a byte; a malformed escape is an error.
-std::optional<std::string> query_unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) {
-        return std::nullopt;
-      }
-      int hi = hex_value(s[i + 1]);
-      int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return std::nullopt;
-      }
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// First value of query parameter `name` (Go url.Values.Get after ParseQuery: pairs with ';'
-// or malformed escapes are dropped).
-std::string query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty() || pair.find(';') != std::string_view::npos) {
-      continue;
-    }
-    size_t eq = pair.find('=');
-    auto key = query_unescape(pair.substr(0, eq));
-    auto value = query_unescape(eq == std::string_view::npos ? std::string_view{}
-                                                             : pair.substr(eq + 1));
-    if (key && value && *key == name) {
-      return *value;
-    }
-  }
-  return {};
 }
 
 // ------------------------------------------------------------------ legacy stream
@@ -389,7 +336,7 @@ bool HttpApi::authorized(const Request& req) const {
     }
   }
   if (!req.query.empty()) {
-    std::string key = query_param(req.query, "api_key");
+    std::string key = transport::http::query_param(req.query, "api_key").value_or("");
     if (!key.empty() && constant_time_equal(key, cfg.api_key)) {
       return true;
     }

@@ -14,12 +14,14 @@
 #include "core/ascii.h"
 #include "core/glob.h"
 #include "node/timer_wheel.h"
+#include "server/request_parser.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
 #include "transport/stream_session.h"
 #include "transport/websocket_session.h"
 #include "transport/ws_deflate.h"
 #include "transport/ws_frame.h"
+#include "transport/ws_upgrade.h"
 
 namespace gyre::server {
 
@@ -36,36 +38,10 @@ std::atomic<size_t> g_pending_upgrades{0};
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kHeaderTimeout = std::chrono::seconds(10);
-constexpr uint32_t kHeaderLimit = 16 * 1024;
+// Go's net/http: DefaultMaxHeaderBytes (1 MB) plus the 4096 bytes of slack its reader allows;
+// beyond it 431. Cookies and JWTs in headers can be large.
+constexpr uint32_t kHeaderLimit = (1u << 20) + 4096;
 constexpr uint64_t kApiBodyLimit = 16ull * 1024 * 1024;
-
-bool header_has_token(std::string_view value, std::string_view token) {
-  std::string v = ascii_lower(value);
-  size_t pos = 0;
-  while (pos <= v.size()) {
-    size_t comma = v.find(',', pos);
-    std::string_view part(v.data() + pos, (comma == std::string::npos ? v.size() : comma) - pos);
-    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) {
-      part.remove_prefix(1);
-    }
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) {
-      part.remove_suffix(1);
-    }
-    if (part == token) {
-      return true;
-    }
-    if (comma == std::string::npos) {
-      break;
-    }
-    pos = comma + 1;
-  }
-  return false;
-}
-
-// Value of query parameter `name` (percent-decoded), or nullopt.
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  return transport::http::query_param(query, name);
-}
 
 // allowed_origins patterns compiled once per shard thread and list (validate() has rejected
 // invalid patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
@@ -74,38 +50,14 @@ const std::vector<Glob>& origin_globs(const config::Config& cfg) {
   thread_local std::vector<std::string> compiled_from;
   thread_local std::vector<Glob> globs;
   if (compiled_from != cfg.allowed_origins) {
-    globs.clear();
-    for (const auto& pat : cfg.allowed_origins) {
-      if (auto g = Glob::compile(ascii_lower(pat))) {
-        globs.push_back(std::move(*g));
-      }
-    }
+    globs = transport::compile_origin_globs(cfg.allowed_origins);
     compiled_from = cfg.allowed_origins;
   }
   return globs;
 }
 
-// allowed_origins (reference.md §1.2): no Origin header passes; with an empty list only a
-// same-origin request passes (Origin host == Host, Centrifuge's default check); otherwise the
-// lower-cased Origin must match one of the gobwas/glob patterns (`*`, `?`, `[a-z]`, `[!x]`,
-// `{a,b}`, `\` escapes; no separators, so `*` also matches dots and slashes).
 bool origin_allowed(const config::Config& cfg, std::string_view origin, std::string_view host) {
-  if (origin.empty()) {
-    return true;
-  }
-  std::string o = ascii_lower(origin);
-  if (cfg.allowed_origins.empty()) {
-    size_t scheme = o.find("://");
-    std::string_view origin_host =
-        scheme == std::string::npos ? std::string_view(o) : std::string_view(o).substr(scheme + 3);
-    return origin_host == ascii_lower(host);
-  }
-  for (const auto& g : origin_globs(cfg)) {
-    if (g.match(o)) {
-      return true;
-    }
-  }
-  return false;
+  return transport::origin_allowed(origin_globs(cfg), cfg.allowed_origins.empty(), origin, host);
 }
 
 // client_connection_rate_limit (reference.md §1.2): a node-wide token bucket of N new
@@ -231,6 +183,31 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     disarm();
     arm(kIdleTimeout);
+    const auto& req = parser_->get();
+    // `Expect: 100-continue` (RFC 9110 §10.1.1; curl sends it for bodies over 1 KB and waits
+    // a second without an answer): a body over the limit is refused at once, otherwise the
+    // client is told to go on, as Go's net/http does when the handler reads the body.
+    if (req.version() == 11 && transport::header_has_token(req[http::field::expect], "100-continue")) {
+      if (auto len = parser_->content_length(); len && *len > kApiBodyLimit) {
+        respond_simple(http::status::payload_too_large, "", false);
+        return;
+      }
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(kContinue),
+                        [self = shared_from_this()](error_code ec, size_t) {
+                          if (ec) {
+                            self->disarm();
+                            self->close();
+                            return;
+                          }
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
   }
@@ -392,7 +369,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       data = std::move(req.body());
       have_data = true;
     } else if (method == http::verb::get && sse) {
-      auto p = query_param(query, "cf_connect");
+      auto p = transport::http::query_param(query, "cf_connect");
       if (p && !p->empty()) {
         data = std::move(*p);
         have_data = true;
@@ -483,122 +460,53 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void upgrade_websocket(const std::string& query, bool uni) {
     auto& req = parser_->get();
     const auto& cfg = *node_.config();
-    if (req.method() != http::verb::get || !header_has_token(req[http::field::upgrade], "websocket") ||
-        !header_has_token(req[http::field::connection], "upgrade") ||
-        req[http::field::sec_websocket_version] != "13" || req[http::field::sec_websocket_key].empty()) {
-      respond_simple(http::status::bad_request, "Bad Request\n", false, "text/plain; charset=utf-8");
-      return;
+    transport::UpgradeRequest ur;
+    ur.method = req.method_string();
+    ur.upgrade = req[http::field::upgrade];
+    ur.connection = req[http::field::connection];
+    ur.version = req[http::field::sec_websocket_version];
+    ur.key = req[http::field::sec_websocket_key];
+    ur.origin = req[http::field::origin];
+    ur.host = req[http::field::host];
+    ur.protocols = req[http::field::sec_websocket_protocol];
+    for (std::string_view offer : req.values(http::field::sec_websocket_extensions)) {
+      if (!ur.extensions.empty()) {
+        ur.extensions += ", ";
+      }
+      ur.extensions.append(offer);
     }
-    if (!origin_allowed(cfg, req[http::field::origin], req[http::field::host])) {
-      spdlog::info("websocket upgrade refused: origin {} not allowed", std::string(req[http::field::origin]));
-      respond_simple(http::status::forbidden, "Forbidden\n", false, "text/plain; charset=utf-8");
+    ur.query = query;
+    ur.unidirectional = uni;
+    auto negotiated = transport::negotiate_websocket(ur, cfg, origin_globs(cfg));
+    if (!negotiated) {
+      if (negotiated.error().status == 403) {
+        spdlog::info("websocket upgrade refused: origin {} not allowed", std::string(ur.origin));
+      }
+      respond(negotiated.error().status, std::move(negotiated.error().content_type),
+              std::move(negotiated.error().body), false);
       return;
     }
     if (connection_limit_reached()) {
       respond_simple(http::status::service_unavailable, "", false);
       return;
     }
-    std::optional<protocol::ConnectRequest> uni_connect;
-    if (uni) {
-      // Centrifugo v6.3 `cf_connect` (client-protocol.md §8.3.1); v5.4 clients send the
-      // ConnectRequest as the first message instead, which works too.
-      if (auto p = query_param(query, "cf_connect")) {
-        protocol::ConnectRequest cr;
-        if (!protocol::json_codec().decode_connect_request(*p, cr)) {
-          respond_simple(http::status::bad_request, "", false);
-          return;
-        }
-        uni_connect = std::move(cr);
-      }
+    if (negotiated->invalid_compression_level) {
+      // gorilla's SetCompressionLevel error, which Centrifuge logs on every connection; once
+      // per endpoint here.
+      static std::once_flag warned;
+      static std::once_flag warned_uni;
+      std::call_once(uni ? warned_uni : warned, [&cfg, uni] {
+        spdlog::error("{}websocket error setting compression level {}: using 1", uni ? "uni_" : "",
+                      uni ? cfg.uni_websocket_compression_level : cfg.websocket_compression_level);
+      });
     }
-    std::string subprotocol;
-    bool protobuf = false;
-    if (uni) {
-      // JSON only, no subprotocols.
-    } else if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-protobuf")) {
-      subprotocol = "centrifuge-protobuf";
-      protobuf = true;
-    } else if (header_has_token(req[http::field::sec_websocket_protocol], "centrifuge-json")) {
-      subprotocol = "centrifuge-json";
-    }
-    auto proto_param = query_param(query, "cf_protocol");
-    auto format_param = query_param(query, "format");
-    if (!uni && ((proto_param && *proto_param == "protobuf") ||
-                 (format_param && *format_param == "protobuf"))) {
-      protobuf = true;
-    }
-    // uni_websocket has its own copy of every WebSocket option (uni_ prefix, reference.md
-    // §1.9); Centrifugo reads none of the bidirectional ones for it.
-    const auto write_timeout = uni ? cfg.uni_websocket_write_timeout : cfg.websocket_write_timeout;
-    const bool compression = uni ? cfg.uni_websocket_compression : cfg.websocket_compression;
-    const int64_t compression_level =
-        uni ? cfg.uni_websocket_compression_level : cfg.websocket_compression_level;
-    const int64_t compression_min_size =
-        uni ? cfg.uni_websocket_compression_min_size : cfg.websocket_compression_min_size;
-    transport::WebSocketOptions opts;
-    opts.protocol = protobuf ? protocol::ProtocolType::kProtobuf : protocol::ProtocolType::kJson;
-    opts.message_size_limit = static_cast<int32_t>(std::min<int64_t>(
-        uni ? cfg.uni_websocket_message_size_limit : cfg.websocket_message_size_limit,
-        INT32_MAX));
-    // Centrifuge: a zero write timeout means the 1 s default.
-    opts.write_timeout =
-        write_timeout.count() > 0
-            ? std::chrono::duration_cast<std::chrono::milliseconds>(write_timeout)
-            : std::chrono::milliseconds(1000);
-    opts.queue_max_size = cfg.client_queue_max_size;
-    auto pp = query_param(query, "cf_ws_frame_ping_pong");
-    opts.frame_ping_pong = !uni && pp && *pp == "true";
-    opts.unidirectional = uni;
-    bool deflate = false;
-    if (compression) {
-      // Offers may come in several header lines: read them as one list (RFC 7230 §3.2.2).
-      std::string offers;
-      auto range = req.equal_range(http::field::sec_websocket_extensions);
-      for (auto it = range.first; it != range.second; ++it) {
-        if (!offers.empty()) {
-          offers += ", ";
-        }
-        offers.append(it->value());
-      }
-      deflate = transport::ws::accept_deflate_offer(offers);
-    }
-    if (deflate) {
-      opts.deflate = true;
-      // gorilla's SetCompressionLevel refuses levels outside -2..9 and keeps its default, 1
-      // (Centrifuge logs the error on every connection; we log it once per endpoint).
-      int level = static_cast<int>(std::clamp<int64_t>(compression_level, -100, 100));
-      if (!transport::ws::valid_compression_level(level)) {
-        static std::once_flag warned;
-        static std::once_flag warned_uni;
-        std::call_once(uni ? warned_uni : warned, [level, uni] {
-          spdlog::error("{}websocket error setting compression level {}: using 1",
-                        uni ? "uni_" : "", level);
-        });
-        level = 1;
-      }
-      opts.compression_level = static_cast<int8_t>(level);
-      opts.compression_min_size =
-          static_cast<int32_t>(std::clamp<int64_t>(compression_min_size, 0, INT32_MAX));
-    }
-
+    auto opts = negotiated->options;
+    auto uni_connect = std::move(negotiated->uni_connect);
     node::ConnectionRequest cr;
     if (!cfg.client_user_id_http_header.empty()) {
       cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
     }
-    auto response = std::make_shared<std::string>();
-    *response =
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: " +
-        transport::ws::accept_key(req[http::field::sec_websocket_key]) + "\r\n";
-    if (!subprotocol.empty()) {
-      *response += "Sec-WebSocket-Protocol: " + subprotocol + "\r\n";
-    }
-    if (deflate) {
-      *response += "Sec-WebSocket-Extensions: ";
-      *response += transport::ws::kDeflateResponse;
-      *response += "\r\n";
-    }
-    *response += "\r\n";
+    auto response = std::make_shared<std::string>(std::move(negotiated->response));
     g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(
         socket_, asio::buffer(*response),
@@ -632,30 +540,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     respond(static_cast<int>(status), std::move(content_type), std::move(body), keep_alive);
   }
 
-  // Responses are few fixed headers: built by hand, which costs far less than Beast's
-  // serializer on the API's hot path.
+  // Responses are few fixed headers: built by hand (transport::http::simple_response, with
+  // Go's reason phrases and a Date header), which costs far less than Beast's serializer on
+  // the API's hot path.
   void respond(int status, std::string content_type, std::string body, bool keep_alive,
                std::string_view extra = {}) {
-    auto out = std::make_shared<std::string>();
-    out->reserve(160 + body.size());
-    out->append("HTTP/1.1 ");
-    out->append(std::to_string(status));
-    out->push_back(' ');
-    out->append(std::string_view(http::obsolete_reason(static_cast<http::status>(status))));
-    out->append("\r\n");
-    if (!content_type.empty()) {
-      out->append("Content-Type: ");
-      out->append(content_type);
-      out->append("\r\n");
-    }
-    out->append(extra);
-    if (status != 204) {
-      out->append("Content-Length: ");
-      out->append(std::to_string(body.size()));
-      out->append("\r\n");
-    }
-    out->append(keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
-    out->append(body);
+    auto out = std::make_shared<std::string>(
+        transport::http::simple_response(status, content_type, body, extra, keep_alive));
     arm(kIdleTimeout);
     asio::async_write(socket_, asio::buffer(*out),
                       [self = shared_from_this(), out, keep_alive](error_code ec, size_t) {
@@ -677,7 +568,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   tcp::socket socket_;
   node::TimerWheelHandle wheel_handle_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   node::Node& node_;
   api::HttpApi& api_;
   Routes routes_;

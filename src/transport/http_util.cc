@@ -1,6 +1,12 @@
 #include "transport/http_util.h"
 
+#include <boost/url/decode_view.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/pct_string_view.hpp>
+
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 
 namespace gyre::transport::http {
 
@@ -51,6 +57,7 @@ std::string stream_response_head(std::string_view content_type, std::string_view
       "HTTP/1.1 200 OK\r\n"
       "Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0\r\n"
       "Connection: keep-alive\r\n";
+  out.append("Date: ").append(http_date()).append("\r\n");
   if (!content_type.empty()) {
     out.append("Content-Type: ").append(content_type).append("\r\n");
   }
@@ -70,8 +77,11 @@ std::string simple_response(int status, std::string_view content_type, std::stri
   if (!content_type.empty()) {
     out.append("Content-Type: ").append(content_type).append("\r\n");
   }
+  out.append("Date: ").append(http_date()).append("\r\n");
   out.append(extra);
-  out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  if (status != 204) {
+    out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  }
   if (!keep_alive) {
     out.append("Connection: close\r\n");
   }
@@ -106,50 +116,81 @@ std::optional<HttpResponse> connect_code_to_http_response(const config::CodeTran
   return HttpResponse{500, "Internal Server Error"};
 }
 
-std::string percent_decode(std::string_view v) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+std::optional<std::string> query_unescape(std::string_view s) {
+  // Boost.URL validates the escapes (every `%` followed by two hex digits) and decodes with
+  // `+` as a space, as Go's QueryUnescape does for query components.
+  auto pct = boost::urls::make_pct_string_view(boost::core::string_view(s.data(), s.size()));
+  if (!pct) {
+    return std::nullopt;
+  }
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
   std::string out;
-  out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '+') {
-      out += ' ';
-    } else if (v[i] == '%') {
-      int hi = i + 1 < v.size() ? hex(v[i + 1]) : -1;
-      int lo = i + 2 < v.size() ? hex(v[i + 2]) : -1;
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      } else {
-        out += '%';
-      }
-    } else {
-      out += v[i];
+  out.reserve(pct->decoded_size());
+  for (char c : boost::urls::decode_view(*pct, opts)) {
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty() || pair.find(';') != std::string_view::npos) {
+      continue;
+    }
+    size_t eq = pair.find('=');
+    auto key = query_unescape(pair.substr(0, eq));
+    auto value =
+        query_unescape(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (key && value) {
+      out.emplace_back(std::move(*key), std::move(*value));
     }
   }
   return out;
 }
 
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    size_t amp = query.find('&', pos);
-    std::string_view kv =
-        query.substr(pos, (amp == std::string_view::npos ? query.size() : amp) - pos);
-    size_t eq = kv.find('=');
-    if (percent_decode(kv.substr(0, eq)) == name) {
-      return percent_decode(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+  for (auto& [key, value] : parse_query(query)) {
+    if (key == name) {
+      return std::move(value);
     }
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    pos = amp + 1;
   }
   return std::nullopt;
+}
+
+std::string format_http_date(int64_t unix_seconds) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                        tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                        tm.tm_sec);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string_view http_date() {
+  // Per-thread scratch: the text of the current second (not shard state: any thread may ask).
+  struct Cache {
+    int64_t second = -1;
+    std::string text;
+  };
+  thread_local Cache cache;
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  if (now != cache.second) {
+    cache.text = format_http_date(now);
+    cache.second = now;
+  }
+  return cache.text;
 }
 
 }  // namespace gyre::transport::http

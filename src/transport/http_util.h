@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 
@@ -24,10 +26,12 @@ std::string_view reason_phrase(int status);
 std::string cors_headers(std::string_view origin, std::string_view request_headers);
 
 // The head of a streaming response (status 200, chunked body) with the no-cache headers of
-// client-protocol.md §8.2.1; `content_type` empty = none; `extra` = more header lines.
+// client-protocol.md §8.2.1 and a Date header; `content_type` empty = none; `extra` = more
+// header lines.
 std::string stream_response_head(std::string_view content_type, std::string_view extra);
 
-// A complete response with a fixed body (Content-Length), `Connection: close` if !keep_alive.
+// A complete response with a fixed body (Content-Length, none for 204), a Date header,
+// `Connection: close` if !keep_alive.
 std::string simple_response(int status, std::string_view content_type, std::string_view body,
                             std::string_view extra, bool keep_alive);
 
@@ -48,9 +52,24 @@ std::optional<HttpResponse> connect_code_to_http_response(const config::CodeTran
                                                           uint32_t code,
                                                           std::string_view message);
 
-// Decodes an `application/x-www-form-urlencoded` value (`+` = space, %XX).
-std::string percent_decode(std::string_view v);
-// Value of query parameter `name` (decoded), or nullopt when absent.
+// The one query-string parser of Gyre (server API and client transports), with Go's
+// url.ParseQuery semantics, which Centrifugo applies: pairs are split at `&`; a pair holding
+// `;` is dropped (Go >= 1.17 refuses semicolon separators); empty pairs are skipped; key and
+// value are cut at the first `=` and unescaped as Go's QueryUnescape (`+` = space, `%XX` a
+// byte); a pair with a malformed escape in its key or value is dropped, the others are kept.
+// Decoding uses Boost.URL.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+// Go's url.QueryUnescape: nullopt for a malformed percent escape.
+std::optional<std::string> query_unescape(std::string_view s);
+// The first value of `name` after parse_query (Go's Values.Get, which cannot tell a missing
+// parameter from an empty one: here a missing one is nullopt).
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
+// The current time as an HTTP `Date` value (IMF-fixdate, RFC 9110 §5.6.7), as Go's net/http
+// adds to every response: "Mon, 07 Dec 2026 03:28:24 GMT". Formatted once per second per
+// thread.
+std::string_view http_date();
+// The same for a given Unix time (seconds).
+std::string format_http_date(int64_t unix_seconds);
 
 }  // namespace gyre::transport::http

@@ -15,6 +15,7 @@
 #include "node/client.h"
 #include "node/node.h"
 #include "protocol/codec.h"
+#include "protocol/json_entities.h"
 #include "protocol/json_writer.h"
 
 namespace gyre::api {
@@ -40,67 +41,11 @@ const config::ChannelOptions* lookup(const config::Config& cfg, const std::strin
   return r.options;
 }
 
-// `"key":` with the key JSON-escaped (channel names and client IDs are arbitrary strings).
-void escaped_key(JsonWriter& w, std::string_view k) {
-  std::string e;
-  JsonWriter::append_escaped(e, k);
-  w.key(std::string_view(e).substr(1, e.size() - 2));
-}
-
-// Writes a raw-JSON field; false when the stored bytes are not JSON.
-bool raw_field(JsonWriter& w, std::string_view k, std::string_view raw) {
-  std::string compact;
-  if (!append_compact_json(compact, raw)) {
-    return false;
-  }
-  w.field_raw(k, compact);
-  return true;
-}
-
-// ClientInfo (§1.6): user and client always, the *_info fields when non-empty.
-bool write_client_info(JsonWriter& w, const protocol::ClientInfo& ci) {
-  w.begin_object();
-  w.field("user", ci.user);
-  w.field("client", ci.client);
-  if (!ci.conn_info.empty() && !raw_field(w, "conn_info", ci.conn_info)) {
-    return false;
-  }
-  if (!ci.chan_info.empty() && !raw_field(w, "chan_info", ci.chan_info)) {
-    return false;
-  }
-  w.end_object();
-  return true;
-}
-
-// Publication (§1.6): data, info, offset (if > 0), tags (if non-empty).
-bool write_publication(JsonWriter& w, const protocol::Publication& p) {
-  w.begin_object();
-  if (!p.data.empty() && !raw_field(w, "data", p.data)) {
-    return false;
-  }
-  if (p.info) {
-    w.key("info");
-    if (!write_client_info(w, *p.info)) {
-      return false;
-    }
-  }
-  if (p.offset > 0) {
-    w.field_uint("offset", p.offset);
-  }
-  if (!p.tags.empty()) {
-    std::vector<std::pair<std::string, std::string>> tags = p.tags;
-    std::sort(tags.begin(), tags.end());
-    w.key("tags");
-    w.begin_object();
-    for (const auto& [k, v] : tags) {
-      escaped_key(w, k);
-      w.string(v);
-    }
-    w.end_object();
-  }
-  w.end_object();
-  return true;
-}
+// Publications as the server API writes them (Go's encoding/json over Centrifugo's API
+// types): raw JSON compacted, tags sorted, no delta flag or epoch.
+constexpr protocol::PublicationJson kApiPublication{.raw = protocol::RawJson::kCompact,
+                                                   .delta_flag = false,
+                                                   .sorted_tags = true};
 
 Outcome unencodable() { return Outcome{std::nullopt, {}, true}; }
 
@@ -117,58 +62,6 @@ unsigned shard_index(node::Node& node, const node::NodeShard& st) {
 }
 
 }  // namespace
-
-bool append_compact_json(std::string& out, std::string_view raw) {
-  if (!protocol::valid_json(raw)) {
-    return false;
-  }
-  out.reserve(out.size() + raw.size());
-  bool in_string = false;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (!in_string) {
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        continue;
-      }
-      if (c == '"') {
-        in_string = true;
-      }
-      out += c;
-      continue;
-    }
-    switch (c) {
-      case '\\':
-        out += c;
-        out += raw[++i];  // valid JSON: an escape always has a next byte
-        break;
-      case '"':
-        in_string = false;
-        out += c;
-        break;
-      case '<':
-        out += "\\u003c";
-        break;
-      case '>':
-        out += "\\u003e";
-        break;
-      case '&':
-        out += "\\u0026";
-        break;
-      case '\xE2':
-        if (i + 2 < raw.size() && raw[i + 1] == '\x80' &&
-            (raw[i + 2] == '\xA8' || raw[i + 2] == '\xA9')) {
-          out += raw[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-          i += 2;
-        } else {
-          out += c;
-        }
-        break;
-      default:
-        out += c;
-    }
-  }
-  return true;
-}
 
 void Executor::execute(Method m, AnyRequest req, OutcomeCallback done) const {
   switch (m) {
@@ -433,8 +326,8 @@ void Executor::presence(ChannelRequest r, OutcomeCallback done) const {
         w.key("presence");
         w.begin_object();
         for (const auto& [client, info] : entries) {
-          escaped_key(w, client);
-          if (!write_client_info(w, info)) {
+          w.key_escaped(client);
+          if (!protocol::write_client_info(w, info, protocol::RawJson::kCompact)) {
             return done(unencodable());
           }
         }
@@ -505,7 +398,7 @@ void Executor::history(HistoryRequest r, OutcomeCallback done) const {
         w.key("publications");
         w.begin_array();
         for (const auto& pub : res->publications) {
-          if (!write_publication(w, *pub)) {
+          if (!protocol::write_publication(w, *pub, kApiPublication)) {
             return done(unencodable());
           }
         }
@@ -574,7 +467,7 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
         w.key("channels");
         w.begin_object();
         for (const auto& [name, n] : merged) {
-          escaped_key(w, name);
+          w.key_escaped(name);
           w.begin_object();
           w.field_uint("num_clients", n);
           w.end_object();

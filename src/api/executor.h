@@ -86,9 +86,4 @@ class Executor {
   node::Node& node_;
 };
 
-// Appends `raw` compacted the way Go's encoder re-emits a json.RawMessage: insignificant
-// whitespace removed, `<`, `>`, `&`, U+2028 and U+2029 inside strings escaped. Returns false
-// (appending nothing) when `raw` is not exactly one valid JSON value.
-bool append_compact_json(std::string& out, std::string_view raw);
-
 }  // namespace gyre::api

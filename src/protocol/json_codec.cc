@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "protocol/codec.h"
+#include "protocol/json_entities.h"
 #include "protocol/json_raw.h"
 #include "protocol/json_writer.h"
 
@@ -295,55 +296,6 @@ bool decode_line(std::string_view line, Command& cmd) {
 
 // ---------------------------------------------------------------- encoding helpers
 
-void write_client_info(JsonWriter& w, const ClientInfo& i) {
-  w.begin_object();
-  w.field("user", i.user);
-  w.field("client", i.client);
-  if (!i.conn_info.empty()) {
-    w.field_raw("conn_info", i.conn_info);
-  }
-  if (!i.chan_info.empty()) {
-    w.field_raw("chan_info", i.chan_info);
-  }
-  w.end_object();
-}
-
-// `data_as_string`: delta-negotiated subscriptions carry data as a JSON string (§9.3).
-void write_publication(JsonWriter& w, const Publication& p, bool with_epoch = false,
-                       bool data_as_string = false) {
-  w.begin_object();
-  if (!p.data.empty()) {
-    if (data_as_string) {
-      w.field("data", p.data);
-    } else {
-      w.field_raw("data", p.data);
-    }
-  }
-  if (p.info) {
-    w.key("info");
-    write_client_info(w, *p.info);
-  }
-  if (p.offset != 0) {
-    w.field_uint("offset", p.offset);
-  }
-  if (!p.tags.empty()) {
-    w.key("tags");
-    w.begin_object();
-    for (const auto& [k, v] : p.tags) {
-      w.key_escaped(k);
-      w.string(v);
-    }
-    w.end_object();
-  }
-  if (p.delta) {
-    w.field_bool("delta", true);
-  }
-  if (with_epoch && !p.epoch.empty() && p.offset == 1) {
-    w.field("epoch", p.epoch);
-  }
-  w.end_object();
-}
-
 void write_subscribe_result(JsonWriter& w, const SubscribeResult& r) {
   w.begin_object();
   if (r.expires) {
@@ -362,7 +314,7 @@ void write_subscribe_result(JsonWriter& w, const SubscribeResult& r) {
     w.key("publications");
     w.begin_array();
     for (const auto& p : r.publications) {
-      write_publication(w, *p, false, r.delta);
+      (void)write_publication(w, *p, {.data_as_string = r.delta});
     }
     w.end_array();
   }
@@ -603,7 +555,7 @@ class JsonCodec final : public Codec {
     w.begin_object();
     for (const auto& [client, info] : r.presence) {
       w.key_escaped(client);
-      write_client_info(w, info);
+      (void)write_client_info(w, info);
     }
     w.end_object();
     w.end_object();
@@ -630,7 +582,7 @@ class JsonCodec final : public Codec {
     w.key("publications");
     w.begin_array();
     for (const auto& p : r.publications) {
-      write_publication(w, *p);
+      (void)write_publication(w, *p);
     }
     w.end_array();
     w.field("epoch", r.epoch);
@@ -693,7 +645,7 @@ class JsonCodec final : public Codec {
     JsonWriter w(out);
     begin_push(w, channel, uni);
     w.key("pub");
-    write_publication(w, p, true);
+    (void)write_publication(w, p, {.with_epoch = true});
     end_push(w, uni);
   }
 
@@ -709,7 +661,7 @@ class JsonCodec final : public Codec {
     JsonWriter w(out);
     begin_push(w, channel, uni);
     w.key("pub");
-    write_publication(w, view, true, true);
+    (void)write_publication(w, view, {.with_epoch = true, .data_as_string = true});
     end_push(w, uni);
   }
 
@@ -720,7 +672,7 @@ class JsonCodec final : public Codec {
     w.key("join");
     w.begin_object();
     w.key("info");
-    write_client_info(w, info);
+    (void)write_client_info(w, info);
     w.end_object();
     end_push(w, uni);
   }
@@ -732,7 +684,7 @@ class JsonCodec final : public Codec {
     w.key("leave");
     w.begin_object();
     w.key("info");
-    write_client_info(w, info);
+    (void)write_client_info(w, info);
     w.end_object();
     end_push(w, uni);
   }

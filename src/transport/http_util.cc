@@ -57,10 +57,11 @@ std::string stream_response_head(std::string_view content_type, std::string_view
       "HTTP/1.1 200 OK\r\n"
       "Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0\r\n"
       "Connection: keep-alive\r\n";
-  out.append("Date: ").append(http_date()).append("\r\n");
   if (!content_type.empty()) {
     out.append("Content-Type: ").append(content_type).append("\r\n");
   }
+  // Header names in sorted order, as Go's net/http writes them.
+  out.append("Date: ").append(http_date()).append("\r\n");
   out.append(
       "Expire: 0\r\n"
       "Pragma: no-cache\r\n"

@@ -99,9 +99,13 @@ class RawHttp extends Waitable {
   get headEnd() {
     return this.raw.indexOf('\r\n\r\n');
   }
+  /** The response head, with a well-formed `Date` value (IMF-fixdate) replaced by DATE. */
   get head() {
     const i = this.headEnd;
-    return i < 0 ? null : this.raw.subarray(0, i).toString();
+    return i < 0
+      ? null
+      : this.raw.subarray(0, i).toString()
+        .replace(/\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT(?=\r\n|$)/, '\r\nDate: DATE');
   }
   get status() {
     const h = this.head;
@@ -307,7 +311,7 @@ const STREAM_HEAD = [
   'Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0',
   'Connection: keep-alive',
 ];
-const STREAM_TAIL = ['Expire: 0', 'Pragma: no-cache', 'X-Accel-Buffering: no'];
+const STREAM_TAIL = ['Date: DATE', 'Expire: 0', 'Pragma: no-cache', 'X-Accel-Buffering: no'];
 
 test('raw http_stream: exact head, connect reply line with session and node, commands via /emulation → 204', async (t, s) => {
   const r = await rawHttp(s, emu, 'POST', '/connection/http_stream', {

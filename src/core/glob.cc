@@ -288,7 +288,7 @@ void Glob::add_closure(uint32_t s, std::vector<uint32_t>& set, std::vector<uint3
   set.push_back(s);
 }
 
-bool Glob::match(std::string_view s) const {
+bool Glob::match(std::string_view s, size_t* steps) const {
   std::vector<uint32_t> mark(states_.size(), 0);
   uint32_t gen = 1;
   std::vector<uint32_t> cur;
@@ -299,6 +299,9 @@ bool Glob::match(std::string_view s) const {
     i += decode_rune(s, i, r);
     ++gen;
     nxt.clear();
+    if (steps != nullptr) {
+      *steps += cur.size();
+    }
     for (uint32_t id : cur) {
       const State& st = states_[id];
       bool ok = false;

@@ -20,8 +20,11 @@ class Glob {
   // (gobwas/glob accepts it at compile time but panics when matching).
   [[nodiscard]] static std::optional<Glob> compile(std::string_view pattern);
 
-  // True when the whole of `s` matches.
-  bool match(std::string_view s) const;
+  // True when the whole of `s` matches. The NFA simulation visits at most states() states per
+  // rune, whatever the pattern: no backtracking blow-up. `steps`, when given, is increased by
+  // the number of states visited (a deterministic measure of the work, for tests).
+  bool match(std::string_view s, size_t* steps = nullptr) const;
+  size_t states() const { return states_.size(); }
 
  private:
   // A Thompson NFA: states consume one rune or branch without consuming.

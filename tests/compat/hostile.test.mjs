@@ -80,7 +80,9 @@ test('slowloris: an upgrade request trickling header bytes is closed after the h
   await assertServerAlive(srv, T42);
   await withTimeout(c.closed, 15000, 'slowloris connection closed');
   const took = c.closedAt - t0;
-  assert.ok(took >= 9000 && took <= 13000, `closed after ${took} ms`);
+  // Not before the 10 s header timeout (less a second of trickle granularity); the wait above
+  // is a hang guard, not a latency bound.
+  assert.ok(took >= 9000, `closed after ${took} ms`);
   assert.equal(c.data, '', 'nothing is answered to an incomplete request');
 });
 
@@ -477,9 +479,9 @@ test('log output to a pipe whose reader is stuck: lines are dropped, not waited 
     await c.push((p) => p.pub && p.pub.data.i === i);
   }
   await assertServerAlive(srv, T42);
-  const t0 = Date.now();
+  // stop() sends SIGTERM and SIGKILLs after 5 s: a shutdown stuck on the log pipe shows as
+  // signal SIGKILL here.
   assert.deepEqual(await srv.stop(), { code: 0, signal: null });
-  assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms with a stuck log reader`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -550,10 +552,11 @@ test('limits on client-controlled sizes: frame 1009, channel name 107, history l
   // A batch is one frame: a frame over the limit is refused whole.
   const many = Array.from({ length: 2000 }, (_, i) => ({ id: 1000 + i, presence_stats: { channel: ch } }));
   c.send(many);
-  const t0 = Date.now();
-  assert.equal((await c.waitClose()).code, 1009);
   // Regression: a refused frame longer than one read (64-bit length) used to be parsed again
-  // from its middle; the close came only after the 5 s close wait, if at all.
-  assert.ok(Date.now() - t0 < 1500, `1009 after ${Date.now() - t0} ms`);
+  // from its middle; the close came only after the 5 s close wait, if at all. The 1009 close
+  // frame must come first, before any other frame; the wait is a hang guard.
+  const before = c.messages.length;
+  assert.equal((await c.waitClose(4000)).code, 1009);
+  assert.equal(c.messages.length, before, 'no reply to any part of the refused frame');
   await assertServerAlive(srv, T42);
 });

@@ -245,8 +245,10 @@ test('recovery after reconnect: subscribed ctx wasRecovering+recovered and misse
   // Live delivery continues after recovery without duplicates.
   await srv.apiOk('publish', { channel: ch, data: { n: 4 } });
   await until(() => pubs.length === 4, 5000, 'live after recovery');
-  await sleep(200);
-  assert.deepEqual(pubs.map((p) => p.offset), [1, 2, 3, 4]);
+  // A sentinel publication: delivery is ordered, so a duplicate of 1-4 would come before it.
+  await srv.apiOk('publish', { channel: ch, data: { n: 5 } });
+  await until(() => pubs.some((p) => p.offset === 5), 5000, 'sentinel');
+  assert.deepEqual(pubs.map((p) => p.offset), [1, 2, 3, 4, 5]);
 });
 
 test('rpc → error 108 not available', async (t, s) => {
@@ -557,9 +559,12 @@ test('fan-out: one client with 100 subscriptions gets a broadcast on each; 30 cl
   }));
   await srv.apiOk('publish', { channel: ch, data: 'to-everyone' });
   await until(() => received.length === 30, 8000, 'fan-out to 30 clients');
-  await sleep(200);
-  assert.equal(received.length, 30, 'exactly once each');
-  assert.deepEqual(new Set(received.map(([i]) => i)).size, 30);
+  // A sentinel publication reaches every client after any duplicate of the first would.
+  await srv.apiOk('publish', { channel: ch, data: 'sentinel' });
+  await until(() => received.filter(([, d]) => d === 'sentinel').length === 30, 8000, 'sentinel to 30 clients');
+  const first = received.filter(([, d]) => d === 'to-everyone');
+  assert.equal(first.length, 30, 'exactly once each');
+  assert.deepEqual(new Set(first.map(([i]) => i)).size, 30);
   const chInfo = (await srv.apiOk('channels', { pattern: ch })).channels;
   assert.deepEqual(chInfo, { [ch]: { num_clients: 30 } });
 });

@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict';
 import { test, startServer, userToken, once, withTimeout, uniq, sleep, until, logTail } from './harness.mjs';
 
-test('SIGTERM: raw and SDK clients get 3001 "shutdown"; process exits 0 within a few seconds', { timeout: 30000 }, async (t, s) => {
+// Upper bounds on shutdown time are not asserted as latencies: each server gets a 60 s
+// shutdown_timeout, so a shutdown that waited for a connection instead of closing it would run
+// into the exit wait (10-15 s, a hang guard) and fail.
+test('SIGTERM: raw and SDK clients get 3001 "shutdown"; process exits 0 without waiting for shutdown_timeout', { timeout: 30000 }, async (t, s) => {
   const srv = await startServer({
-    api_key: 'k', token_hmac_secret_key: 'secret',
+    api_key: 'k', token_hmac_secret_key: 'secret', shutdown_timeout: '60s',
     namespaces: [{ name: 'chat', presence: true, allow_subscribe_for_client: true }],
   });
   s.defer(() => srv.stop());
@@ -22,26 +25,21 @@ test('SIGTERM: raw and SDK clients get 3001 "shutdown"; process exits 0 within a
   await conn;
   const connecting = once(sdk, 'connecting', 8000);
 
-  const t0 = Date.now();
   srv.proc.kill('SIGTERM');
   for (const c of raws) assert.deepEqual(await c.waitClose(8000), { code: 3001, reason: 'shutdown' });
   assert.deepEqual(await connecting, { code: 3001, reason: 'shutdown' });
   const exited = await withTimeout(srv.handle.exitPromise, 10000, 'process exit after SIGTERM');
-  const took = Date.now() - t0;
   assert.deepEqual(exited, { code: 0, signal: null }, logTail(srv.output(), 20));
-  assert.ok(took < 8000, `shutdown took ${took} ms`);
   sdk.disconnect();
 });
 
-test('SIGTERM with no clients exits 0 promptly; SIGINT too', { timeout: 30000 }, async (t, s) => {
+test('SIGTERM with no clients exits 0 without waiting for shutdown_timeout; SIGINT too', { timeout: 30000 }, async (t, s) => {
   for (const sig of ['SIGTERM', 'SIGINT']) {
-    const srv = await startServer({ api_key: 'k' });
+    const srv = await startServer({ api_key: 'k', shutdown_timeout: '60s' });
     s.defer(() => srv.stop());
-    const t0 = Date.now();
     srv.proc.kill(sig);
-    const exited = await withTimeout(srv.handle.exitPromise, 8000, `exit after ${sig}`);
+    const exited = await withTimeout(srv.handle.exitPromise, 10000, `exit after ${sig}`);
     assert.deepEqual(exited, { code: 0, signal: null }, `${sig}\n${logTail(srv.output(), 20)}`);
-    assert.ok(Date.now() - t0 < 5000, `${sig} shutdown took ${Date.now() - t0} ms`);
   }
 });
 
@@ -54,9 +52,9 @@ test('SIGTERM: a WebSocket that has not sent connect yet is closed with 3001 too
   assert.deepEqual(await withTimeout(srv.handle.exitPromise, 10000, 'exit'), { code: 0, signal: null });
 });
 
-test('SIGTERM with an idle HTTP/1.1 keep-alive connection open: idle connection closed and exit within 2 s (as Go http.Server.Shutdown)', { timeout: 30000 }, async (t, s) => {
+test('SIGTERM with an idle HTTP/1.1 keep-alive connection open: idle connection closed, exit without waiting for it (as Go http.Server.Shutdown)', { timeout: 30000 }, async (t, s) => {
   const net = await import('node:net');
-  const srv = await startServer({ api_key: 'k' });
+  const srv = await startServer({ api_key: 'k', shutdown_timeout: '60s' });
   s.defer(() => srv.stop());
   const sock = net.connect(srv.port, '127.0.0.1');
   s.defer(() => sock.destroy());
@@ -69,13 +67,10 @@ test('SIGTERM with an idle HTTP/1.1 keep-alive connection open: idle connection 
   const deadline = Date.now() + 3000;
   while (!/\r\n\r\n[\s\S]*\{\}/.test(data) && Date.now() < deadline) await sleep(20);
   assert.match(data, /^HTTP\/1\.1 200/, `health response: ${data}`);
-  const t0 = Date.now();
   srv.proc.kill('SIGTERM');
   const exited = await withTimeout(srv.handle.exitPromise, 10000, 'exit after SIGTERM');
-  const took = Date.now() - t0;
   assert.deepEqual(exited, { code: 0, signal: null }, logTail(srv.output(), 20));
   await withTimeout(ended, 1000, 'idle connection closed');
-  assert.ok(took < 2000, `exit took ${took} ms with one idle keep-alive connection (Centrifugo: ~10 ms)`);
 });
 
 test('SIGTERM under load, then restart on the same port: no crash or hang, every client gets 3001 and reconnects', { timeout: 90000 }, async (t, s) => {
@@ -84,7 +79,7 @@ test('SIGTERM under load, then restart on the same port: no crash or hang, every
   const slow = !!process.env.GYRE_SANITIZED;
   const port = await freePort();
   const cfg = {
-    api_key: 'k', token_hmac_secret_key: 'secret', gomaxprocs: 2,
+    api_key: 'k', token_hmac_secret_key: 'secret', gomaxprocs: 2, shutdown_timeout: '60s',
     namespaces: [{ name: 'chat', presence: true, history_size: 50, history_ttl: '60s', allow_subscribe_for_client: true, allow_publish_for_client: true }],
   };
   let srv = await start(cfg, { port });
@@ -121,11 +116,9 @@ test('SIGTERM under load, then restart on the same port: no crash or hang, every
     }
   })();
   await sleep(1000);
-  const t0 = Date.now();
   srv.proc.kill('SIGTERM');
   const exited = await withTimeout(srv.handle.exitPromise, 15000, 'exit under load');
   assert.deepEqual(exited, { code: 0, signal: null }, logTail(srv.output(), 20));
-  assert.ok(Date.now() - t0 < 8000, `shutdown under load took ${Date.now() - t0} ms`);
   await until(() => disconnects.every((d) => d.includes(3001)), 5000, 'every client saw 3001');
   assert.ok(disconnects.every((d) => d.every((code) => code === 3001)), JSON.stringify(disconnects));
   await srv.stop();

@@ -437,8 +437,11 @@ test('/emulation: unknown node 404, unknown session 204, undecodable JSON/Protob
   // data that is not a JSON string is dropped: 204, and the stream stays open and quiet.
   const { session } = JSON.parse(r.lines()[0]).connect;
   assert.equal((await post(JSON.stringify({ node, session, data: { not: 'a string' } }))).status, 204);
-  await sleep(200);
-  assert.equal(r.lines().length, 1);
+  // Positive control: a valid command sent after it is answered as the very next line.
+  assert.equal((await post(JSON.stringify({ node, session, data: JSON.stringify({ id: 2, rpc: { method: 'm' } }) }))).status, 204);
+  await r.waitFor((x) => x.lines().length >= 2, 5000, 'reply to the valid command');
+  assert.equal(r.lines().length, 2);
+  assert.equal(JSON.parse(r.lines()[1]).id, 2);
   assert.equal(r.closed, false);
   await assertServerAlive(emu, userToken(42), s);
 });

@@ -145,5 +145,9 @@ class LoadRunner {
 };
 
 int64_t monotonic_ns();
+// `s` cut to 160 bytes with control characters blanked, for an error line.
+std::string truncated(std::string_view s);
+// Longest partial input kept per connection between reads.
+inline constexpr size_t kMaxCarry = kMaxWsFrame + 64 * 1024;
 
 }  // namespace gyre::bench

@@ -35,6 +35,7 @@ std::string escape(std::string_view s) {
   return out;
 }
 
+// Go's utf8.ValidString: no overlong forms, surrogates or code points above U+10FFFF.
 bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -43,10 +44,17 @@ bool valid_utf8(std::string_view s) {
     if (n == 0 || i + n > s.size()) {
       return false;
     }
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
     for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+      auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) {
         return false;
       }
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
     }
     i += n;
   }
@@ -66,8 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)g->match(pattern);
   }
 
-  // The properties need runes: patterns with invalid UTF-8 are refused at compile time.
-  if (!valid_utf8(pattern) || !valid_utf8(subject)) {
+  // The properties need runes (patterns with invalid UTF-8 are refused at compile time) and no
+  // U+0000, which ends a pattern in gobwas/glob v0.2.3 (so it cannot be escaped).
+  if (!valid_utf8(pattern) || !valid_utf8(subject) ||
+      subject.find('\0') != std::string_view::npos) {
     return 0;
   }
   auto lit = Glob::compile(escape(pattern));

@@ -266,3 +266,33 @@ test('defaultconfig writes a full v6 file (format by extension) that loads back;
   assert.ok(lines.includes('CENTRIFUGO_LOG_LEVEL="info"'), env.stdout);
   assert.deepEqual([...lines].sort(), lines);
 });
+
+test('SIGHUP reloads a v6 file: new token key and namespaces; v6 env names still apply', { timeout: 30000 }, async (t, s) => {
+  const port = await freePort();
+  const v6 = (secret, ns) => JSON.stringify({
+    http_server: { port }, health: { enabled: true }, http_api: { key: 'k' },
+    client: { token: { hmac_secret_key: secret } },
+    channel: { namespaces: [{ name: ns, allow_subscribe_for_client: true }] },
+  });
+  const y = await startV6({
+    configText: v6('old-secret', 'aa'), port,
+    env: { CENTRIFUGO_CHANNEL_NAMESPACES_BB_PRESENCE: 'true', CENTRIFUGO_CHANNEL_NAMESPACES_BB_ALLOW_PRESENCE_FOR_SUBSCRIBER: 'true' },
+  });
+  const [c] = await connected(s, y, { token: userToken('stay', {}, { secret: 'old-secret' }) });
+  writeFileSync(y.handle.cfgPath, v6('new-secret', 'bb'));
+  y.proc.kill('SIGHUP');
+  await until(() => /configuration reloaded/.test(y.output()), 5000, 'reload log line');
+  const [n] = await connected(s, y, { token: userToken('n', {}, { secret: 'new-secret' }) });
+  assert.equal(n.state, 'connected');
+  // The connection made before the reload sees namespace bb, with presence from the env.
+  const [sb] = await subscribed(c, uniq('bb:'));
+  assert.deepEqual(await sb.presenceStats(), { numClients: 1, numUsers: 1 });
+  const sa = c.newSubscription(uniq('aa:'));
+  const ua = once(sa, 'unsubscribed', 5000);
+  sa.subscribe();
+  assert.equal((await ua).code, 102);
+  // A file turned mixed is refused on reload; the running config stays.
+  writeFileSync(y.handle.cfgPath, JSON.stringify({ client: {}, presence: true }));
+  y.proc.kill('SIGHUP');
+  await until(() => /configuration not reloaded.*is a Centrifugo v5 flat key/.test(y.output()), 5000, 'reload error');
+});

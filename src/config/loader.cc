@@ -1192,6 +1192,12 @@ LoadResult load(const LoadInput& input) {
   result.shape = file_shape.value_or(applier.env_signals_v6() ? Shape::kV6 : Shape::kV5);
   if (result.shape == Shape::kV6) {
     apply_v6_zero_defaults(config);
+    if (config.client_connection_rate_limit > 0 && config.client_connection_limit <= 0) {
+      // v6-config.md §2.4: v6 applies the rate limit on its own; Gyre keeps v5's rule for now.
+      result.warnings.push_back(
+          "key \"client.connection_rate_limit\" takes effect only together with "
+          "\"client.connection_limit\" in this version of Gyre (Centrifugo v5 behaviour)");
+    }
   }
 
   normalise_log_level(config, result.warnings);

@@ -361,6 +361,16 @@ TEST_F(V6ConfigTest, ZeroValuesTakeTheDefaultOnlyInTheV6Shape) {
   EXPECT_EQ(off.config.ping_interval, milliseconds(-1000));
 }
 
+TEST_F(V6ConfigTest, RateLimitWithoutConnectionLimitIsReported) {
+  LoadResult r = load_file("c.json", R"({"client": {"connection_rate_limit": 5}})");
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "key \"client.connection_rate_limit\" takes effect only together "
+                            "with \"client.connection_limit\" in this version of Gyre "
+                            "(Centrifugo v5 behaviour)"});
+  r = load_file("c.json", R"({"client": {"connection_rate_limit": 5, "connection_limit": 9}})");
+  EXPECT_EQ(r.warnings, std::vector<std::string>{});
+}
+
 TEST_F(V6ConfigTest, ProxyNameDefaultIsTheUnnamedProxy) {
   LoadResult r = load_file("c.json", R"({"channel": {"without_namespace":
       {"subscribe_proxy_enabled": true, "subscribe_proxy_name": "default"}}})");

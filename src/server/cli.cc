@@ -14,6 +14,7 @@
 #include "config/doc.h"
 #include "config/dump.h"
 #include "core/clock.h"
+#include "core/host.h"
 #include "node/node.h"
 #include "protocol/json_writer.h"
 #include "server/http_client.h"
@@ -238,6 +239,15 @@ int check_token(const Config& cfg_in, const std::string& token, bool subscriptio
   }
 }
 
+// defaultconfig/defaultenv print defaults as Centrifugo does: the node name the loader derives
+// (<hostname>_<port>) is shown as its default, "".
+Config with_default_name(Config config) {
+  if (config.name == hostname() + "_" + config.port) {
+    config.name.clear();
+  }
+  return config;
+}
+
 config::Format parse_format(const std::string& name) {
   if (name == "json") {
     return config::Format::kJson;
@@ -369,7 +379,8 @@ std::optional<int> run_cli(int argc, char** argv, ServerArgs& server) {
       in.config_path_explicit = !def_base.empty();
       in.env = config::process_environment();
       config::LoadResult r = config::load(in);
-      std::string text = config::render(config::config_tree(r.config, config::Shape::kV6), format);
+      std::string text = config::render(
+          config::config_tree(with_default_name(r.config), config::Shape::kV6), format);
       if (def_dry) {
         std::cout << text;
         return 0;
@@ -397,7 +408,7 @@ std::optional<int> run_cli(int argc, char** argv, ServerArgs& server) {
       in.config_path = env_base;
       in.config_path_explicit = !env_base.empty();
       config::LoadResult r = config::load(in);  // the base file only, not the environment
-      std::string text = config::render_env(r.config);
+      std::string text = config::render_env(with_default_name(r.config));
       if (env_non_default) {
         auto lines = [](const std::string& block) {
           std::set<std::string> out;
@@ -409,10 +420,20 @@ std::optional<int> run_cli(int argc, char** argv, ServerArgs& server) {
           }
           return out;
         };
+        // Zero values and defaults are left out (v6-config.md §5); a namespace's NAME stays.
         std::set<std::string> defaults = lines(config::render_env(Config{}));
+        auto is_zero = [](std::string_view line) {
+          std::string_view value = line.substr(line.find('=') + 1);
+          for (std::string_view zero : {"", "false", "0", "0s", "\"\"", "\"[]\""}) {
+            if (value == zero) {
+              return true;
+            }
+          }
+          return line.ends_with("_PROXY_NAME=\"default\"");
+        };
         std::string filtered;
         for (const auto& line : lines(text)) {
-          if (!defaults.contains(line)) {
+          if (!defaults.contains(line) && !is_zero(line)) {
             filtered += line + "\n";
           }
         }

@@ -296,3 +296,27 @@ test('SIGHUP reloads a v6 file: new token key and namespaces; v6 env names still
   y.proc.kill('SIGHUP');
   await until(() => /configuration not reloaded.*is a Centrifugo v5 flat key/.test(y.output()), 5000, 'reload error');
 });
+
+test('defaultenv --base --base-non-zero-only prints the v6 variables of a base file', () => {
+  const f = path.join(makeTempDir(), 'base.json');
+  writeFileSync(f, JSON.stringify({
+    client: { token: { hmac_secret_key: 'my-secret' } },
+    channel: {
+      without_namespace: { presence: true, history_size: 10, history_ttl: '300s' },
+      namespaces: [{ name: 'chat', history_size: 50, history_ttl: '600s', join_leave: true }],
+    },
+  }));
+  const r = runGyre(['defaultenv', '--base', f, '--base-non-zero-only']);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.stdout, [
+    'CENTRIFUGO_CHANNEL_NAMESPACES="chat"',
+    'CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_HISTORY_SIZE=50',
+    'CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_HISTORY_TTL=10m0s',
+    'CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_JOIN_LEAVE=true',
+    'CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_NAME="chat"',
+    'CENTRIFUGO_CHANNEL_WITHOUT_NAMESPACE_HISTORY_SIZE=10',
+    'CENTRIFUGO_CHANNEL_WITHOUT_NAMESPACE_HISTORY_TTL=5m0s',
+    'CENTRIFUGO_CHANNEL_WITHOUT_NAMESPACE_PRESENCE=true',
+    'CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY="my-secret"',
+  ].join('\n') + '\n');
+});

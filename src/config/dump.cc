@@ -426,7 +426,11 @@ Value config_tree(const Config& config, Shape shape) {
       put(key, namespaces_value(c.namespaces, shape));
       continue;
     }
-    put(key, field_value(schema::bind(c, spec.member), spec.type, shape));
+    Value value = field_value(schema::bind(c, spec.member), spec.type, shape);
+    if (key == "http_server.internal_port" && value.kind == Value::Kind::kInt) {
+      value = Value::make_string(std::to_string(value.integer));  // still a string in v6 (§2.4)
+    }
+    put(key, std::move(value));
   }
   if (shape == Shape::kV6) {
     // Centrifugo v6's block order (v6-config.md §5, defaultconfig).

@@ -525,9 +525,13 @@ TEST_F(V6ConfigTest, DumpReadsBackToTheSameConfigInEveryFormatAndShape) {
     "channel": {"without_namespace": {"presence": true, "history_size": 3,
                                       "history_ttl": "30s", "allowed_delta_types": ["fossil"]},
                 "namespaces": [{"name": "chat", "join_leave": true}]},
-    "http_server": {"port": 9001}, "log": {"level": "debug"}
+    "http_server": {"port": 9001, "internal_port": "9002"}, "log": {"level": "debug"}
   })");
   const std::string expected = dump(base.config);
+  // v6 types: port is an integer, internal_port still a string (v6-config.md §2.4).
+  const std::string v6_json = render(config_tree(base.config, Shape::kV6), Format::kJson);
+  EXPECT_NE(v6_json.find("\"port\": 9001,"), std::string::npos) << v6_json;
+  EXPECT_NE(v6_json.find("\"internal_port\": \"9002\""), std::string::npos) << v6_json;
   for (Shape shape : {Shape::kV6, Shape::kV5}) {
     for (const auto& [name, format] : std::vector<std::pair<std::string, Format>>{
              {"out.json", Format::kJson}, {"out.yaml", Format::kYaml},

@@ -378,6 +378,25 @@ TEST_F(V6ConfigTest, ProxyNameDefaultIsTheUnnamedProxy) {
   EXPECT_EQ(r.config.channel.subscribe_proxy_name, "");
 }
 
+TEST_F(V6ConfigTest, DottedFlagsAreV6OptionPaths) {
+  LoadInput input;
+  input.flags = {{"http_server.port", "9300"}, {"client.insecure", "true"},
+                 {"admin.enabled", "true"}};
+  LoadResult r = load(input);
+  EXPECT_EQ(r.config.port, "9300");
+  EXPECT_TRUE(r.config.client_insecure);
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "key \"admin.enabled\" is not supported by this version of Gyre and "
+                            "is ignored (from flag --admin.enabled)"});
+  input.flags = {{"broker.enabled", "true"}};
+  EXPECT_EQ(error_of(input),
+            "config: key \"broker.enabled\": true is not supported yet; supported: false (from "
+            "flag --broker.enabled)");
+  input.flags = {{"client.bogus", "1"}};
+  EXPECT_EQ(error_of(input), "config: key \"client.bogus\": unknown option (from flag "
+                             "--client.bogus)");
+}
+
 // ---- options Gyre does not implement
 
 TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {

@@ -340,6 +340,9 @@ std::string env_value(const FieldRef& ref, Type type) {
         } else if constexpr (std::is_same_v<T, CodeTransforms>) {
           return "";  // rendered field by field by the caller
         } else {
+          if (p->empty()) {
+            return quoted("");  // as centrifugo defaultenv prints an empty list
+          }
           std::string out;
           for (size_t i = 0; i < p->size(); ++i) {
             out += (i ? " " : "") + quoted((*p)[i]);
@@ -505,7 +508,11 @@ std::string render_env(const Config& config) {
       lines.push_back(fmt::format("{}_TRANSFORMS={}", name, quoted(json)));
       continue;
     }
-    lines.push_back(fmt::format("{}={}", name, env_value(ref, spec.type)));
+    std::string value = env_value(ref, spec.type);
+    if (spec.v6 == "http_server.internal_port" && !value.starts_with('"')) {
+      value = quoted(value);  // still a string in v6 (§2.4)
+    }
+    lines.push_back(fmt::format("{}={}", name, value));
   }
   for (auto [block, token] :
        {std::pair{schema::kV6TokenBlock, &c.token},

@@ -10,12 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include "config/dump.h"
 #include "config/internal.h"
 #include "core/ascii.h"
 #include "core/host.h"
@@ -87,7 +89,42 @@ constexpr uint64_t kMaxDurationNs = static_cast<uint64_t>(std::numeric_limits<in
 // 1<<63: the magnitude of the most negative duration, the bound Go's parser checks against.
 constexpr uint64_t kDurationLimit = kMaxDurationNs + 1;
 
+constexpr std::string_view kV6NamespaceItemPrefix = "CENTRIFUGO_CHANNEL_NAMESPACES_";
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Go's strconv.ParseInt(text, 0, 64): optional sign, then decimal, 0x/0X hex, 0o/0O or
+// leading-0 octal, 0b/0B binary.
+bool parse_go_int(std::string_view text, int64_t& out) {
+  bool negative = false;
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+    negative = text[0] == '-';
+    text.remove_prefix(1);
+  }
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0') {
+    char p = static_cast<char>(text[1] | 0x20);
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 10;
+    if (base != 10) {
+      text.remove_prefix(2);
+    }
+  }
+  if (base == 10 && text.size() > 1 && text[0] == '0') {
+    base = 8;
+    text.remove_prefix(1);
+  }
+  uint64_t magnitude = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude, base);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return false;
+  }
+  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (magnitude > kMax + (negative ? 1 : 0)) {
+    return false;
+  }
+  out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  return true;
+}
 
 
 std::vector<std::string> split_fields(std::string_view text) {
@@ -183,41 +220,82 @@ class Applier {
   Applier(Config& config, std::vector<std::string>& warnings)
       : config_(config), warnings_(warnings) {}
 
-  void apply_file(const Value& root, const std::string& path) {
-    if (root.kind == Value::Kind::kNull) {
-      return;  // empty YAML document
-    }
-    if (root.kind != Value::Kind::kObject) {
-      throw ConfigError(fmt::format("config: file \"{}\": top level must be an object, got {}",
-                                    path, kind_name(root.kind)));
-    }
+  // `root` must be an object (see detect_file_shape).
+  void apply_file(const Value& root, Shape shape) {
     text_ = false;
     origin_.clear();
+    if (shape == Shape::kV6) {
+      v6_ = true;
+      walk_v6(root, "");
+      v6_ = false;
+      return;
+    }
     for (const auto& [key, value] : root.fields) {
       apply_top_level(key, value);
     }
   }
 
+  // v5 names first, then v6 names (so a v6 name wins over its v5 twin), then the v6
+  // per-namespace names, which also reach namespaces from the file or from
+  // CENTRIFUGO_NAMESPACES (v6-config.md §1.3-§1.5). Records which shape the names signal.
   void apply_env(const std::map<std::string, std::string>& env) {
     text_ = true;
+    std::vector<std::pair<std::string, std::string>> v6_names;
+    std::vector<std::pair<std::string, std::string>> item_names;
     for (const auto& [name, text] : env) {
       // Empty values are unset (reference.md §8.1); CENTRIFUGO_ alone names no key.
       if (!name.starts_with(kEnvPrefix) || name.size() == kEnvPrefix.size() || text.empty()) {
         continue;
       }
-      origin_ = fmt::format(" (from {})", name);
-      apply_top_level(ascii_lower(std::string_view(name).substr(kEnvPrefix.size())),
-                      Value::make_string(text));
+      std::string key = ascii_lower(std::string_view(name).substr(kEnvPrefix.size()));
+      // Names Centrifugo v5 knows keep v5 value rules, also those v6 shares (§4.2).
+      if (schema::top_level_signal(key, false) == schema::Signal::kV5) {
+        origin_ = fmt::format(" (from {})", name);
+        apply_top_level(key, Value::make_string(text));
+        if (!is_shared_env_name(name)) {
+          env_v5_ = true;
+        }
+      } else if (name.starts_with(kV6NamespaceItemPrefix)) {
+        item_names.emplace_back(name, text);
+      } else {
+        v6_names.emplace_back(name, text);
+      }
     }
+    v6_ = true;
+    for (const auto& [name, text] : v6_names) {
+      origin_ = fmt::format(" (from {})", name);
+      apply_v6_env(name, text);
+    }
+    for (const auto& [name, text] : item_names) {
+      origin_ = fmt::format(" (from {})", name);
+      apply_v6_namespace_env(name, text);
+    }
+    v6_ = false;
   }
 
   void apply_flags(const std::map<std::string, std::string>& flags) {
     text_ = true;
     for (const auto& [key, text] : flags) {
       origin_ = fmt::format(" (from flag --{})", key);
-      apply_top_level(key, Value::make_string(text));
+      if (key.find('.') != std::string::npos) {
+        // v6 flag names are option paths (v6-config.md §1.2).
+        v6_ = true;
+        Value value = Value::make_string(text);
+        if (!apply_v6_leaf(key, value)) {
+          if (schema::find_unsupported_v6(key) == nullptr) {
+            fail(key, "unknown option");
+          }
+          reject_v6_if_true(key, value);
+          warn_unsupported_leaves(key, value);
+        }
+        v6_ = false;
+      } else {
+        apply_top_level(key, Value::make_string(text));
+      }
     }
   }
+
+  bool env_signals_v6() const { return env_v6_ && !env_v5_; }
 
  private:
   [[noreturn]] void fail(std::string_view path, std::string_view message) const {
@@ -266,6 +344,360 @@ class Applier {
     warn(fmt::format("unknown key \"{}\"", key));
   }
 
+  // ---- Centrifugo v6 shape (v6-config.md §1-§2)
+
+  // Sets the option at v6 `path` if the schema has it; false otherwise.
+  bool apply_v6_leaf(const std::string& path, const Value& value) {
+    for (const auto& spec : schema::global_keys()) {
+      if (!spec.v6.empty() && spec.v6 == path) {
+        if (spec.type == Type::kNamespaces) {
+          apply_namespaces(value, path);
+        } else {
+          set(schema::bind(config_, spec.member), spec.type, value, path);
+        }
+        return true;
+      }
+    }
+    for (auto [block, token] : {std::pair{schema::kV6TokenBlock, &config_.token},
+                                std::pair{schema::kV6SubscriptionTokenBlock,
+                                          &config_.subscription_token}}) {
+      if (auto field = child_of(path, block)) {
+        for (const auto& spec : schema::token_keys()) {
+          if (spec.v6 == *field) {
+            set(schema::bind(*token, spec.member), spec.type, value, path);
+            return true;
+          }
+        }
+      }
+    }
+    if (auto option = child_of(path, schema::kV6ChannelBlock)) {
+      if (const auto* spec = v6_channel_spec(*option)) {
+        set_v6_channel_option(config_.channel, *spec, value, path);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // True if `path` is a v6 block holding options Gyre reads (e.g. "client", "client.token").
+  static bool is_v6_block(std::string_view path) {
+    auto below = [path](std::string_view full) {
+      return full.size() > path.size() && full.starts_with(path) && full[path.size()] == '.';
+    };
+    for (const auto& spec : schema::global_keys()) {
+      if (below(spec.v6)) {
+        return true;
+      }
+    }
+    for (std::string_view block :
+         {schema::kV6TokenBlock, schema::kV6SubscriptionTokenBlock, schema::kV6ChannelBlock}) {
+      if (block == path || below(block)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static std::optional<std::string_view> child_of(std::string_view path, std::string_view block) {
+    if (path.size() > block.size() + 1 && path.starts_with(block) && path[block.size()] == '.') {
+      std::string_view rest = path.substr(block.size() + 1);
+      if (rest.find('.') == std::string_view::npos) {
+        return rest;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static const schema::KeySpec<ChannelOptions>* v6_channel_spec(std::string_view option) {
+    for (const auto& spec : schema::channel_keys()) {
+      if (!spec.v6.empty() && spec.v6 == option) {
+        return &spec;
+      }
+    }
+    return nullptr;
+  }
+
+  // v6 proxy names default to "default", the unnamed channel.proxy.<type> (v6-config.md
+  // §2.5), which is what an empty v5 name means.
+  void set_v6_channel_option(ChannelOptions& options,
+                             const schema::KeySpec<ChannelOptions>& spec, const Value& value,
+                             const std::string& path) {
+    FieldRef ref = schema::bind(options, spec.member);
+    set(ref, spec.type, value, path);
+    if (spec.type == Type::kString && spec.v6.ends_with("_proxy_name")) {
+      std::string& name = *std::get<std::string*>(ref);
+      if (name == "default") {
+        name.clear();
+      }
+    }
+  }
+
+  // The whole v6 tree; keys are case-insensitive as in Centrifugo v6 (§1.1 step 2).
+  void walk_v6(const Value& object, const std::string& prefix) {
+    for (const auto& [raw_key, value] : object.fields) {
+      std::string key = ascii_lower(raw_key);
+      std::string path = prefix.empty() ? key : prefix + "." + key;
+      if (value.kind == Value::Kind::kNull) {
+        continue;
+      }
+      if (apply_v6_leaf(path, value)) {
+        continue;
+      }
+      if (is_v6_block(path)) {
+        if (value.kind != Value::Kind::kObject) {
+          // What Centrifugo v6 does with a v5 scalar where a block is expected (§1.1).
+          fail(path, fmt::format("expected object, got {}", describe(value)));
+        }
+        walk_v6(value, path);
+        continue;
+      }
+      auto option = child_of(path, schema::kV6ChannelBlock);
+      if (schema::find_unsupported_v6(path) != nullptr ||
+          (option && schema::find_unsupported_v6_channel_option(*option) != nullptr)) {
+        reject_v6_if_true(path, value);
+        warn_unsupported_leaves(path, value);
+        continue;
+      }
+      warn(fmt::format("unknown key \"{}\"", path));
+    }
+  }
+
+  // One warning per leaf set under an unsupported v6 path, naming it.
+  void warn_unsupported_leaves(const std::string& path, const Value& value) {
+    if (value.kind == Value::Kind::kObject && !value.fields.empty()) {
+      for (const auto& [key, child] : value.fields) {
+        warn_unsupported_leaves(path + "." + ascii_lower(key), child);
+      }
+      return;
+    }
+    warn(fmt::format("key \"{}\" is not supported by this version of Gyre and is ignored", path));
+  }
+
+  // Reject-if-true leaves inside an unsupported v6 value (e.g. {"tls": {"enabled": true}}).
+  void reject_v6_if_true(const std::string& path, const Value& value) {
+    if (value.kind == Value::Kind::kObject) {
+      for (const auto& [key, child] : value.fields) {
+        reject_v6_if_true(path + "." + ascii_lower(key), child);
+      }
+      return;
+    }
+    const auto* entry = schema::find_unsupported_v6(path);
+    if (entry != nullptr && entry->name == path &&
+        entry->policy == schema::UnsupportedPolicy::kRejectIfTrue && is_true(value)) {
+      fail(path, "true is not supported yet; supported: false");
+    }
+  }
+
+  // CENTRIFUGO_ + the path upper-cased with '.' -> '_' (v6-config.md §1.3).
+  static std::string v6_env_name(std::string_view path) {
+    std::string out(kEnvPrefix);
+    for (char c : path) {
+      out += c == '.' ? '_' : ascii_upper_char(c);
+    }
+    return out;
+  }
+
+  static char ascii_upper_char(char c) { return c >= 'a' && c <= 'z' ? char(c - 'a' + 'A') : c; }
+
+  // Every v6 leaf Gyre reads, as (environment name, path).
+  static const std::vector<std::pair<std::string, std::string>>& v6_env_table() {
+    static const auto table = [] {
+      std::vector<std::pair<std::string, std::string>> out;
+      for (const auto& spec : schema::global_keys()) {
+        if (spec.v6.empty()) {
+          continue;
+        }
+        if (spec.type == Type::kDisconnectTransforms || spec.type == Type::kHttpTransforms) {
+          // Only leaves have variables (§1.3 rule 2): the object's two fields.
+          out.emplace_back(v6_env_name(std::string(spec.v6) + ".enabled"),
+                           std::string(spec.v6) + ".enabled");
+          out.emplace_back(v6_env_name(std::string(spec.v6) + ".transforms"),
+                           std::string(spec.v6) + ".transforms");
+        } else {
+          out.emplace_back(v6_env_name(spec.v6), std::string(spec.v6));
+        }
+      }
+      for (std::string_view block : {schema::kV6TokenBlock, schema::kV6SubscriptionTokenBlock}) {
+        for (const auto& spec : schema::token_keys()) {
+          std::string path = fmt::format("{}.{}", block, spec.v6);
+          out.emplace_back(v6_env_name(path), path);
+        }
+      }
+      for (const auto& spec : schema::channel_keys()) {
+        if (!spec.v6.empty()) {
+          std::string path = fmt::format("{}.{}", schema::kV6ChannelBlock, spec.v6);
+          out.emplace_back(v6_env_name(path), path);
+        }
+      }
+      return out;
+    }();
+    return table;
+  }
+
+  static bool is_v6_env_name(std::string_view name) {
+    for (const auto& [env, path] : v6_env_table()) {
+      if (env == name) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A v5 name that is also a v6 name with the same meaning (v6-config.md §4.2: neutral), e.g.
+  // CENTRIFUGO_ADMIN_PASSWORD (admin.password) or CENTRIFUGO_CLIENT_CHANNEL_LIMIT.
+  static bool is_shared_env_name(std::string_view name) {
+    if (is_v6_env_name(name)) {
+      return true;
+    }
+    for (const auto& entry : schema::unsupported_v6()) {
+      std::string env = v6_env_name(entry.name);
+      if (name.size() > env.size() && name.starts_with(env) && name[env.size()] == '_') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void apply_v6_env(const std::string& name, const std::string& text) {
+    for (const auto& [env, path] : v6_env_table()) {
+      if (env != name) {
+        continue;
+      }
+      env_v6_ = true;
+      for (const auto& spec : schema::global_keys()) {
+        if (spec.type != Type::kDisconnectTransforms && spec.type != Type::kHttpTransforms) {
+          continue;
+        }
+        if (auto field = child_of(path, spec.v6)) {
+          set_transforms_field(*std::get<CodeTransforms*>(schema::bind(config_, spec.member)),
+                               spec.type, *field, text, path);
+          return;
+        }
+      }
+      if (path == schema::kV6NamespacesPath) {
+        apply_v6_namespaces_env(text);
+        return;
+      }
+      apply_v6_leaf(path, Value::make_string(text));
+      return;
+    }
+    // Unsupported v6 options: the longest matching entry, named in the message.
+    const schema::UnsupportedKey* best = nullptr;
+    for (const auto& entry : schema::unsupported_v6()) {
+      std::string env = v6_env_name(entry.name);
+      if ((name == env || (name.size() > env.size() && name.starts_with(env) &&
+                           name[env.size()] == '_')) &&
+          (best == nullptr || entry.name.size() > best->name.size())) {
+        best = &entry;
+      }
+    }
+    if (best != nullptr) {
+      env_v6_ = true;
+      std::string path(best->name);
+      if (name == v6_env_name(best->name) &&
+          best->policy == schema::UnsupportedPolicy::kRejectIfTrue &&
+          is_true(Value::make_string(text))) {
+        fail(path, "true is not supported yet; supported: false");
+      }
+      warn(fmt::format("key \"{}\" is not supported by this version of Gyre and is ignored",
+                       path));
+      return;
+    }
+    warn(fmt::format("unknown key \"{}\"",
+                     ascii_lower(std::string_view(name).substr(kEnvPrefix.size()))));
+  }
+
+  // CENTRIFUGO_..._ENABLED (bool) or _TRANSFORMS (JSON array) of a transforms object.
+  void set_transforms_field(CodeTransforms& target, Type type, std::string_view field,
+                            const std::string& text, const std::string& path) {
+    if (field == "enabled") {
+      target.enabled = to_bool(Value::make_string(text), path);
+      return;
+    }
+    Value parsed;
+    try {
+      parsed = parse_json(text, fmt::format("key \"{}\"", path));
+    } catch (const ConfigError& e) {
+      throw ConfigError(e.what() + origin_);
+    }
+    Value object = Value::make_object();
+    object.fields.emplace_back("transforms", std::move(parsed));
+    bool saved_text = text_;
+    text_ = false;
+    CodeTransforms read = to_transforms(object, path.substr(0, path.rfind('.')), type);
+    text_ = saved_text;
+    target.transforms = std::move(read.transforms);
+  }
+
+  // CENTRIFUGO_CHANNEL_NAMESPACES: a JSON array replaces the namespaces; space-separated
+  // names append namespaces with default options (v6-config.md §1.5).
+  void apply_v6_namespaces_env(const std::string& text) {
+    std::string_view trimmed = text;
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) {
+      trimmed.remove_prefix(1);
+    }
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) {
+      trimmed.remove_suffix(1);
+    }
+    if (trimmed.starts_with('[') && trimmed.ends_with(']')) {
+      apply_namespaces(Value::make_string(text), std::string(schema::kV6NamespacesPath));
+      return;
+    }
+    for (const auto& name : split_v6_list(text)) {
+      config_.namespaces.push_back(Namespace{name, {}});
+    }
+  }
+
+  // CENTRIFUGO_CHANNEL_NAMESPACES_<N>_<OPTION>, N = the name with '.' and '-' as '_',
+  // upper-cased. Applies to namespaces from any source.
+  void apply_v6_namespace_env(const std::string& name, const std::string& text) {
+    env_v6_ = true;
+    for (size_t i = 0; i < config_.namespaces.size(); ++i) {
+      Namespace& ns = config_.namespaces[i];
+      std::string prefix(kV6NamespaceItemPrefix);
+      for (char c : ns.name) {
+        prefix += (c == '.' || c == '-') ? '_' : ascii_upper_char(c);
+      }
+      prefix += '_';
+      if (!name.starts_with(prefix) || name.size() == prefix.size()) {
+        continue;
+      }
+      std::string option = ascii_lower(std::string_view(name).substr(prefix.size()));
+      std::string path = fmt::format("{}[{}].{}", schema::kV6NamespacesPath, i, option);
+      if (option == "name") {
+        ns.name = text;
+        return;
+      }
+      if (const auto* spec = v6_channel_spec(option)) {
+        set_v6_channel_option(ns.options, *spec, Value::make_string(text), path);
+        return;
+      }
+      if (schema::find_unsupported_v6_channel_option(option) != nullptr) {
+        warn(fmt::format("key \"{}\" is not supported by this version of Gyre and is ignored",
+                         path));
+        return;
+      }
+    }
+    // No such namespace, or no such option: Centrifugo v6 reports it as unknown (§1.5).
+    warn(fmt::format("unknown key \"{}\"",
+                     ascii_lower(std::string_view(name).substr(kEnvPrefix.size()))));
+  }
+
+  // v6 lists in the environment: items separated by one space (§1.4).
+  static std::vector<std::string> split_v6_list(std::string_view text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (true) {
+      size_t space = text.find(' ', start);
+      out.emplace_back(text.substr(start, space - start));
+      if (space == std::string_view::npos) {
+        break;
+      }
+      start = space + 1;
+    }
+    return out;
+  }
+
   bool apply_token_key(const std::string& key, const Value& value, std::string_view prefix,
                        TokenConfig& token) {
     if (!key.starts_with(prefix)) {
@@ -289,27 +721,27 @@ class Applier {
     return value.kind == Value::Kind::kString && internal::parse_go_bool(value.string, b) && b;
   }
 
-  void apply_namespaces(const Value& value) {
+  void apply_namespaces(const Value& value, const std::string& key = "namespaces") {
     Value parsed;
     const Value* list = &value;
     if (text_) {
       // Object arrays come from the environment as JSON (reference.md §8.1).
       try {
-        parsed = parse_json(value.string, "key \"namespaces\"");
+        parsed = parse_json(value.string, fmt::format("key \"{}\"", key));
       } catch (const ConfigError& e) {
         throw ConfigError(e.what() + origin_);
       }
       list = &parsed;
     }
     if (list->kind != Value::Kind::kArray) {
-      fail("namespaces", fmt::format("expected array of objects, got {}", kind_name(list->kind)));
+      fail(key, fmt::format("expected array of objects, got {}", kind_name(list->kind)));
     }
     // Values inside the JSON are typed, like file values.
     bool saved_text = text_;
     text_ = false;
     std::vector<Namespace> namespaces;
     for (size_t i = 0; i < list->items.size(); ++i) {
-      namespaces.push_back(parse_namespace(list->items[i], fmt::format("namespaces[{}]", i)));
+      namespaces.push_back(parse_namespace(list->items[i], fmt::format("{}[{}]", key, i)));
     }
     text_ = saved_text;
     // Like every other key, a later source replaces the whole list.
@@ -322,7 +754,9 @@ class Applier {
     }
     Namespace ns;
     bool has_name = false;
-    for (const auto& [key, value] : object.fields) {
+    for (const auto& [raw_key, value] : object.fields) {
+      // v6 keys are case-insensitive (v6-config.md §1.1).
+      const std::string key = v6_ ? ascii_lower(raw_key) : raw_key;
       std::string key_path = fmt::format("{}.{}", path, key);
       if (value.kind == Value::Kind::kNull) {
         continue;
@@ -333,6 +767,17 @@ class Applier {
         }
         ns.name = value.string;
         has_name = true;
+        continue;
+      }
+      if (v6_) {
+        if (const auto* spec = v6_channel_spec(key)) {
+          set_v6_channel_option(ns.options, *spec, value, key_path);
+        } else if (schema::find_unsupported_v6_channel_option(key) != nullptr) {
+          warn(fmt::format("key \"{}\" is not supported by this version of Gyre and is ignored",
+                           key_path));
+        } else {
+          warn(fmt::format("unknown key \"{}\"", key_path));
+        }
         continue;
       }
       const schema::KeySpec<ChannelOptions>* found = nullptr;
@@ -520,7 +965,8 @@ class Applier {
     }
     if (text_ && value.kind == Value::Kind::kString) {
       int64_t i = 0;
-      if (!parse_int(value.string, i)) {
+      // v6 reads integers with Go's strconv.ParseInt(v, 0, 64): 0x, 0o, 0b, leading 0.
+      if (!(v6_ ? parse_go_int(value.string, i) : parse_int(value.string, i))) {
         fail(path, fmt::format("invalid integer \"{}\"", value.string));
       }
       return i;
@@ -542,6 +988,9 @@ class Applier {
   // A plain integer means seconds, in files (`history_ttl: 300`, accepted by older
   // Centrifugo versions) and in env/flags ("300"), where Go would otherwise read 300ns.
   Duration to_duration(const Value& value, const std::string& path) const {
+    if (v6_) {
+      return to_v6_duration(value, path);
+    }
     int64_t seconds = 0;
     bool is_seconds = false;
     if (value.kind == Value::Kind::kInt) {
@@ -567,7 +1016,34 @@ class Applier {
     return d;
   }
 
+  // v6 (§1.4, §1.8): in a file a number is nanoseconds; in the environment a bare number
+  // other than 0 is an error (missing unit).
+  Duration to_v6_duration(const Value& value, const std::string& path) const {
+    if (value.kind == Value::Kind::kInt && !text_) {
+      int64_t ns = value.integer;
+      if (ns != 0 && ns > -1000000 && ns < 1000000) {
+        fail(path, fmt::format("invalid duration {}: a number is nanoseconds in the Centrifugo "
+                               "v6 shape; write a duration string such as \"{}s\"",
+                               ns, ns));
+      }
+      return Duration(ns / 1000000);
+    }
+    if (value.kind != Value::Kind::kString) {
+      fail(path, fmt::format("expected duration string, got {}", describe(value)));
+    }
+    Duration d{0};
+    if (!parse_duration(value.string, d)) {
+      fail(path, fmt::format("invalid duration \"{}\"", value.string));
+    }
+    return d;
+  }
+
   std::vector<std::string> to_string_list(const Value& value, const std::string& path) const {
+    if (v6_ && value.kind == Value::Kind::kString) {
+      // v6: one space separates items in the environment; in a file a single string is a
+      // one-item list (§1.4, §1.8).
+      return text_ ? split_v6_list(value.string) : std::vector<std::string>{value.string};
+    }
     // A single string is split on whitespace, as Centrifugo's config reader does.
     if (value.kind == Value::Kind::kString) {
       return split_fields(value.string);
@@ -590,8 +1066,72 @@ class Applier {
   Config& config_;
   std::vector<std::string>& warnings_;
   bool text_ = false;   // values are text (env, flags) rather than typed file values
+  bool v6_ = false;     // values follow Centrifugo v6 rules (v6-config.md §1.4, §1.8)
+  bool env_v5_ = false;  // the environment has a v5-only name
+  bool env_v6_ = false;  // the environment has a v6 name
   std::string origin_;  // " (from CENTRIFUGO_X)" for env/flags, appended to messages
 };
+
+// v6-config.md §4.3 for a file: the first key that signals a shape decides it; a key of the
+// other shape later is an error naming both. No signal: nullopt.
+std::optional<Shape> detect_file_shape(const Value& root, const std::string& path) {
+  std::optional<Shape> shape;
+  std::string first;
+  for (const auto& [raw_key, value] : root.fields) {
+    std::string key = ascii_lower(raw_key);
+    schema::Signal signal = schema::top_level_signal(key, value.kind == Value::Kind::kObject);
+    if (signal == schema::Signal::kNone) {
+      continue;
+    }
+    Shape found = signal == schema::Signal::kV6 ? Shape::kV6 : Shape::kV5;
+    if (!shape) {
+      shape = found;
+      first = raw_key;
+    } else if (*shape != found) {
+      auto name = [](Shape s) {
+        return s == Shape::kV6 ? "Centrifugo v6 nested block" : "Centrifugo v5 flat key";
+      };
+      throw ConfigError(fmt::format(
+          "config: file \"{}\": key \"{}\" is a {}, but the file's first key \"{}\" is a {}; "
+          "a file uses one shape (v6-config.md §4)",
+          path, raw_key, name(found), first, name(*shape)));
+    }
+  }
+  return shape;
+}
+
+// v6-config.md §1.9: in the v6 shape a defaulted scalar still holding its zero value after
+// file and environment takes the default (client.channel_limit: 0 means 128). Booleans (none
+// defaults to true) and lists (an explicit [] is kept) are left alone.
+void apply_v6_zero_defaults(Config& config) {
+  const Config defaults;
+  for (const auto& spec : schema::global_keys()) {
+    if (spec.v6.empty()) {
+      continue;
+    }
+    FieldRef field = schema::bind(config, spec.member);
+    FieldRef fallback = schema::bind(const_cast<Config&>(defaults), spec.member);
+    std::visit(
+        [&fallback](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if (p == nullptr) {
+            return;
+          }
+          T* d = std::get<T*>(fallback);
+          if constexpr (std::is_same_v<T, int> || std::is_same_v<T, int64_t> ||
+                        std::is_same_v<T, std::string>) {
+            if (*p == T{} && *d != T{}) {
+              *p = *d;
+            }
+          } else if constexpr (std::is_same_v<T, Duration>) {
+            if (p->count() == 0 && d->count() != 0) {
+              *p = *d;
+            }
+          }
+        },
+        field);
+  }
+}
 
 void compile_regex(ChannelOptions& options, const std::string& path) {
   if (options.channel_regex.empty()) {
@@ -625,11 +1165,21 @@ LoadResult load(const LoadInput& input) {
   Config& config = result.config;
   Applier applier(config, result.warnings);
 
+  std::optional<Shape> file_shape;
   if (!input.config_path.empty()) {
     bool found = false;
     std::string text = read_file(input.config_path, found);
     if (found) {
-      applier.apply_file(parse_file(input.config_path, text), input.config_path);
+      Value root = parse_file(input.config_path, text);
+      if (root.kind != Value::Kind::kNull) {  // null: empty YAML document
+        if (root.kind != Value::Kind::kObject) {
+          throw ConfigError(
+              fmt::format("config: file \"{}\": top level must be an object, got {}",
+                          input.config_path, kind_name(root.kind)));
+        }
+        file_shape = detect_file_shape(root, input.config_path);
+        applier.apply_file(root, file_shape.value_or(Shape::kV5));
+      }
     } else {
       // Centrifugo starts without its default config.json; an explicit path is treated the
       // same way (only a warning), see reference.md §8.1.
@@ -639,6 +1189,16 @@ LoadResult load(const LoadInput& input) {
   }
   applier.apply_env(input.env);
   applier.apply_flags(input.flags);
+  result.shape = file_shape.value_or(applier.env_signals_v6() ? Shape::kV6 : Shape::kV5);
+  if (result.shape == Shape::kV6) {
+    apply_v6_zero_defaults(config);
+    if (config.client_connection_rate_limit > 0 && config.client_connection_limit <= 0) {
+      // v6-config.md §2.4: v6 applies the rate limit on its own; Gyre keeps v5's rule for now.
+      result.warnings.push_back(
+          "key \"client.connection_rate_limit\" takes effect only together with "
+          "\"client.connection_limit\" in this version of Gyre (Centrifugo v5 behaviour)");
+    }
+  }
 
   normalise_log_level(config, result.warnings);
   if (config.name.empty()) {
@@ -648,7 +1208,9 @@ LoadResult load(const LoadInput& input) {
   for (size_t i = 0; i < config.namespaces.size(); ++i) {
     compile_regex(config.namespaces[i].options, fmt::format("namespaces[{}].channel_regex", i));
   }
-  validate(config);
+  if (input.validate) {
+    validate(config);
+  }
   return result;
 }
 
@@ -781,45 +1343,34 @@ bool parse_duration(std::string_view text, Duration& out) {
   return true;
 }
 
-std::string generate_config(const std::string& path) {
-  std::string ext = extension_of(path);
-  std::string token = random::uuid_v4();
-  std::string password = random::uuid_v4();
-  std::string secret = random::uuid_v4();
-  std::string api_key = random::uuid_v4();
-  if (ext == ".json") {
-    return fmt::format(
-        "{{\n"
-        "  \"token_hmac_secret_key\": \"{}\",\n"
-        "  \"admin_password\": \"{}\",\n"
-        "  \"admin_secret\": \"{}\",\n"
-        "  \"api_key\": \"{}\",\n"
-        "  \"allowed_origins\": []\n"
-        "}}\n",
-        token, password, secret, api_key);
+std::string generate_config(const std::string& path, Shape shape) {
+  Format format = format_for_path(path);
+  auto secret = [] { return Value::make_string(random::uuid_v4()); };
+  Value root = Value::make_object();
+  auto object = [](std::initializer_list<std::pair<const char*, Value>> fields) {
+    Value v = Value::make_object();
+    for (const auto& [k, f] : fields) {
+      v.fields.emplace_back(k, f);
+    }
+    return v;
+  };
+  if (shape == Shape::kV6) {
+    // What `centrifugo genconfig` v6 writes (v6-config.md §5).
+    root.fields.emplace_back(
+        "client", object({{"token", object({{"hmac_secret_key", secret()}})},
+                          {"allowed_origins", Value::make_array()}}));
+    root.fields.emplace_back("admin", object({{"enabled", Value::make_bool(false)},
+                                              {"password", secret()},
+                                              {"secret", secret()}}));
+    root.fields.emplace_back("http_api", object({{"key", secret()}}));
+  } else {
+    root.fields.emplace_back("token_hmac_secret_key", secret());
+    root.fields.emplace_back("admin_password", secret());
+    root.fields.emplace_back("admin_secret", secret());
+    root.fields.emplace_back("api_key", secret());
+    root.fields.emplace_back("allowed_origins", Value::make_array());
   }
-  if (ext == ".yaml" || ext == ".yml") {
-    return fmt::format(
-        "token_hmac_secret_key: \"{}\"\n"
-        "admin_password: \"{}\"\n"
-        "admin_secret: \"{}\"\n"
-        "api_key: \"{}\"\n"
-        "allowed_origins: []\n",
-        token, password, secret, api_key);
-  }
-  if (ext == ".toml") {
-    return fmt::format(
-        "token_hmac_secret_key = \"{}\"\n"
-        "admin_password = \"{}\"\n"
-        "admin_secret = \"{}\"\n"
-        "api_key = \"{}\"\n"
-        "allowed_origins = []\n",
-        token, password, secret, api_key);
-  }
-  throw ConfigError(fmt::format(
-      "config: cannot generate \"{}\": unknown extension \"{}\" (use .json, .yaml, .yml or "
-      ".toml)",
-      path, ext));
+  return render(root, format);
 }
 
 Config apply_reload(const Config& running, const Config& fresh) {

@@ -16,6 +16,13 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The configuration shape in use (v6-config.md §4): Centrifugo v5 flat keys or Centrifugo v6
+// nested blocks. Detected from the file's top-level keys, or, when the file gives no signal,
+// from the environment (v6 names and no v5-only names means v6). Environment variables of
+// both shapes are read whatever the shape; v6 semantics (§1.8-§1.9: zero values take the
+// default, a number in a file is nanoseconds) apply only to the v6 shape.
+enum class Shape { kV5, kV6 };
+
 // Where values come from. `flags` holds command-line flags that were explicitly set,
 // keyed by config key (e.g. {"port","9000"}, {"client_insecure","true"}); values are text
 // and are parsed with the same rules as environment variables.
@@ -24,14 +31,20 @@ struct LoadInput {
   bool config_path_explicit = false;       // a missing explicit file is still only a warning
   std::map<std::string, std::string> env;  // usually the process environment
   std::map<std::string, std::string> flags;
+  // false: skip validate() (checkconfig --print and tests that compare effective configs
+  // which Gyre cannot run, e.g. spec worked examples using Redis).
+  bool validate = true;
 };
 
 struct LoadResult {
   Config config;
   std::vector<std::string> warnings;  // unknown keys, missing file, ...
+  Shape shape = Shape::kV5;
 };
 
-// Loads, merges (flags > env > file > defaults) and validates. Throws ConfigError.
+// Loads, merges (flags > env > file > defaults) and validates. Throws ConfigError, also for
+// a file mixing v5 and v6 keys (naming the first key of the other shape). Environment order:
+// v5 names, then v6 names, then v6 per-namespace names (CENTRIFUGO_CHANNEL_NAMESPACES_<N>_*).
 LoadResult load(const LoadInput& input);
 
 // Validates a loaded config (cross-key rules of server-api.md §5.2, ping > pong, ...).
@@ -51,9 +64,9 @@ std::map<std::string, std::string> process_environment();
 bool parse_duration(std::string_view text, Duration& out);
 
 // genconfig: renders a minimal config for `path` (format by extension: .json, .yaml/.yml,
-// .toml) with fresh random secrets for token_hmac_secret_key, admin_password,
-// admin_secret and api_key, and allowed_origins: []. Throws ConfigError for an unknown
-// extension.
-std::string generate_config(const std::string& path);
+// .toml) with fresh random secrets for the token HMAC key, the admin password and secret
+// and the API key, and empty allowed origins; v6 nested blocks (client.token, admin,
+// http_api) or v5 flat keys. Throws ConfigError for an unknown extension.
+std::string generate_config(const std::string& path, Shape shape);
 
 }  // namespace gyre::config

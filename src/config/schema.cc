@@ -13,183 +13,183 @@ using T = Type;
 // initialisers in config.h.
 const KeySpec<Config> kGlobalKeys[] = {
     // --- node, logging, process
-    {"name", T::kString, &Config::name, "Node name; default <hostname>_<port>."},
-    {"engine", T::kString, &Config::engine, "Engine; only \"memory\" is supported."},
-    {"broker", T::kString, &Config::broker, "Separate broker; none is supported yet."},
-    {"log_level", T::kString, &Config::log_level,
+    {"name", "node.name", T::kString, &Config::name, "Node name; default <hostname>_<port>."},
+    {"engine", "engine.type", T::kString, &Config::engine, "Engine; only \"memory\" is supported."},
+    {"broker", "", T::kString, &Config::broker, "Separate broker; none is supported yet."},
+    {"log_level", "log.level", T::kString, &Config::log_level,
      "none, trace, debug, info, warn or error; unknown values mean info."},
-    {"log_file", T::kString, &Config::log_file, "Append logs to this file instead of stdout."},
-    {"pid_file", T::kString, &Config::pid_file, "Write the process ID to this file."},
-    {"gomaxprocs", T::kInt, &Config::gomaxprocs, "Event-loop threads; 0 = number of cores."},
-    {"shutdown_timeout", T::kDuration, &Config::shutdown_timeout,
+    {"log_file", "log.file", T::kString, &Config::log_file, "Append logs to this file instead of stdout."},
+    {"pid_file", "pid_file", T::kString, &Config::pid_file, "Write the process ID to this file."},
+    {"gomaxprocs", "", T::kInt, &Config::gomaxprocs, "Event-loop threads; 0 = number of cores."},
+    {"shutdown_timeout", "shutdown.timeout", T::kDuration, &Config::shutdown_timeout,
      "Hard deadline for graceful shutdown."},
-    {"shutdown_termination_delay", T::kDuration, &Config::shutdown_termination_delay,
+    {"shutdown_termination_delay", "", T::kDuration, &Config::shutdown_termination_delay,
      "Sleep before exit after shutdown."},
     // --- HTTP servers
-    {"address", T::kString, &Config::address, "Listen address; empty = all interfaces."},
-    {"port", T::kPort, &Config::port, "Listen port (external)."},
-    {"internal_address", T::kString, &Config::internal_address,
+    {"address", "http_server.address", T::kString, &Config::address, "Listen address; empty = all interfaces."},
+    {"port", "http_server.port", T::kPort, &Config::port, "Listen port (external)."},
+    {"internal_address", "http_server.internal_address", T::kString, &Config::internal_address,
      "Address of the internal server (API, health); defaults to address."},
-    {"internal_port", T::kPort, &Config::internal_port,
+    {"internal_port", "http_server.internal_port", T::kPort, &Config::internal_port,
      "Port of the internal server; empty = same as port."},
-    {"health", T::kBool, &Config::health, "Serve the health endpoint."},
-    {"health_handler_prefix", T::kString, &Config::health_handler_prefix,
+    {"health", "health.enabled", T::kBool, &Config::health, "Serve the health endpoint."},
+    {"health_handler_prefix", "health.handler_prefix", T::kString, &Config::health_handler_prefix,
      "Path of the health endpoint."},
     // --- server API
-    {"api_key", T::kString, &Config::api_key, "Server API key (Authorization: apikey <key>)."},
-    {"api_insecure", T::kBool, &Config::api_insecure, "Server API without key checks."},
-    {"api_disable", T::kBool, &Config::api_disable, "Disable the HTTP server API."},
-    {"api_external", T::kBool, &Config::api_external, "Serve the API on the external port."},
-    {"api_handler_prefix", T::kString, &Config::api_handler_prefix, "Path of the HTTP API."},
-    {"api_error_mode", T::kString, &Config::api_error_mode,
+    {"api_key", "http_api.key", T::kString, &Config::api_key, "Server API key (Authorization: apikey <key>)."},
+    {"api_insecure", "http_api.insecure", T::kBool, &Config::api_insecure, "Server API without key checks."},
+    {"api_disable", "http_api.disabled", T::kBool, &Config::api_disable, "Disable the HTTP server API."},
+    {"api_external", "http_api.external", T::kBool, &Config::api_external, "Serve the API on the external port."},
+    {"api_handler_prefix", "http_api.handler_prefix", T::kString, &Config::api_handler_prefix, "Path of the HTTP API."},
+    {"api_error_mode", "http_api.error_mode", T::kString, &Config::api_error_mode,
      "\"\" or \"transport\" (errors as HTTP status codes)."},
     // --- tokens (token_* and subscription_token_* come from token_keys())
-    {"separate_subscription_token_config", T::kBool,
+    {"separate_subscription_token_config", "client.subscription_token.enabled", T::kBool,
      &Config::separate_subscription_token_config,
      "Verify subscription tokens only with the subscription_token_* keys."},
-    {"client_insecure_skip_token_signature_verify", T::kBool,
+    {"client_insecure_skip_token_signature_verify", "client.insecure_skip_token_signature_verify", T::kBool,
      &Config::client_insecure_skip_token_signature_verify,
      "Skip JWT signature checks (development only)."},
     // --- client behaviour
-    {"client_insecure", T::kBool, &Config::client_insecure, "Insecure client mode."},
-    {"allow_anonymous_connect_without_token", T::kBool,
+    {"client_insecure", "client.insecure", T::kBool, &Config::client_insecure, "Insecure client mode."},
+    {"allow_anonymous_connect_without_token", "client.allow_anonymous_connect_without_token", T::kBool,
      &Config::allow_anonymous_connect_without_token,
      "Accept connections without a token as anonymous."},
-    {"disallow_anonymous_connection_tokens", T::kBool,
+    {"disallow_anonymous_connection_tokens", "client.disallow_anonymous_connection_tokens", T::kBool,
      &Config::disallow_anonymous_connection_tokens,
      "Reject connection tokens with an empty user ID (3507)."},
-    {"client_user_id_http_header", T::kString, &Config::client_user_id_http_header,
+    {"client_user_id_http_header", "client.user_id_http_header", T::kString, &Config::client_user_id_http_header,
      "Take the user ID from this request header."},
-    {"allowed_origins", T::kStringList, &Config::allowed_origins,
+    {"allowed_origins", "client.allowed_origins", T::kStringList, &Config::allowed_origins,
      "Allowed Origin glob patterns (gobwas/glob, case-insensitive); empty = same origin only."},
-    {"ping_interval", T::kDuration, &Config::ping_interval, "Server ping period."},
-    {"pong_timeout", T::kDuration, &Config::pong_timeout,
+    {"ping_interval", "client.ping_interval", T::kDuration, &Config::ping_interval, "Server ping period."},
+    {"pong_timeout", "client.pong_timeout", T::kDuration, &Config::pong_timeout,
      "Wait for a pong; must be less than ping_interval."},
-    {"client_stale_close_delay", T::kDuration, &Config::client_stale_close_delay,
+    {"client_stale_close_delay", "client.stale_close_delay", T::kDuration, &Config::client_stale_close_delay,
      "Wait for connect before closing with 3502."},
-    {"client_expired_close_delay", T::kDuration, &Config::client_expired_close_delay,
+    {"client_expired_close_delay", "client.expired_close_delay", T::kDuration, &Config::client_expired_close_delay,
      "Grace after connection expiry before 3005."},
-    {"client_expired_sub_close_delay", T::kDuration, &Config::client_expired_sub_close_delay,
+    {"client_expired_sub_close_delay", "client.expired_sub_close_delay", T::kDuration, &Config::client_expired_sub_close_delay,
      "Grace after subscription expiry before 3006."},
-    {"client_presence_update_interval", T::kDuration, &Config::client_presence_update_interval,
+    {"client_presence_update_interval", "client.presence_update_interval", T::kDuration, &Config::client_presence_update_interval,
      "How often presence entries are refreshed."},
-    {"client_channel_position_check_delay", T::kDuration,
+    {"client_channel_position_check_delay", "client.channel_position_check_delay", T::kDuration,
      &Config::client_channel_position_check_delay, "Stream position check period."},
-    {"client_channel_position_max_time_lag", T::kDuration,
+    {"client_channel_position_max_time_lag", "client.channel_position_max_time_lag", T::kDuration,
      &Config::client_channel_position_max_time_lag, "Position check lag threshold."},
-    {"client_queue_max_size", T::kInt, &Config::client_queue_max_size,
+    {"client_queue_max_size", "client.queue_max_size", T::kInt, &Config::client_queue_max_size,
      "Output queue bytes per connection before 3008."},
-    {"client_channel_limit", T::kInt, &Config::client_channel_limit,
+    {"client_channel_limit", "client.channel_limit", T::kInt, &Config::client_channel_limit,
      "Subscriptions per connection."},
-    {"client_user_connection_limit", T::kInt, &Config::client_user_connection_limit,
+    {"client_user_connection_limit", "client.user_connection_limit", T::kInt, &Config::client_user_connection_limit,
      "Connections per user per node; 0 = unlimited."},
-    {"client_connection_limit", T::kInt, &Config::client_connection_limit,
+    {"client_connection_limit", "client.connection_limit", T::kInt, &Config::client_connection_limit,
      "Connections per node; 0 = unlimited."},
-    {"client_connection_rate_limit", T::kInt, &Config::client_connection_rate_limit,
+    {"client_connection_rate_limit", "client.connection_rate_limit", T::kInt, &Config::client_connection_rate_limit,
      "New connections per second per node (only with client_connection_limit)."},
-    {"client_concurrency", T::kInt, &Config::client_concurrency,
+    {"client_concurrency", "client.concurrency", T::kInt, &Config::client_concurrency,
      "Commands processed concurrently per connection."},
-    {"client_connect_include_server_time", T::kBool,
+    {"client_connect_include_server_time", "client.connect_include_server_time", T::kBool,
      &Config::client_connect_include_server_time, "Send server time in connect results."},
-    {"client_history_max_publication_limit", T::kInt,
+    {"client_history_max_publication_limit", "client.history_max_publication_limit", T::kInt,
      &Config::client_history_max_publication_limit, "Cap of a client history limit."},
-    {"client_recovery_max_publication_limit", T::kInt,
+    {"client_recovery_max_publication_limit", "client.recovery_max_publication_limit", T::kInt,
      &Config::client_recovery_max_publication_limit, "Max publications recovered."},
     // --- channels
-    {"channel_max_length", T::kInt, &Config::channel_max_length,
+    {"channel_max_length", "channel.max_length", T::kInt, &Config::channel_max_length,
      "Max channel length (bytes) for client subscribe."},
-    {"channel_private_prefix", T::kString, &Config::channel_private_prefix,
+    {"channel_private_prefix", "channel.private_prefix", T::kString, &Config::channel_private_prefix,
      "Prefix of private channels."},
-    {"channel_namespace_boundary", T::kString, &Config::channel_namespace_boundary,
+    {"channel_namespace_boundary", "channel.namespace_boundary", T::kString, &Config::channel_namespace_boundary,
      "Separates namespace and rest."},
-    {"channel_user_boundary", T::kString, &Config::channel_user_boundary,
+    {"channel_user_boundary", "channel.user_boundary", T::kString, &Config::channel_user_boundary,
      "Marks user-limited channels; empty disables them."},
-    {"channel_user_separator", T::kString, &Config::channel_user_separator,
+    {"channel_user_separator", "channel.user_separator", T::kString, &Config::channel_user_separator,
      "Separates user IDs of user-limited channels."},
-    {"user_subscribe_to_personal", T::kBool, &Config::user_subscribe_to_personal,
+    {"user_subscribe_to_personal", "client.subscribe_to_user_personal_channel.enabled", T::kBool, &Config::user_subscribe_to_personal,
      "Subscribe users to their personal channel."},
-    {"user_personal_channel_namespace", T::kString, &Config::user_personal_channel_namespace,
+    {"user_personal_channel_namespace", "client.subscribe_to_user_personal_channel.personal_channel_namespace", T::kString, &Config::user_personal_channel_namespace,
      "Namespace of personal channels (must exist)."},
-    {"user_personal_single_connection", T::kBool, &Config::user_personal_single_connection,
+    {"user_personal_single_connection", "client.subscribe_to_user_personal_channel.single_connection", T::kBool, &Config::user_personal_single_connection,
      "One connection per user (needs presence in the personal namespace)."},
-    {"global_history_meta_ttl", T::kSeconds, &Config::global_history_meta_ttl,
+    {"global_history_meta_ttl", "channel.history_meta_ttl", T::kSeconds, &Config::global_history_meta_ttl,
      "Default stream meta TTL."},
-    {"global_presence_ttl", T::kSeconds, &Config::global_presence_ttl, "Presence entry TTL."},
-    {"namespaces", T::kNamespaces, std::monostate{},
+    {"global_presence_ttl", "engine.redis.presence_ttl", T::kSeconds, &Config::global_presence_ttl, "Presence entry TTL."},
+    {"namespaces", "channel.namespaces", T::kNamespaces, std::monostate{},
      "Channel namespaces: objects with name and channel options (env: JSON)."},
     // --- transports
-    {"websocket_disable", T::kBool, &Config::websocket_disable, "Disable WebSocket."},
-    {"websocket_handler_prefix", T::kString, &Config::websocket_handler_prefix,
+    {"websocket_disable", "websocket.disabled", T::kBool, &Config::websocket_disable, "Disable WebSocket."},
+    {"websocket_handler_prefix", "websocket.handler_prefix", T::kString, &Config::websocket_handler_prefix,
      "WebSocket path."},
-    {"websocket_message_size_limit", T::kInt, &Config::websocket_message_size_limit,
+    {"websocket_message_size_limit", "websocket.message_size_limit", T::kInt, &Config::websocket_message_size_limit,
      "Max incoming WebSocket message bytes (after inflating); above it: close 1009."},
-    {"websocket_write_timeout", T::kDuration, &Config::websocket_write_timeout,
+    {"websocket_write_timeout", "websocket.write_timeout", T::kDuration, &Config::websocket_write_timeout,
      "WebSocket write deadline (0 = 1s); a stuck write drops the connection (3009)."},
-    {"websocket_compression", T::kBool, &Config::websocket_compression,
+    {"websocket_compression", "websocket.compression", T::kBool, &Config::websocket_compression,
      "Negotiate permessage-deflate (no context takeover)."},
-    {"websocket_compression_min_size", T::kInt, &Config::websocket_compression_min_size,
+    {"websocket_compression_min_size", "websocket.compression_min_size", T::kInt, &Config::websocket_compression_min_size,
      "Compress only messages longer than this many bytes; 0 = all."},
-    {"websocket_compression_level", T::kInt, &Config::websocket_compression_level,
+    {"websocket_compression_level", "websocket.compression_level", T::kInt, &Config::websocket_compression_level,
      "Deflate level, -2 (Huffman only) to 9; others mean 1."},
-    {"websocket_read_buffer_size", T::kInt, &Config::websocket_read_buffer_size,
+    {"websocket_read_buffer_size", "websocket.read_buffer_size", T::kInt, &Config::websocket_read_buffer_size,
      "Accepted, no effect: reads use one buffer per shard."},
-    {"websocket_write_buffer_size", T::kInt, &Config::websocket_write_buffer_size,
+    {"websocket_write_buffer_size", "websocket.write_buffer_size", T::kInt, &Config::websocket_write_buffer_size,
      "Accepted, no effect: writes are writev over queued frames."},
-    {"websocket_use_write_buffer_pool", T::kBool, &Config::websocket_use_write_buffer_pool,
+    {"websocket_use_write_buffer_pool", "websocket.use_write_buffer_pool", T::kBool, &Config::websocket_use_write_buffer_pool,
      "Accepted, no effect: write queues are always pooled per shard."},
-    {"http_stream", T::kBool, &Config::http_stream, "Enable the HTTP-streaming transport."},
-    {"http_stream_handler_prefix", T::kString, &Config::http_stream_handler_prefix,
+    {"http_stream", "http_stream.enabled", T::kBool, &Config::http_stream, "Enable the HTTP-streaming transport."},
+    {"http_stream_handler_prefix", "http_stream.handler_prefix", T::kString, &Config::http_stream_handler_prefix,
      "HTTP-streaming path."},
-    {"http_stream_max_request_body_size", T::kInt, &Config::http_stream_max_request_body_size,
+    {"http_stream_max_request_body_size", "http_stream.max_request_body_size", T::kInt, &Config::http_stream_max_request_body_size,
      "Max HTTP-streaming request body."},
-    {"sse", T::kBool, &Config::sse, "Enable the SSE transport."},
-    {"sse_handler_prefix", T::kString, &Config::sse_handler_prefix, "SSE path."},
-    {"sse_max_request_body_size", T::kInt, &Config::sse_max_request_body_size,
+    {"sse", "sse.enabled", T::kBool, &Config::sse, "Enable the SSE transport."},
+    {"sse_handler_prefix", "sse.handler_prefix", T::kString, &Config::sse_handler_prefix, "SSE path."},
+    {"sse_max_request_body_size", "sse.max_request_body_size", T::kInt, &Config::sse_max_request_body_size,
      "Max SSE request body."},
-    {"emulation_handler_prefix", T::kString, &Config::emulation_handler_prefix,
+    {"emulation_handler_prefix", "emulation.handler_prefix", T::kString, &Config::emulation_handler_prefix,
      "Emulation endpoint path."},
-    {"emulation_max_request_body_size", T::kInt, &Config::emulation_max_request_body_size,
+    {"emulation_max_request_body_size", "emulation.max_request_body_size", T::kInt, &Config::emulation_max_request_body_size,
      "Max emulation request body."},
-    {"uni_websocket", T::kBool, &Config::uni_websocket, "Enable unidirectional WebSocket."},
-    {"uni_websocket_handler_prefix", T::kString, &Config::uni_websocket_handler_prefix,
+    {"uni_websocket", "uni_websocket.enabled", T::kBool, &Config::uni_websocket, "Enable unidirectional WebSocket."},
+    {"uni_websocket_handler_prefix", "uni_websocket.handler_prefix", T::kString, &Config::uni_websocket_handler_prefix,
      "Unidirectional WebSocket path."},
-    {"uni_websocket_message_size_limit", T::kInt, &Config::uni_websocket_message_size_limit,
+    {"uni_websocket_message_size_limit", "uni_websocket.message_size_limit", T::kInt, &Config::uni_websocket_message_size_limit,
      "Max unidirectional WebSocket connect message."},
-    {"uni_websocket_write_timeout", T::kDuration, &Config::uni_websocket_write_timeout,
+    {"uni_websocket_write_timeout", "uni_websocket.write_timeout", T::kDuration, &Config::uni_websocket_write_timeout,
      "Unidirectional WebSocket write deadline (0 = 1s); a stuck write drops the connection."},
-    {"uni_websocket_compression", T::kBool, &Config::uni_websocket_compression,
+    {"uni_websocket_compression", "uni_websocket.compression", T::kBool, &Config::uni_websocket_compression,
      "Negotiate permessage-deflate on unidirectional WebSocket (no context takeover)."},
-    {"uni_websocket_compression_min_size", T::kInt, &Config::uni_websocket_compression_min_size,
+    {"uni_websocket_compression_min_size", "uni_websocket.compression_min_size", T::kInt, &Config::uni_websocket_compression_min_size,
      "Unidirectional WebSocket: compress only messages longer than this; 0 = all."},
-    {"uni_websocket_compression_level", T::kInt, &Config::uni_websocket_compression_level,
+    {"uni_websocket_compression_level", "uni_websocket.compression_level", T::kInt, &Config::uni_websocket_compression_level,
      "Unidirectional WebSocket deflate level, -2 (Huffman only) to 9; others mean 1."},
-    {"uni_websocket_read_buffer_size", T::kInt, &Config::uni_websocket_read_buffer_size,
+    {"uni_websocket_read_buffer_size", "uni_websocket.read_buffer_size", T::kInt, &Config::uni_websocket_read_buffer_size,
      "Accepted, no effect: reads use one buffer per shard."},
-    {"uni_websocket_write_buffer_size", T::kInt, &Config::uni_websocket_write_buffer_size,
+    {"uni_websocket_write_buffer_size", "uni_websocket.write_buffer_size", T::kInt, &Config::uni_websocket_write_buffer_size,
      "Accepted, no effect: writes are writev over queued frames."},
-    {"uni_websocket_use_write_buffer_pool", T::kBool,
+    {"uni_websocket_use_write_buffer_pool", "uni_websocket.use_write_buffer_pool", T::kBool,
      &Config::uni_websocket_use_write_buffer_pool,
      "Accepted, no effect: write queues are always pooled per shard."},
-    {"uni_sse", T::kBool, &Config::uni_sse, "Enable unidirectional SSE."},
-    {"uni_sse_handler_prefix", T::kString, &Config::uni_sse_handler_prefix,
+    {"uni_sse", "uni_sse.enabled", T::kBool, &Config::uni_sse, "Enable unidirectional SSE."},
+    {"uni_sse_handler_prefix", "uni_sse.handler_prefix", T::kString, &Config::uni_sse_handler_prefix,
      "Unidirectional SSE path."},
-    {"uni_sse_max_request_body_size", T::kInt, &Config::uni_sse_max_request_body_size,
+    {"uni_sse_max_request_body_size", "uni_sse.max_request_body_size", T::kInt, &Config::uni_sse_max_request_body_size,
      "Max unidirectional SSE POST body."},
-    {"uni_sse_connect_code_to_http_response", T::kHttpTransforms,
+    {"uni_sse_connect_code_to_http_response", "uni_sse.connect_code_to_http_response", T::kHttpTransforms,
      &Config::uni_sse_connect_code_to_http_response,
      "When enabled, a failed connect answers with an HTTP status and body instead of a "
      "stream: transforms [{code, to: {status_code, body}}]; unmatched codes give 500 (env: JSON)."},
-    {"uni_http_stream", T::kBool, &Config::uni_http_stream,
+    {"uni_http_stream", "uni_http_stream.enabled", T::kBool, &Config::uni_http_stream,
      "Enable unidirectional HTTP streaming."},
-    {"uni_http_stream_handler_prefix", T::kString, &Config::uni_http_stream_handler_prefix,
+    {"uni_http_stream_handler_prefix", "uni_http_stream.handler_prefix", T::kString, &Config::uni_http_stream_handler_prefix,
      "Unidirectional HTTP-streaming path."},
-    {"uni_http_stream_max_request_body_size", T::kInt,
+    {"uni_http_stream_max_request_body_size", "uni_http_stream.max_request_body_size", T::kInt,
      &Config::uni_http_stream_max_request_body_size,
      "Max unidirectional HTTP-streaming connect body."},
-    {"uni_http_stream_connect_code_to_http_response", T::kHttpTransforms,
+    {"uni_http_stream_connect_code_to_http_response", "uni_http_stream.connect_code_to_http_response", T::kHttpTransforms,
      &Config::uni_http_stream_connect_code_to_http_response,
      "As uni_sse_connect_code_to_http_response, for unidirectional HTTP streaming (env: JSON)."},
-    {"client_connect_code_to_unidirectional_disconnect", T::kDisconnectTransforms,
+    {"client_connect_code_to_unidirectional_disconnect", "client.connect_code_to_unidirectional_disconnect", T::kDisconnectTransforms,
      &Config::client_connect_code_to_unidirectional_disconnect,
      "Unidirectional connect error code -> disconnect: transforms [{code, to: {code, "
      "reason}}] override the default mapping (109/110 -> 3005, 111 -> 3013, 103 -> 3507, "
@@ -197,93 +197,93 @@ const KeySpec<Config> kGlobalKeys[] = {
 };
 
 const KeySpec<TokenConfig> kTokenKeys[] = {
-    {"hmac_secret_key", T::kString, &TokenConfig::hmac_secret_key,
+    {"hmac_secret_key", "hmac_secret_key", T::kString, &TokenConfig::hmac_secret_key,
      "HMAC secret (HS256/384/512)."},
-    {"rsa_public_key", T::kString, &TokenConfig::rsa_public_key,
+    {"rsa_public_key", "rsa_public_key", T::kString, &TokenConfig::rsa_public_key,
      "RSA public key or certificate, PEM (RS256/384/512)."},
-    {"ecdsa_public_key", T::kString, &TokenConfig::ecdsa_public_key,
+    {"ecdsa_public_key", "ecdsa_public_key", T::kString, &TokenConfig::ecdsa_public_key,
      "ECDSA public key or certificate, PEM (ES256/384/512)."},
-    {"jwks_public_endpoint", T::kString, &TokenConfig::jwks_public_endpoint,
+    {"jwks_public_endpoint", "jwks_public_endpoint", T::kString, &TokenConfig::jwks_public_endpoint,
      "JWK Set URL; when set all tokens are verified through it."},
-    {"audience", T::kString, &TokenConfig::audience, "Required aud value."},
-    {"audience_regex", T::kString, &TokenConfig::audience_regex,
+    {"audience", "audience", T::kString, &TokenConfig::audience, "Required aud value."},
+    {"audience_regex", "audience_regex", T::kString, &TokenConfig::audience_regex,
      "RE2 an aud value must match (not with audience)."},
-    {"issuer", T::kString, &TokenConfig::issuer, "Required iss value."},
-    {"issuer_regex", T::kString, &TokenConfig::issuer_regex,
+    {"issuer", "issuer", T::kString, &TokenConfig::issuer, "Required iss value."},
+    {"issuer_regex", "issuer_regex", T::kString, &TokenConfig::issuer_regex,
      "RE2 iss must match (not with issuer)."},
-    {"user_id_claim", T::kString, &TokenConfig::user_id_claim,
+    {"user_id_claim", "user_id_claim", T::kString, &TokenConfig::user_id_claim,
      "Claim holding the user ID instead of sub; ^[a-zA-Z_]+$."},
 };
 
 const KeySpec<ChannelOptions> kChannelKeys[] = {
-    {"presence", T::kBool, &ChannelOptions::presence, "Maintain presence."},
-    {"join_leave", T::kBool, &ChannelOptions::join_leave, "Emit join/leave events."},
-    {"force_push_join_leave", T::kBool, &ChannelOptions::force_push_join_leave,
+    {"presence", "presence", T::kBool, &ChannelOptions::presence, "Maintain presence."},
+    {"join_leave", "join_leave", T::kBool, &ChannelOptions::join_leave, "Emit join/leave events."},
+    {"force_push_join_leave", "force_push_join_leave", T::kBool, &ChannelOptions::force_push_join_leave,
      "Push join/leave to all subscribers."},
-    {"history_size", T::kInt, &ChannelOptions::history_size,
+    {"history_size", "history_size", T::kInt, &ChannelOptions::history_size,
      "Publications kept; set together with history_ttl."},
-    {"history_ttl", T::kSeconds, &ChannelOptions::history_ttl,
+    {"history_ttl", "history_ttl", T::kSeconds, &ChannelOptions::history_ttl,
      "History retention; <= the meta TTL."},
-    {"history_meta_ttl", T::kSeconds, &ChannelOptions::history_meta_ttl,
+    {"history_meta_ttl", "history_meta_ttl", T::kSeconds, &ChannelOptions::history_meta_ttl,
      "Stream meta TTL; 0 = global_history_meta_ttl."},
-    {"force_positioning", T::kBool, &ChannelOptions::force_positioning,
+    {"force_positioning", "force_positioning", T::kBool, &ChannelOptions::force_positioning,
      "Positioning for all subscribers."},
-    {"allow_positioning", T::kBool, &ChannelOptions::allow_positioning,
+    {"allow_positioning", "allow_positioning", T::kBool, &ChannelOptions::allow_positioning,
      "Positioning on client request."},
-    {"force_recovery", T::kBool, &ChannelOptions::force_recovery,
+    {"force_recovery", "force_recovery", T::kBool, &ChannelOptions::force_recovery,
      "Recovery for all subscribers (needs history)."},
-    {"allow_recovery", T::kBool, &ChannelOptions::allow_recovery,
+    {"allow_recovery", "allow_recovery", T::kBool, &ChannelOptions::allow_recovery,
      "Recovery on client request."},
-    {"force_recovery_mode", T::kString, &ChannelOptions::force_recovery_mode,
+    {"force_recovery_mode", "force_recovery_mode", T::kString, &ChannelOptions::force_recovery_mode,
      "\"\", \"stream\" or \"cache\"."},
-    {"allowed_delta_types", T::kStringList, &ChannelOptions::allowed_delta_types,
+    {"allowed_delta_types", "allowed_delta_types", T::kStringList, &ChannelOptions::allowed_delta_types,
      "Delta types clients may negotiate; only \"fossil\"."},
-    {"delta_publish", T::kBool, &ChannelOptions::delta_publish,
+    {"delta_publish", "delta_publish", T::kBool, &ChannelOptions::delta_publish,
      "Publish everything as delta-capable."},
-    {"allow_subscribe_for_client", T::kBool, &ChannelOptions::allow_subscribe_for_client,
+    {"allow_subscribe_for_client", "allow_subscribe_for_client", T::kBool, &ChannelOptions::allow_subscribe_for_client,
      "Authenticated clients may subscribe."},
-    {"allow_subscribe_for_anonymous", T::kBool, &ChannelOptions::allow_subscribe_for_anonymous,
+    {"allow_subscribe_for_anonymous", "allow_subscribe_for_anonymous", T::kBool, &ChannelOptions::allow_subscribe_for_anonymous,
      "Anonymous clients may subscribe too."},
-    {"allow_publish_for_client", T::kBool, &ChannelOptions::allow_publish_for_client,
+    {"allow_publish_for_client", "allow_publish_for_client", T::kBool, &ChannelOptions::allow_publish_for_client,
      "Clients may publish."},
-    {"allow_publish_for_subscriber", T::kBool, &ChannelOptions::allow_publish_for_subscriber,
+    {"allow_publish_for_subscriber", "allow_publish_for_subscriber", T::kBool, &ChannelOptions::allow_publish_for_subscriber,
      "Subscribers may publish."},
-    {"allow_publish_for_anonymous", T::kBool, &ChannelOptions::allow_publish_for_anonymous,
+    {"allow_publish_for_anonymous", "allow_publish_for_anonymous", T::kBool, &ChannelOptions::allow_publish_for_anonymous,
      "Extend publish permissions to anonymous clients."},
-    {"allow_presence_for_client", T::kBool, &ChannelOptions::allow_presence_for_client,
+    {"allow_presence_for_client", "allow_presence_for_client", T::kBool, &ChannelOptions::allow_presence_for_client,
      "Clients may call presence."},
-    {"allow_presence_for_subscriber", T::kBool, &ChannelOptions::allow_presence_for_subscriber,
+    {"allow_presence_for_subscriber", "allow_presence_for_subscriber", T::kBool, &ChannelOptions::allow_presence_for_subscriber,
      "Subscribers may call presence."},
-    {"allow_presence_for_anonymous", T::kBool, &ChannelOptions::allow_presence_for_anonymous,
+    {"allow_presence_for_anonymous", "allow_presence_for_anonymous", T::kBool, &ChannelOptions::allow_presence_for_anonymous,
      "Extend presence permissions to anonymous clients."},
-    {"allow_history_for_client", T::kBool, &ChannelOptions::allow_history_for_client,
+    {"allow_history_for_client", "allow_history_for_client", T::kBool, &ChannelOptions::allow_history_for_client,
      "Clients may call history."},
-    {"allow_history_for_subscriber", T::kBool, &ChannelOptions::allow_history_for_subscriber,
+    {"allow_history_for_subscriber", "allow_history_for_subscriber", T::kBool, &ChannelOptions::allow_history_for_subscriber,
      "Subscribers may call history."},
-    {"allow_history_for_anonymous", T::kBool, &ChannelOptions::allow_history_for_anonymous,
+    {"allow_history_for_anonymous", "allow_history_for_anonymous", T::kBool, &ChannelOptions::allow_history_for_anonymous,
      "Extend history permissions to anonymous clients."},
-    {"allow_user_limited_channels", T::kBool, &ChannelOptions::allow_user_limited_channels,
+    {"allow_user_limited_channels", "allow_user_limited_channels", T::kBool, &ChannelOptions::allow_user_limited_channels,
      "Honour #user lists on subscribe."},
-    {"channel_regex", T::kString, &ChannelOptions::channel_regex,
+    {"channel_regex", "channel_regex", T::kString, &ChannelOptions::channel_regex,
      "RE2 the part after the namespace must match for client operations."},
-    {"proxy_subscribe", T::kBool, &ChannelOptions::proxy_subscribe, "Use the subscribe proxy."},
-    {"proxy_publish", T::kBool, &ChannelOptions::proxy_publish, "Use the publish proxy."},
-    {"proxy_sub_refresh", T::kBool, &ChannelOptions::proxy_sub_refresh,
+    {"proxy_subscribe", "subscribe_proxy_enabled", T::kBool, &ChannelOptions::proxy_subscribe, "Use the subscribe proxy."},
+    {"proxy_publish", "publish_proxy_enabled", T::kBool, &ChannelOptions::proxy_publish, "Use the publish proxy."},
+    {"proxy_sub_refresh", "sub_refresh_proxy_enabled", T::kBool, &ChannelOptions::proxy_sub_refresh,
      "Use the sub refresh proxy."},
-    {"proxy_subscribe_stream", T::kBool, &ChannelOptions::proxy_subscribe_stream,
+    {"proxy_subscribe_stream", "subscribe_stream_proxy_enabled", T::kBool, &ChannelOptions::proxy_subscribe_stream,
      "Use the subscribe stream proxy."},
     // Reference quirk (reference.md §12.2): at the top level Centrifugo v5 reads this name.
-    {"proxy_stream_subscribe", T::kBool, &ChannelOptions::proxy_subscribe_stream,
+    {"proxy_stream_subscribe", "", T::kBool, &ChannelOptions::proxy_subscribe_stream,
      "Top-level alias of proxy_subscribe_stream read by Centrifugo v5.", true},
-    {"proxy_subscribe_stream_bidirectional", T::kBool,
+    {"proxy_subscribe_stream_bidirectional", "subscribe_stream_proxy_bidirectional", T::kBool,
      &ChannelOptions::proxy_subscribe_stream_bidirectional, "Bidirectional stream proxy."},
-    {"subscribe_proxy_name", T::kString, &ChannelOptions::subscribe_proxy_name,
+    {"subscribe_proxy_name", "subscribe_proxy_name", T::kString, &ChannelOptions::subscribe_proxy_name,
      "Granular subscribe proxy."},
-    {"publish_proxy_name", T::kString, &ChannelOptions::publish_proxy_name,
+    {"publish_proxy_name", "publish_proxy_name", T::kString, &ChannelOptions::publish_proxy_name,
      "Granular publish proxy."},
-    {"sub_refresh_proxy_name", T::kString, &ChannelOptions::sub_refresh_proxy_name,
+    {"sub_refresh_proxy_name", "sub_refresh_proxy_name", T::kString, &ChannelOptions::sub_refresh_proxy_name,
      "Granular sub refresh proxy."},
-    {"subscribe_stream_proxy_name", T::kString, &ChannelOptions::subscribe_stream_proxy_name,
+    {"subscribe_stream_proxy_name", "subscribe_stream_proxy_name", T::kString, &ChannelOptions::subscribe_stream_proxy_name,
      "Granular subscribe stream proxy."},
 };
 
@@ -413,6 +413,86 @@ constexpr UnsupportedKey kUnsupportedChannelOptions[] = {
     {"shared_position_sync"},   {"subscribe_cel"},
 };
 
+// Centrifugo v6 paths (v6-config.md §2-§3) Gyre recognises but does not implement. A path
+// covers everything below it. Consistent with the v5 table: a warning names the key, and
+// switches whose silent loss would change what clients get (TLS, a separate broker or
+// presence manager) are errors when true.
+constexpr UnsupportedKey kUnsupportedV6[] = {
+    {"admin"},
+    {"broker.enabled", UnsupportedPolicy::kRejectIfTrue},
+    {"broker"},
+    {"channel.proxy"},
+    {"channel.publication_data_format"},
+    {"client.proxy"},
+    {"client.subscription_token.hmac_previous_secret_key"},
+    {"client.subscription_token.hmac_previous_secret_key_valid_until"},
+    {"client.subscription_token.insecure_skip_jwks_endpoint_safety_check"},
+    {"client.token.hmac_previous_secret_key"},
+    {"client.token.hmac_previous_secret_key_valid_until"},
+    {"client.token.insecure_skip_jwks_endpoint_safety_check"},
+    {"consumers"},
+    {"controller"},
+    {"debug"},
+    {"enable_unreleased_features"},
+    {"engine.redis"},
+    {"graphite"},
+    {"grpc_api"},
+    {"http_server.h2c_external", UnsupportedPolicy::kRejectIfTrue},
+    {"http_server.http3"},
+    {"http_server.internal_tls.enabled", UnsupportedPolicy::kRejectIfTrue},
+    {"http_server.internal_tls"},
+    {"http_server.tls.enabled", UnsupportedPolicy::kRejectIfTrue},
+    {"http_server.tls"},
+    {"http_server.tls_autocert.enabled", UnsupportedPolicy::kRejectIfTrue},
+    {"http_server.tls_autocert"},
+    {"http_server.tls_external"},
+    {"init"},
+    {"map_broker"},
+    {"node.info_metrics_aggregate_interval"},
+    {"opentelemetry"},
+    {"presence_manager.enabled", UnsupportedPolicy::kRejectIfTrue},
+    {"presence_manager"},
+    {"prometheus"},
+    {"proxies"},
+    {"rpc"},
+    {"shared_poll"},
+    {"swagger"},
+    {"uni_grpc"},
+    {"uni_websocket.decompressed_message_size_limit"},
+    {"uni_websocket.disable_closing_handshake"},
+    {"uni_websocket.disable_disconnect_push"},
+    {"uni_websocket.join_push_messages"},
+    {"usage_stats"},
+    {"websocket.decompressed_message_size_limit"},
+    {"webtransport"},
+};
+
+constexpr UnsupportedKey kUnsupportedV6ChannelOptions[] = {
+    {"allow_tags_filter"},
+    {"auto_cache_recover"},
+    {"map"},
+    {"map_clients_presence_channel_prefix"},
+    {"map_users_presence_channel_prefix"},
+    {"publication_data_format"},
+    {"shared_poll"},
+    {"subscription_type"},
+};
+
+// v6-config.md §4.1: class A (v6-only blocks) and class B (same name, object in v6, scalar
+// in v5). Class C (pid_file, enable_unreleased_features, proxies, consumers) signals nothing.
+constexpr std::string_view kV6OnlyBlocks[] = {
+    "http_server", "log",      "client",      "channel",          "rpc",        "http_api",
+    "websocket",   "emulation", "node",       "shutdown",         "usage_stats", "presence_manager",
+    "map_broker",  "controller", "shared_poll", "init",
+};
+constexpr std::string_view kReshapedKeys[] = {
+    "engine",       "broker",      "admin",         "prometheus", "health",   "swagger",
+    "debug",        "sse",         "http_stream",   "uni_sse",    "uni_http_stream",
+    "uni_websocket", "uni_grpc",   "webtransport",  "grpc_api",   "graphite", "opentelemetry",
+};
+constexpr std::string_view kSharedKeys[] = {"pid_file", "enable_unreleased_features", "proxies",
+                                            "consumers"};
+
 static_assert(std::ranges::is_sorted(kUnsupportedKeys, {}, &UnsupportedKey::name));
 static_assert(std::ranges::is_sorted(kUnsupportedChannelOptions, {}, &UnsupportedKey::name));
 
@@ -447,6 +527,71 @@ const UnsupportedKey* find_unsupported(std::string_view key) {
 
 const UnsupportedKey* find_unsupported_channel_option(std::string_view key) {
   return find_sorted(kUnsupportedChannelOptions, key);
+}
+
+const UnsupportedKey* find_unsupported_v6(std::string_view path) {
+  // Exact entries first, so a reject-if-true leaf wins over its block.
+  for (const auto& entry : kUnsupportedV6) {
+    if (entry.name == path) {
+      return &entry;
+    }
+  }
+  for (const auto& entry : kUnsupportedV6) {
+    if (path.size() > entry.name.size() && path.starts_with(entry.name) &&
+        path[entry.name.size()] == '.') {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+const UnsupportedKey* find_unsupported_v6_channel_option(std::string_view option) {
+  for (const auto& entry : kUnsupportedV6ChannelOptions) {
+    if (entry.name == option) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+std::span<const UnsupportedKey> unsupported_v6() { return kUnsupportedV6; }
+
+Signal top_level_signal(std::string_view key, bool value_is_object) {
+  auto in = [key](std::span<const std::string_view> keys) {
+    return std::ranges::find(keys, key) != keys.end();
+  };
+  if (in(kV6OnlyBlocks)) {
+    return Signal::kV6;
+  }
+  if (in(kReshapedKeys)) {
+    return value_is_object ? Signal::kV6 : Signal::kV5;
+  }
+  if (in(kSharedKeys)) {
+    return Signal::kNone;
+  }
+  for (const auto& spec : kGlobalKeys) {
+    if (spec.name == key) {
+      return Signal::kV5;
+    }
+  }
+  for (std::string_view prefix : {kTokenPrefix, kSubscriptionTokenPrefix}) {
+    if (key.starts_with(prefix)) {
+      for (const auto& spec : kTokenKeys) {
+        if (key.substr(prefix.size()) == spec.name) {
+          return Signal::kV5;
+        }
+      }
+    }
+  }
+  for (const auto& spec : kChannelKeys) {
+    if (spec.name == key) {
+      return Signal::kV5;
+    }
+  }
+  if (find_unsupported(key) != nullptr || find_unsupported_channel_option(key) != nullptr) {
+    return Signal::kV5;
+  }
+  return Signal::kNone;
 }
 
 }  // namespace gyre::config::schema

@@ -10,8 +10,9 @@
 
 #include "config/config.h"
 
-// The one table of configuration keys (Centrifugo v5 flat keys, reference.md §8.1). File,
-// environment and flag handling all go through it, and docs can be generated from it. The
+// The one table of configuration keys: each Centrifugo v5 flat key (reference.md §8.1) with
+// its Centrifugo v6 nested path (v6-config.md §2). File, environment and flag handling of both
+// shapes go through it, and docs, defaultconfig and defaultenv are generated from it. The
 // tables are immutable static data: thread-safe.
 namespace gyre::config::schema {
 
@@ -44,7 +45,12 @@ using FieldRef = std::variant<bool*, int*, int64_t*, std::string*, Duration*,
 
 template <class Owner>
 struct KeySpec {
-  std::string_view name;
+  std::string_view name;  // Centrifugo v5 flat key
+  // Centrifugo v6 name (v6-config.md §2): the dotted path for global keys
+  // ("client.ping_interval"), the field name for token keys (under client.token and
+  // client.subscription_token) and for channel options (under channel.without_namespace and
+  // in channel.namespaces[] items). Empty: the key has no v6 equivalent.
+  std::string_view v6;
   Type type;
   Member<Owner> member;  // monostate: handled specially (only `namespaces`)
   std::string_view doc;
@@ -90,6 +96,26 @@ struct UnsupportedKey {
 const UnsupportedKey* find_unsupported(std::string_view key);
 // Known Centrifugo v5 channel option (top level or in a namespace) Gyre ignores, or null.
 const UnsupportedKey* find_unsupported_channel_option(std::string_view key);
+
+// v6 blocks holding the token keys and the options of channels without namespace.
+inline constexpr std::string_view kV6TokenBlock = "client.token";
+inline constexpr std::string_view kV6SubscriptionTokenBlock = "client.subscription_token";
+inline constexpr std::string_view kV6ChannelBlock = "channel.without_namespace";
+inline constexpr std::string_view kV6NamespacesPath = "channel.namespaces";
+
+// A Centrifugo v6 path Gyre does not implement (the path itself or a path below it, e.g.
+// "admin" covers "admin.enabled"), or null. Reject-if-true entries are exact leaves.
+const UnsupportedKey* find_unsupported_v6(std::string_view path);
+// A v6 channel option (without_namespace or namespace item) Gyre does not implement, or null.
+const UnsupportedKey* find_unsupported_v6_channel_option(std::string_view option);
+// Every unsupported v6 path entry (for environment-name matching).
+std::span<const UnsupportedKey> unsupported_v6();
+
+// Which configuration shape a top-level file key signals (v6-config.md §4.1-§4.2): v6 for
+// v6-only blocks and for same-name keys holding an object, v5 for flat v5 keys and for
+// same-name keys holding a scalar, none for shared and unknown keys.
+enum class Signal { kNone, kV5, kV6 };
+Signal top_level_signal(std::string_view key, bool value_is_object);
 
 // Engines/brokers Gyre implements; anything else fails validation.
 inline constexpr std::string_view kSupportedEngine = "memory";

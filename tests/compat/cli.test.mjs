@@ -40,11 +40,16 @@ test('genconfig writes a config that checkconfig accepts; refuses to overwrite; 
   assert.equal(g.code, 0, g.out);
   assert.ok(existsSync(file), 'config file written');
   const text = readFileSync(file, 'utf8');
+  // Centrifugo v6 shape by default (v6-config.md §5).
   const cfg = JSON.parse(text);
-  assert.equal(typeof cfg.token_hmac_secret_key, 'string');
-  assert.ok(cfg.token_hmac_secret_key.length >= 16, 'random secret');
-  assert.equal(typeof cfg.api_key, 'string');
-  assert.ok(cfg.api_key.length >= 16, 'random api key');
+  assert.deepEqual(Object.keys(cfg), ['client', 'admin', 'http_api']);
+  assert.equal(typeof cfg.client.token.hmac_secret_key, 'string');
+  assert.ok(cfg.client.token.hmac_secret_key.length >= 16, 'random secret');
+  assert.deepEqual(cfg.client.allowed_origins, []);
+  assert.equal(cfg.admin.enabled, false);
+  assert.equal(typeof cfg.http_api.key, 'string');
+  assert.ok(cfg.http_api.key.length >= 16, 'random api key');
+  cfg.api_key = cfg.http_api.key;  // what Server.api() sends
   const c = runGyre(['checkconfig', '-c', file]);
   assert.equal(c.code, 0, c.out);
   // Refuses to overwrite.
@@ -54,7 +59,7 @@ test('genconfig writes a config that checkconfig accepts; refuses to overwrite; 
   // Two runs generate different secrets.
   const file2 = path.join(dir, 'other.json');
   assert.equal(runGyre(['genconfig', '-c', file2]).code, 0);
-  assert.notEqual(JSON.parse(readFileSync(file2, 'utf8')).api_key, cfg.api_key);
+  assert.notEqual(JSON.parse(readFileSync(file2, 'utf8')).http_api.key, cfg.api_key);
   // Run the server from the generated config (flags give port + health).
   const port = await freePort();
   const handle = spawnGyre({ noConfigFlag: true, args: ['--config', file, '--port', String(port), '--health'] });
@@ -72,8 +77,30 @@ test('genconfig with .yaml extension writes YAML that checkconfig accepts', () =
   assert.equal(g.code, 0, g.out);
   const text = readFileSync(file, 'utf8');
   assert.ok(!text.trim().startsWith('{'), `expected YAML, got ${text}`);
-  assert.match(text, /api_key\s*:/);
-  assert.equal(runGyre(['checkconfig', '-c', file]).code, 0);
+  assert.match(text, /^http_api:\n  key: "[0-9a-f-]{36}"$/m);
+  const c = runGyre(['checkconfig', '-c', file]);
+  assert.equal(c.code, 0, c.out);
+  assert.equal(c.stdout, 'config is valid (Centrifugo v6 shape)\n');
+});
+
+test('genconfig --v5 keeps the v5 flat keys', () => {
+  const file = path.join(makeTempDir(), 'v5.json');
+  const g = runGyre(['genconfig', '--v5', '-c', file]);
+  assert.equal(g.code, 0, g.out);
+  const cfg = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(Object.keys(cfg), ['token_hmac_secret_key', 'admin_password', 'admin_secret', 'api_key', 'allowed_origins']);
+  const c = runGyre(['checkconfig', '-c', file]);
+  assert.equal(c.code, 0, c.out);
+  assert.equal(c.stdout, 'config is valid (Centrifugo v5 shape)\n');
+});
+
+test('gentoken escapes control characters in the user ID (JSON payload stays valid)', () => {
+  const file = writeTemp('tok.json', { token_hmac_secret_key: 'secret' });
+  const user = 'a"b\\c\u0001\n';
+  const r = runGyre(['gentoken', '-c', file, '-u', user, '-t', '-1', '-q']);
+  assert.equal(r.code, 0, r.out);
+  const payload = decodeJWT(r.stdout.trim()).payload;
+  assert.equal(payload.sub, user);
 });
 
 function expectCheckconfigFails(cfg, re) {

@@ -123,6 +123,7 @@ struct Config {
   std::string api_key;
   bool api_insecure = false;
   bool api_disable = false;
+  int64_t api_max_request_body_size = 16 * 1024 * 1024;  // Gyre's own bound (16 MiB)
   bool api_external = false;
   std::string api_handler_prefix = "/api";
   std::string api_error_mode;  // "" or "transport"

@@ -39,6 +39,10 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"api_key", "http_api.key", T::kString, &Config::api_key, "Server API key (Authorization: apikey <key>)."},
     {"api_insecure", "http_api.insecure", T::kBool, &Config::api_insecure, "Server API without key checks."},
     {"api_disable", "http_api.disabled", T::kBool, &Config::api_disable, "Disable the HTTP server API."},
+    {"api_max_request_body_size", "http_api.max_request_body_size", T::kInt,
+     &Config::api_max_request_body_size,
+     "Gyre: largest HTTP request body in bytes (server API; Centrifugo has no limit); 413 beyond, "
+     "at once for an announced Content-Length."},
     {"api_external", "http_api.external", T::kBool, &Config::api_external, "Serve the API on the external port."},
     {"api_handler_prefix", "http_api.handler_prefix", T::kString, &Config::api_handler_prefix, "Path of the HTTP API."},
     {"api_error_mode", "http_api.error_mode", T::kString, &Config::api_error_mode,

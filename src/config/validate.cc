@@ -176,6 +176,10 @@ void validate(const Config& config) {
     fail("channel_max_length",
          fmt::format("must be positive, got {}", config.channel_max_length));
   }
+  if (config.api_max_request_body_size <= 0) {
+    fail("api_max_request_body_size",
+         fmt::format("must be positive, got {}", config.api_max_request_body_size));
+  }
   if (config.websocket_message_size_limit <= 0) {
     fail("websocket_message_size_limit",
          fmt::format("must be positive, got {}", config.websocket_message_size_limit));

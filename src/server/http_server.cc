@@ -41,7 +41,17 @@ constexpr auto kHeaderTimeout = std::chrono::seconds(10);
 // Go's net/http: DefaultMaxHeaderBytes (1 MB) plus the 4096 bytes of slack its reader allows;
 // beyond it 431. Cookies and JWTs in headers can be large.
 constexpr uint32_t kHeaderLimit = (1u << 20) + 4096;
-constexpr uint64_t kApiBodyLimit = 16ull * 1024 * 1024;
+
+// The largest request body read at all: the server API's limit, or a transport's when larger
+// (each transport then applies its own, smaller or not, after reading).
+uint64_t request_body_limit(const config::Config& cfg) {
+  return static_cast<uint64_t>(std::max({cfg.api_max_request_body_size,
+                                         cfg.http_stream_max_request_body_size,
+                                         cfg.sse_max_request_body_size,
+                                         cfg.emulation_max_request_body_size,
+                                         cfg.uni_http_stream_max_request_body_size,
+                                         cfg.uni_sse_max_request_body_size, int64_t{1}}));
+}
 
 // allowed_origins patterns compiled once per shard thread and list (validate() has rejected
 // invalid patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
@@ -169,7 +179,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(kApiBodyLimit);
+    parser_->body_limit(request_body_limit(*node_.config()));
     arm(kHeaderTimeout);
     http::async_read_header(
         socket_, buffer_, *parser_,
@@ -188,7 +198,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // a second without an answer): a body over the limit is refused at once, otherwise the
     // client is told to go on, as Go's net/http does when the handler reads the body.
     if (req.version() == 11 && transport::header_has_token(req[http::field::expect], "100-continue")) {
-      if (auto len = parser_->content_length(); len && *len > kApiBodyLimit) {
+      if (auto len = parser_->content_length(); len && *len > request_body_limit(*node_.config())) {
         respond_simple(http::status::payload_too_large, "", false);
         return;
       }

@@ -29,21 +29,39 @@ namespace gyre::node::testing {
 // Records what a client session sends. Shard-local.
 class FakeTransport final : public Transport {
  public:
-  explicit FakeTransport(TransportInfo info = {"websocket", false, false, true}) : info_(info) {}
+  explicit FakeTransport(TransportInfo info = {"websocket", false, false, true},
+                         const protocol::Codec& codec = protocol::json_codec())
+      : info_(info), codec_(codec) {}
 
-  const protocol::Codec& codec() const override { return protocol::json_codec(); }
+  const protocol::Codec& codec() const override { return codec_; }
   TransportInfo info() const override { return info_; }
   void send(std::string message) override { messages.push_back(std::move(message)); }
   void send_shared(const std::shared_ptr<const hub::Fanout>& f, hub::Fanout::Form form) override {
+    if (form == hub::Fanout::Form::kPlain && codec_.type() == protocol::ProtocolType::kJson) {
+      messages.push_back(f->json);  // the shared JSON push, as the WebSocket session sends it
+      return;
+    }
     if (form == hub::Fanout::Form::kPlain) {
-      messages.push_back(f->json);
+      std::string out;
+      const bool uni = info_.unidirectional;
+      switch (f->kind) {
+        case hub::Fanout::Kind::kPublication:
+          codec_.encode_pub(out, f->channel, *f->pub, uni);
+          break;
+        case hub::Fanout::Kind::kJoin:
+          codec_.encode_join(out, f->channel, f->info, uni);
+          break;
+        case hub::Fanout::Kind::kLeave:
+          codec_.encode_leave(out, f->channel, f->info, uni);
+          break;
+      }
+      messages.push_back(std::move(out));
       return;
     }
     std::string out;
     const bool patch = form == hub::Fanout::Form::kDeltaPatch;
-    protocol::json_codec().encode_pub_delta_form(out, f->channel, *f->pub,
-                                                 patch ? f->patch : f->pub->data, patch,
-                                                 info_.unidirectional);
+    codec_.encode_pub_delta_form(out, f->channel, *f->pub, patch ? f->patch : f->pub->data,
+                                 patch, info_.unidirectional);
     messages.push_back(std::move(out));
   }
   void close(const Disconnect& d) override {
@@ -61,6 +79,7 @@ class FakeTransport final : public Transport {
 
  private:
   TransportInfo info_;
+  const protocol::Codec& codec_;
 };
 
 // `s` with every `from` replaced by `to` (ids and epochs are random: tests name them).
@@ -154,10 +173,11 @@ class ClientTest : public ::testing::Test {
   int64_t now_unix() { return node->local().clock.unix_seconds(); }
 
   Conn& open(TransportInfo info = {"websocket", false, false, true},
-             ConnectionRequest request = {}) {
+             ConnectionRequest request = {},
+             const protocol::Codec& codec = protocol::json_codec()) {
     start();
     auto c = std::make_unique<Conn>();
-    c->transport = std::make_unique<FakeTransport>(info);
+    c->transport = std::make_unique<FakeTransport>(info, codec);
     c->client = std::make_shared<Client>(*node, c->transport.get(), std::move(request));
     c->client->open();
     conns_.push_back(std::move(c));

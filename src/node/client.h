@@ -14,20 +14,23 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "hub/hub.h"
+#include "node/client_policy.h"
+#include "node/session_clock.h"
 #include "node/timer_wheel.h"
 #include "node/transport.h"
 #include "protocol/types.h"
 
-// A client session: the protocol state machine of one connection (client-protocol.md §4),
-// with Centrifugo's policy layer (server-api.md §3, §5). Shard-local: it lives on the
-// shard of its connection and every method runs there. Owned by its transport through a
-// shared_ptr; engine callbacks hold it alive and check closed() first.
+// A client session: the protocol state machine of one connection (client-protocol.md §4).
+// Shard-local: it lives on the shard of its connection and every method runs there. Owned by
+// its transport through a shared_ptr; engine callbacks hold it alive and check closed()
+// first. Its methods are spread over client.cc (queue, dispatch, replies, timers, close),
+// client_commands.cc (command handlers) and client_subscriptions.cc (subscription lifecycle
+// and delivery); the decisions they apply are the pure functions of client_policy.h and
+// recovery.h. Time is read only through the shard's SessionClock (NodeShard::clock).
 namespace gyre::node {
 
 class Node;
 class Client;
-
-using Failure = std::variant<Error, Disconnect>;
 
 // One subscription of a client. Registered in the shard's hub as a subscriber.
 class ClientSubscription final : public hub::Subscriber {
@@ -56,37 +59,10 @@ class ClientSubscription final : public hub::Subscriber {
   std::vector<std::shared_ptr<const hub::Fanout>> buffer;  // pushes before the reply
 };
 
-// Options of a subscription being created (client subscribe, token subs, API subscribe).
-struct SubscribeParams {
-  std::string channel;
-  bool server_side = false;
-  bool emit_presence = false;
-  bool emit_join_leave = false;
-  bool push_join_leave = false;
-  bool positioned = false;
-  bool recoverable = false;
-  bool cache_recovery = false;  // force_recovery_mode: cache
-  bool delta = false;           // fossil delta negotiated
-  int64_t expire_at = 0;
-  std::string chan_info;
-  std::string data;  // reply/push data
-  // Recovery input.
-  bool recover = false;
-  uint64_t offset = 0;
-  std::string epoch;
-  bool reject_unrecovered = false;
-  config::Duration meta_ttl{0};
-};
-
 // What the HTTP request that opened the connection told us.
 struct ConnectionRequest {
   std::string user_id_header;  // value of client_user_id_http_header, if configured
 };
-
-// The disconnect a failed unidirectional connect is conveyed with (reference.md §1.9):
-// client_connect_code_to_unidirectional_disconnect transforms first (when enabled), then
-// errors 109/110 -> 3005, 111 -> 3013, 103 -> 3507, anything else -> 3004.
-Disconnect unidirectional_connect_disconnect(const config::Config& cfg, const Error& e);
 
 class Client : public std::enable_shared_from_this<Client> {
  public:
@@ -159,11 +135,9 @@ class Client : public std::enable_shared_from_this<Client> {
   // Creates the subscription, registers it (buffering), runs presence + position/recovery
   // on the engine, then calls `done`. The caller sends the reply and then calls
   // activate_subscription (or drop_subscription on failure).
-  void start_subscription(SubscribeParams p,
-                          std::function<void(std::expected<protocol::SubscribeResult, Failure>)> done);
+  using SubscribeOutcome = std::expected<protocol::SubscribeResult, Failure>;
+  void start_subscription(SubscribeParams p, std::function<void(SubscribeOutcome)> done);
   void activate_subscription(const std::string& channel);
-  // Recovered publications of a delta subscription as a fossil chain (§9.2 rule 5).
-  void delta_chain(std::vector<std::shared_ptr<const protocol::Publication>>& pubs) const;
   // Removes a subscription: hub, presence, leave. `push` sends an unsubscribe push.
   void remove_subscription(const std::string& channel, std::optional<protocol::Unsubscribe> push);
   void insufficient_state(ClientSubscription& sub);
@@ -171,11 +145,13 @@ class Client : public std::enable_shared_from_this<Client> {
   // Resolves a channel for a client command: replies 102 (unknown namespace) or 107 (invalid
   // name) and returns false when it cannot be used.
   bool resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out);
-  bool has_history_access(const config::ChannelOptions& o, bool subscribed) const;
-  bool has_presence_access(const config::ChannelOptions& o, bool subscribed) const;
   bool is_subscribed(const std::string& channel) const;
   void close_with(const Disconnect& d);
   void cleanup();
+  // The shard's clock: every "now" of the session comes from it.
+  const SessionClock& clock() const;
+  // Whole seconds from now until `expire_at` (Unix seconds), 0 when past.
+  uint32_t ttl_until(int64_t expire_at) const;
   // Puts the client on the shard's timer wheel at its earliest deadline.
   void reschedule();
   void run_timers(clock::TimePoint now);

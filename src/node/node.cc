@@ -144,7 +144,7 @@ void Node::start() {
 }
 
 void Node::tick(unsigned shard) {
-  auto now = clock::now();
+  auto now = shard_state_[shard]->clock.now();
   // Clients are destroyed only on later loop turns (their transport releases them by post),
   // and a client's tick can close only itself: the raw pointers stay valid here.
   shard_state_[shard]->wheel.advance(now, [now](Client* c) { c->tick(now); });

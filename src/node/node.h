@@ -16,6 +16,7 @@
 #include "core/shard.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
+#include "node/session_clock.h"
 #include "node/timer_wheel.h"
 
 // The node: everything a Gyre process shares between its client sessions — configuration,
@@ -42,6 +43,7 @@ struct NodeShard {
   Runtime runtime;
   hub::Hub hub;
   TimerWheel<Client> wheel;
+  SessionClock clock;  // "now" of this shard's clients and of its wheel (tests: manual)
   std::unordered_set<Client*> clients;
   std::unordered_multimap<std::string, Client*> users;  // user id -> its connections here
 };

@@ -78,6 +78,9 @@ class TimerWheel {
     }
   }
 
+  // The time of tick 0: deadlines are rounded up to origin + k * kTick.
+  clock::TimePoint origin() const { return origin_; }
+
   size_t size() const {
     size_t n = 0;
     for (const auto& s : slots_) {

@@ -1,0 +1,582 @@
+// Command handlers of a client session: each checks its request with the policy of
+// client_policy.h, then runs the engine operation and replies.
+#include "node/client.h"
+
+#include "channel/channel.h"
+#include "core/random.h"
+#include "node/node.h"
+
+namespace gyre::node {
+
+using protocol::Command;
+using protocol::Method;
+
+// ------------------------------------------------------------------- connect
+
+void Client::handle_connect(Command& cmd) {
+  if (authenticated_) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  const config::Config& cfg = *cfg_;
+  auto& req = cmd.connect;
+  const uint32_t id = cmd.id;
+  auto fail_connect = [&](const Failure& f) {
+    if (transport_info_.unidirectional) {
+      fail_unidirectional_connect(f);
+      return;
+    }
+    if (std::holds_alternative<Error>(f)) {
+      // The connection is unusable after a connect error; the rest of the frame is dropped.
+      unusable_ = true;
+      clear_queue();
+    }
+    fail(id, f);
+  };
+
+  std::optional<auth::ConnectClaims> claims;
+  if (!req.token.empty()) {
+    auto verified = verify_token<auth::ConnectClaims>(cmd, req.token);
+    if (!verified) {
+      return;  // parked for a JWKS fetch
+    }
+    if (!*verified) {
+      fail_connect(policy::from_token_error(verified->error(), false));
+      return;
+    }
+    claims = std::move(**verified);
+  }
+  auto planned =
+      policy::plan_connect(cfg, req, claims ? &*claims : nullptr, request_.user_id_header);
+  if (!planned) {
+    if (planned.error().close_only) {
+      close_with(std::get<Disconnect>(planned.error().failure));
+    } else {
+      fail_connect(planned.error().failure);
+    }
+    return;
+  }
+  policy::ConnectPlan& plan = *planned;
+  token_channels_ = std::move(plan.token_channels);
+  const std::string& user = plan.user;
+  if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
+    fail_connect(disconnects::connection_limit());
+    return;
+  }
+  user_acquired_ = true;
+  user_ = user;
+  const int64_t expire_at = plan.expire_at;
+  if (expire_at > 0 && expire_at < clock().unix_seconds()) {
+    fail_connect(errors::expired());
+    return;
+  }
+
+  protocol::ConnectResult result;
+  result.client = id_;
+  result.version = std::string(Node::kVersion);
+  if (expire_at > 0) {
+    result.expires = true;
+    result.ttl = ttl_until(expire_at);
+  }
+  if (transport_info_.app_level_ping && cfg.ping_interval.count() > 0) {
+    result.ping = static_cast<uint32_t>(cfg.ping_interval.count() / 1000);
+    result.pong = !transport_info_.unidirectional && cfg.pong_timeout.count() > 0;
+  }
+  if (!session_.empty()) {
+    result.session = session_;
+  }
+  if (transport_info_.emulation) {
+    result.node = node_.id();
+  }
+  if (cfg.client_connect_include_server_time) {
+    result.time = clock().unix_ms();
+  }
+
+  info_ = std::move(plan.info);
+  expire_at_ = expire_at;
+  authenticated_ = true;
+  node_.index_user(this);
+
+  if (plan.subs.empty()) {
+    complete_connect(id, std::move(result), {});
+    return;
+  }
+
+  // Server-side subscriptions run concurrently; the reply waits for all of them. The plan
+  // and the result are shared by the callbacks (one copy, not one per subscription).
+  struct Pending {
+    size_t left;
+    std::vector<SubscribeParams> subs;
+    protocol::ConnectResult result;
+    std::vector<std::optional<protocol::SubscribeResult>> results;
+    std::optional<Failure> failure;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = plan.subs.size();
+  pending->subs = std::move(plan.subs);
+  pending->result = std::move(result);
+  pending->results.resize(pending->subs.size());
+  ++inflight_;
+  connect_inflight_ = true;
+  auto self = shared_from_this();
+  for (size_t i = 0; i < pending->subs.size(); ++i) {
+    start_subscription(pending->subs[i], [self, this, pending, i, id](SubscribeOutcome r) {
+      if (r) {
+        pending->results[i] = std::move(*r);
+      } else if (!pending->failure) {
+        pending->failure = r.error();
+      }
+      if (--pending->left != 0) {
+        return;
+      }
+      if (closed_) {
+        return;
+      }
+      if (pending->failure) {
+        for (const auto& p : pending->subs) {
+          remove_subscription(p.channel, std::nullopt);
+        }
+        authenticated_ = false;
+        node_.unindex_user(this);
+        if (transport_info_.unidirectional) {
+          fail_unidirectional_connect(*pending->failure);
+          finish_command();
+          return;
+        }
+        if (std::holds_alternative<Error>(*pending->failure)) {
+          unusable_ = true;
+          clear_queue();
+        }
+        fail(id, *pending->failure);
+        connect_inflight_ = false;
+        finish_command();
+        return;
+      }
+      auto& subs = pending->subs;
+      pending->result.subs.reserve(subs.size());
+      for (size_t k = 0; k < subs.size(); ++k) {
+        pending->result.subs.emplace_back(subs[k].channel, std::move(*pending->results[k]));
+      }
+      complete_connect(id, std::move(pending->result), std::move(subs));
+      connect_inflight_ = false;
+      finish_command();
+    });
+  }
+}
+
+void Client::fail_unidirectional_connect(const Failure& f) {
+  // No reply exists on unidirectional transports: an Error becomes a disconnect push.
+  if (const auto* e = std::get_if<Error>(&f)) {
+    if (transport_ != nullptr) {
+      transport_->connect_failed(e->code, e->message);
+    }
+    close_with(unidirectional_connect_disconnect(*cfg_, *e));
+    return;
+  }
+  const auto& d = std::get<Disconnect>(f);
+  if (transport_ != nullptr) {
+    transport_->connect_failed(d.code, d.reason);
+  }
+  close_with(d);
+}
+
+void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
+                              std::vector<SubscribeParams> subs) {
+  std::string out;
+  if (transport_info_.unidirectional) {
+    codec_.encode_connect_push(out, result);
+  } else {
+    codec_.encode_connect(out, id, result);
+  }
+  send(std::move(out));
+  for (const auto& p : subs) {
+    activate_subscription(p.channel);
+  }
+  const auto& cfg = *cfg_;
+  if (transport_info_.app_level_ping && cfg.ping_interval.count() > 0) {
+    // First ping at a random time in [interval/2, interval) spreads reconnecting clients.
+    auto interval = cfg.ping_interval.count();
+    next_ping_at_ = clock().now() + std::chrono::milliseconds(
+                                        random::thread_jitter().uniform(interval / 2, interval));
+  }
+  if (cfg.client_presence_update_interval.count() > 0) {
+    next_presence_update_ = clock().now() + cfg.client_presence_update_interval;
+  }
+  reschedule();
+  if (cfg.user_personal_single_connection && cfg.user_subscribe_to_personal && !user_.empty()) {
+    enforce_single_connection();
+  }
+}
+
+void Client::enforce_single_connection() {
+  // reference.md §7.7: once this connection is in the personal channel's presence, two or
+  // more clients there mean older connections of the user exist: they get 3504 (best effort,
+  // once). Runs outside any lock, so concurrent connects cannot deadlock (centrifuge #515).
+  std::string ch = channel::personal_channel(*cfg_, user_);
+  node_.engine().presence_stats(
+      ch, [self = shared_from_this(), this](std::expected<engine::PresenceStats, Error> r) {
+        if (closed_ || !r || r->num_clients < 2) {
+          return;
+        }
+        node_.for_each_connection(user_, "", "",
+                                  [keep = id_](Client& c) {
+                                    if (c.id() != keep) {
+                                      c.disconnect(disconnects::connection_limit());
+                                    }
+                                  },
+                                  [] {});
+      });
+}
+
+// ------------------------------------------------------------------- subscriptions
+bool Client::resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out) {
+  // Policy checks shared by publish, presence and history (server-api.md §5.5).
+  if (!channel::resolve(*cfg_, ch, out)) {
+    reply_error(id, errors::unknown_channel());
+    return false;
+  }
+  if (!channel::valid_name(*cfg_, ch, out)) {
+    reply_error(id, errors::bad_request());
+    return false;
+  }
+  return true;
+}
+
+bool Client::is_subscribed(const std::string& channel) const {
+  auto it = subs_.find(channel);
+  return it != subs_.end() && it->second->active;
+}
+
+void Client::handle_subscribe(Command& cmd) {
+  const auto& cfg = *cfg_;
+  auto& r = cmd.subscribe;
+  const uint32_t id = cmd.id;
+  auto res = policy::check_subscribe(cfg, r, subs_.size(), subs_.count(r.channel) != 0);
+  if (!res) {
+    fail(id, res.error());
+    return;
+  }
+  std::optional<auth::SubscribeClaims> claims;
+  if (!r.token.empty()) {
+    auto verified = verify_token<auth::SubscribeClaims>(cmd, r.token);
+    if (!verified) {
+      return;  // parked for a JWKS fetch
+    }
+    if (!*verified) {
+      fail(id, policy::from_token_error(verified->error(), true));
+      return;
+    }
+    claims = std::move(**verified);
+  }
+  auto params = policy::authorize_subscribe(cfg, r, *res, policy::Subject{user_, id_},
+                                            claims ? &*claims : nullptr, clock().unix_seconds());
+  if (!params) {
+    fail(id, params.error());
+    return;
+  }
+
+  ++inflight_;
+  auto self = shared_from_this();
+  std::string ch = params->channel;
+  start_subscription(std::move(*params), [self, this, id, ch](SubscribeOutcome res) {
+    if (closed_) {
+      return;
+    }
+    if (!res) {
+      remove_subscription(ch, std::nullopt);
+      fail(id, res.error());
+    } else {
+      std::string out;
+      codec_.encode_subscribe(out, id, *res);
+      send(std::move(out));
+      activate_subscription(ch);
+    }
+    finish_command();
+  });
+}
+
+void Client::handle_unsubscribe(Command& cmd) {
+  if (cmd.channel.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  remove_subscription(cmd.channel.channel, std::nullopt);
+  std::string out;
+  codec_.encode_empty(out, cmd.id, Method::kUnsubscribe);
+  send(std::move(out));
+}
+
+// ------------------------------------------------------------------- publish, presence, history
+
+void Client::handle_publish(Command& cmd) {
+  const auto& cfg = *cfg_;
+  auto& r = cmd.publish;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty() || r.data.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  channel::Resolved res;
+  if (!resolve_channel(id, r.channel, res)) {
+    return;
+  }
+  const auto& o = *res.options;
+  auto sub_it = subs_.find(r.channel);
+  bool subscribed = sub_it != subs_.end() && sub_it->second->active;
+  if (auto refused = policy::check_publish(cfg, o, user_, subscribed)) {
+    reply_error(id, *refused);
+    return;
+  }
+  protocol::Publication pub;
+  pub.data = std::move(r.data);
+  // A JSON command's data is a JSON value of the validated frame.
+  pub.data_is_json = codec_.type() == protocol::ProtocolType::kJson;
+  pub.info = protocol::ClientInfo{user_, id_, info_,
+                                  subscribed ? sub_it->second->chan_info : std::string()};
+  pub.time = clock().unix_ms();
+  engine::PublishOptions opts;
+  if (o.history_enabled()) {
+    opts.history = {o.history_size, o.history_ttl, cfg.meta_ttl(o)};
+  }
+  opts.delta = o.delta_publish;
+  ++inflight_;
+  auto self = shared_from_this();
+  node_.engine().publish(r.channel, std::move(pub), std::move(opts),
+                         [self, this, id](std::expected<engine::StreamPosition, Error> res) {
+                           if (closed_) {
+                             return;
+                           }
+                           if (!res) {
+                             reply_error(id, res.error());
+                           } else {
+                             std::string out;
+                             codec_.encode_empty(out, id, Method::kPublish);
+                             send(std::move(out));
+                           }
+                           finish_command();
+                         });
+}
+
+void Client::handle_presence(Command& cmd, bool stats) {
+  const std::string& ch = cmd.channel.channel;
+  const uint32_t id = cmd.id;
+  if (ch.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  channel::Resolved res;
+  if (!resolve_channel(id, ch, res)) {
+    return;
+  }
+  if (!res.options->presence) {
+    reply_error(id, errors::not_available());
+    return;
+  }
+  if (!policy::presence_allowed(*cfg_, *res.options, user_, is_subscribed(ch))) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  ++inflight_;
+  auto self = shared_from_this();
+  if (stats) {
+    using Stats = std::expected<engine::PresenceStats, Error>;
+    node_.engine().presence_stats(ch, [self, this, id](Stats r) {
+      if (closed_) {
+        return;
+      }
+      if (!r) {
+        reply_error(id, r.error());
+      } else {
+        std::string out;
+        codec_.encode_presence_stats(out, id, {r->num_clients, r->num_users});
+        send(std::move(out));
+      }
+      finish_command();
+    });
+    return;
+  }
+  node_.engine().presence(
+      ch, [self, this, id](
+              std::expected<std::vector<std::pair<std::string, protocol::ClientInfo>>, Error> r) {
+        if (closed_) {
+          return;
+        }
+        if (!r) {
+          reply_error(id, r.error());
+        } else {
+          std::string out;
+          codec_.encode_presence(out, id, protocol::PresenceResult{std::move(*r)});
+          send(std::move(out));
+        }
+        finish_command();
+      });
+}
+
+void Client::handle_history(Command& cmd) {
+  const auto& cfg = *cfg_;
+  auto& r = cmd.history;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  int64_t max = cfg.client_history_max_publication_limit;
+  if (max > 0 && (r.limit < 0 || r.limit > max)) {
+    r.limit = static_cast<int32_t>(max);
+  }
+  channel::Resolved res;
+  if (!resolve_channel(id, r.channel, res)) {
+    return;
+  }
+  const auto& o = *res.options;
+  if (!o.history_enabled()) {
+    reply_error(id, errors::not_available());
+    return;
+  }
+  if (!policy::history_allowed(cfg, o, user_, is_subscribed(r.channel))) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  if (r.reverse && r.since && r.since->offset == 0) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  engine::HistoryFilter f;
+  f.since = r.since;
+  f.limit = r.limit;
+  f.reverse = r.reverse;
+  ++inflight_;
+  auto self = shared_from_this();
+  node_.engine().history(r.channel, std::move(f), cfg.meta_ttl(o),
+                         [self, this, id](std::expected<engine::HistoryResult, Error> res) {
+                           if (closed_) {
+                             return;
+                           }
+                           if (!res) {
+                             reply_error(id, res.error());
+                           } else if (res->epoch_mismatch) {
+                             reply_error(id, errors::unrecoverable_position());
+                           } else {
+                             protocol::HistoryResult hr;
+                             hr.publications = std::move(res->publications);
+                             hr.epoch = res->top.epoch;
+                             hr.offset = res->top.offset;
+                             std::string out;
+                             codec_.encode_history(out, id, hr);
+                             send(std::move(out));
+                           }
+                           finish_command();
+                         });
+}
+
+// ------------------------------------------------------------------- refresh
+
+void Client::handle_refresh(Command& cmd) {
+  const uint32_t id = cmd.id;
+  if (cmd.refresh.token.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  auto verified = verify_token<auth::ConnectClaims>(cmd, cmd.refresh.token);
+  if (!verified) {
+    return;  // parked for a JWKS fetch
+  }
+  auto grant =
+      policy::check_refresh(*cfg_, *verified, user_, token_channels_, clock().unix_seconds());
+  if (!grant) {
+    fail(id, grant.error());
+    return;
+  }
+  protocol::RefreshResult rr;
+  rr.client = id_;
+  rr.version = std::string(Node::kVersion);
+  if (grant->expire_at > 0) {
+    rr.expires = true;
+    rr.ttl = ttl_until(grant->expire_at);
+  }
+  expire_at_ = grant->expire_at;
+  if (!grant->info.empty()) {
+    info_ = std::move(grant->info);
+  }
+  reschedule();
+  std::string out;
+  codec_.encode_refresh(out, id, rr);
+  send(std::move(out));
+}
+
+void Client::handle_sub_refresh(Command& cmd) {
+  auto& r = cmd.sub_refresh;
+  const uint32_t id = cmd.id;
+  if (r.channel.empty()) {
+    close_with(disconnects::bad_request());
+    return;
+  }
+  auto it = subs_.find(r.channel);
+  if (it == subs_.end() || !it->second->active) {
+    reply_error(id, errors::permission_denied());
+    return;
+  }
+  if (r.token.empty()) {
+    reply_error(id, errors::bad_request());
+    return;
+  }
+  auto verified = verify_token<auth::SubscribeClaims>(cmd, r.token);
+  if (!verified) {
+    return;  // parked for a JWKS fetch
+  }
+  auto grant = policy::check_sub_refresh(*verified, r.channel, policy::Subject{user_, id_},
+                                         clock().unix_seconds());
+  if (!grant) {
+    fail(id, grant.error());
+    return;
+  }
+  const int64_t exp = grant->expire_at;
+  protocol::SubRefreshResult res;
+  if (exp > 0) {
+    res.expires = true;
+    res.ttl = ttl_until(exp);
+  }
+  ClientSubscription& sub = *it->second;
+  if (sub.expire_at > 0 && exp == 0) {
+    --expiring_subs_;
+  } else if (sub.expire_at == 0 && exp > 0) {
+    ++expiring_subs_;
+  }
+  sub.expire_at = exp;
+  if (!grant->info.empty()) {
+    sub.chan_info = std::move(grant->info);
+  }
+  reschedule();
+  std::string out;
+  codec_.encode_sub_refresh(out, id, res);
+  send(std::move(out));
+}
+
+void Client::api_refresh(bool expired, int64_t expire_at, const std::string& info) {
+  if (closed_ || !authenticated_) {
+    return;
+  }
+  int64_t now = clock().unix_seconds();
+  if (expired || (expire_at > 0 && expire_at <= now)) {
+    close_with(disconnects::expired());
+    return;
+  }
+  protocol::RefreshPush push;
+  if (expire_at > 0) {
+    expire_at_ = expire_at;
+    if (!info.empty()) {
+      info_ = info;
+    }
+    push.expires = true;
+    push.ttl = ttl_until(expire_at);
+  } else {
+    expire_at_ = 0;
+  }
+  reschedule();
+  std::string out;
+  codec_.encode_refresh_push(out, push, transport_info_.unidirectional);
+  send(std::move(out));
+}
+
+}  // namespace gyre::node
+

@@ -1,0 +1,294 @@
+// Subscription lifecycle of a client session: creation (presence, stream read and the
+// recovery decision of recovery.h), activation after the reply, removal, live delivery with
+// its continuity checks, and the server API's subscribe/unsubscribe.
+#include "node/client.h"
+
+#include "node/node.h"
+#include "node/recovery.h"
+
+namespace gyre::node {
+
+void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeOutcome)> done) {
+  auto sub = std::make_unique<ClientSubscription>(this, p.channel);
+  ClientSubscription* s = sub.get();
+  s->server_side = p.server_side;
+  s->emit_presence = p.emit_presence;
+  s->emit_join_leave = p.emit_join_leave;
+  s->push_join_leave = p.push_join_leave;
+  s->recoverable = p.recoverable;
+  s->positioned = p.positioned || p.recoverable;
+  s->delta = p.delta;
+  s->expire_at = p.expire_at;
+  s->chan_info = p.chan_info;
+  s->meta_ttl = p.meta_ttl;
+  subs_[p.channel] = std::move(sub);
+  // Registered before the engine reads the stream: publications from now on are buffered
+  // and released after the reply through the position check (client-protocol.md §5.4).
+  node_.local().hub.add(p.channel, s);
+
+  protocol::SubscribeResult base;
+  base.was_recovering = p.recover;
+  base.delta = p.delta;
+  base.data = p.data;
+  if (p.expire_at > 0) {
+    base.expires = true;
+    base.ttl = ttl_until(p.expire_at);
+  }
+  const bool need_stream = s->positioned;
+  const int ops = (p.emit_presence ? 1 : 0) + (need_stream ? 1 : 0);
+  if (ops == 0) {
+    done(std::move(base));
+    return;
+  }
+
+  struct State {
+    int left;
+    bool failed = false;
+    engine::HistoryResult hr;
+  };
+  auto st = std::make_shared<State>();
+  st->left = ops;
+  recovery::Request rq;
+  rq.positioned = s->positioned;
+  rq.recoverable = p.recoverable;
+  rq.recover = p.recover;
+  rq.offset = p.offset;
+  rq.epoch = p.epoch;
+  rq.cache_mode = p.cache_recovery;
+  rq.reject_unrecovered = p.reject_unrecovered;
+  auto self = shared_from_this();
+  auto finish = [self, this, st, s, channel = p.channel, rq, base, done]() mutable {
+    if (closed_) {
+      return;
+    }
+    auto it = subs_.find(channel);
+    if (it == subs_.end() || it->second.get() != s) {
+      done(std::unexpected(Failure(errors::internal())));
+      return;
+    }
+    if (st->failed) {
+      done(std::unexpected(Failure(disconnects::server_error())));
+      return;
+    }
+    protocol::SubscribeResult r = std::move(base);
+    if (s->positioned) {
+      const auto& top = st->hr.top;
+      r.positioned = true;
+      r.recoverable = s->recoverable;
+      r.epoch = top.epoch;
+      s->position = top;
+      recovery::Decision d = recovery::decide(st->hr, rq);
+      if (d.unrecoverable) {
+        done(std::unexpected(Failure(errors::unrecoverable_position())));
+        return;
+      }
+      r.offset = d.offset;
+      r.recovered = d.recovered;
+      r.publications = std::move(d.publications);
+      if (r.recovered && s->delta && !r.publications.empty()) {
+        // client-protocol.md §9.2 rule 5; the last one is the client's base for live patches.
+        r.publications = recovery::delta_chain(
+            r.publications, codec_.type() == protocol::ProtocolType::kJson);
+        s->delta_ready = true;
+      }
+    }
+    done(std::move(r));
+  };
+  auto step = [st, finish]() mutable {
+    if (--st->left == 0) {
+      finish();
+    }
+  };
+  if (p.emit_presence) {
+    engine::ClientInfo ci{user_, id_, info_, p.chan_info};
+    node_.engine().add_presence(p.channel, id_, std::move(ci),
+                                [st, step](std::expected<bool, Error> r) mutable {
+                                  if (!r) {
+                                    st->failed = true;
+                                  }
+                                  step();
+                                });
+  }
+  if (need_stream) {
+    engine::HistoryFilter f =
+        recovery::history_filter(rq, cfg_->client_recovery_max_publication_limit);
+    node_.engine().history(p.channel, std::move(f), p.meta_ttl,
+                           [st, step](std::expected<engine::HistoryResult, Error> r) mutable {
+                             if (!r) {
+                               st->failed = true;
+                             } else {
+                               st->hr = std::move(*r);
+                             }
+                             step();
+                           });
+  }
+}
+
+void Client::activate_subscription(const std::string& channel) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end() || closed_) {
+    return;
+  }
+  ClientSubscription* s = it->second.get();
+  s->active = true;
+  s->last_position_check = clock().now();
+  if (s->positioned && next_position_check_ == clock::TimePoint{}) {
+    update_position_check_deadline();
+    reschedule();
+  }
+  if (s->expire_at > 0) {
+    ++expiring_subs_;
+    reschedule();
+  }
+  if (s->emit_join_leave) {
+    node_.engine().publish_join(channel, engine::ClientInfo{user_, id_, info_, s->chan_info});
+  }
+  auto buffered = std::move(s->buffer);
+  s->buffer.clear();
+  for (const auto& f : buffered) {
+    deliver(*s, f);
+    // A delivery may end the subscription (insufficient state) or the connection.
+    auto again = subs_.find(channel);
+    if (closed_ || again == subs_.end() || again->second.get() != s) {
+      return;
+    }
+  }
+}
+
+void Client::remove_subscription(const std::string& channel_ref,
+                                 std::optional<protocol::Unsubscribe> push) {
+  const std::string channel = channel_ref;  // may alias the map key erased below
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) {
+    return;
+  }
+  std::unique_ptr<ClientSubscription> sub = std::move(it->second);
+  subs_.erase(it);
+  node_.local().hub.remove(channel, sub.get());
+  if (sub->emit_presence) {
+    node_.engine().remove_presence(channel, id_, nullptr);
+  }
+  if (sub->active) {
+    if (sub->emit_join_leave) {
+      node_.engine().publish_leave(channel, engine::ClientInfo{user_, id_, info_, sub->chan_info});
+    }
+    if (sub->expire_at > 0) {
+      --expiring_subs_;
+    }
+  }
+  if (push && !closed_) {
+    std::string out;
+    codec_.encode_unsubscribe(out, channel, *push, transport_info_.unidirectional);
+    send(std::move(out));
+  }
+}
+
+void Client::insufficient_state(ClientSubscription& sub) {
+  if (sub.server_side) {
+    close_with(disconnects::insufficient_state());
+    return;
+  }
+  remove_subscription(sub.channel, protocol::Unsubscribe{2500, "insufficient state"});
+}
+
+void Client::deliver(ClientSubscription& sub, const std::shared_ptr<const hub::Fanout>& f) {
+  if (closed_) {
+    return;
+  }
+  if (!sub.active) {
+    sub.buffer.push_back(f);
+    return;
+  }
+  if (f->kind != hub::Fanout::Kind::kPublication) {
+    if (!sub.push_join_leave) {
+      return;
+    }
+  } else if (sub.positioned && f->pub->offset > 0) {
+    // Live continuity check (client-protocol.md §5.2).
+    const auto& pub = *f->pub;
+    if (pub.epoch != sub.position.epoch) {
+      if (!sub.position.epoch.empty()) {
+        insufficient_state(sub);
+        return;
+      }
+      sub.position.epoch = pub.epoch;
+    }
+    uint64_t next = sub.position.offset + 1;
+    if (pub.offset < next) {
+      return;  // already covered by the subscribe reply
+    }
+    if (pub.offset > next) {
+      insufficient_state(sub);
+      return;
+    }
+    sub.position.offset = pub.offset;
+    // client_channel_position_max_time_lag: a publication delivered too long after it was
+    // published means this subscriber's stream is lagging (reference.md §7.2).
+    const auto max_lag = cfg_->client_channel_position_max_time_lag.count();
+    if (max_lag > 0 && pub.time > 0 && clock().unix_ms() - pub.time > max_lag) {
+      insufficient_state(sub);
+      return;
+    }
+  }
+  if (codec_.type() == protocol::ProtocolType::kJson && !f->json_compatible) {
+    close_with(disconnects::inappropriate_protocol());
+    return;
+  }
+  if (sub.delta && f->kind == hub::Fanout::Kind::kPublication) {
+    // The first publication is always full; later ones are patches against the previous
+    // publication of the stream, which the position check above proved the client has.
+    auto form = sub.delta_ready && !f->patch.empty() ? hub::Fanout::Form::kDeltaPatch
+                                                     : hub::Fanout::Form::kDeltaFull;
+    sub.delta_ready = true;
+    transport_->send_shared(f, form);
+    return;
+  }
+  transport_->send_shared(f);
+}
+
+// ------------------------------------------------------------------- server API operations
+
+void Client::api_subscribe(SubscribeParams p) {
+  if (closed_ || !authenticated_ || subs_.count(p.channel) != 0) {
+    return;
+  }
+  std::string ch = p.channel;
+  std::string data = p.data;
+  auto self = shared_from_this();
+  start_subscription(std::move(p), [self, this, ch, data](SubscribeOutcome res) {
+    if (closed_) {
+      return;
+    }
+    if (!res) {
+      remove_subscription(ch, std::nullopt);
+      if (const auto* d = std::get_if<Disconnect>(&res.error())) {
+        close_with(*d);
+      }
+      return;
+    }
+    protocol::SubscribePush push;
+    push.recoverable = res->recoverable;
+    push.epoch = res->epoch;
+    push.offset = res->offset;
+    push.positioned = res->positioned;
+    push.data = data;
+    std::string out;
+    codec_.encode_subscribe_push(out, ch, push, transport_info_.unidirectional);
+    send(std::move(out));
+    for (const auto& pub : res->publications) {
+      std::string msg;
+      codec_.encode_pub(msg, ch, *pub, transport_info_.unidirectional);
+      send(std::move(msg));
+    }
+    activate_subscription(ch);
+  });
+}
+
+void Client::api_unsubscribe(const std::string& channel) {
+  if (closed_ || subs_.count(channel) == 0) {
+    return;
+  }
+  remove_subscription(channel, protocol::Unsubscribe{2000, "server unsubscribe"});
+}
+
+}  // namespace gyre::node

@@ -42,11 +42,10 @@ constexpr auto kHeaderTimeout = std::chrono::seconds(10);
 // beyond it 431. Cookies and JWTs in headers can be large.
 constexpr uint32_t kHeaderLimit = (1u << 20) + 4096;
 
-// The largest request body read at all: the server API's limit, or a transport's when larger
-// (each transport then applies its own, smaller or not, after reading).
-uint64_t request_body_limit(const config::Config& cfg) {
-  return static_cast<uint64_t>(std::max({cfg.api_max_request_body_size,
-                                         cfg.http_stream_max_request_body_size,
+// Bodies of requests that are not server API calls: bounded by the largest client transport
+// limit (each transport then applies its own after reading, with its own 413).
+uint64_t transport_body_limit(const config::Config& cfg) {
+  return static_cast<uint64_t>(std::max({cfg.http_stream_max_request_body_size,
                                          cfg.sse_max_request_body_size,
                                          cfg.emulation_max_request_body_size,
                                          cfg.uni_http_stream_max_request_body_size,
@@ -179,7 +178,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(request_body_limit(*node_.config()));
+    // Beast checks an announced Content-Length against this when the header completes; the
+    // bound for the request's route is set in on_header, before any body byte is parsed.
+    const auto& cfg = *node_.config();
+    parser_->body_limit(std::max<uint64_t>(static_cast<uint64_t>(cfg.api_max_request_body_size),
+                                           transport_body_limit(cfg)));
     arm(kHeaderTimeout);
     http::async_read_header(
         socket_, buffer_, *parser_,
@@ -194,14 +197,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     disarm();
     arm(kIdleTimeout);
     const auto& req = parser_->get();
-    // `Expect: 100-continue` (RFC 9110 §10.1.1; curl sends it for bodies over 1 KB and waits
-    // a second without an answer): a body over the limit is refused at once, otherwise the
-    // client is told to go on, as Go's net/http does when the handler reads the body.
+    // The body bound depends on where the request goes: api_max_request_body_size for the
+    // server API, the transports' limits otherwise.
+    const auto& cfg = *node_.config();
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    const uint64_t body_limit =
+        routes_.api && !cfg.api_disable && api_.matches(std::string(path))
+            ? static_cast<uint64_t>(cfg.api_max_request_body_size)
+            : transport_body_limit(cfg);
+    // Beast checks a Content-Length against the limit only when the header completes (done
+    // above with the largest bound), and chunked bodies chunk by chunk against what is left.
+    parser_->body_limit(body_limit);
+    if (auto len = parser_->content_length(); len && *len > body_limit) {
+      respond_simple(http::status::payload_too_large, "", false);
+      return;
+    }
+    // `Expect: 100-continue` (RFC 9110 §10.1.1; curl sends it for large bodies and waits a
+    // second without an answer): the client is told to go on, as Go's net/http does when the
+    // handler reads the body (a body over the limit was refused above, without a 100).
     if (req.version() == 11 && transport::header_has_token(req[http::field::expect], "100-continue")) {
-      if (auto len = parser_->content_length(); len && *len > request_body_limit(*node_.config())) {
-        respond_simple(http::status::payload_too_large, "", false);
-        return;
-      }
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(socket_, asio::buffer(kContinue),
                         [self = shared_from_this()](error_code ec, size_t) {

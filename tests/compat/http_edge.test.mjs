@@ -1,5 +1,5 @@
 // HTTP edge cases a Centrifugo user hits (issue #10 §2): `Expect: 100-continue` (curl sends it
-// for bodies over 1 KB), Go's 1 MB request-header limit (431 beyond), the `Date` header, and
+// for large bodies), Go's 1 MB request-header limit (431 beyond), the `Date` header, and
 // the one query-string parser with Go's url.ParseQuery semantics.
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -137,4 +137,29 @@ test('?api_key= follows Go ParseQuery: malformed or semicolon pairs are dropped,
   assert.equal((await call('?api_key=k%')).status, 401, 'malformed escape dropped');
   assert.equal((await call('?api_key=wrong&api_key=k')).status, 401, 'first value wins');
   assert.equal((await call('?api_key=k&api_key=wrong')).status, 200, 'first value wins');
+});
+
+test('api_max_request_body_size bounds the API body: over it → 413 (at once with Expect), under it → 200', async (t, s) => {
+  const srv = await startServer({ ...BASE, api_max_request_body_size: 2000 });
+  s.defer(() => srv.stop());
+  const small = await srv.api('publish', { channel: uniq('chat:l'), data: { x: 'a'.repeat(1000) } });
+  assert.equal(small.status, 200, small.text);
+  const big = await srv.api('publish', { channel: uniq('chat:l'), data: { x: 'a'.repeat(3000) } });
+  assert.equal(big.status, 413);
+  const c = tcp(srv.port);
+  s.defer(() => c.sock.destroy());
+  await c.connected;
+  c.sock.write('POST /api/publish HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\nContent-Length: 2001\r\nExpect: 100-continue\r\n\r\n');
+  await withTimeout(c.closed, 5000, 'closed after 413');
+  assert.match(c.data, /^HTTP\/1\.1 413 Request Entity Too Large\r\n/);
+  // A chunked body is counted chunk by chunk against the same bound.
+  const d = tcp(srv.port);
+  s.defer(() => d.sock.destroy());
+  await d.connected;
+  const chunk = 'x'.repeat(1500);
+  d.sock.write('POST /api/publish HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\nTransfer-Encoding: chunked\r\n\r\n' +
+    `${chunk.length.toString(16)}\r\n${chunk}\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`);
+  await withTimeout(d.closed, 5000, 'closed after 413 (chunked)');
+  assert.match(d.data, /^HTTP\/1\.1 413 /);
+  await assertServerAlive(srv, T42);
 });

@@ -603,6 +603,12 @@ class Applier {
                        path));
       return;
     }
+    // Not options, so not reported (v6-config.md §1.7): CENTRIFUGO_VAR_* (substitution values)
+    // and the variables Kubernetes sets for a service named centrifugo.
+    static const re2::RE2 kKubernetes("^CENTRIFUGO(?:_[A-Z0-9_]+)?_(PORT|SERVICE_)");
+    if (name.starts_with("CENTRIFUGO_VAR_") || re2::RE2::PartialMatch(name, kKubernetes)) {
+      return;
+    }
     warn(fmt::format("unknown key \"{}\"",
                      ascii_lower(std::string_view(name).substr(kEnvPrefix.size()))));
   }

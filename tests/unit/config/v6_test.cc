@@ -298,6 +298,15 @@ TEST_F(V6ConfigTest, ArrayOfObjectsFromEnvIsJson) {
             "CENTRIFUGO_UNI_SSE_CONNECT_CODE_TO_HTTP_RESPONSE_TRANSFORMS)");
 }
 
+TEST_F(V6ConfigTest, UnknownVariablesWarnExceptKubernetesServiceAndVarNames) {
+  LoadResult r = load_env({{"CENTRIFUGO_CLIENT_BOGUS", "1"},
+                           {"CENTRIFUGO_SERVICE_HOST", "10.0.0.1"},
+                           {"CENTRIFUGO_GRPC_PORT_10000_TCP_ADDR", "10.0.0.1"},
+                           {"CENTRIFUGO_VAR_SECRET", "x"}});
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "unknown key \"client_bogus\" (from CENTRIFUGO_CLIENT_BOGUS)"});
+}
+
 TEST_F(V6ConfigTest, V6NameWinsOverItsV5Twin) {
   LoadResult r = load_env({{"CENTRIFUGO_TOKEN_HMAC_SECRET_KEY", "v5"},
                            {"CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY", "v6"}});

@@ -174,9 +174,6 @@ Value parse_file(const std::string& path, const std::string& text) {
   return parse_json(text, origin);
 }
 
-  return std::string(buf.data());
-}
-
 // Applies values from the file tree, the environment and flags to a Config through the
 // schema table, in that order, so later sources override earlier ones. Collects warnings and
 // throws ConfigError naming the key (and, for env and flags, where the value came from).

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "node/node.h"
@@ -23,8 +24,9 @@ constexpr size_t kMaxMessagesPerFrame = 16;  // as Centrifuge's writer
 constexpr size_t kMaxIov = 64;
 constexpr auto kCloseWait = std::chrono::seconds(5);
 
-// Per-shard scratch state: one read buffer for every connection of the shard, and the list
-// of sessions with output to flush at the end of this loop turn.
+// Per-shard state: one read buffer for every connection of the shard, and the list of
+// sessions with output to flush at the end of this loop turn. TODO(#10): a Sharded<ShardIo>
+// installed by server/main.cc instead of a thread_local (docs/architecture.md, Sharded<T>).
 constexpr size_t kMaxPooledQueues = 4096;
 
 struct ShardIo {
@@ -35,14 +37,6 @@ struct ShardIo {
   bool loop_driven = false;
 };
 thread_local ShardIo tl_io;
-
-void append_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
 
 }  // namespace
 
@@ -449,11 +443,8 @@ WebSocketSession::Chunk& WebSocketSession::push_chunk() {
 
 void WebSocketSession::release(Chunk& c) {
   if (c.slot != nullptr) {
-    if (--c.slot->refs == 0) {
-      // May destroy the Fanout (and the slot): nothing touches the slot after this.
-      auto keep = std::move(c.slot->keep);
-    }
-    c.slot = nullptr;
+    // May destroy the Fanout (and the slot): nothing touches the slot after this.
+    std::exchange(c.slot, nullptr)->release();
     c.frame = nullptr;
   }
 }
@@ -526,116 +517,19 @@ void WebSocketSession::send(std::string message) {
   schedule_flush();
 }
 
-namespace {
-
-// Encodes the push for one protocol and form, unframed.
-std::string encode_push(const hub::Fanout& f, const protocol::Codec& codec,
-                        hub::Fanout::Form form) {
-  std::string msg;
-  switch (f.kind) {
-    case hub::Fanout::Kind::kPublication:
-      if (form == hub::Fanout::Form::kDeltaPatch) {
-        codec.encode_pub_delta_form(msg, f.channel, *f.pub, f.patch, true, false);
-      } else if (form == hub::Fanout::Form::kDeltaFull &&
-                 codec.type() == protocol::ProtocolType::kJson) {
-        codec.encode_pub_delta_form(msg, f.channel, *f.pub, f.pub->data, false, false);
-      } else {
-        codec.encode_pub(msg, f.channel, *f.pub, false);
-      }
-      break;
-    case hub::Fanout::Kind::kJoin:
-      codec.encode_join(msg, f.channel, f.info, false);
-      break;
-    case hub::Fanout::Kind::kLeave:
-      codec.encode_leave(msg, f.channel, f.info, false);
-      break;
-  }
-  return msg;
-}
-
-void frame_into(std::string& out, std::string_view body, uint8_t opcode) {
-  uint8_t hdr[ws::kMaxHeader];
-  size_t n = ws::write_header(hdr, opcode, body.size());
-  out.reserve(n + body.size());
-  out.append(reinterpret_cast<const char*>(hdr), n);
-  out.append(body);
-}
-
-}  // namespace
-
-const std::string& shared_ws_frame(const hub::Fanout& f, unsigned shard,
-                                   protocol::ProtocolType protocol, hub::Fanout::Form form,
-                                   bool uni) {
-  hub::Fanout::ShardSlot& slot = f.slot(shard);
-  const protocol::Codec& codec = protocol == protocol::ProtocolType::kProtobuf
-                                     ? protocol::protobuf_codec()
-                                     : protocol::json_codec();
-  std::string* frame = nullptr;
-  if (uni) {
-    // Unidirectional subscriptions never negotiate delta: the plain push, unwrapped.
-    frame = &slot.ws_uni_frame;
-    if (frame->empty()) {
-      frame_into(*frame, bare_push(f.json), ws::kText);
-    }
-  } else if (protocol == protocol::ProtocolType::kJson) {
-    frame = form == hub::Fanout::Form::kPlain       ? &slot.ws_frame
-            : form == hub::Fanout::Form::kDeltaFull ? &slot.ws_delta_full
-                                                    : &slot.ws_delta_patch;
-    if (frame->empty()) {
-      if (form == hub::Fanout::Form::kPlain) {
-        frame_into(*frame, f.json, ws::kText);
-      } else {
-        frame_into(*frame, encode_push(f, codec, form), ws::kText);
-      }
-    }
-  } else {
-    frame = form == hub::Fanout::Form::kDeltaPatch ? &slot.ws_pb_patch : &slot.ws_pb_frame;
-    if (frame->empty()) {
-      std::string msg = encode_push(f, codec, form);
-      std::string body;
-      append_varint(body, msg.size());
-      body.append(msg);
-      frame_into(*frame, body, ws::kBinary);
-    }
-  }
-  return *frame;
-}
-
-std::string_view shared_push_body(const hub::Fanout& f, unsigned shard,
-                                  protocol::ProtocolType protocol, hub::Fanout::Form form) {
-  if (protocol == protocol::ProtocolType::kJson && form == hub::Fanout::Form::kPlain) {
-    return f.json;
-  }
-  const std::string& frame = shared_ws_frame(f, shard, protocol, form, false);
-  ws::FrameHeader h;
-  auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(frame.data()), frame.size(), h);
-  if (r != ws::ParseResult::kOk || h.header_len > frame.size()) {
-    return {};
-  }
-  return std::string_view(frame).substr(h.header_len);
-}
-
-std::string_view bare_push(std::string_view reply_push) {
-  constexpr std::string_view kPrefix = "{\"push\":";
-  if (reply_push.starts_with(kPrefix) && reply_push.ends_with('}')) {
-    return reply_push.substr(kPrefix.size(), reply_push.size() - kPrefix.size() - 1);
-  }
-  return reply_push;
-}
-
 void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                    hub::Fanout::Form form) {
   if (close_queued_ || finished_) {
     return;
   }
   seal_open_chunk();
-  hub::Fanout::ShardSlot& slot = f->slot(shard_id_);
+  SharedFrames& slot = shared_frames(*f, shard_id_);
   // Framed once per shard, protocol and form: server frames are unmasked, so the same bytes
   // suit every subscriber that needs that form.
   const std::string* frame =
       &shared_ws_frame(*f, shard_id_, opts_.protocol, form, opts_.unidirectional);
   if (opts_.deflate) {
-    using D = hub::Fanout::ShardSlot;
+    using D = SharedFrames;
     using F = hub::Fanout::Form;
     const bool json = opts_.protocol == protocol::ProtocolType::kJson;
     // uni_websocket_compression: the bare Push frame has its own compressed variant.
@@ -646,9 +540,7 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
   }
-  if (slot.refs++ == 0) {
-    slot.keep = f;
-  }
+  slot.acquire(f);
   Chunk& c = push_chunk();
   c.slot = &slot;
   c.frame = frame;
@@ -662,9 +554,9 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   schedule_flush();
 }
 
-const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot,
-                                                   const std::string* plain,
-                                             hub::Fanout::ShardSlot::Deflated which) {
+const std::string* WebSocketSession::deflated_frame(SharedFrames& slot,
+                                                    const std::string* plain,
+                                                    SharedFrames::Deflated which) {
   ws::FrameHeader h;
   auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(plain->data()), plain->size(), h);
   (void)r;
@@ -674,7 +566,7 @@ const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot
   }
   if (!slot.deflated) {
     slot.deflated =
-        std::make_unique<std::array<std::string, hub::Fanout::ShardSlot::kNumDeflated>>();
+        std::make_unique<std::array<std::string, SharedFrames::kNumDeflated>>();
   }
   std::string& z = (*slot.deflated)[which];
   if (z.empty()) {

@@ -67,12 +67,20 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return transport::http::query_param(query, name);
 }
 
-// allowed_origins patterns compiled once per shard thread and list (validate() has rejected
-// invalid patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
-// against the lower-cased Origin.
-const std::vector<Glob>& origin_globs(const config::Config& cfg) {
-  thread_local std::vector<std::string> compiled_from;
-  thread_local std::vector<Glob> globs;
+}  // namespace
+
+// allowed_origins patterns compiled once per shard and list (validate() has rejected invalid
+// patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
+// against the lower-cased Origin. Shard-local (in HttpShard).
+struct OriginGlobs {
+  std::vector<std::string> compiled_from;
+  std::vector<Glob> globs;
+};
+
+namespace {
+
+const std::vector<Glob>& origin_globs(OriginGlobs& cache, const config::Config& cfg) {
+  auto& [compiled_from, globs] = cache;
   if (compiled_from != cfg.allowed_origins) {
     globs.clear();
     for (const auto& pat : cfg.allowed_origins) {
@@ -89,7 +97,8 @@ const std::vector<Glob>& origin_globs(const config::Config& cfg) {
 // same-origin request passes (Origin host == Host, Centrifuge's default check); otherwise the
 // lower-cased Origin must match one of the gobwas/glob patterns (`*`, `?`, `[a-z]`, `[!x]`,
 // `{a,b}`, `\` escapes; no separators, so `*` also matches dots and slashes).
-bool origin_allowed(const config::Config& cfg, std::string_view origin, std::string_view host) {
+bool origin_allowed(OriginGlobs& cache, const config::Config& cfg, std::string_view origin,
+                    std::string_view host) {
   if (origin.empty()) {
     return true;
   }
@@ -100,7 +109,7 @@ bool origin_allowed(const config::Config& cfg, std::string_view origin, std::str
         scheme == std::string::npos ? std::string_view(o) : std::string_view(o).substr(scheme + 3);
     return origin_host == ascii_lower(host);
   }
-  for (const auto& g : origin_globs(cfg)) {
+  for (const auto& g : origin_globs(cache, cfg)) {
     if (g.match(o)) {
       return true;
     }
@@ -169,19 +178,21 @@ struct HttpServer::Listener {
 
 class HttpSession;
 
-// Per-shard deadlines of HTTP connections (idle keep-alive, slow requests, slow writes): one
-// wheel and one timer per shard instead of a timer per read and write.
-struct HttpTimeouts {
+// The HTTP server's share of a shard: the deadlines of its HTTP connections (idle keep-alive,
+// slow requests, slow writes: one wheel and one timer per shard instead of a timer per read
+// and write) and its compiled allowed_origins. Shard-local.
+struct HttpShard {
+  explicit HttpShard(Shard& s) : timer(s.io()) {}
   node::TimerWheel<HttpSession> wheel;
-  std::unique_ptr<asio::steady_timer> timer;
+  asio::steady_timer timer;
+  OriginGlobs origins;
 };
-thread_local HttpTimeouts* tl_http_timeouts = nullptr;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes)
-      : socket_(std::move(socket)), node_(node), api_(api), routes_(routes),
-        timeouts_(tl_http_timeouts) {
+  HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes,
+              HttpShard& shard)
+      : socket_(std::move(socket)), node_(node), api_(api), routes_(routes), shard_(shard) {
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
@@ -202,14 +213,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void arm(std::chrono::milliseconds after) {
-    if (timeouts_ != nullptr) {
-      timeouts_->wheel.schedule(this, gyre::clock::now() + after);
-    }
+    shard_.wheel.schedule(this, gyre::clock::now() + after);
   }
   void disarm() {
-    if (timeouts_ != nullptr) {
-      timeouts_->wheel.cancel(this);
-    }
+    shard_.wheel.cancel(this);
   }
 
   // The header (and the idle wait before it) has kHeaderTimeout, like Go's ReadHeaderTimeout:
@@ -321,7 +328,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string cors() {
     auto& req = parser_->get();
     std::string_view origin = req[http::field::origin];
-    if (origin.empty() || !origin_allowed(*node_.config(), origin, req[http::field::host])) {
+    if (origin.empty() ||
+        !origin_allowed(shard_.origins, *node_.config(), origin, req[http::field::host])) {
       return {};
     }
     return transport::http::cors_headers(origin, req[http::field::access_control_request_headers]);
@@ -489,7 +497,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       respond_simple(http::status::bad_request, "Bad Request\n", false, "text/plain; charset=utf-8");
       return;
     }
-    if (!origin_allowed(cfg, req[http::field::origin], req[http::field::host])) {
+    if (!origin_allowed(shard_.origins, cfg, req[http::field::origin], req[http::field::host])) {
       spdlog::info("websocket upgrade refused: origin {} not allowed", std::string(req[http::field::origin]));
       respond_simple(http::status::forbidden, "Forbidden\n", false, "text/plain; charset=utf-8");
       return;
@@ -681,11 +689,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   node::Node& node_;
   api::HttpApi& api_;
   Routes routes_;
-  HttpTimeouts* timeouts_;  // this shard's deadline wheel
+  HttpShard& shard_;  // this shard's deadline wheel and origin globs
 };
 
+namespace {
+// Advances the shard's deadline wheel every second.
+void arm_deadlines(HttpShard& st) {
+  st.timer.expires_after(std::chrono::seconds(1));
+  st.timer.async_wait([&st](error_code ec) {
+    if (ec) {
+      return;
+    }
+    st.wheel.advance(gyre::clock::now(), [](HttpSession* s) { s->on_timeout(); });
+    arm_deadlines(st);
+  });
+}
+}  // namespace
+
 HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
-    : shards_(shards), node_(node), api_(api) {}
+    : shards_(shards),
+      node_(node),
+      api_(api),
+      shard_state_(shards,
+                   [&shards](unsigned i) { return std::make_unique<HttpShard>(shards.at(i)); }) {
+  // Sessions are destroyed (shards.discard_pending()) before the server: the wheels outlive them.
+  shard_state_.invoke_on_all([](HttpShard& st) { arm_deadlines(st); });
+}
 
 HttpServer::~HttpServer() = default;
 
@@ -756,47 +785,13 @@ void HttpServer::accept(Listener* l) {
       l->backoff = std::chrono::milliseconds(0);
       l->failures = 0;
     }
-    shard.post([this, routes = l->routes, s = std::make_shared<tcp::socket>(std::move(socket))] {
-      ensure_timeouts();
-      std::make_shared<HttpSession>(std::move(*s), node_, api_, routes)->start();
+    shard_state_.post_to(shard.id(), [this, routes = l->routes,
+                                      s = std::make_shared<tcp::socket>(std::move(socket))](
+                                         HttpShard& st) {
+      std::make_shared<HttpSession>(std::move(*s), node_, api_, routes, st)->start();
     });
     accept(l);
   });
-}
-
-void HttpServer::ensure_timeouts() {
-  if (tl_http_timeouts != nullptr) {
-    return;
-  }
-  Shard* shard = Shard::current();
-  if (shard == nullptr) {
-    return;
-  }
-  // One per shard thread, deliberately never destroyed: sessions still queued in an
-  // io_context are destroyed with it, after the server object, and unregister from here.
-  static std::mutex mu;
-  static auto* all = new std::vector<HttpTimeouts*>();  // keeps them reachable
-  auto* t = new HttpTimeouts();
-  {
-    std::lock_guard lock(mu);
-    all->push_back(t);
-  }
-  tl_http_timeouts = t;
-  HttpTimeouts& timeouts = *t;
-  timeouts.timer = std::make_unique<asio::steady_timer>(shard->io());
-  struct Tick {
-    static void arm(HttpTimeouts* t) {
-      t->timer->expires_after(std::chrono::seconds(1));
-      t->timer->async_wait([t](error_code ec) {
-        if (ec) {
-          return;
-        }
-        t->wheel.advance(gyre::clock::now(), [](HttpSession* s) { s->on_timeout(); });
-        arm(t);
-      });
-    }
-  };
-  Tick::arm(&timeouts);
 }
 
 void HttpServer::stop_accepting() {

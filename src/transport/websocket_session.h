@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/sharded.h"
 #include "node/client.h"
 #include "node/transport.h"
 #include "transport/shared_frames.h"
@@ -26,7 +27,29 @@
 // Native ping/pong (cf_ws_frame_ping_pong): a per-connection timer, allocated only for such
 // connections, sends a ping frame every ping_interval and drops the connection when no pong
 // came within pong_timeout, as Centrifuge's read deadline does.
+// Code: websocket_session.cc (setup, writing, timers), websocket_reader.cc (reading),
+// websocket_session_internal.h (the per-shard Io and the native-ping state they share).
 namespace gyre::transport {
+
+// The WebSocket transport's per-shard state: one read buffer for every connection of a shard
+// and the sessions with output to flush at the end of the loop turn, one Io per shard in a
+// Sharded. Install one for the process's shards (server/main.cc) before any session exists
+// and keep it until the loops have stopped and their pending handlers were discarded: the
+// sessions it still lists are released with it. Each Io is shard-local.
+class WebSocketShards {
+ public:
+  struct Io;
+  explicit WebSocketShards(ShardSet& shards);
+  ~WebSocketShards();
+  WebSocketShards(const WebSocketShards&) = delete;
+  WebSocketShards& operator=(const WebSocketShards&) = delete;
+
+  // The calling shard's Io. Only on a shard thread of the installed set.
+  static Io& local();
+
+ private:
+  Sharded<Io> io_;
+};
 
 // Kept at 32 bytes: every connection holds a copy (bytes per idle connection are tracked).
 struct WebSocketOptions {
@@ -68,7 +91,7 @@ class WebSocketSession final : public node::Transport,
   void close(const Disconnect& d) override;
 
   // Per-shard flush of every session that queued output since the last flush. Returns the
-  // number of sessions flushed.
+  // number of sessions flushed. On a shard thread (WebSocketShards installed).
   static size_t flush_dirty();
   // When the shard's event loop calls flush_dirty() itself each time it runs out of ready
   // handlers (server/main.cc), sessions only mark themselves dirty; otherwise (tests, tools)

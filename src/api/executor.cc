@@ -11,7 +11,7 @@
 #include "channel/channel.h"
 #include "core/base64.h"
 #include "core/clock.h"
-#include "core/shard.h"
+#include "core/sharded.h"
 #include "node/client.h"
 #include "node/node.h"
 #include "protocol/codec.h"
@@ -22,16 +22,6 @@ namespace gyre::api {
 namespace {
 
 using protocol::JsonWriter;
-
-// Completes `done` later on the calling shard: callers compose outcomes without recursion
-// and every path of execute() honours the "never inline" contract.
-void defer(const OutcomeCallback& done, Outcome o) {
-  if (Shard* s = Shard::current()) {
-    s->post([done, o = std::move(o)]() mutable { done(std::move(o)); });
-  } else {
-    done(std::move(o));
-  }
-}
 
 const config::ChannelOptions* lookup(const config::Config& cfg, const std::string& ch) {
   channel::Resolved r;
@@ -64,6 +54,23 @@ unsigned shard_index(node::Node& node, const node::NodeShard& st) {
 }  // namespace
 
 void Executor::execute(Method m, AnyRequest req, OutcomeCallback done) const {
+  // The contract is "done later, never inline": /batch and the legacy stream start the next
+  // command from `done`, so inline completions would recurse once per command. Validation
+  // failures answer at once, and engine and node work on this very shard completes inline
+  // (Sharded<T>); such an answer is queued behind the current handler. An answer arriving
+  // after execute() returned (another shard's result) is delivered as it comes.
+  auto returned = std::make_shared<bool>(false);
+  done = [returned, done = std::move(done)](Outcome o) {
+    if (*returned) {
+      return done(std::move(o));
+    }
+    run_later([done, o = std::move(o)]() mutable { done(std::move(o)); });
+  };
+  run(m, std::move(req), std::move(done));
+  *returned = true;
+}
+
+void Executor::run(Method m, AnyRequest req, OutcomeCallback done) const {
   switch (m) {
     case Method::kPublish:
       return publish(std::get<PublishRequest>(std::move(req)), std::move(done));
@@ -110,11 +117,11 @@ std::optional<std::string> payload_of(std::string& data, const std::string& b64d
 
 void Executor::publish(PublishRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   auto payload = payload_of(r.data, r.b64data);
   if (!payload || payload->empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   publish_one(r.channel, *payload, PublishArgs::of(r), std::move(done));
 }
@@ -122,12 +129,12 @@ void Executor::publish(PublishRequest r, OutcomeCallback done) const {
 void Executor::publish_one(const std::string& channel, const std::string& payload,
                            const PublishArgs& args, OutcomeCallback done) const {
   if (channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, channel);
   if (o == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   protocol::Publication pub;
   pub.data = payload;
@@ -164,11 +171,11 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
 
 void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
   if (r.channels.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   auto payload = payload_of(r.data, r.b64data);
   if (!payload || payload->empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   PublishArgs args = PublishArgs::of(r);
   // Items complete on this shard, in any order; the responses keep the channels' order.
@@ -214,12 +221,12 @@ void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
 
 void Executor::subscribe(SubscribeRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, r.channel);
   if (o == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   node::SubscribeParams p;
   p.channel = r.channel;
@@ -243,7 +250,7 @@ void Executor::subscribe(SubscribeRequest r, OutcomeCallback done) const {
   auto info = payload_of(r.info, r.b64info);
   auto data = payload_of(r.data, r.b64data);
   if (!info || !data) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   p.chan_info = std::move(*info);
   p.data = std::move(*data);
@@ -264,10 +271,10 @@ void Executor::unsubscribe(UnsubscribeRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
     // v5.4.9 only emits a stray push with an empty channel; a no-op is the recommended
     // equivalent (server-api.md §1.7.4).
-    return defer(done, empty_result());
+    return done(empty_result());
   }
   if (lookup(*node_.config(), r.channel) == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   node_.for_each_connection(
       std::move(r.user), std::move(r.client), std::move(r.session),
@@ -301,14 +308,14 @@ void Executor::refresh(RefreshRequest r, OutcomeCallback done) const {
 
 void Executor::presence(ChannelRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   const auto* o = lookup(*node_.config(), r.channel);
   if (o == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   if (!o->presence) {
-    return defer(done, Outcome::fail(api_errors::not_available()));
+    return done(Outcome::fail(api_errors::not_available()));
   }
   node_.engine().presence(
       r.channel,
@@ -339,14 +346,14 @@ void Executor::presence(ChannelRequest r, OutcomeCallback done) const {
 
 void Executor::presence_stats(ChannelRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   const auto* o = lookup(*node_.config(), r.channel);
   if (o == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   if (!o->presence) {
-    return defer(done, Outcome::fail(api_errors::not_available()));
+    return done(Outcome::fail(api_errors::not_available()));
   }
   node_.engine().presence_stats(
       r.channel, [done = std::move(done)](std::expected<engine::PresenceStats, Error> res) {
@@ -365,19 +372,19 @@ void Executor::presence_stats(ChannelRequest r, OutcomeCallback done) const {
 
 void Executor::history(HistoryRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, r.channel);
   if (o == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   if (!o->history_enabled()) {
-    return defer(done, Outcome::fail(api_errors::not_available()));
+    return done(Outcome::fail(api_errors::not_available()));
   }
   if (r.reverse && r.since && r.since->offset == 0) {
     // Reference quirk: the library's "bad request" is mapped to 100 (server-api.md §1.7.9).
-    return defer(done, Outcome::fail(api_errors::internal()));
+    return done(Outcome::fail(api_errors::internal()));
   }
   engine::HistoryFilter filter;
   filter.since = r.since;
@@ -412,14 +419,14 @@ void Executor::history(HistoryRequest r, OutcomeCallback done) const {
 
 void Executor::history_remove(ChannelRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return defer(done, Outcome::fail(api_errors::bad_request()));
+    return done(Outcome::fail(api_errors::bad_request()));
   }
   const auto* o = lookup(*node_.config(), r.channel);
   if (o == nullptr) {
-    return defer(done, Outcome::fail(api_errors::unknown_channel()));
+    return done(Outcome::fail(api_errors::unknown_channel()));
   }
   if (!o->history_enabled()) {
-    return defer(done, Outcome::fail(api_errors::not_available()));
+    return done(Outcome::fail(api_errors::not_available()));
   }
   node_.engine().remove_history(r.channel,
                                 [done = std::move(done)](std::expected<bool, Error> res) {
@@ -437,7 +444,7 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
   if (!r.pattern.empty()) {
     glob = Glob::compile(r.pattern);
     if (!glob) {
-      return defer(done, Outcome::fail(api_errors::internal()));
+      return done(Outcome::fail(api_errors::internal()));
     }
   }
   using Counts = std::vector<std::pair<std::string, size_t>>;
@@ -534,8 +541,7 @@ void Executor::info(OutcomeCallback done) const {
 
 void Executor::rpc(RpcRequest r, OutcomeCallback done) const {
   // OSS registers no server-side RPC extensions (server-api.md §1.7.13).
-  defer(done,
-        Outcome::fail(r.method.empty() ? api_errors::bad_request() : api_errors::not_found()));
+  done(        Outcome::fail(r.method.empty() ? api_errors::bad_request() : api_errors::not_found()));
 }
 
 }  // namespace gyre::api

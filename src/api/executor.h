@@ -49,6 +49,8 @@ class Executor {
   void execute(Method m, AnyRequest req, OutcomeCallback done) const;
 
  private:
+  // execute() without the "never inline" guard: `done` may run before it returns.
+  void run(Method m, AnyRequest req, OutcomeCallback done) const;
   void publish(PublishRequest r, OutcomeCallback done) const;
   void broadcast(BroadcastRequest r, OutcomeCallback done) const;
   void subscribe(SubscribeRequest r, OutcomeCallback done) const;

@@ -10,7 +10,12 @@
 
 // Shards: one event loop (io_context) per thread. A connection lives on one shard for life;
 // all shard-local state (hub, memory-engine streams homed here, client registry) is touched
-// only from its thread, so it needs no locks. To cross shards, post to the target shard.
+// only from its thread, so it needs no locks. Per-shard services are reached through
+// Sharded<T> (core/sharded.h), which runs work inline when already on the target shard and
+// posts to it otherwise; Shard::post is the raw primitive underneath.
+//
+// Thread affinity: a Shard's io() belongs to its thread (run() there); post() and id() may be
+// called from any thread. Shard::current() reads the calling thread's shard.
 namespace gyre {
 
 class Shard {

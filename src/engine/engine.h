@@ -17,7 +17,10 @@
 // engine is the first implementation; Redis and NATS come later behind the same interfaces.
 //
 // Threading contract: every method may be called from any shard thread; its callback runs
-// later on the *calling* shard's thread (never inline).
+// on the *calling* shard's thread. publish's callback runs inline (before publish returns)
+// when the caller is on the channel's home shard, so a publish posts nothing there; every
+// other callback runs later, never inline, because callers iterate their own state around
+// those calls (node::Client::check_positions walks its subscriptions around history()).
 namespace gyre::engine {
 
 using protocol::ClientInfo;

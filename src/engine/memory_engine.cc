@@ -4,77 +4,78 @@
 
 namespace gyre::engine {
 
+// One shard's share of the engine: the streams, presence and idempotency keys of the
+// channels homed on it, and its expiry timer. Shard-local.
 struct MemoryEngine::ShardState {
   explicit ShardState(Shard& s) : timer(s.io()) {}
   MemoryStreams streams;
   MemoryPresence presence;
   IdempotencyCache idempotency;
   boost::asio::steady_timer timer;
-  std::function<void()> tick;
   bool stopped = false;
 };
 
-MemoryEngine::MemoryEngine(ShardSet& shards) : shards_(shards) {
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    state_.push_back(std::make_unique<ShardState>(shards_.at(i)));
-  }
-}
+MemoryEngine::MemoryEngine(ShardSet& shards)
+    : shards_(shards),
+      state_(shards, [&shards](unsigned i) { return std::make_unique<ShardState>(shards.at(i)); }) {}
 
 MemoryEngine::~MemoryEngine() = default;
 
 void MemoryEngine::start() {
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    ShardState* st = state_[i].get();
-    // History TTL expiry is checked every second, as Centrifugo's memory engine does.
-    st->tick = [st] {
-      st->timer.expires_after(std::chrono::seconds(1));
-      st->timer.async_wait([st](boost::system::error_code ec) {
-        if (ec || st->stopped) {
-          return;
-        }
-        st->streams.expire(std::chrono::steady_clock::now());
-        st->tick();
-      });
-    };
-    shards_.at(i).post([st] { st->tick(); });
-  }
+  state_.invoke_on_all([this](ShardState& st) { arm(st); });
+}
+
+void MemoryEngine::arm(ShardState& st) {
+  // History TTL expiry is checked every second, as Centrifugo's memory engine does.
+  st.timer.expires_after(std::chrono::seconds(1));
+  st.timer.async_wait([this, &st](boost::system::error_code ec) {
+    if (ec || st.stopped) {
+      return;
+    }
+    st.streams.expire(now());
+    arm(st);
+  });
 }
 
 void MemoryEngine::stop() {
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    ShardState* st = state_[i].get();
-    shards_.at(i).post([st] {
-      st->stopped = true;
-      st->timer.cancel();
-    });
-  }
+  state_.invoke_on_all([](ShardState& st) {
+    st.stopped = true;
+    st.timer.cancel();
+  });
+}
+
+void MemoryEngine::expire(std::function<void()> done) {
+  state_.invoke_on_all([this](ShardState& st) { st.streams.expire(now()); }, std::move(done));
 }
 
 template <typename T, typename Op>
-void MemoryEngine::on_home(const std::string& channel, Op op, Callback<T> done) {
-  Shard* origin = Shard::current();
-  unsigned home = shards_.home_index(channel);
-  ShardState* st = state_[home].get();
-  shards_.at(home).post([st, op = std::move(op), done = std::move(done), origin]() mutable {
-    std::expected<T, Error> result = op(*st);
-    if (!done) {
-      return;
+void MemoryEngine::on_home(const std::string& channel, Op op, Callback<T> done,
+                           Answer answer) {
+  const unsigned home = shards_.home_index(channel);
+  if (answer == Answer::kLater && state_.is_local(home)) {
+    // The operation runs here and now; its answer waits for the next handler: callers of
+    // these methods may iterate their own state around the call (engine.h contract).
+    std::expected<T, Error> result = op(state_.local());
+    if (done) {
+      run_later([done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+      });
     }
-    if (origin == nullptr) {
-      done(std::move(result));
-      return;
-    }
-    origin->post([done = std::move(done), result = std::move(result)]() mutable {
-      done(std::move(result));
-    });
-  });
+    return;
+  }
+  state_.submit_to(home, std::move(op),
+                   [done = std::move(done)](std::expected<T, Error> result) mutable {
+                     if (done) {
+                       done(std::move(result));
+                     }
+                   });
 }
 
 void MemoryEngine::publish(std::string channel, Publication pub, PublishOptions opts,
                            Callback<StreamPosition> done) {
   auto op = [this, channel, pub = std::move(pub),
              opts = std::move(opts)](ShardState& st) mutable -> std::expected<StreamPosition, Error> {
-    auto now = std::chrono::steady_clock::now();
+    const auto now = this->now();
     if (!opts.idempotency_key.empty()) {
       if (const auto* cached = st.idempotency.find(channel, opts.idempotency_key, now)) {
         return *cached;
@@ -103,34 +104,34 @@ void MemoryEngine::publish(std::string channel, Publication pub, PublishOptions 
     }
     return sp;
   };
-  on_home<StreamPosition>(channel, std::move(op), std::move(done));
+  on_home<StreamPosition>(channel, std::move(op), std::move(done), Answer::kInline);
 }
 
 void MemoryEngine::publish_join(std::string channel, ClientInfo info) {
-  unsigned home = shards_.home_index(channel);
-  shards_.at(home).post([this, channel = std::move(channel), info = std::move(info)] {
-    if (handler_ != nullptr) {
-      handler_->handle_join(channel, info);
-    }
-  });
+  state_.post_to(shards_.home_index(channel),
+                 [this, channel = std::move(channel), info = std::move(info)](ShardState&) {
+                   if (handler_ != nullptr) {
+                     handler_->handle_join(channel, info);
+                   }
+                 });
 }
 
 void MemoryEngine::publish_leave(std::string channel, ClientInfo info) {
-  unsigned home = shards_.home_index(channel);
-  shards_.at(home).post([this, channel = std::move(channel), info = std::move(info)] {
-    if (handler_ != nullptr) {
-      handler_->handle_leave(channel, info);
-    }
-  });
+  state_.post_to(shards_.home_index(channel),
+                 [this, channel = std::move(channel), info = std::move(info)](ShardState&) {
+                   if (handler_ != nullptr) {
+                     handler_->handle_leave(channel, info);
+                   }
+                 });
 }
 
 void MemoryEngine::history(std::string channel, HistoryFilter filter, Duration meta_ttl,
                            Callback<HistoryResult> done) {
-  auto op = [channel, filter = std::move(filter),
+  auto op = [this, channel, filter = std::move(filter),
              meta_ttl](ShardState& st) -> std::expected<HistoryResult, Error> {
-    return st.streams.get(channel, filter, meta_ttl, std::chrono::steady_clock::now());
+    return st.streams.get(channel, filter, meta_ttl, now());
   };
-  on_home<HistoryResult>(channel, std::move(op), std::move(done));
+  on_home<HistoryResult>(channel, std::move(op), std::move(done), Answer::kLater);
 }
 
 void MemoryEngine::remove_history(std::string channel, Callback<bool> done) {
@@ -138,7 +139,7 @@ void MemoryEngine::remove_history(std::string channel, Callback<bool> done) {
     st.streams.remove(channel);
     return true;
   };
-  on_home<bool>(channel, std::move(op), std::move(done));
+  on_home<bool>(channel, std::move(op), std::move(done), Answer::kLater);
 }
 
 void MemoryEngine::add_presence(std::string channel, std::string client_id, ClientInfo info,
@@ -148,7 +149,7 @@ void MemoryEngine::add_presence(std::string channel, std::string client_id, Clie
     st.presence.add(channel, client_id, std::move(info));
     return true;
   };
-  on_home<bool>(channel, std::move(op), std::move(done));
+  on_home<bool>(channel, std::move(op), std::move(done), Answer::kLater);
 }
 
 void MemoryEngine::remove_presence(std::string channel, std::string client_id,
@@ -158,7 +159,7 @@ void MemoryEngine::remove_presence(std::string channel, std::string client_id,
     st.presence.remove(channel, client_id);
     return true;
   };
-  on_home<bool>(channel, std::move(op), std::move(done));
+  on_home<bool>(channel, std::move(op), std::move(done), Answer::kLater);
 }
 
 void MemoryEngine::presence(std::string channel,
@@ -168,14 +169,14 @@ void MemoryEngine::presence(std::string channel,
     return st.presence.get(channel);
   };
   on_home<std::vector<std::pair<std::string, ClientInfo>>>(channel, std::move(op),
-                                                           std::move(done));
+                                                           std::move(done), Answer::kLater);
 }
 
 void MemoryEngine::presence_stats(std::string channel, Callback<PresenceStats> done) {
   auto op = [channel](ShardState& st) -> std::expected<PresenceStats, Error> {
     return st.presence.stats(channel);
   };
-  on_home<PresenceStats>(channel, std::move(op), std::move(done));
+  on_home<PresenceStats>(channel, std::move(op), std::move(done), Answer::kLater);
 }
 
 }  // namespace gyre::engine

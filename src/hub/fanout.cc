@@ -9,7 +9,7 @@ namespace {
 std::shared_ptr<Fanout> make(unsigned num_shards) {
   auto f = std::make_shared<Fanout>();
   f->num_slots = num_shards == 0 ? 1 : num_shards;
-  f->slots = std::make_unique<Fanout::ShardSlot[]>(f->num_slots);
+  f->caches = std::make_unique<std::unique_ptr<Fanout::ShardCache>[]>(f->num_slots);
   return f;
 }
 }  // namespace

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,33 +8,19 @@
 
 // One message for every subscriber of a channel on this node, encoded once. Built on the
 // channel's home shard and handed (as shared_ptr<const Fanout>) once to every shard, which
-// writes the same bytes to all its local subscribers. Immutable: thread-safe.
+// writes the same bytes to all its local subscribers. Immutable and thread-safe, except the
+// per-shard cache slots: slot i belongs to shard i's thread.
 namespace gyre::hub {
 
 struct Fanout {
   enum class Kind : uint8_t { kPublication, kJoin, kLeave };
 
-  // Per-shard transport state, touched only by its own shard's thread: the framed bytes
-  // (built once per shard) and a non-atomic count of queued writes that reference them.
-  // While writes are pending the slot keeps the Fanout alive with one shared_ptr.
-  struct alignas(64) ShardSlot {
-    std::shared_ptr<const Fanout> keep;
-    uint32_t refs = 0;
-    std::string ws_frame;     // WebSocket text frame: header + json
-    std::string ws_pb_frame;  // WebSocket binary frame: header + varint length + Protobuf
-    // Delta-negotiated subscriptions (client-protocol.md §9): JSON with data as a string (full
-    // payload, or the patch), Protobuf with the patch.
-    std::string ws_delta_full;
-    std::string ws_delta_patch;
-    std::string ws_pb_patch;
-    // Unidirectional WebSocket: text frame of the bare Push (no Reply wrapper).
-    std::string ws_uni_frame;
-    // permessage-deflate variants of ws_frame .. ws_uni_frame, in that order (Deflated), each
-    // compressed once per shard on first use. Allocated only when a compressing connection
-    // receives the message, so the uncompressed path pays one pointer per slot.
-    enum Deflated : uint8_t { kZFrame, kZPbFrame, kZDeltaFull, kZDeltaPatch, kZPbPatch, kZUni };
-    static constexpr size_t kNumDeflated = kZUni + 1;
-    std::unique_ptr<std::array<std::string, kNumDeflated>> deflated;
+  // Opaque per-shard state a transport attaches to this message (transport/shared_frames.h:
+  // the bytes framed once per shard). The hub never looks inside. Slot i is created and
+  // touched only by shard i's thread.
+  class ShardCache {
+   public:
+    virtual ~ShardCache() = default;
   };
 
   // Which encoding of the message a subscriber needs.
@@ -55,13 +40,14 @@ struct Fanout {
   // publication was published with delta and the patch is shorter than the payload; else empty.
   std::string patch;
 
-  // Slot of shard `i` (0 when out of range, e.g. outside a shard thread).
-  ShardSlot& slot(unsigned i) const { return slots[i < num_slots ? i : 0]; }
-  std::unique_ptr<ShardSlot[]> slots;
+  // Cache slot of shard `i` (0 when out of range, e.g. outside a shard thread); empty until
+  // a transport on that shard fills it.
+  std::unique_ptr<ShardCache>& cache(unsigned i) const { return caches[i < num_slots ? i : 0]; }
+  std::unique_ptr<std::unique_ptr<ShardCache>[]> caches;
   unsigned num_slots = 0;
 };
 
-// `num_shards`: how many shards will deliver it (one ShardSlot each).
+// `num_shards`: how many shards will deliver it (one cache slot each).
 std::shared_ptr<const Fanout> make_publication_fanout(const std::string& channel,
                                                       std::shared_ptr<const protocol::Publication> pub,
                                                       bool delta, unsigned num_shards = 1,

@@ -24,7 +24,7 @@ bool Hub::remove(const std::string& channel, Subscriber* s) {
   }
   --e.live;
   --num_subscriptions_;
-  if (e.iterating) {
+  if (e.iterating > 0) {
     *pos = nullptr;
     e.has_holes = true;
     return e.live == 0;
@@ -48,8 +48,10 @@ void Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
   if (it == channels_.end()) {
     return;
   }
+  // Entries are node-based: `e` stays valid while deliver() adds channels (rehash), and no
+  // one erases it while `iterating` > 0.
   Entry* e = &it->second;
-  e->iterating = true;
+  ++e->iterating;
   const size_t n = e->subs.size();
   for (size_t i = 0; i < n; ++i) {
     Subscriber* s = e->subs[i];
@@ -57,16 +59,15 @@ void Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
       s->deliver(f);
     }
   }
-  // deliver() never erases entries while iterating, but may add subscribers (rehash).
-  it = channels_.find(f->channel);
-  e = &it->second;
-  e->iterating = false;
+  if (--e->iterating > 0) {
+    return;  // an outer broadcast of this channel is still iterating
+  }
   if (e->has_holes) {
     std::erase(e->subs, nullptr);
     e->has_holes = false;
   }
   if (e->live == 0) {
-    channels_.erase(it);
+    channels_.erase(f->channel);
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -7,7 +8,9 @@
 
 #include "hub/fanout.h"
 
-// Per-shard subscription index: channel -> local subscribers. Shard-local (no locks).
+// Per-shard subscription index: channel -> local subscribers. Each Hub lives in its shard's
+// node::NodeShard and is used only on that shard's thread (no locks); other shards reach it
+// through Node (Sharded<NodeShard>::invoke_on), never directly.
 namespace gyre::hub {
 
 // Something that receives a channel's fan-out on this shard (a client's subscription).
@@ -24,7 +27,10 @@ class Hub {
   // Returns true when `channel` has no subscriber left on this shard. Safe to call from
   // inside deliver() during a broadcast.
   bool remove(const std::string& channel, Subscriber* s);
-  // Delivers `f` to every subscriber of f->channel present when the call starts.
+  // Delivers `f` to every subscriber of f->channel present when the call starts. Re-entrant:
+  // a deliver() may add or remove subscribers and even broadcast again (engine work on this
+  // shard runs inline); entries are compacted or erased only when the outermost broadcast
+  // of the channel ends.
   void broadcast(const std::shared_ptr<const Fanout>& f);
 
   size_t num_channels() const { return channels_.size(); }
@@ -41,7 +47,7 @@ class Hub {
   struct Entry {
     std::vector<Subscriber*> subs;  // null slots while a broadcast iterates
     size_t live = 0;
-    bool iterating = false;
+    uint32_t iterating = 0;  // broadcasts of this channel in progress (nested when > 1)
     bool has_holes = false;
   };
   std::unordered_map<std::string, Entry> channels_;

@@ -16,10 +16,10 @@ namespace {
 constexpr auto kTickPeriod = TimerWheel<Client>::kTick;
 }  // namespace
 
+// The shard's housekeeping timer. Shard-local.
 struct Node::Ticker {
   explicit Ticker(Shard& s) : timer(s.io()) {}
   boost::asio::steady_timer timer;
-  std::function<void()> arm;
 };
 
 Runtime Node::make_runtime(std::shared_ptr<const config::Config> cfg) {
@@ -36,15 +36,17 @@ Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const confi
       engine_(engine),
       runtime_(make_runtime(std::move(cfg))),
       id_(random::uuid_v4()),
-      started_at_(clock::now()) {
+      started_at_(clock::now()),
+      state_(shards,
+             [this](unsigned) {
+               auto st = std::make_unique<NodeShard>();
+               st->runtime = runtime_;
+               return st;
+             }),
+      tickers_(shards, [&shards](unsigned i) { return std::make_unique<Ticker>(shards.at(i)); }) {
   name_ = runtime_.config->name;
   if (name_.empty()) {
     name_ = hostname() + "_" + runtime_.config->port;
-  }
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    shard_state_.push_back(std::make_unique<NodeShard>());
-    shard_state_.back()->runtime = runtime_;
-    tickers_.push_back(std::make_unique<Ticker>(shards_.at(i)));
   }
   engine_.set_event_handler(this);
 }
@@ -52,9 +54,8 @@ Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const confi
 Node::~Node() = default;
 
 const Runtime& Node::runtime() const {
-  Shard* s = Shard::current();
-  if (s != nullptr && s->id() < shard_state_.size()) {
-    return shard_state_[s->id()]->runtime;
+  if (const NodeShard* st = state_.local_if_any()) {
+    return st->runtime;
   }
   return runtime_;
 }
@@ -100,7 +101,9 @@ void Node::jwks_attempt(std::shared_ptr<const auth::Verifier> verifier, auth::Jw
       }
     }
     for (auto& [shard, fn] : waiting) {
-      shards_.at(shard).post(std::move(fn));
+      // Queued even on this shard: `fn` re-dispatches a parked command, which must not run
+      // inside the dispatch that parked it (no HTTP client: the fetch fails at once).
+      state_.post_to(shard, [fn = std::move(fn)](NodeShard&) { fn(); });
     }
   };
   if (attempts_left <= 0) {
@@ -127,27 +130,26 @@ int64_t Node::uptime_seconds() const {
 }
 
 void Node::start() {
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    Ticker* t = tickers_[i].get();
-    t->arm = [this, t, i] {
-      t->timer.expires_after(kTickPeriod);
-      t->timer.async_wait([this, t, i](boost::system::error_code ec) {
-        if (ec) {
-          return;
-        }
-        tick(i);
-        t->arm();
-      });
-    };
-    shards_.at(i).post([t] { t->arm(); });
-  }
+  // Called before the loops run: each shard arms its own timer on its thread.
+  tickers_.invoke_on_all([this](Ticker& t) { arm(t); });
 }
 
-void Node::tick(unsigned shard) {
-  auto now = shard_state_[shard]->clock.now();
+void Node::arm(Ticker& t) {
+  t.timer.expires_after(kTickPeriod);
+  t.timer.async_wait([this, &t](boost::system::error_code ec) {
+    if (ec) {
+      return;
+    }
+    tick();
+    arm(t);
+  });
+}
+
+void Node::tick() {
+  auto now = local().clock.now();
   // Clients are destroyed only on later loop turns (their transport releases them by post),
   // and a client's tick can close only itself: the raw pointers stay valid here.
-  shard_state_[shard]->wheel.advance(now, [now](Client* c) { c->tick(now); });
+  local().wheel.advance(now, [now](Client* c) { c->tick(now); });
 }
 
 void Node::register_client(Client* c) {
@@ -201,10 +203,8 @@ void Node::unindex_user(Client* c) {
 }
 
 void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    NodeShard* st = shard_state_[i].get();
-    shards_.at(i).post([st, f] { st->hub.broadcast(f); });
-  }
+  // Other shards get a post each; the home shard (the caller) broadcasts inline, last.
+  state_.invoke_on_all([f = std::move(f)](NodeShard& st) { st.hub.broadcast(f); });
 }
 
 void Node::handle_publication(const std::string& channel,
@@ -245,23 +245,7 @@ void Node::for_each_connection(std::string user, std::string client, std::string
 }
 
 void Node::for_each_shard(std::function<void(NodeShard&)> op, std::function<void()> done) {
-  Shard* origin = Shard::current();
-  auto left = std::make_shared<std::atomic<unsigned>>(shards_.size());
-  auto shared_op = std::make_shared<std::function<void(NodeShard&)>>(std::move(op));
-  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
-  for (unsigned i = 0; i < shards_.size(); ++i) {
-    NodeShard* st = shard_state_[i].get();
-    shards_.at(i).post([st, left, shared_op, shared_done, origin] {
-      (*shared_op)(*st);
-      if (left->fetch_sub(1) == 1 && *shared_done) {
-        if (origin != nullptr) {
-          origin->post([shared_done] { (*shared_done)(); });
-        } else {
-          (*shared_done)();
-        }
-      }
-    });
-  }
+  state_.invoke_on_all(std::move(op), std::move(done));
 }
 
 void Node::shutdown(std::function<void()> done) {

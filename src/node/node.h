@@ -14,19 +14,23 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/shard.h"
+#include "core/sharded.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
 #include "node/session_clock.h"
 #include "node/timer_wheel.h"
 
 // The node: everything a Gyre process shares between its client sessions — configuration,
-// token verifiers, the engine, and one ShardState (hub + client registry) per shard. It is
-// the engine's event handler: a publication arrives on the channel's home shard, is encoded
-// once (hub::Fanout) and posted once to every shard, which fans it out to local subscribers.
+// token verifiers, the engine, and one NodeShard (hub + client registry + timer wheel) per
+// shard in a Sharded<NodeShard>. It is the engine's event handler: a publication arrives on
+// the channel's home shard, is encoded once (hub::Fanout) and handed once to every shard
+// (inline to the home shard itself), which fans it out to local subscribers.
 //
-// Thread-safety: the Node object is shared by all shards. Per-shard state is shard-local.
-// Cross-shard data (user connection counts) is behind one mutex, taken only on connect and
-// disconnect, never on the delivery path.
+// Thread affinity: the Node object is shared by all shards and its public methods may be
+// called from any shard thread; each NodeShard lives on its shard and is touched only there
+// (local(); shard_state(i) is for startup, shutdown and tests). Cross-shard data (user
+// connection counts, JWKS waiters) is behind a mutex taken only on connect, disconnect and
+// key fetches, never on the delivery path.
 namespace gyre::node {
 
 class Client;
@@ -39,6 +43,7 @@ struct Runtime {
   std::shared_ptr<const auth::Verifier> subscription_verifier;
 };
 
+// One shard's share of the node. Shard-local: touched only by its shard's thread.
 struct NodeShard {
   Runtime runtime;
   hub::Hub hub;
@@ -86,8 +91,12 @@ class Node final : public engine::EventHandler {
   const std::string& name() const { return name_; }
   int64_t uptime_seconds() const;
 
-  NodeShard& local() { return *shard_state_[Shard::current()->id()]; }
-  NodeShard& shard_state(unsigned i) { return *shard_state_[i]; }
+  // The calling shard's state (shard threads only).
+  NodeShard& local() { return state_.local(); }
+  // Shard i's state: startup, shutdown and tests; at run time only shard i may touch it.
+  NodeShard& shard_state(unsigned i) { return state_.at(i); }
+  // The per-shard states, to run work on other shards (invoke_on, map_reduce...).
+  Sharded<NodeShard>& sharded() { return state_; }
 
   // --- client registry (called by Client on its own shard)
   void register_client(Client* c);
@@ -108,7 +117,8 @@ class Node final : public engine::EventHandler {
   void handle_join(const std::string& channel, const protocol::ClientInfo& info) override;
   void handle_leave(const std::string& channel, const protocol::ClientInfo& info) override;
 
-  // Runs `op` on every shard (on that shard's thread), then `done` on the calling shard.
+  // Runs `op` on every shard (on that shard's thread; the calling shard's inline), then
+  // `done` on the calling shard (inline when every part ran inline, i.e. with one shard).
   void for_each_shard(std::function<void(NodeShard&)> op, std::function<void()> done);
   // Runs `act` on every live connection of `user` (filtered by client and session when
   // given) on every shard, then `done` on the calling shard. Matches are collected before
@@ -123,7 +133,10 @@ class Node final : public engine::EventHandler {
 
  private:
   void fan_out(std::shared_ptr<const hub::Fanout> f);
-  void tick(unsigned shard);
+  struct Ticker;
+  // Schedules the calling shard's next tick; tick() advances its timer wheel.
+  void arm(Ticker& t);
+  void tick();
 
   ShardSet& shards_;
   engine::Engine& engine_;
@@ -138,9 +151,8 @@ class Node final : public engine::EventHandler {
   std::string id_;
   std::string name_;
   clock::TimePoint started_at_;
-  std::vector<std::unique_ptr<NodeShard>> shard_state_;
-  struct Ticker;
-  std::vector<std::unique_ptr<Ticker>> tickers_;
+  Sharded<NodeShard> state_;
+  Sharded<Ticker> tickers_;
   std::atomic<size_t> num_clients_{0};
   std::atomic<bool> shutting_down_{false};
   mutable std::mutex users_mu_;  // guards user_counts_ (connect/disconnect only)

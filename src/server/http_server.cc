@@ -52,12 +52,20 @@ uint64_t transport_body_limit(const config::Config& cfg) {
                                          cfg.uni_sse_max_request_body_size, int64_t{1}}));
 }
 
-// allowed_origins patterns compiled once per shard thread and list (validate() has rejected
-// invalid patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
-// against the lower-cased Origin.
-const std::vector<Glob>& origin_globs(const config::Config& cfg) {
-  thread_local std::vector<std::string> compiled_from;
-  thread_local std::vector<Glob> globs;
+}  // namespace
+
+// allowed_origins patterns compiled once per shard and list (validate() has rejected invalid
+// patterns). A pattern is lower-cased before compiling, as Centrifugo does, and matched
+// against the lower-cased Origin. Shard-local (in HttpShard).
+struct OriginGlobs {
+  std::vector<std::string> compiled_from;
+  std::vector<Glob> globs;
+};
+
+namespace {
+
+const std::vector<Glob>& origin_globs(OriginGlobs& cache, const config::Config& cfg) {
+  auto& [compiled_from, globs] = cache;
   if (compiled_from != cfg.allowed_origins) {
     globs = transport::compile_origin_globs(cfg.allowed_origins);
     compiled_from = cfg.allowed_origins;
@@ -65,8 +73,10 @@ const std::vector<Glob>& origin_globs(const config::Config& cfg) {
   return globs;
 }
 
-bool origin_allowed(const config::Config& cfg, std::string_view origin, std::string_view host) {
-  return transport::origin_allowed(origin_globs(cfg), cfg.allowed_origins.empty(), origin, host);
+bool origin_allowed(OriginGlobs& cache, const config::Config& cfg, std::string_view origin,
+                    std::string_view host) {
+  return transport::origin_allowed(origin_globs(cache, cfg), cfg.allowed_origins.empty(), origin,
+                                   host);
 }
 
 // client_connection_rate_limit (reference.md §1.2): a node-wide token bucket of N new
@@ -130,19 +140,21 @@ struct HttpServer::Listener {
 
 class HttpSession;
 
-// Per-shard deadlines of HTTP connections (idle keep-alive, slow requests, slow writes): one
-// wheel and one timer per shard instead of a timer per read and write.
-struct HttpTimeouts {
+// The HTTP server's share of a shard: the deadlines of its HTTP connections (idle keep-alive,
+// slow requests, slow writes: one wheel and one timer per shard instead of a timer per read
+// and write) and its compiled allowed_origins. Shard-local.
+struct HttpShard {
+  explicit HttpShard(Shard& s) : timer(s.io()) {}
   node::TimerWheel<HttpSession> wheel;
-  std::unique_ptr<asio::steady_timer> timer;
+  asio::steady_timer timer;
+  OriginGlobs origins;
 };
-thread_local HttpTimeouts* tl_http_timeouts = nullptr;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes)
-      : socket_(std::move(socket)), node_(node), api_(api), routes_(routes),
-        timeouts_(tl_http_timeouts) {
+  HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes,
+              HttpShard& shard)
+      : socket_(std::move(socket)), node_(node), api_(api), routes_(routes), shard_(shard) {
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
@@ -163,14 +175,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void arm(std::chrono::milliseconds after) {
-    if (timeouts_ != nullptr) {
-      timeouts_->wheel.schedule(this, gyre::clock::now() + after);
-    }
+    shard_.wheel.schedule(this, gyre::clock::now() + after);
   }
   void disarm() {
-    if (timeouts_ != nullptr) {
-      timeouts_->wheel.cancel(this);
-    }
+    shard_.wheel.cancel(this);
   }
 
   // The header (and the idle wait before it) has kHeaderTimeout, like Go's ReadHeaderTimeout:
@@ -323,7 +331,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string cors() {
     auto& req = parser_->get();
     std::string_view origin = req[http::field::origin];
-    if (origin.empty() || !origin_allowed(*node_.config(), origin, req[http::field::host])) {
+    if (origin.empty() ||
+        !origin_allowed(shard_.origins, *node_.config(), origin, req[http::field::host])) {
       return {};
     }
     return transport::http::cors_headers(origin, req[http::field::access_control_request_headers]);
@@ -502,7 +511,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     ur.query = query;
     ur.unidirectional = uni;
-    auto negotiated = transport::negotiate_websocket(ur, cfg, origin_globs(cfg));
+    auto negotiated = transport::negotiate_websocket(ur, cfg, origin_globs(shard_.origins, cfg));
     if (!negotiated) {
       if (negotiated.error().status == 403) {
         spdlog::info("websocket upgrade refused: origin {} not allowed", std::string(ur.origin));
@@ -597,11 +606,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   node::Node& node_;
   api::HttpApi& api_;
   Routes routes_;
-  HttpTimeouts* timeouts_;  // this shard's deadline wheel
+  HttpShard& shard_;  // this shard's deadline wheel and origin globs
 };
 
+namespace {
+// Advances the shard's deadline wheel every second.
+void arm_deadlines(HttpShard& st) {
+  st.timer.expires_after(std::chrono::seconds(1));
+  st.timer.async_wait([&st](error_code ec) {
+    if (ec) {
+      return;
+    }
+    st.wheel.advance(gyre::clock::now(), [](HttpSession* s) { s->on_timeout(); });
+    arm_deadlines(st);
+  });
+}
+}  // namespace
+
 HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
-    : shards_(shards), node_(node), api_(api) {}
+    : shards_(shards),
+      node_(node),
+      api_(api),
+      shard_state_(shards,
+                   [&shards](unsigned i) { return std::make_unique<HttpShard>(shards.at(i)); }) {
+  // Sessions are destroyed (shards.discard_pending()) before the server: the wheels outlive them.
+  shard_state_.invoke_on_all([](HttpShard& st) { arm_deadlines(st); });
+}
 
 HttpServer::~HttpServer() = default;
 
@@ -672,47 +702,13 @@ void HttpServer::accept(Listener* l) {
       l->backoff = std::chrono::milliseconds(0);
       l->failures = 0;
     }
-    shard.post([this, routes = l->routes, s = std::make_shared<tcp::socket>(std::move(socket))] {
-      ensure_timeouts();
-      std::make_shared<HttpSession>(std::move(*s), node_, api_, routes)->start();
+    shard_state_.post_to(shard.id(), [this, routes = l->routes,
+                                      s = std::make_shared<tcp::socket>(std::move(socket))](
+                                         HttpShard& st) {
+      std::make_shared<HttpSession>(std::move(*s), node_, api_, routes, st)->start();
     });
     accept(l);
   });
-}
-
-void HttpServer::ensure_timeouts() {
-  if (tl_http_timeouts != nullptr) {
-    return;
-  }
-  Shard* shard = Shard::current();
-  if (shard == nullptr) {
-    return;
-  }
-  // One per shard thread, deliberately never destroyed: sessions still queued in an
-  // io_context are destroyed with it, after the server object, and unregister from here.
-  static std::mutex mu;
-  static auto* all = new std::vector<HttpTimeouts*>();  // keeps them reachable
-  auto* t = new HttpTimeouts();
-  {
-    std::lock_guard lock(mu);
-    all->push_back(t);
-  }
-  tl_http_timeouts = t;
-  HttpTimeouts& timeouts = *t;
-  timeouts.timer = std::make_unique<asio::steady_timer>(shard->io());
-  struct Tick {
-    static void arm(HttpTimeouts* t) {
-      t->timer->expires_after(std::chrono::seconds(1));
-      t->timer->async_wait([t](error_code ec) {
-        if (ec) {
-          return;
-        }
-        t->wheel.advance(gyre::clock::now(), [](HttpSession* s) { s->on_timeout(); });
-        arm(t);
-      });
-    }
-  };
-  Tick::arm(&timeouts);
 }
 
 void HttpServer::stop_accepting() {

@@ -7,6 +7,7 @@
 
 #include "api/http_api.h"
 #include "core/shard.h"
+#include "core/sharded.h"
 #include "node/node.h"
 
 // HTTP listeners (Beast): real-time transport endpoints, the server API and /health, split
@@ -20,6 +21,8 @@ struct Routes {
   bool api = false;
   bool health = false;
 };
+
+struct HttpShard;  // one shard's deadline wheel and origin globs (http_server.cc)
 
 class HttpServer {
  public:
@@ -39,13 +42,12 @@ class HttpServer {
  private:
   struct Listener;
   void accept(Listener* l);
-  // Sets up this shard's HTTP deadline wheel on first use.
-  static void ensure_timeouts();
 
   ShardSet& shards_;
   node::Node& node_;
   api::HttpApi& api_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  Sharded<HttpShard> shard_state_;  // each shard's deadline wheel and origin globs
   std::atomic<unsigned> next_shard_{0};
 };
 

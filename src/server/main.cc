@@ -159,6 +159,9 @@ int run_server(const gyre::config::LoadResult& loaded,
   spdlog::info("serving on {}:{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
                split ? " (API and health on internal port " + cfg->internal_port + ")" : "");
 
+  // Per-shard WebSocket I/O state; outlives every session (they are all gone once
+  // shards.discard_pending() has run below).
+  gyre::transport::WebSocketShards ws_shards(shards);
   engine.start();
   node->start();
 

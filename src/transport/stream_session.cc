@@ -9,6 +9,7 @@
 #include "node/node.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
+#include "transport/shared_frames.h"
 #include "transport/websocket_session.h"
 
 namespace gyre::transport {
@@ -19,14 +20,6 @@ using boost::system::error_code;
 namespace {
 
 std::atomic<size_t> g_live_streams{0};
-
-void append_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
 
 }  // namespace
 

@@ -5,10 +5,13 @@
 #include <boost/asio/socket_base.hpp>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "node/node.h"
+#include "transport/websocket_session_internal.h"
 #include "transport/ws_deflate.h"
 
 namespace gyre::transport {
@@ -18,31 +21,13 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr size_t kMaxMessagesPerFrame = 16;  // as Centrifuge's writer
 constexpr size_t kMaxIov = 64;
 constexpr auto kCloseWait = std::chrono::seconds(5);
 
-// Per-shard scratch state: one read buffer for every connection of the shard, and the list
-// of sessions with output to flush at the end of this loop turn.
 constexpr size_t kMaxPooledQueues = 4096;
 
-struct ShardIo {
-  std::vector<uint8_t> read_buf = std::vector<uint8_t>(kReadBufferSize);
-
-  std::vector<std::shared_ptr<WebSocketSession>> dirty;
-  bool flush_posted = false;
-  bool loop_driven = false;
-};
-thread_local ShardIo tl_io;
-
-void append_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
+WebSocketShards* g_shards = nullptr;  // set once at startup, before the shard threads run
 
 }  // namespace
 
@@ -53,23 +38,24 @@ std::chrono::milliseconds g_uni_ping_interval{25000};
 std::chrono::milliseconds g_uni_pong_wait{25000 / 9};
 }  // namespace
 
+WebSocketShards::WebSocketShards(ShardSet& shards)
+    : io_(shards, [](unsigned) { return std::make_unique<Io>(); }) {
+  assert(g_shards == nullptr && "one WebSocketShards per process");
+  g_shards = this;
+}
+
+WebSocketShards::~WebSocketShards() { g_shards = nullptr; }
+
+WebSocketShards::Io& WebSocketShards::local() {
+  assert(g_shards != nullptr && "WebSocketShards not installed");
+  return g_shards->io_.local();
+}
+
 void WebSocketSession::set_uni_native_ping(std::chrono::milliseconds interval,
                                            std::chrono::milliseconds timeout) {
   g_uni_ping_interval = interval;
   g_uni_pong_wait = timeout;
 }
-
-// cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a
-// ping frame every ping interval (25 s when unset) and sets a read deadline of pong timeout
-// (10 s when unset) after each one; a missed deadline ends the read loop and the connection
-// is closed without a close frame (the client sees 1006).
-struct WebSocketSession::NativePing {
-  explicit NativePing(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  std::chrono::milliseconds interval{25000};
-  std::chrono::milliseconds timeout{10000};
-  bool awaiting_pong = false;
-};
 
 size_t WebSocketSession::live_sessions() { return g_live_sessions.load(std::memory_order_relaxed); }
 
@@ -159,271 +145,6 @@ void WebSocketSession::reject(const Disconnect& d) {
   wait_readable();
 }
 
-// ------------------------------------------------------------------- reading
-
-void WebSocketSession::wait_readable() {
-  if (reading_ || finished_) {
-    return;
-  }
-  reading_ = true;
-  // The wait stays pending for as long as the connection is idle. std::allocator sizes the
-  // operation exactly; Asio's default recycling allocator would park it in any larger block
-  // cached by the thread (e.g. one left by the HTTP upgrade's read), ~600 bytes per connection.
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     asio::bind_allocator(std::allocator<void>(),
-                                          [self = shared_from_this()](error_code ec) {
-                                            self->reading_ = false;
-                                            if (ec) {
-                                              self->finish();
-                                              return;
-                                            }
-                                            self->on_readable();
-                                          }));
-}
-
-void WebSocketSession::on_readable() {
-  if (finished_) {
-    return;
-  }
-  auto self = shared_from_this();
-  auto& buf = tl_io.read_buf;
-  for (int round = 0; round < 16; ++round) {
-    error_code ec;
-    size_t n = socket_.read_some(asio::buffer(buf.data(), buf.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      break;
-    }
-    if (ec || n == 0) {
-      finish();
-      return;
-    }
-    if (discard_input_) {
-      continue;
-    }
-    bool ok = true;
-    if (pending_.empty()) {
-      size_t consumed = 0;
-      ok = process_input(buf.data(), n, consumed);
-      if (ok && !finished_ && consumed < n) {
-        pending_.assign(reinterpret_cast<const char*>(buf.data()) + consumed, n - consumed);
-      }
-    } else {
-      pending_.append(reinterpret_cast<const char*>(buf.data()), n);
-      size_t consumed = 0;
-      ok = process_input(reinterpret_cast<uint8_t*>(pending_.data()), pending_.size(), consumed);
-      if (ok && !finished_) {
-        pending_.erase(0, consumed);
-        if (pending_.empty() && pending_.capacity() > 4096) {
-          std::string().swap(pending_);  // idle connections keep no buffer
-        }
-      }
-    }
-    if (!ok || finished_) {
-      if (discard_input_) {
-        std::string().swap(pending_);
-      }
-      return;
-    }
-    if (n < buf.size()) {
-      break;
-    }
-  }
-  wait_readable();
-}
-
-// Parses and handles every complete frame in [data, data+size). Returns false when the
-// connection failed (reading stops).
-bool WebSocketSession::process_input(uint8_t* data, size_t size, size_t& consumed) {
-  size_t pos = 0;
-  while (pos < size) {
-    ws::FrameHeader h;
-    auto r = ws::parse_header(data + pos, size - pos, h);
-    if (r == ws::ParseResult::kNeedMore) {
-      break;
-    }
-    if (r == ws::ParseResult::kInvalid || !h.masked) {
-      fail_protocol(1002, "protocol error");
-      return false;
-    }
-    // RSV1 marks a compressed message: only when negotiated, and only on the first frame of a
-    // data message (RFC 7692 §6.1). RSV2/RSV3 are never valid.
-    if (h.rsv != 0 && !(opts_.deflate && h.rsv == 4 &&
-                        (h.opcode == ws::kText || h.opcode == ws::kBinary))) {
-      fail_protocol(1002, "protocol error");
-      return false;
-    }
-    const bool control = (h.opcode & 0x8) != 0;
-    if (control) {
-      if (h.opcode != ws::kClose && h.opcode != ws::kPing && h.opcode != ws::kPong) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-      if (!h.fin || h.payload_len > 125) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-    } else {
-      if (h.opcode != ws::kContinuation && h.opcode != ws::kText && h.opcode != ws::kBinary) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-      if ((h.opcode == ws::kContinuation) != in_fragmented_) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-      uint64_t total = h.payload_len + (in_fragmented_ ? message_.size() : 0);
-      if (total > static_cast<uint64_t>(opts_.message_size_limit)) {
-        // Checked before buffering the payload (client-protocol.md §2.4: close 1009). The
-        // reason is empty, as gorilla/websocket sends it.
-        fail_protocol(1009, "");
-        return false;
-      }
-    }
-    if (size - pos < h.header_len + h.payload_len) {
-      break;
-    }
-    uint8_t* payload = data + pos + h.header_len;
-    ws::unmask(payload, static_cast<size_t>(h.payload_len), h.mask);
-    pos += h.header_len + static_cast<size_t>(h.payload_len);
-    if (!handle_frame(h, payload)) {
-      consumed = pos;
-      return !finished_;
-    }
-    if (finished_) {
-      return false;
-    }
-  }
-  consumed = pos;
-  return true;
-}
-
-bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) {
-  auto len = static_cast<size_t>(h.payload_len);
-  std::string_view data(reinterpret_cast<const char*>(payload), len);
-  switch (h.opcode) {
-    case ws::kText:
-    case ws::kBinary:
-      if (!h.fin) {
-        in_fragmented_ = true;
-        message_opcode_ = h.opcode;
-        message_compressed_ = h.rsv != 0;
-        message_.assign(data);
-        return true;
-      }
-      if (h.rsv != 0) {
-        return deliver_compressed(data);
-      }
-      deliver(data);
-      return true;
-    case ws::kContinuation:
-      message_.append(data);
-      if (h.fin) {
-        in_fragmented_ = false;
-        std::string msg = std::move(message_);
-        message_.clear();
-        if (message_compressed_) {
-          message_compressed_ = false;
-          return deliver_compressed(msg);
-        }
-        deliver(msg);
-      }
-      return true;
-    case ws::kPing:
-      if (!close_queued_) {
-        push_control(ws::kPong, data);
-      }
-      return true;
-    case ws::kPong:
-      if (native_ping_) {
-        native_ping_->awaiting_pong = false;
-      }
-      return true;
-    case ws::kClose: {
-      if (close_sent_ || close_queued_) {
-        // The peer answered our close (or closes at the same time): done.
-        if (close_sent_) {
-          finish();
-          return false;
-        }
-        return true;
-      }
-      uint16_t code = 1000;
-      if (len >= 2) {
-        code = static_cast<uint16_t>((payload[0] << 8) | payload[1]);
-      }
-      if (client_) {
-        client_->transport_closed();
-      }
-      peer_closed_ = true;
-      enqueue_close(len >= 2 ? code : 1000, "");
-      return false;
-    }
-    default:
-      return true;
-  }
-}
-
-void WebSocketSession::deliver(std::string_view message) {
-  if (close_queued_ || !client_) {
-    return;
-  }
-  if (!opts_.unidirectional) {
-    client_->handle_frame(message);
-    return;
-  }
-  if (uni_connect_seen_) {
-    return;  // a unidirectional client has nothing more to say
-  }
-  uni_connect_seen_ = true;
-  protocol::ConnectRequest req;
-  if (!protocol::json_codec().decode_connect_request(message, req)) {
-    client_->disconnect(disconnects::bad_request());
-    return;
-  }
-  client_->connect_unidirectional(std::move(req));
-}
-
-bool WebSocketSession::deliver_compressed(std::string_view data) {
-  if (close_queued_ || !client_) {
-    return true;
-  }
-  // One inflate buffer per shard; the message is handled before the next one is inflated.
-  thread_local std::string plain;
-  auto r = ws::inflate_message(plain, data, static_cast<size_t>(opts_.message_size_limit));
-  if (r == ws::InflateResult::kTooBig) {
-    // websocket_message_size_limit bounds the message as the application sees it.
-    fail_protocol(1009, "");
-    plain.clear();
-    return false;
-  }
-  if (r == ws::InflateResult::kInvalid) {
-    // Centrifuge reads the command from the inflating reader: a read error is a bad request.
-    client_->disconnect(disconnects::bad_request());
-    return true;
-  }
-  deliver(plain);
-  if (plain.capacity() > 64 * 1024) {
-    std::string().swap(plain);
-  } else {
-    plain.clear();
-  }
-  return true;
-}
-
-void WebSocketSession::fail_protocol(uint16_t code, std::string_view reason) {
-  if (discard_input_) {
-    return;
-  }
-  discard_input_ = true;
-  if (client_) {
-    client_->transport_closed();
-  }
-  clear_out(true);
-  queued_bytes_ = 0;
-  close_queued_ = false;
-  enqueue_close(code, reason);
-}
-
 // ------------------------------------------------------------------- writing
 
 namespace {
@@ -449,11 +170,8 @@ WebSocketSession::Chunk& WebSocketSession::push_chunk() {
 
 void WebSocketSession::release(Chunk& c) {
   if (c.slot != nullptr) {
-    if (--c.slot->refs == 0) {
-      // May destroy the Fanout (and the slot): nothing touches the slot after this.
-      auto keep = std::move(c.slot->keep);
-    }
-    c.slot = nullptr;
+    // May destroy the Fanout (and the slot): nothing touches the slot after this.
+    std::exchange(c.slot, nullptr)->release();
     c.frame = nullptr;
   }
 }
@@ -526,116 +244,19 @@ void WebSocketSession::send(std::string message) {
   schedule_flush();
 }
 
-namespace {
-
-// Encodes the push for one protocol and form, unframed.
-std::string encode_push(const hub::Fanout& f, const protocol::Codec& codec,
-                        hub::Fanout::Form form) {
-  std::string msg;
-  switch (f.kind) {
-    case hub::Fanout::Kind::kPublication:
-      if (form == hub::Fanout::Form::kDeltaPatch) {
-        codec.encode_pub_delta_form(msg, f.channel, *f.pub, f.patch, true, false);
-      } else if (form == hub::Fanout::Form::kDeltaFull &&
-                 codec.type() == protocol::ProtocolType::kJson) {
-        codec.encode_pub_delta_form(msg, f.channel, *f.pub, f.pub->data, false, false);
-      } else {
-        codec.encode_pub(msg, f.channel, *f.pub, false);
-      }
-      break;
-    case hub::Fanout::Kind::kJoin:
-      codec.encode_join(msg, f.channel, f.info, false);
-      break;
-    case hub::Fanout::Kind::kLeave:
-      codec.encode_leave(msg, f.channel, f.info, false);
-      break;
-  }
-  return msg;
-}
-
-void frame_into(std::string& out, std::string_view body, uint8_t opcode) {
-  uint8_t hdr[ws::kMaxHeader];
-  size_t n = ws::write_header(hdr, opcode, body.size());
-  out.reserve(n + body.size());
-  out.append(reinterpret_cast<const char*>(hdr), n);
-  out.append(body);
-}
-
-}  // namespace
-
-const std::string& shared_ws_frame(const hub::Fanout& f, unsigned shard,
-                                   protocol::ProtocolType protocol, hub::Fanout::Form form,
-                                   bool uni) {
-  hub::Fanout::ShardSlot& slot = f.slot(shard);
-  const protocol::Codec& codec = protocol == protocol::ProtocolType::kProtobuf
-                                     ? protocol::protobuf_codec()
-                                     : protocol::json_codec();
-  std::string* frame = nullptr;
-  if (uni) {
-    // Unidirectional subscriptions never negotiate delta: the plain push, unwrapped.
-    frame = &slot.ws_uni_frame;
-    if (frame->empty()) {
-      frame_into(*frame, bare_push(f.json), ws::kText);
-    }
-  } else if (protocol == protocol::ProtocolType::kJson) {
-    frame = form == hub::Fanout::Form::kPlain       ? &slot.ws_frame
-            : form == hub::Fanout::Form::kDeltaFull ? &slot.ws_delta_full
-                                                    : &slot.ws_delta_patch;
-    if (frame->empty()) {
-      if (form == hub::Fanout::Form::kPlain) {
-        frame_into(*frame, f.json, ws::kText);
-      } else {
-        frame_into(*frame, encode_push(f, codec, form), ws::kText);
-      }
-    }
-  } else {
-    frame = form == hub::Fanout::Form::kDeltaPatch ? &slot.ws_pb_patch : &slot.ws_pb_frame;
-    if (frame->empty()) {
-      std::string msg = encode_push(f, codec, form);
-      std::string body;
-      append_varint(body, msg.size());
-      body.append(msg);
-      frame_into(*frame, body, ws::kBinary);
-    }
-  }
-  return *frame;
-}
-
-std::string_view shared_push_body(const hub::Fanout& f, unsigned shard,
-                                  protocol::ProtocolType protocol, hub::Fanout::Form form) {
-  if (protocol == protocol::ProtocolType::kJson && form == hub::Fanout::Form::kPlain) {
-    return f.json;
-  }
-  const std::string& frame = shared_ws_frame(f, shard, protocol, form, false);
-  ws::FrameHeader h;
-  auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(frame.data()), frame.size(), h);
-  if (r != ws::ParseResult::kOk || h.header_len > frame.size()) {
-    return {};
-  }
-  return std::string_view(frame).substr(h.header_len);
-}
-
-std::string_view bare_push(std::string_view reply_push) {
-  constexpr std::string_view kPrefix = "{\"push\":";
-  if (reply_push.starts_with(kPrefix) && reply_push.ends_with('}')) {
-    return reply_push.substr(kPrefix.size(), reply_push.size() - kPrefix.size() - 1);
-  }
-  return reply_push;
-}
-
 void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                    hub::Fanout::Form form) {
   if (close_queued_ || finished_) {
     return;
   }
   seal_open_chunk();
-  hub::Fanout::ShardSlot& slot = f->slot(shard_id_);
+  SharedFrames& slot = shared_frames(*f, shard_id_);
   // Framed once per shard, protocol and form: server frames are unmasked, so the same bytes
   // suit every subscriber that needs that form.
   const std::string* frame =
       &shared_ws_frame(*f, shard_id_, opts_.protocol, form, opts_.unidirectional);
   if (opts_.deflate) {
-    using D = hub::Fanout::ShardSlot;
+    using D = SharedFrames;
     using F = hub::Fanout::Form;
     const bool json = opts_.protocol == protocol::ProtocolType::kJson;
     // uni_websocket_compression: the bare Push frame has its own compressed variant.
@@ -646,9 +267,7 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
   }
-  if (slot.refs++ == 0) {
-    slot.keep = f;
-  }
+  slot.acquire(f);
   Chunk& c = push_chunk();
   c.slot = &slot;
   c.frame = frame;
@@ -662,9 +281,9 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   schedule_flush();
 }
 
-const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot,
-                                                   const std::string* plain,
-                                             hub::Fanout::ShardSlot::Deflated which) {
+const std::string* WebSocketSession::deflated_frame(SharedFrames& slot,
+                                                    const std::string* plain,
+                                                    SharedFrames::Deflated which) {
   ws::FrameHeader h;
   auto r = ws::parse_header(reinterpret_cast<const uint8_t*>(plain->data()), plain->size(), h);
   (void)r;
@@ -674,7 +293,7 @@ const std::string* WebSocketSession::deflated_frame(hub::Fanout::ShardSlot& slot
   }
   if (!slot.deflated) {
     slot.deflated =
-        std::make_unique<std::array<std::string, hub::Fanout::ShardSlot::kNumDeflated>>();
+        std::make_unique<std::array<std::string, SharedFrames::kNumDeflated>>();
   }
   std::string& z = (*slot.deflated)[which];
   if (z.empty()) {
@@ -770,20 +389,22 @@ void WebSocketSession::schedule_flush() {
     return;
   }
   dirty_ = true;
-  tl_io.dirty.push_back(shared_from_this());
-  if (!tl_io.loop_driven && !tl_io.flush_posted) {
-    tl_io.flush_posted = true;
+  auto& io = WebSocketShards::local();
+  io.dirty.push_back(shared_from_this());
+  if (!io.loop_driven && !io.flush_posted) {
+    io.flush_posted = true;
     asio::post(socket_.get_executor(), [] { flush_dirty(); });
   }
 }
 
 size_t WebSocketSession::flush_dirty() {
-  tl_io.flush_posted = false;
-  if (tl_io.dirty.empty()) {
+  auto& io = WebSocketShards::local();
+  io.flush_posted = false;
+  if (io.dirty.empty()) {
     return 0;
   }
-  auto dirty = std::move(tl_io.dirty);
-  tl_io.dirty.clear();
+  auto dirty = std::move(io.dirty);
+  io.dirty.clear();
   for (auto& s : dirty) {
     s->dirty_ = false;
     s->flush();
@@ -791,13 +412,13 @@ size_t WebSocketSession::flush_dirty() {
   size_t n = dirty.size();
   // Keep the vector's capacity for the next turn.
   dirty.clear();
-  if (tl_io.dirty.empty()) {
-    tl_io.dirty.swap(dirty);
+  if (io.dirty.empty()) {
+    io.dirty.swap(dirty);
   }
   return n;
 }
 
-void WebSocketSession::set_loop_driven_flush(bool on) { tl_io.loop_driven = on; }
+void WebSocketSession::set_loop_driven_flush(bool on) { WebSocketShards::local().loop_driven = on; }
 
 void WebSocketSession::flush() {
   if (finished_ || writing_) {

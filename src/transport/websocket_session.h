@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "core/sharded.h"
 #include "node/client.h"
 #include "node/transport.h"
+#include "transport/shared_frames.h"
 #include "transport/ws_frame.h"
 
 // Bidirectional WebSocket transport (client-protocol.md §8.1) after the HTTP upgrade.
@@ -17,28 +19,37 @@
 // connection holds no read buffer; only a partial frame is kept per connection.
 // Writing: replies and pushes are queued as chunks (owned bytes, or a shared encoded
 // publication plus a per-chunk frame header) and every dirty session of a shard is flushed
-// once per event-loop turn with one writev. Shard-local.
+// once per event-loop turn with one writev. Shard-local: a session lives on the shard that
+// received the connection and only that shard's thread calls it; other shards reach its
+// client only through the node (Sharded<NodeShard>: hub fan-out, for_each_connection).
 // Compression (permessage-deflate, no context takeover): replies are compressed per frame when
-// sealed; a shared push is compressed once per shard into its Fanout slot (ws_deflate.h).
+// sealed; a shared push is compressed once per shard into its SharedFrames (ws_deflate.h).
 // Native ping/pong (cf_ws_frame_ping_pong): a per-connection timer, allocated only for such
 // connections, sends a ping frame every ping_interval and drops the connection when no pong
 // came within pong_timeout, as Centrifuge's read deadline does.
+// Code: websocket_session.cc (setup, writing, timers), websocket_reader.cc (reading),
+// websocket_session_internal.h (the per-shard Io and the native-ping state they share).
 namespace gyre::transport {
 
-// The WebSocket frame of a Fanout for one protocol and form, built once in shard `shard`'s
-// slot (client-protocol.md §2.4): JSON text frame of the message; Protobuf binary frame of
-// varint length + message; `uni` = JSON text frame of the bare Push (unidirectional). The
-// returned string lives as long as `f`. Shard-local (touches the slot of `shard`).
-const std::string& shared_ws_frame(const hub::Fanout& f, unsigned shard,
-                                   protocol::ProtocolType protocol, hub::Fanout::Form form,
-                                   bool uni);
-// The same frame without its WebSocket header: the message bytes as the HTTP streaming
-// transports frame them (JSON message; Protobuf varint length + message).
-std::string_view shared_push_body(const hub::Fanout& f, unsigned shard,
-                                  protocol::ProtocolType protocol, hub::Fanout::Form form);
-// The bare Push inside a bidirectional JSON push `{"push":X}` -> X (unidirectional
-// transports, client-protocol.md §4.15).
-std::string_view bare_push(std::string_view reply_push);
+// The WebSocket transport's per-shard state: one read buffer for every connection of a shard
+// and the sessions with output to flush at the end of the loop turn, one Io per shard in a
+// Sharded. Install one for the process's shards (server/main.cc) before any session exists
+// and keep it until the loops have stopped and their pending handlers were discarded: the
+// sessions it still lists are released with it. Each Io is shard-local.
+class WebSocketShards {
+ public:
+  struct Io;
+  explicit WebSocketShards(ShardSet& shards);
+  ~WebSocketShards();
+  WebSocketShards(const WebSocketShards&) = delete;
+  WebSocketShards& operator=(const WebSocketShards&) = delete;
+
+  // The calling shard's Io. Only on a shard thread of the installed set.
+  static Io& local();
+
+ private:
+  Sharded<Io> io_;
+};
 
 // Kept at 32 bytes: every connection holds a copy (bytes per idle connection are tracked).
 struct WebSocketOptions {
@@ -80,7 +91,7 @@ class WebSocketSession final : public node::Transport,
   void close(const Disconnect& d) override;
 
   // Per-shard flush of every session that queued output since the last flush. Returns the
-  // number of sessions flushed.
+  // number of sessions flushed. On a shard thread (WebSocketShards installed).
   static size_t flush_dirty();
   // When the shard's event loop calls flush_dirty() itself each time it runs out of ready
   // handlers (server/main.cc), sessions only mark themselves dirty; otherwise (tests, tools)
@@ -98,7 +109,7 @@ class WebSocketSession final : public node::Transport,
   // One queued write: a shared pre-framed push (the shard's slot of a Fanout, refcounted
   // without atomics) or owned bytes (replies joined into one frame, control frames).
   struct Chunk {
-    hub::Fanout::ShardSlot* slot = nullptr;
+    SharedFrames* slot = nullptr;
     const std::string* frame = nullptr;  // the slot's frame for this connection's protocol
     std::string owned;
     uint8_t header[10];
@@ -137,8 +148,8 @@ class WebSocketSession final : public node::Transport,
   bool deliver_compressed(std::string_view data);
   // One complete client message: commands, or (unidirectional) the ConnectRequest.
   void deliver(std::string_view message);
-  const std::string* deflated_frame(hub::Fanout::ShardSlot& slot, const std::string* plain,
-                              hub::Fanout::ShardSlot::Deflated which);
+  const std::string* deflated_frame(SharedFrames& slot, const std::string* plain,
+                                    SharedFrames::Deflated which);
   // Whether a message payload of this size is compressed (websocket_compression_min_size).
   bool compresses(size_t payload_size) const;
   void compress_owned(Chunk& c);

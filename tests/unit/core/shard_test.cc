@@ -80,14 +80,17 @@ TEST(ShardSetTest, PendingHandlerOwningAnotherShardsSocketIsDestroyedSafely) {
     auto set = std::make_unique<ShardSet>(2);
     auto sock = std::make_shared<boost::asio::ip::tcp::socket>(set->at(order).io());
     sock->open(boost::asio::ip::tcp::v4());
+    std::weak_ptr<boost::asio::ip::tcp::socket> alive = sock;
     set->at(1 - order).post([sock] {});
     sock.reset();
+    EXPECT_FALSE(alive.expired());  // the queued handler owns it
     if (order == 1) {
       set->discard_pending();  // explicit first phase, then the destructor's (idempotent)
+      EXPECT_TRUE(alive.expired()) << "discard_pending destroys the queued handler";
     }
     set.reset();  // ASan reports heap-use-after-free here without the two-phase teardown
+    EXPECT_TRUE(alive.expired());
   }
-  SUCCEED();
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
+#include <atomic>
 #include <future>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -375,28 +377,68 @@ TEST_F(MemoryEngineTest, CallFromOutsideShardsRunsCallbackOnHomeShard) {
   EXPECT_EQ(f.get(), 1u);
 }
 
-TEST_F(MemoryEngineTest, ExpiryTimerClearsItemsAfterHistoryTtl) {
-  shards.at(0).post([this] { engine->start(); });
-  drain(0);
+TEST_F(MemoryEngineTest, ExpirySweepDropsHistoryOnlyOnceTheClockPassesTheTtl) {
+  // The engine reads time through its clock: no real waiting for TTLs or the 1 s timer.
+  auto fake = std::make_shared<std::atomic<int64_t>>(1000);  // seconds
+  engine->set_clock([fake] { return MemoryEngine::TimePoint(std::chrono::seconds(fake->load())); });
   PublishOptions o;
-  o.history = HistoryOptions{.size = 10, .ttl = 1ms, .meta_ttl = 3600s};
+  o.history = HistoryOptions{.size = 10, .ttl = 5s, .meta_ttl = 3600s};
   auto sp = publish(0, remote, "1", o);
   ASSERT_TRUE(sp.has_value());
-  // The per-shard timer ticks every second; allow up to 4 s.
-  bool cleared = false;
-  for (int i = 0; i < 40 && !cleared; ++i) {
-    std::this_thread::sleep_for(100ms);
-    auto r = call_on<HistoryResult>(0, [this](auto done) {
-               engine->history(remote, HistoryFilter{.limit = -1}, 3600s, std::move(done));
-             }).first;
-    ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(r->top, *sp);
-    cleared = r->publications.empty();
-  }
-  EXPECT_TRUE(cleared);
-  engine->stop();
-  drain(0);
-  drain(1);
+  auto sweep = [this] {
+    std::promise<unsigned> p;
+    auto f = p.get_future();
+    shards.at(0).post([this, &p] {
+      engine->expire([&p] { p.set_value(Shard::current()->id()); });
+    });
+    ASSERT_EQ(f.wait_for(kWait), std::future_status::ready);
+    EXPECT_EQ(f.get(), 0u);  // done back on the calling shard
+  };
+  auto read = [this] {
+    return call_on<HistoryResult>(0, [this](auto done) {
+             engine->history(remote, HistoryFilter{.limit = -1}, 3600s, std::move(done));
+           }).first;
+  };
+
+  fake->store(1004);  // 4 s later: within the TTL
+  sweep();
+  auto r = read();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->publications.size(), 1u);
+  EXPECT_EQ(r->publications[0]->data, "1");
+
+  fake->store(1006);  // past the TTL
+  sweep();
+  r = read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->publications.empty());
+  EXPECT_EQ(r->top, *sp);  // the position survives (meta TTL 1 h)
+}
+
+// One shard (gomaxprocs: 1): the home shard is the calling shard, so a publish — the stream
+// append, the event handler and the result — runs inline and posts nothing.
+TEST(MemoryEngineOneShardTest, PublishOnTheHomeShardPostsNothing) {
+  ShardSet shards(1);
+  MemoryEngine engine(shards);
+  RecordingHandler handler;
+  engine.set_event_handler(&handler);
+  Shard::set_current(&shards.at(0));  // this thread acts as the only shard
+  std::optional<std::expected<StreamPosition, Error>> result;
+  Publication p;
+  p.data = "x";
+  PublishOptions o;
+  o.history = HistoryOptions{.size = 10, .ttl = 300s, .meta_ttl = 3600s};
+  engine.publish("chat", std::move(p), o,
+                 [&result](std::expected<StreamPosition, Error> r) { result = std::move(r); });
+  ASSERT_TRUE(result.has_value()) << "the result arrived before publish() returned";
+  ASSERT_TRUE(result->has_value());
+  EXPECT_EQ((*result)->offset, 1u);
+  auto pubs = handler.snapshot_pubs();
+  ASSERT_EQ(pubs.size(), 1u);
+  EXPECT_EQ(pubs[0].shard, 0u);
+  EXPECT_EQ(pubs[0].offset, 1u);
+  EXPECT_EQ(shards.at(0).io().poll(), 0u);  // nothing was queued
+  Shard::set_current(nullptr);
 }
 
 }  // namespace

@@ -149,6 +149,55 @@ TEST_F(HubTest, RemovingEverySubscriberDuringBroadcastDropsChannelAfterwards) {
   EXPECT_TRUE(hub.add("ch", &a));
 }
 
+TEST_F(HubTest, NestedBroadcastOfTheSameChannelKeepsTheOuterIterationIntact) {
+  // With same-shard engine work inline (Sharded<T>), a deliver() can end a subscription and
+  // publish to the channel again before the outer broadcast has finished.
+  std::vector<std::string> log;
+  FakeSubscriber a("a", &log), b("b", &log), c("c", &log);
+  hub.add("ch", &a);
+  hub.add("ch", &b);
+  hub.add("ch", &c);
+  auto inner = fanout("ch");
+  int calls = 0;
+  a.on_deliver = [&] {
+    if (++calls > 1) {
+      return;
+    }
+    EXPECT_FALSE(hub.remove("ch", &b));  // hole in the outer iteration
+    hub.broadcast(inner);                // nested: a and c
+    EXPECT_FALSE(hub.remove("ch", &a));
+  };
+  hub.broadcast(fanout("ch"));
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "a", "c", "c"}));
+  ASSERT_EQ(c.received.size(), 2u);
+  EXPECT_EQ(c.received[0], inner);  // the nested fan-out reached c first
+  EXPECT_EQ(hub.num_subscribers("ch"), 1u);
+  log.clear();
+  hub.broadcast(fanout("ch"));
+  EXPECT_EQ(log, (std::vector<std::string>{"c"}));
+}
+
+TEST_F(HubTest, NestedBroadcastRemovingTheLastSubscriberDropsTheChannelOnceOuterEnds) {
+  FakeSubscriber a("a");
+  hub.add("ch", &a);
+  bool nested_done = false;
+  int calls = 0;
+  a.on_deliver = [&] {
+    if (++calls == 2) {
+      EXPECT_TRUE(hub.remove("ch", &a));  // from inside the nested broadcast
+      return;
+    }
+    hub.broadcast(fanout("ch"));
+    nested_done = true;
+    EXPECT_EQ(hub.num_channels(), 1u);  // still iterated by the outer broadcast
+  };
+  hub.broadcast(fanout("ch"));
+  EXPECT_TRUE(nested_done);
+  EXPECT_EQ(a.received.size(), 2u);
+  EXPECT_EQ(hub.num_channels(), 0u);
+  EXPECT_EQ(hub.num_subscriptions(), 0u);
+}
+
 TEST_F(HubTest, SubscriberAddedDuringBroadcastDoesNotReceiveCurrentFanout) {
   FakeSubscriber a("a"), late("late");
   hub.add("ch", &a);

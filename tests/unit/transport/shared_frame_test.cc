@@ -2,7 +2,7 @@
 
 #include "hub/fanout.h"
 #include "protocol/codec.h"
-#include "transport/websocket_session.h"
+#include "transport/shared_frames.h"
 
 // The per-shard frames of a Fanout reused by the HTTP streaming and unidirectional
 // transports: encoded once, re-framed per transport (client-protocol.md §2.4, §4.15).
@@ -40,9 +40,11 @@ TEST(SharedFrameTest, ProtobufBodyIsVarintDelimitedPushWithoutWebSocketHeader) {
   EXPECT_EQ(static_cast<uint8_t>(body[0]), msg.size());
   EXPECT_EQ(body.substr(1), msg);
   // Built once in the shard's slot: the WebSocket frame is the same bytes plus its header.
-  const std::string& frame = f->slot(1).ws_pb_frame;
+  const SharedFrames* built = find_shared_frames(*f, 1);
+  ASSERT_NE(built, nullptr);
+  const std::string& frame = built->ws_pb_frame;
   EXPECT_EQ(frame.substr(frame.size() - body.size()), body);
-  EXPECT_TRUE(f->slot(0).ws_pb_frame.empty());
+  EXPECT_EQ(find_shared_frames(*f, 0), nullptr);  // shard 0 framed nothing
 }
 
 TEST(SharedFrameTest, UnidirectionalWebSocketFrameCarriesTheBarePush) {
@@ -57,6 +59,34 @@ TEST(SharedFrameTest, UnidirectionalWebSocketFrameCarriesTheBarePush) {
   EXPECT_EQ(&shared_ws_frame(*f, 0, protocol::ProtocolType::kJson, hub::Fanout::Form::kPlain,
                              true),
             &frame);
+}
+
+}  // namespace
+}  // namespace gyre::transport
+
+namespace gyre::transport {
+namespace {
+
+TEST(SharedFrameTest, WritesHoldTheFanoutUntilTheLastReleases) {
+  auto f = hub::make_join_fanout("ch", protocol::ClientInfo{}, 1);
+  std::weak_ptr<const hub::Fanout> alive = f;
+  SharedFrames& frames = shared_frames(*f, 0);
+  EXPECT_EQ(&shared_frames(*f, 0), &frames);  // one per shard, created once
+  frames.acquire(f);
+  frames.acquire(f);
+  f.reset();
+  EXPECT_FALSE(alive.expired());
+  frames.release();
+  EXPECT_FALSE(alive.expired());
+  frames.release();  // the last queued write: the Fanout (and `frames`) go
+  EXPECT_TRUE(alive.expired());
+}
+
+TEST(SharedFrameTest, AppendVarintWritesBase128LittleEndianGroups) {
+  std::string out;
+  append_varint(out, 1);
+  append_varint(out, 300);
+  EXPECT_EQ(out, std::string("\x01\xAC\x02"));
 }
 
 }  // namespace

@@ -85,114 +85,57 @@ void WebSocketSession::on_readable() {
   wait_readable();
 }
 
-// Parses and handles every complete frame in [data, data+size). Returns false when the
-// connection failed (reading stops).
+// Parses and handles every complete frame in [data, data+size) (ws::MessageReader). Returns
+// false when the connection failed or is finished (reading stops).
 bool WebSocketSession::process_input(uint8_t* data, size_t size, size_t& consumed) {
-  size_t pos = 0;
-  while (pos < size) {
-    ws::FrameHeader h;
-    auto r = ws::parse_header(data + pos, size - pos, h);
-    if (r == ws::ParseResult::kNeedMore) {
-      break;
-    }
-    if (r == ws::ParseResult::kInvalid || !h.masked) {
-      fail_protocol(1002, "protocol error");
-      return false;
-    }
-    // RSV1 marks a compressed message: only when negotiated, and only on the first frame of a
-    // data message (RFC 7692 §6.1). RSV2/RSV3 are never valid.
-    if (h.rsv != 0 && !(opts_.deflate && h.rsv == 4 &&
-                        (h.opcode == ws::kText || h.opcode == ws::kBinary))) {
-      fail_protocol(1002, "protocol error");
-      return false;
-    }
-    const bool control = (h.opcode & 0x8) != 0;
-    if (control) {
-      if (h.opcode != ws::kClose && h.opcode != ws::kPing && h.opcode != ws::kPong) {
+  const ws::ReadLimits limits{static_cast<uint32_t>(opts_.message_size_limit), opts_.deflate};
+  bool ok = true;
+  consumed = reader_.feed(data, size, limits, [this, &ok](const ws::ReadEvent& e) {
+    switch (e.kind) {
+      case ws::ReadEvent::kProtocolError:
         fail_protocol(1002, "protocol error");
+        ok = false;
         return false;
-      }
-      if (!h.fin || h.payload_len > 125) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-    } else {
-      if (h.opcode != ws::kContinuation && h.opcode != ws::kText && h.opcode != ws::kBinary) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-      if ((h.opcode == ws::kContinuation) != in_fragmented_) {
-        fail_protocol(1002, "protocol error");
-        return false;
-      }
-      uint64_t total = h.payload_len + (in_fragmented_ ? message_.size() : 0);
-      if (total > static_cast<uint64_t>(opts_.message_size_limit)) {
-        // Checked before buffering the payload (client-protocol.md §2.4: close 1009). The
-        // reason is empty, as gorilla/websocket sends it.
+      case ws::ReadEvent::kTooBig:
+        // The reason is empty, as gorilla/websocket sends it.
         fail_protocol(1009, "");
+        ok = false;
         return false;
-      }
+      default:
+        break;
     }
-    if (size - pos < h.header_len + h.payload_len) {
-      break;
-    }
-    uint8_t* payload = data + pos + h.header_len;
-    ws::unmask(payload, static_cast<size_t>(h.payload_len), h.mask);
-    pos += h.header_len + static_cast<size_t>(h.payload_len);
-    if (!handle_frame(h, payload)) {
-      consumed = pos;
-      return !finished_;
+    if (!handle_event(e)) {
+      ok = !finished_;
+      return false;
     }
     if (finished_) {
+      ok = false;
       return false;
     }
-  }
-  consumed = pos;
-  return true;
+    return true;
+  });
+  return ok;
 }
 
-bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) {
-  auto len = static_cast<size_t>(h.payload_len);
-  std::string_view data(reinterpret_cast<const char*>(payload), len);
-  switch (h.opcode) {
-    case ws::kText:
-    case ws::kBinary:
-      if (!h.fin) {
-        in_fragmented_ = true;
-        message_opcode_ = h.opcode;
-        message_compressed_ = h.rsv != 0;
-        message_.assign(data);
-        return true;
+bool WebSocketSession::handle_event(const ws::ReadEvent& e) {
+  switch (e.kind) {
+    case ws::ReadEvent::kMessage:
+      if (e.compressed) {
+        return deliver_compressed(e.data);
       }
-      if (h.rsv != 0) {
-        return deliver_compressed(data);
-      }
-      deliver(data);
+      deliver(e.data);
       return true;
-    case ws::kContinuation:
-      message_.append(data);
-      if (h.fin) {
-        in_fragmented_ = false;
-        std::string msg = std::move(message_);
-        message_.clear();
-        if (message_compressed_) {
-          message_compressed_ = false;
-          return deliver_compressed(msg);
-        }
-        deliver(msg);
-      }
-      return true;
-    case ws::kPing:
+    case ws::ReadEvent::kPing:
       if (!close_queued_) {
-        push_control(ws::kPong, data);
+        push_control(ws::kPong, e.data);
       }
       return true;
-    case ws::kPong:
+    case ws::ReadEvent::kPong:
       if (native_ping_) {
         native_ping_->awaiting_pong = false;
       }
       return true;
-    case ws::kClose: {
+    case ws::ReadEvent::kClose:
       if (close_sent_ || close_queued_) {
         // The peer answered our close (or closes at the same time): done.
         if (close_sent_) {
@@ -201,17 +144,12 @@ bool WebSocketSession::handle_frame(const ws::FrameHeader& h, uint8_t* payload) 
         }
         return true;
       }
-      uint16_t code = 1000;
-      if (len >= 2) {
-        code = static_cast<uint16_t>((payload[0] << 8) | payload[1]);
-      }
       if (client_) {
         client_->transport_closed();
       }
       peer_closed_ = true;
-      enqueue_close(len >= 2 ? code : 1000, "");
+      enqueue_close(e.close_code, "");
       return false;
-    }
     default:
       return true;
   }

@@ -12,6 +12,7 @@
 #include "node/transport.h"
 #include "transport/shared_frames.h"
 #include "transport/ws_frame.h"
+#include "transport/ws_reader.h"
 
 // Bidirectional WebSocket transport (client-protocol.md §8.1) after the HTTP upgrade.
 //
@@ -130,7 +131,8 @@ class WebSocketSession final : public node::Transport,
   void wait_readable();
   void on_readable();
   bool process_input(uint8_t* data, size_t size, size_t& consumed);
-  bool handle_frame(const ws::FrameHeader& h, uint8_t* payload);
+  // Acts on one event of the reader; false stops reading.
+  bool handle_event(const ws::ReadEvent& e);
   void fail_protocol(uint16_t code, std::string_view reason);
   void schedule_flush();
   void flush();
@@ -163,10 +165,7 @@ class WebSocketSession final : public node::Transport,
   WebSocketOptions opts_;
   std::shared_ptr<node::Client> client_;
   std::string pending_;   // partial frame bytes
-  std::string message_;   // fragmented message being assembled
-  uint8_t message_opcode_ = 0;
-  bool in_fragmented_ = false;
-  bool message_compressed_ = false;  // the fragmented message had RSV1 on its first frame
+  ws::MessageReader reader_;  // frame validation and message assembly (ws_reader.h)
   unsigned shard_id_ = 0;            // packed with the three bytes above
 
   std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained

@@ -54,20 +54,7 @@ unsigned shard_index(node::Node& node, const node::NodeShard& st) {
 }  // namespace
 
 void Executor::execute(Method m, AnyRequest req, OutcomeCallback done) const {
-  // The contract is "done later, never inline": /batch and the legacy stream start the next
-  // command from `done`, so inline completions would recurse once per command. Validation
-  // failures answer at once, and engine and node work on this very shard completes inline
-  // (Sharded<T>); such an answer is queued behind the current handler. An answer arriving
-  // after execute() returned (another shard's result) is delivered as it comes.
-  auto returned = std::make_shared<bool>(false);
-  done = [returned, done = std::move(done)](Outcome o) {
-    if (*returned) {
-      return done(std::move(o));
-    }
-    run_later([done, o = std::move(o)]() mutable { done(std::move(o)); });
-  };
   run(m, std::move(req), std::move(done));
-  *returned = true;
 }
 
 void Executor::run(Method m, AnyRequest req, OutcomeCallback done) const {

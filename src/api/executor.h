@@ -14,8 +14,11 @@ class Node;
 
 // Executes decoded server API requests against the node (server-api.md §1.7), independent of
 // framing: the HTTP endpoints, /batch, the legacy stream (and later gRPC) wrap its outcomes.
-// Shard-local use: execute() is called on a shard thread and `done` runs exactly once, later,
-// on that same shard (never inline). The Executor itself is immutable and may be shared.
+// Shard-local use: execute() is called on a shard thread and `done` runs exactly once on that
+// same shard — inline (before execute() returns) when the work completes on this shard (a
+// publish homed here with gomaxprocs 1 posts nothing), else when the other shard's answer
+// arrives. Callers that chain commands (/batch, the legacy stream) loop instead of recursing.
+// The Executor itself is immutable and may be shared.
 namespace gyre::api {
 
 // Server API error codes and exact messages (§1.5).
@@ -49,7 +52,6 @@ class Executor {
   void execute(Method m, AnyRequest req, OutcomeCallback done) const;
 
  private:
-  // execute() without the "never inline" guard: `done` may run before it returns.
   void run(Method m, AnyRequest req, OutcomeCallback done) const;
   void publish(PublishRequest r, OutcomeCallback done) const;
   void broadcast(BroadcastRequest r, OutcomeCallback done) const;

@@ -142,6 +142,10 @@ struct LegacyState {
   size_t pos = 0;
   std::string out;  // replies joined by '\n'
   Done done;
+  // Trampoline: a command that completes inline asks for the next step while the current one
+  // is still on the stack; the loop in legacy_step takes it instead of recursing.
+  bool stepping = false;
+  bool step_again = false;
 };
 
 void legacy_step(std::shared_ptr<LegacyState> st);
@@ -168,8 +172,24 @@ void legacy_reply(std::shared_ptr<LegacyState> st, uint32_t id, Outcome o) {
   legacy_step(std::move(st));
 }
 
+void legacy_step_once(const std::shared_ptr<LegacyState>& st);
+
 // Decodes and runs the next command; commands run one at a time (server-api.md §1.4).
+// Executor completions may be inline: those continue the loop here, one frame deep.
 void legacy_step(std::shared_ptr<LegacyState> st) {
+  if (st->stepping) {
+    st->step_again = true;
+    return;
+  }
+  st->stepping = true;
+  do {
+    st->step_again = false;
+    legacy_step_once(st);
+  } while (st->step_again);
+  st->stepping = false;
+}
+
+void legacy_step_once(const std::shared_ptr<LegacyState>& st) {
   if (st->node->shutting_down()) {
     return st->done(empty_response(503));
   }
@@ -221,6 +241,10 @@ struct BatchState {
   std::vector<Outcome> outcomes;
   size_t left = 0;
   Done done;
+  // Sequential batches: the next command to run, and the same trampoline as the legacy stream.
+  size_t next = 0;
+  bool running = false;
+  bool run_again = false;
 };
 
 void batch_finish(const std::shared_ptr<BatchState>& st) {
@@ -257,14 +281,29 @@ void batch_run(const Executor& ex, const std::shared_ptr<BatchState>& st, size_t
   ex.execute(*cmd.method, std::move(cmd.request), std::move(cb));
 }
 
-void batch_sequential(const Executor* ex, std::shared_ptr<BatchState> st, size_t i) {
-  if (i == st->commands.size()) {
-    return batch_finish(st);
+// Runs st->commands[st->next..] one after another. A command that completes inline continues
+// the loop instead of recursing (a batch of many publishes on one shard completes entirely
+// inline, without posting).
+void batch_sequential(const Executor* ex, const std::shared_ptr<BatchState>& st) {
+  if (st->running) {
+    st->run_again = true;
+    return;
   }
-  batch_run(*ex, st, i, [ex, st, i](Outcome o) {
-    st->outcomes[i] = std::move(o);
-    batch_sequential(ex, st, i + 1);
-  });
+  st->running = true;
+  do {
+    st->run_again = false;
+    size_t i = st->next;
+    if (i == st->commands.size()) {
+      st->running = false;
+      return batch_finish(st);
+    }
+    batch_run(*ex, st, i, [ex, st, i](Outcome o) {
+      st->outcomes[i] = std::move(o);
+      st->next = i + 1;
+      batch_sequential(ex, st);
+    });
+  } while (st->run_again);
+  st->running = false;
 }
 
 }  // namespace
@@ -400,7 +439,7 @@ void HttpApi::handle_batch(const Request& req, Done done) {
     return later([st] { batch_finish(st); });
   }
   if (!batch->parallel) {
-    return batch_sequential(&executor_, st, 0);
+    return batch_sequential(&executor_, st);
   }
   for (size_t i = 0; i < st->commands.size(); ++i) {
     batch_run(executor_, st, i, [st, i](Outcome o) {

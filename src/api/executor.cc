@@ -37,9 +37,7 @@ constexpr protocol::PublicationJson kApiPublication{.raw = protocol::RawJson::kC
                                                    .delta_flag = false,
                                                    .sorted_tags = true};
 
-Outcome unencodable() { return Outcome{std::nullopt, {}, true}; }
-
-Outcome empty_result() { return Outcome::ok("{}"); }
+Outcome empty_result() { return Outcome("{}"); }
 
 // Index of `st` among the node's shards.
 unsigned shard_index(node::Node& node, const node::NodeShard& st) {
@@ -104,11 +102,11 @@ std::optional<std::string> payload_of(std::string& data, const std::string& b64d
 
 void Executor::publish(PublishRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   auto payload = payload_of(r.data, r.b64data);
   if (!payload || payload->empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   publish_one(r.channel, *payload, PublishArgs::of(r), std::move(done));
 }
@@ -116,12 +114,12 @@ void Executor::publish(PublishRequest r, OutcomeCallback done) const {
 void Executor::publish_one(const std::string& channel, const std::string& payload,
                            const PublishArgs& args, OutcomeCallback done) const {
   if (channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, channel);
   if (o == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   protocol::Publication pub;
   pub.data = payload;
@@ -138,9 +136,9 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
   opts.delta = args.delta || o->delta_publish;
   node_.engine().publish(
       channel, std::move(pub), std::move(opts),
-      [done = std::move(done)](std::expected<protocol::StreamPosition, Error> res) {
+      [done = std::move(done)](OpResult<protocol::StreamPosition> res) {
         if (!res) {
-          return done(Outcome::fail(api_errors::internal()));
+          return done(std::unexpected(api_errors::internal()));
         }
         std::string out;
         JsonWriter w(out);
@@ -152,17 +150,17 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
           w.field("epoch", res->epoch);
         }
         w.end_object();
-        done(Outcome::ok(std::move(out)));
+        done(Outcome(std::move(out)));
       });
 }
 
 void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
   if (r.channels.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   auto payload = payload_of(r.data, r.b64data);
   if (!payload || payload->empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   PublishArgs args = PublishArgs::of(r);
   // Items complete on this shard, in any order; the responses keep the channels' order.
@@ -186,20 +184,20 @@ void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
       w.begin_array();
       for (const auto& item : st->items) {
         w.begin_object();
-        if (item.error) {
+        if (!item) {
           w.key("error");
           w.begin_object();
-          w.field_uint("code", item.error->code);
-          w.field("message", item.error->message);
+          w.field_uint("code", item.error().code);
+          w.field("message", item.error().message);
           w.end_object();
         } else {
-          w.field_raw("result", item.result);
+          w.field_raw("result", *item);
         }
         w.end_object();
       }
       w.end_array();
       w.end_object();
-      st->done(Outcome::ok(std::move(out)));
+      st->done(Outcome(std::move(out)));
     });
   }
 }
@@ -208,12 +206,12 @@ void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
 
 void Executor::subscribe(SubscribeRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, r.channel);
   if (o == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   node::SubscribeParams p;
   p.channel = r.channel;
@@ -237,7 +235,7 @@ void Executor::subscribe(SubscribeRequest r, OutcomeCallback done) const {
   auto info = payload_of(r.info, r.b64info);
   auto data = payload_of(r.data, r.b64data);
   if (!info || !data) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   p.chan_info = std::move(*info);
   p.data = std::move(*data);
@@ -261,7 +259,7 @@ void Executor::unsubscribe(UnsubscribeRequest r, OutcomeCallback done) const {
     return done(empty_result());
   }
   if (lookup(*node_.config(), r.channel) == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   node_.for_each_connection(
       std::move(r.user), std::move(r.client), std::move(r.session),
@@ -295,21 +293,21 @@ void Executor::refresh(RefreshRequest r, OutcomeCallback done) const {
 
 void Executor::presence(ChannelRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   const auto* o = lookup(*node_.config(), r.channel);
   if (o == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   if (!o->presence) {
-    return done(Outcome::fail(api_errors::not_available()));
+    return done(std::unexpected(api_errors::not_available()));
   }
   node_.engine().presence(
       r.channel,
       [done = std::move(done)](
-          std::expected<std::vector<std::pair<std::string, protocol::ClientInfo>>, Error> res) {
+          OpResult<std::vector<std::pair<std::string, protocol::ClientInfo>>> res) {
         if (!res) {
-          return done(Outcome::fail(api_errors::internal()));
+          return done(std::unexpected(api_errors::internal()));
         }
         auto entries = std::move(*res);
         std::sort(entries.begin(), entries.end(),
@@ -322,30 +320,30 @@ void Executor::presence(ChannelRequest r, OutcomeCallback done) const {
         for (const auto& [client, info] : entries) {
           w.key_escaped(client);
           if (!protocol::write_client_info(w, info, protocol::RawJson::kCompact)) {
-            return done(unencodable());
+            return done(std::unexpected(api_errors::unencodable()));
           }
         }
         w.end_object();
         w.end_object();
-        done(Outcome::ok(std::move(out)));
+        done(Outcome(std::move(out)));
       });
 }
 
 void Executor::presence_stats(ChannelRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   const auto* o = lookup(*node_.config(), r.channel);
   if (o == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   if (!o->presence) {
-    return done(Outcome::fail(api_errors::not_available()));
+    return done(std::unexpected(api_errors::not_available()));
   }
   node_.engine().presence_stats(
-      r.channel, [done = std::move(done)](std::expected<engine::PresenceStats, Error> res) {
+      r.channel, [done = std::move(done)](OpResult<engine::PresenceStats> res) {
         if (!res) {
-          return done(Outcome::fail(api_errors::internal()));
+          return done(std::unexpected(api_errors::internal()));
         }
         std::string out;
         JsonWriter w(out);
@@ -353,25 +351,25 @@ void Executor::presence_stats(ChannelRequest r, OutcomeCallback done) const {
         w.field_uint("num_clients", res->num_clients);
         w.field_uint("num_users", res->num_users);
         w.end_object();
-        done(Outcome::ok(std::move(out)));
+        done(Outcome(std::move(out)));
       });
 }
 
 void Executor::history(HistoryRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, r.channel);
   if (o == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   if (!o->history_enabled()) {
-    return done(Outcome::fail(api_errors::not_available()));
+    return done(std::unexpected(api_errors::not_available()));
   }
   if (r.reverse && r.since && r.since->offset == 0) {
     // Reference quirk: the library's "bad request" is mapped to 100 (server-api.md §1.7.9).
-    return done(Outcome::fail(api_errors::internal()));
+    return done(std::unexpected(api_errors::internal()));
   }
   engine::HistoryFilter filter;
   filter.since = r.since;
@@ -379,12 +377,12 @@ void Executor::history(HistoryRequest r, OutcomeCallback done) const {
   filter.reverse = r.reverse;
   node_.engine().history(
       r.channel, filter, cfg->meta_ttl(*o),
-      [done = std::move(done)](std::expected<engine::HistoryResult, Error> res) {
+      [done = std::move(done)](OpResult<engine::HistoryResult> res) {
         if (!res) {
-          return done(Outcome::fail(api_errors::internal()));
+          return done(std::unexpected(api_errors::internal()));
         }
         if (res->epoch_mismatch) {
-          return done(Outcome::fail(api_errors::unrecoverable_position()));
+          return done(std::unexpected(api_errors::unrecoverable_position()));
         }
         std::string out;
         JsonWriter w(out);
@@ -393,32 +391,32 @@ void Executor::history(HistoryRequest r, OutcomeCallback done) const {
         w.begin_array();
         for (const auto& pub : res->publications) {
           if (!protocol::write_publication(w, *pub, kApiPublication)) {
-            return done(unencodable());
+            return done(std::unexpected(api_errors::unencodable()));
           }
         }
         w.end_array();
         w.field("epoch", res->top.epoch);
         w.field_uint("offset", res->top.offset);
         w.end_object();
-        done(Outcome::ok(std::move(out)));
+        done(Outcome(std::move(out)));
       });
 }
 
 void Executor::history_remove(ChannelRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
-    return done(Outcome::fail(api_errors::bad_request()));
+    return done(std::unexpected(api_errors::bad_request()));
   }
   const auto* o = lookup(*node_.config(), r.channel);
   if (o == nullptr) {
-    return done(Outcome::fail(api_errors::unknown_channel()));
+    return done(std::unexpected(api_errors::unknown_channel()));
   }
   if (!o->history_enabled()) {
-    return done(Outcome::fail(api_errors::not_available()));
+    return done(std::unexpected(api_errors::not_available()));
   }
   node_.engine().remove_history(r.channel,
-                                [done = std::move(done)](std::expected<bool, Error> res) {
+                                [done = std::move(done)](OpResult<bool> res) {
                                   if (!res) {
-                                    return done(Outcome::fail(api_errors::internal()));
+                                    return done(std::unexpected(api_errors::internal()));
                                   }
                                   done(empty_result());
                                 });
@@ -431,7 +429,7 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
   if (!r.pattern.empty()) {
     glob = Glob::compile(r.pattern);
     if (!glob) {
-      return done(Outcome::fail(api_errors::internal()));
+      return done(std::unexpected(api_errors::internal()));
     }
   }
   using Counts = std::vector<std::pair<std::string, size_t>>;
@@ -468,7 +466,7 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
         }
         w.end_object();
         w.end_object();
-        done(Outcome::ok(std::move(out)));
+        done(Outcome(std::move(out)));
       });
 }
 
@@ -522,13 +520,13 @@ void Executor::info(OutcomeCallback done) const {
         w.end_object();
         w.end_array();
         w.end_object();
-        done(Outcome::ok(std::move(out)));
+        done(Outcome(std::move(out)));
       });
 }
 
 void Executor::rpc(RpcRequest r, OutcomeCallback done) const {
   // OSS registers no server-side RPC extensions (server-api.md §1.7.13).
-  done(        Outcome::fail(r.method.empty() ? api_errors::bad_request() : api_errors::not_found()));
+  done(        std::unexpected(r.method.empty() ? api_errors::bad_request() : api_errors::not_found()));
 }
 
 }  // namespace gyre::api

@@ -7,6 +7,7 @@
 
 #include "api/requests.h"
 #include "core/errors.h"
+#include "core/op_result.h"
 
 namespace gyre::node {
 class Node;
@@ -29,20 +30,16 @@ inline Error not_found() { return {104, "not found", false}; }
 inline Error bad_request() { return {107, "bad request", false}; }
 inline Error not_available() { return {108, "not available", false}; }
 inline Error unrecoverable_position() { return {112, "unrecoverable position", false}; }
+// Not an API error code: the result holds a stored raw-JSON payload that is not JSON, so it
+// cannot be encoded and the whole response is HTTP 500 (§0.2), as Go's encoder fails there.
+inline Error unencodable() { return {0, "result is not encodable", false}; }
+inline bool is_unencodable(const Error& e) { return e.code == 0; }
 }  // namespace api_errors
 
-// The result of one method call: an encoded result object, an API error, or a result that
-// cannot be encoded because a stored raw-JSON payload is not JSON (-> HTTP 500, §0.2).
-struct Outcome {
-  std::optional<Error> error;
-  std::string result;  // JSON object, valid when !error && !unencodable
-  bool unencodable = false;
-
-  static Outcome ok(std::string result) { return {std::nullopt, std::move(result), false}; }
-  static Outcome fail(Error e) { return {std::move(e), {}, false}; }
-};
-
-using OutcomeCallback = std::function<void(Outcome)>;
+// The result of one method call (core/op_result.h): the encoded result object, or an API
+// error (api_errors::unencodable() for a result that cannot be encoded).
+using Outcome = OpResult<std::string>;
+using OutcomeCallback = OpCallback<std::string>;
 
 class Executor {
  public:

@@ -151,7 +151,7 @@ struct LegacyState {
 void legacy_step(std::shared_ptr<LegacyState> st);
 
 void legacy_reply(std::shared_ptr<LegacyState> st, uint32_t id, Outcome o) {
-  if (o.unencodable) {
+  if (!o && api_errors::is_unencodable(o.error())) {
     return st->done(internal_error_text());
   }
   if (!st->out.empty()) {
@@ -162,11 +162,11 @@ void legacy_reply(std::shared_ptr<LegacyState> st, uint32_t id, Outcome o) {
   if (id != 0) {
     w.field_uint("id", id);
   }
-  if (o.error) {
+  if (!o) {
     w.key("error");
-    write_error(w, *o.error);
+    write_error(w, o.error());
   } else {
-    w.field_raw("result", o.result);
+    w.field_raw("result", *o);
   }
   w.end_object();
   legacy_step(std::move(st));
@@ -214,7 +214,7 @@ void legacy_step_once(const std::shared_ptr<LegacyState>& st) {
   uint32_t id = cmd->id;
   auto reply_now = [st, id](Error e) {
     later([st, id, e = std::move(e)]() mutable {
-      legacy_reply(st, id, Outcome::fail(std::move(e)));
+      legacy_reply(st, id, std::unexpected(std::move(e)));
     });
   };
   auto method = method_from_enum(cmd->method);
@@ -255,15 +255,15 @@ void batch_finish(const std::shared_ptr<BatchState>& st) {
   w.begin_array();
   for (size_t i = 0; i < st->commands.size(); ++i) {
     const Outcome& o = st->outcomes[i];
-    if (o.unencodable) {
+    if (!o && api_errors::is_unencodable(o.error())) {
       return st->done(internal_error_text());
     }
     w.begin_object();
-    if (o.error) {
+    if (!o) {
       w.key("error");
-      write_error(w, *o.error);
+      write_error(w, o.error());
     } else {
-      w.field_raw(method_name(*st->commands[i].method), o.result);
+      w.field_raw(method_name(*st->commands[i].method), *o);
     }
     w.end_object();
   }
@@ -276,7 +276,7 @@ void batch_run(const Executor& ex, const std::shared_ptr<BatchState>& st, size_t
                OutcomeCallback cb) {
   BatchCommand& cmd = st->commands[i];
   if (!cmd.method) {
-    return later([cb = std::move(cb)] { cb(Outcome::fail(api_errors::not_found())); });
+    return later([cb = std::move(cb)] { cb(std::unexpected(api_errors::not_found())); });
   }
   ex.execute(*cmd.method, std::move(cmd.request), std::move(cb));
 }
@@ -411,16 +411,16 @@ void HttpApi::handle_method(Method m, const Request& req, bool transport_errors,
     return reply_later(done, bad_request_text());
   }
   executor_.execute(m, std::move(*decoded), [transport_errors, done](Outcome o) {
-    if (o.unencodable) {
+    if (!o && api_errors::is_unencodable(o.error())) {
       return done(internal_error_text());
     }
-    if (o.error) {
+    if (!o) {
       if (transport_errors) {
-        return done(json_response(transport_status(o.error->code), error_object(*o.error)));
+        return done(json_response(transport_status(o.error().code), error_object(o.error())));
       }
-      return done(json_response(200, "{\"error\":" + error_object(*o.error) + "}"));
+      return done(json_response(200, "{\"error\":" + error_object(o.error()) + "}"));
     }
-    done(json_response(200, "{\"result\":" + o.result + "}"));
+    done(json_response(200, "{\"result\":" + *o + "}"));
   });
 }
 

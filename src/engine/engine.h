@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/op_result.h"
 #include "protocol/types.h"
 
 // The engine = Broker (PUB/SUB between nodes + history streams + idempotency) and
@@ -72,8 +73,9 @@ class EventHandler {
   virtual void handle_leave(const std::string& channel, const ClientInfo& info) = 0;
 };
 
+// Operations answer through the one operation shape (core/op_result.h).
 template <typename T>
-using Callback = std::function<void(std::expected<T, Error>)>;
+using Callback = OpCallback<T>;
 
 class Engine {
  public:

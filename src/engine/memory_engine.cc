@@ -55,7 +55,7 @@ void MemoryEngine::on_home(const std::string& channel, Op op, Callback<T> done,
   if (answer == Answer::kLater && state_.is_local(home)) {
     // The operation runs here and now; its answer waits for the next handler: callers of
     // these methods may iterate their own state around the call (engine.h contract).
-    std::expected<T, Error> result = op(state_.local());
+    OpResult<T> result = op(state_.local());
     if (done) {
       run_later([done = std::move(done), result = std::move(result)]() mutable {
         done(std::move(result));
@@ -64,7 +64,7 @@ void MemoryEngine::on_home(const std::string& channel, Op op, Callback<T> done,
     return;
   }
   state_.submit_to(home, std::move(op),
-                   [done = std::move(done)](std::expected<T, Error> result) mutable {
+                   [done = std::move(done)](OpResult<T> result) mutable {
                      if (done) {
                        done(std::move(result));
                      }
@@ -74,7 +74,7 @@ void MemoryEngine::on_home(const std::string& channel, Op op, Callback<T> done,
 void MemoryEngine::publish(std::string channel, Publication pub, PublishOptions opts,
                            Callback<StreamPosition> done) {
   auto op = [this, channel, pub = std::move(pub),
-             opts = std::move(opts)](ShardState& st) mutable -> std::expected<StreamPosition, Error> {
+             opts = std::move(opts)](ShardState& st) mutable -> OpResult<StreamPosition> {
     const auto now = this->now();
     if (!opts.idempotency_key.empty()) {
       if (const auto* cached = st.idempotency.find(channel, opts.idempotency_key, now)) {
@@ -128,14 +128,14 @@ void MemoryEngine::publish_leave(std::string channel, ClientInfo info) {
 void MemoryEngine::history(std::string channel, HistoryFilter filter, Duration meta_ttl,
                            Callback<HistoryResult> done) {
   auto op = [this, channel, filter = std::move(filter),
-             meta_ttl](ShardState& st) -> std::expected<HistoryResult, Error> {
+             meta_ttl](ShardState& st) -> OpResult<HistoryResult> {
     return st.streams.get(channel, filter, meta_ttl, now());
   };
   on_home<HistoryResult>(channel, std::move(op), std::move(done), Answer::kLater);
 }
 
 void MemoryEngine::remove_history(std::string channel, Callback<bool> done) {
-  auto op = [channel](ShardState& st) -> std::expected<bool, Error> {
+  auto op = [channel](ShardState& st) -> OpResult<bool> {
     st.streams.remove(channel);
     return true;
   };
@@ -145,7 +145,7 @@ void MemoryEngine::remove_history(std::string channel, Callback<bool> done) {
 void MemoryEngine::add_presence(std::string channel, std::string client_id, ClientInfo info,
                                 Callback<bool> done) {
   auto op = [channel, client_id = std::move(client_id),
-             info = std::move(info)](ShardState& st) mutable -> std::expected<bool, Error> {
+             info = std::move(info)](ShardState& st) mutable -> OpResult<bool> {
     st.presence.add(channel, client_id, std::move(info));
     return true;
   };
@@ -155,7 +155,7 @@ void MemoryEngine::add_presence(std::string channel, std::string client_id, Clie
 void MemoryEngine::remove_presence(std::string channel, std::string client_id,
                                    Callback<bool> done) {
   auto op = [channel, client_id = std::move(client_id)](ShardState& st)
-      -> std::expected<bool, Error> {
+      -> OpResult<bool> {
     st.presence.remove(channel, client_id);
     return true;
   };
@@ -165,7 +165,7 @@ void MemoryEngine::remove_presence(std::string channel, std::string client_id,
 void MemoryEngine::presence(std::string channel,
                             Callback<std::vector<std::pair<std::string, ClientInfo>>> done) {
   auto op = [channel](ShardState& st)
-      -> std::expected<std::vector<std::pair<std::string, ClientInfo>>, Error> {
+      -> OpResult<std::vector<std::pair<std::string, ClientInfo>>> {
     return st.presence.get(channel);
   };
   on_home<std::vector<std::pair<std::string, ClientInfo>>>(channel, std::move(op),
@@ -173,7 +173,7 @@ void MemoryEngine::presence(std::string channel,
 }
 
 void MemoryEngine::presence_stats(std::string channel, Callback<PresenceStats> done) {
-  auto op = [channel](ShardState& st) -> std::expected<PresenceStats, Error> {
+  auto op = [channel](ShardState& st) -> OpResult<PresenceStats> {
     return st.presence.stats(channel);
   };
   on_home<PresenceStats>(channel, std::move(op), std::move(done), Answer::kLater);

@@ -329,7 +329,7 @@ void Client::run_timers(clock::TimePoint now) {
     for (const auto& [ch, sub] : subs_) {
       if (sub->active && sub->emit_presence) {
         node_.engine().add_presence(ch, id_, engine::ClientInfo{user_, id_, info_, sub->chan_info},
-                                    [](std::expected<bool, Error>) {});
+                                    [](OpResult<bool>) {});
       }
     }
     next_presence_update_ = now + cfg.client_presence_update_interval;
@@ -400,7 +400,7 @@ void Client::check_positions(clock::TimePoint now) {
     node_.engine().history(
         ch, top_only, s->meta_ttl,
         [self = shared_from_this(), this, s, channel = ch](
-            std::expected<engine::HistoryResult, Error> r) {
+            OpResult<engine::HistoryResult> r) {
           auto it = subs_.find(channel);
           if (closed_ || it == subs_.end() || it->second.get() != s) {
             return;

@@ -214,7 +214,7 @@ void Client::enforce_single_connection() {
   // once). Runs outside any lock, so concurrent connects cannot deadlock (centrifuge #515).
   std::string ch = channel::personal_channel(*cfg_, user_);
   node_.engine().presence_stats(
-      ch, [self = shared_from_this(), this](std::expected<engine::PresenceStats, Error> r) {
+      ch, [self = shared_from_this(), this](OpResult<engine::PresenceStats> r) {
         if (closed_ || !r || r->num_clients < 2) {
           return;
         }
@@ -342,7 +342,7 @@ void Client::handle_publish(Command& cmd) {
   ++inflight_;
   auto self = shared_from_this();
   node_.engine().publish(r.channel, std::move(pub), std::move(opts),
-                         [self, this, id](std::expected<engine::StreamPosition, Error> res) {
+                         [self, this, id](OpResult<engine::StreamPosition> res) {
                            if (closed_) {
                              return;
                            }
@@ -379,7 +379,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
   ++inflight_;
   auto self = shared_from_this();
   if (stats) {
-    using Stats = std::expected<engine::PresenceStats, Error>;
+    using Stats = OpResult<engine::PresenceStats>;
     node_.engine().presence_stats(ch, [self, this, id](Stats r) {
       if (closed_) {
         return;
@@ -397,7 +397,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
   }
   node_.engine().presence(
       ch, [self, this, id](
-              std::expected<std::vector<std::pair<std::string, protocol::ClientInfo>>, Error> r) {
+              OpResult<std::vector<std::pair<std::string, protocol::ClientInfo>>> r) {
         if (closed_) {
           return;
         }
@@ -448,7 +448,7 @@ void Client::handle_history(Command& cmd) {
   ++inflight_;
   auto self = shared_from_this();
   node_.engine().history(r.channel, std::move(f), cfg.meta_ttl(o),
-                         [self, this, id](std::expected<engine::HistoryResult, Error> res) {
+                         [self, this, id](OpResult<engine::HistoryResult> res) {
                            if (closed_) {
                              return;
                            }

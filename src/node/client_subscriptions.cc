@@ -102,7 +102,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   if (p.emit_presence) {
     engine::ClientInfo ci{user_, id_, info_, p.chan_info};
     node_.engine().add_presence(p.channel, id_, std::move(ci),
-                                [st, step](std::expected<bool, Error> r) mutable {
+                                [st, step](OpResult<bool> r) mutable {
                                   if (!r) {
                                     st->failed = true;
                                   }
@@ -113,7 +113,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
     engine::HistoryFilter f =
         recovery::history_filter(rq, cfg_->client_recovery_max_publication_limit);
     node_.engine().history(p.channel, std::move(f), p.meta_ttl,
-                           [st, step](std::expected<engine::HistoryResult, Error> r) mutable {
+                           [st, step](OpResult<engine::HistoryResult> r) mutable {
                              if (!r) {
                                st->failed = true;
                              } else {

@@ -109,11 +109,11 @@ class MemoryEngineTest : public ::testing::Test {
   // Runs `start(done)` on `shard`; waits (bounded) for the callback and returns its value and
   // the shard id it ran on.
   template <typename T, typename Start>
-  std::pair<std::expected<T, Error>, unsigned> call_on(unsigned shard, Start start) {
-    auto prom = std::make_shared<std::promise<std::pair<std::expected<T, Error>, unsigned>>>();
+  std::pair<OpResult<T>, unsigned> call_on(unsigned shard, Start start) {
+    auto prom = std::make_shared<std::promise<std::pair<OpResult<T>, unsigned>>>();
     auto fut = prom->get_future();
     shards.at(shard).post([start, prom]() mutable {
-      start([prom](std::expected<T, Error> r) {
+      start([prom](OpResult<T> r) {
         unsigned on = Shard::current() ? Shard::current()->id() : 999;
         prom->set_value({std::move(r), on});
       });
@@ -133,7 +133,7 @@ class MemoryEngineTest : public ::testing::Test {
     ASSERT_EQ(f.wait_for(kWait), std::future_status::ready);
   }
 
-  std::expected<StreamPosition, Error> publish(unsigned from, const std::string& ch,
+  OpResult<StreamPosition> publish(unsigned from, const std::string& ch,
                                                std::string data, PublishOptions opts) {
     return call_on<StreamPosition>(from, [this, ch, data, opts](auto done) {
              Publication p;
@@ -231,7 +231,7 @@ TEST_F(MemoryEngineTest, CallbackIsNeverInlineEvenOnHomeShard) {
   auto fut = prom->get_future();
   shards.at(0).post([this, prom] {
     auto returned = std::make_shared<bool>(false);
-    engine->presence_stats(local, [prom, returned](std::expected<PresenceStats, Error>) {
+    engine->presence_stats(local, [prom, returned](OpResult<PresenceStats>) {
       prom->set_value(*returned);
     });
     *returned = true;
@@ -370,7 +370,7 @@ TEST_F(MemoryEngineTest, JoinAndLeaveReachHandlerOnHomeShard) {
 TEST_F(MemoryEngineTest, CallFromOutsideShardsRunsCallbackOnHomeShard) {
   std::promise<unsigned> p;
   auto f = p.get_future();
-  engine->presence_stats(remote, [&p](std::expected<PresenceStats, Error>) {
+  engine->presence_stats(remote, [&p](OpResult<PresenceStats>) {
     p.set_value(Shard::current() ? Shard::current()->id() : 999);
   });
   ASSERT_EQ(f.wait_for(kWait), std::future_status::ready);
@@ -423,13 +423,13 @@ TEST(MemoryEngineOneShardTest, PublishOnTheHomeShardPostsNothing) {
   RecordingHandler handler;
   engine.set_event_handler(&handler);
   Shard::set_current(&shards.at(0));  // this thread acts as the only shard
-  std::optional<std::expected<StreamPosition, Error>> result;
+  std::optional<OpResult<StreamPosition>> result;
   Publication p;
   p.data = "x";
   PublishOptions o;
   o.history = HistoryOptions{.size = 10, .ttl = 300s, .meta_ttl = 3600s};
   engine.publish("chat", std::move(p), o,
-                 [&result](std::expected<StreamPosition, Error> r) { result = std::move(r); });
+                 [&result](OpResult<StreamPosition> r) { result = std::move(r); });
   ASSERT_TRUE(result.has_value()) << "the result arrived before publish() returned";
   ASSERT_TRUE(result->has_value());
   EXPECT_EQ((*result)->offset, 1u);

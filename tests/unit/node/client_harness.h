@@ -215,7 +215,7 @@ class ClientTest : public ::testing::Test {
     opts.history = {10, std::chrono::seconds(300), std::chrono::hours(1)};
     uint64_t offset = 0;
     engine.publish(ch, std::move(pub), std::move(opts),
-                   [&](std::expected<engine::StreamPosition, Error> r) {
+                   [&](OpResult<engine::StreamPosition> r) {
                      ASSERT_TRUE(r.has_value());
                      offset = r->offset;
                    });
@@ -227,7 +227,7 @@ class ClientTest : public ::testing::Test {
   engine::StreamPosition top(const std::string& ch) {
     engine::StreamPosition out;
     engine.history(ch, {}, std::chrono::hours(1),
-                   [&](std::expected<engine::HistoryResult, Error> r) {
+                   [&](OpResult<engine::HistoryResult> r) {
                      ASSERT_TRUE(r.has_value());
                      out = r->top;
                    });

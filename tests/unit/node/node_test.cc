@@ -48,16 +48,16 @@ class NodeTest : public ::testing::Test {
   }
 
   // Publishes on the calling shard with history; the result, if it arrived inline.
-  std::optional<std::expected<protocol::StreamPosition, Error>> publish(const std::string& ch,
+  std::optional<OpResult<protocol::StreamPosition>> publish(const std::string& ch,
                                                                         std::string data) {
-    std::optional<std::expected<protocol::StreamPosition, Error>> result;
+    std::optional<OpResult<protocol::StreamPosition>> result;
     protocol::Publication p;
     p.data = std::move(data);
     p.data_is_json = true;
     engine::PublishOptions o;
     o.history = engine::HistoryOptions{.size = 10, .ttl = 300s, .meta_ttl = 3600s};
     engine.publish(ch, std::move(p), o,
-                   [&result](std::expected<protocol::StreamPosition, Error> r) { result = r; });
+                   [&result](OpResult<protocol::StreamPosition> r) { result = r; });
     return result;
   }
 

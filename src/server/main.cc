@@ -116,7 +116,13 @@ struct Engines {
     return redis ? static_cast<gyre::engine::Engine&>(*redis) : *memory;
   }
   void start() { redis ? redis->start() : memory->start(); }
-  void stop() { redis ? redis->stop() : memory->stop(); }
+  // The Redis connections stay open through the graceful disconnect, so that the clients'
+  // presence removals and leave messages still reach Redis; they close with the loops.
+  void stop() {
+    if (memory) {
+      memory->stop();
+    }
+  }
 };
 
 Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {

@@ -14,6 +14,10 @@ const NS = [
     allow_history_for_subscriber: true,
   },
   { name: 'plain', allow_subscribe_for_client: true },
+  {
+    name: 'dd', history_size: 10, history_ttl: '300s', force_recovery: true, allowed_delta_types: ['fossil'],
+    allow_subscribe_for_client: true,
+  },
 ];
 
 let redis;
@@ -134,6 +138,29 @@ test('history and recovery go through Redis: a client recovers on B what A publi
   await a.apiOk('history_remove', { channel: ch });
   const after = await b.apiOk('history', { channel: ch, limit: -1 });
   assert.deepEqual([after.offset, after.epoch, after.publications ?? []], [5, epoch, []]);
+});
+
+test('delta publications cross nodes: the SDK on B decodes every payload A published with delta', async (t, scope) => {
+  const ch = `dd:${uniq()}`;
+  const [cb] = await connected(scope, b, 'bob');
+  const [sb, ctx] = await subscribed(cb, ch, { delta: 'fossil' });
+  assert.equal(ctx.recoverable, true);
+  const pubs = collect(sb, 'publication');
+  const r = await RespClient.connect(redis.port);
+  const listener = await RespClient.connect(redis.port);
+  scope.defer(() => { r.close(); listener.close(); });
+  await listener.call('SUBSCRIBE', `centrifugo.client.${ch}`);
+  const payload = (i) => ({ text: 'lorem ipsum dolor sit amet '.repeat(8), i });
+  for (let i = 1; i <= 4; i++) {
+    await a.apiOk('publish', { channel: ch, data: payload(i), delta: true });
+  }
+  await until(() => pubs.length === 4, 5000, 'four delta publications');
+  assert.deepEqual(pubs.map((p) => p.data), [1, 2, 3, 4].map(payload));
+  // Redis carried "__d1:<offset>:<epoch>:<len>:<prev>:<len>:<pub>", the first with no previous.
+  await until(() => listener.messages.length === 4, 5000, 'four __d1 messages');
+  const second = listener.messages[1].data.toString('latin1');
+  assert.match(second, /^__d1:2:\d+:\d+:/);
+  assert.match(listener.messages[0].data.toString('latin1'), /^__d1:1:\d+:0::/);
 });
 
 test('idempotent publish through Redis returns the first result', async () => {

@@ -364,6 +364,7 @@ void RedisEngine::pubsub_subscribe(PubSub& ps, const std::string& channel, Shard
   }
   sub.waiters.emplace_back(origin, std::move(done));
   if (inserted && ps.conn->ready()) {
+    sub.sent = true;
     ps.ops.emplace_back(true, keys_.client_channel(channel));
     pubsub_flush_later(ps);
   }
@@ -377,6 +378,9 @@ void RedisEngine::pubsub_unsubscribe(PubSub& ps, const std::string& channel) {
   }
   for (auto& [origin, done] : it->second.waiters) {
     answer(origin, [done = std::move(done)] { done(std::unexpected(errors::internal())); });
+  }
+  if (it->second.sent && !it->second.confirmed) {
+    ++ps.stale_confirmations[channel];
   }
   ps.channels.erase(it);
   if (ps.conn->ready()) {
@@ -416,8 +420,10 @@ void RedisEngine::pubsub_flush(PubSub& ps) {
 
 void RedisEngine::pubsub_ready(PubSub& ps) {
   ps.ops.clear();
+  ps.stale_confirmations.clear();
   for (auto& [channel, sub] : ps.channels) {
     sub.confirmed = false;
+    sub.sent = true;
     ps.ops.emplace_back(true, keys_.client_channel(channel));
   }
   if (!ps.channels.empty()) {
@@ -428,8 +434,10 @@ void RedisEngine::pubsub_ready(PubSub& ps) {
 
 void RedisEngine::pubsub_lost(PubSub& ps) {
   ps.ops.clear();
+  ps.stale_confirmations.clear();
   for (auto& [channel, sub] : ps.channels) {
     sub.confirmed = false;
+    sub.sent = false;
     for (auto& [origin, done] : sub.waiters) {
       answer(origin, [done = std::move(done)] { done(std::unexpected(errors::internal())); });
     }
@@ -448,9 +456,16 @@ void RedisEngine::on_push(PubSub& ps, const Reply& r) {
     if (!channel) {
       return;
     }
+    if (auto stale = ps.stale_confirmations.find(*channel);
+        stale != ps.stale_confirmations.end()) {
+      if (--stale->second == 0) {
+        ps.stale_confirmations.erase(stale);
+      }
+      return;  // for an entry erased meanwhile; its UNSUBSCRIBE is queued behind
+    }
     auto it = ps.channels.find(*channel);
     if (it == ps.channels.end()) {
-      return;  // unsubscribed meanwhile; its UNSUBSCRIBE is queued behind
+      return;
     }
     it->second.confirmed = true;
     for (auto& [origin, done] : it->second.waiters) {

@@ -75,12 +75,17 @@ class RedisEngine final : public Engine {
  private:
   struct Subscription {
     int64_t refs = 0;
+    bool sent = false;       // a SUBSCRIBE for it is queued or on the wire
     bool confirmed = false;  // Redis acknowledged the SUBSCRIBE on the current connection
     std::vector<std::pair<Shard*, Callback<bool>>> waiters;
   };
   struct PubSub {
     std::shared_ptr<Connection> conn;
     std::unordered_map<std::string, Subscription> channels;  // by Gyre channel name
+    // Confirmations still due for SUBSCRIBEs of entries erased before theirs came: they
+    // must not confirm a newer entry of the same channel (its own SUBSCRIBE is behind the
+    // UNSUBSCRIBE).
+    std::unordered_map<std::string, int> stale_confirmations;
     // (subscribe?, P.client.<ch>) in call order, sent by the next flush.
     std::vector<std::pair<bool, std::string>> ops;
     bool flush_posted = false;

@@ -198,7 +198,6 @@ void Connection::fail(const std::string& why) {
   if (state_ == State::kStopped) {
     return;
   }
-  const bool was_ready = state_ == State::kReady;
   ++generation_;
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -228,7 +227,8 @@ void Connection::fail(const std::string& why) {
   for (auto& p : failed) {
     asio::post(io_, [done = std::move(p.done), why]() { done(std::unexpected(why)); });
   }
-  if (was_ready && on_lost_) {
+  // Also after a failed attempt: whoever waits for readiness must not wait forever.
+  if (on_lost_) {
     on_lost_();
   }
 }

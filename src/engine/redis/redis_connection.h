@@ -65,7 +65,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Called each time the connection is ready (handshake done) and each time it is lost.
+  // Called each time the connection is ready (handshake done), and each time it is lost or
+  // an attempt fails.
   void on_ready(std::function<void()> fn) { on_ready_ = std::move(fn); }
   void on_lost(std::function<void()> fn) { on_lost_ = std::move(fn); }
   void set_push_handler(PushHandler fn) { push_ = std::move(fn); }

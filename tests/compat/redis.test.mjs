@@ -3,7 +3,7 @@
 // against Centrifugo v5.4.9's format (keys, stream entries, PUB/SUB framing, protobuf).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, uniq, once, collect, until } from './harness.mjs';
+import { test, startServer, freePort, userToken, uniq, once, collect, until } from './harness.mjs';
 import { RedisServer, RespClient, decodePublication, decodeClientInfo } from './redis_server.mjs';
 
 const NS = [
@@ -279,4 +279,26 @@ test('Redis restart: the API answers 100 while it is down; nodes reconnect, resu
   }, 15000, 'delivery after the restart');
   assert.deepEqual(pubs[0].data, { up: true });
   assert.equal(cb.state, 'connected');
+});
+
+test('a node started before Redis answers 100, then serves once Redis is up', { timeout: 40000 }, async (t, scope) => {
+  const port = await freePort();
+  const node = await startServer({
+    engine: 'redis', redis_address: `127.0.0.1:${port}`, redis_io_timeout: '1s', redis_connect_timeout: '500ms',
+    api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
+  });
+  scope.defer(() => node.stop());
+  assert.deepEqual((await node.api('publish', { channel: 'plain:x', data: {} })).json,
+    { error: { code: 100, message: 'internal server error' } });
+  // A subscription attempted meanwhile fails (3004, the SDK retries) and succeeds later.
+  const c = scope.sdk(node, { token: userToken('carol') });
+  const sub = c.newSubscription(`plain:${uniq()}`);
+  const subscribedP = once(sub, 'subscribed', 30000);
+  c.connect();
+  sub.subscribe();
+  const late = await RedisServer.start(port);
+  scope.defer(() => late.stop());
+  await subscribedP;
+  await until(async () => (await node.api('publish', { channel: sub.channel, data: { ok: 1 } })).json?.result, 15000,
+    'publish after Redis started');
 });

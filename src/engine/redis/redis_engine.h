@@ -26,6 +26,11 @@
 // each message, decoded once, to the EventHandler on shard 0, whose fan-out posts it to
 // every shard.
 //
+// Not yet (TODO(#12)): several addresses (client-side sharding by jump hash of
+// FNV-1a-64(channel)), Sentinel, Cluster, TLS, RESP3, redis_use_lists, the presence user
+// mapping, node-to-node control over P.control; a deadline for a SUBSCRIBE that Redis
+// accepts but never confirms (the PUB/SUB connection has no reply to time out).
+//
 // Thread affinity: the engine object is shared; Engine methods may be called from any shard
 // thread (outside the shards they run on shard 0 and answer there). Callbacks run later on
 // the calling shard, never inline.

@@ -97,11 +97,12 @@ TEST(RedisCodecTest, PubSubMessagesSplitAsCentrifugeDoes) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->type, PubSubMessage::Type::kLeave);
 
-  m = parse_pubsub_message("\x22\x02{}"s);  // bare Publication (no history)
+  const std::string bare = "\x22\x02{}"s;  // bare Publication (no history)
+  m = parse_pubsub_message(bare);  // the views point into `bare`
   ASSERT_TRUE(m);
   EXPECT_EQ(m->type, PubSubMessage::Type::kPublication);
   EXPECT_EQ(m->offset, 0u);
-  EXPECT_EQ(m->payload, "\x22\x02{}"s);
+  EXPECT_EQ(m->payload, bare);
 
   EXPECT_FALSE(parse_pubsub_message("__p1:x:ep__P"));
   EXPECT_FALSE(parse_pubsub_message("__p1:1:ep"));

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Gyre's build and tests need. Run as root (or with sudo).
+# redis-server is for the Redis engine's tests, which start their own instances on free
+# ports: the service the package enables is stopped and disabled again here.
 # With --ci also the packages of .ci/run's sanitizer and fuzz stages.
 set -euo pipefail
 
@@ -8,6 +10,7 @@ packages=(
   libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libtomlplusplus-dev libcli11-dev libssl-dev libre2-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
+  libhiredis-dev redis-server
 )
 # --ci: what .ci/run needs beyond the build and tests: clang 16 and its runtimes (libFuzzer,
 # sanitizers) for scripts/fuzz; prlimit (util-linux) for the descriptor-exhaustion test.
@@ -29,5 +32,8 @@ if ((${#missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [[ " ${missing[*]:-} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 echo "install-deps: all packages present"

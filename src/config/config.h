@@ -169,6 +169,15 @@ struct Config {
   bool user_personal_single_connection = false;
   Duration global_history_meta_ttl{720LL * 3600 * 1000};
   Duration global_presence_ttl{60000};
+
+  // --- Redis engine (engine = "redis"; reference.md §6.2). One standalone address for now.
+  std::vector<std::string> redis_address{"redis://127.0.0.1:6379"};
+  std::string redis_prefix = "centrifugo";
+  int redis_db = 0;
+  std::string redis_user;
+  std::string redis_password;
+  Duration redis_connect_timeout{1000};
+  Duration redis_io_timeout{4000};
   ChannelOptions channel;               // top-level channel options
   std::vector<Namespace> namespaces;
 

@@ -119,5 +119,6 @@ Signal top_level_signal(std::string_view key, bool value_is_object);
 
 // Engines/brokers Gyre implements; anything else fails validation.
 inline constexpr std::string_view kSupportedEngine = "memory";
+inline constexpr std::string_view kRedisEngine = "redis";
 
 }  // namespace gyre::config::schema

@@ -12,6 +12,7 @@
 #include "core/ascii.h"
 #include "core/glob.h"
 #include "config/loader.h"
+#include "config/redis_address.h"
 #include "config/schema.h"
 
 namespace gyre::config {
@@ -138,12 +139,41 @@ void validate_channel_options(const Config& config, const ChannelOptions& o,
   }
 }
 
+// engine = "redis": one standalone address for now (client-side sharding over several
+// addresses is TODO(#12)), parseable as Centrifugo parses it, and sane timeouts.
+void validate_redis(const Config& config) {
+  if (config.redis_address.size() != 1) {
+    fail("redis_address",
+         fmt::format("exactly one address is supported yet (got {}); client-side sharding over "
+                     "several Redis instances is not supported",
+                     config.redis_address.size()));
+  }
+  if (auto a = parse_redis_address(config.redis_address[0]); !a) {
+    fail("redis_address", fmt::format("\"{}\": {}", config.redis_address[0], a.error()));
+  }
+  if (config.redis_db < 0) {
+    fail("redis_db", fmt::format("must not be negative, got {}", config.redis_db));
+  }
+  if (config.redis_prefix.empty()) {
+    fail("redis_prefix", "must not be empty");
+  }
+  if (config.redis_connect_timeout.count() <= 0) {
+    fail("redis_connect_timeout", "must be positive");
+  }
+  if (config.redis_io_timeout.count() <= 0) {
+    fail("redis_io_timeout", "must be positive");
+  }
+}
+
 }  // namespace
 
 void validate(const Config& config) {
-  if (config.engine != schema::kSupportedEngine) {
-    fail("engine", fmt::format("\"{}\" is not supported yet; supported: {}", config.engine,
-                               schema::kSupportedEngine));
+  if (config.engine != schema::kSupportedEngine && config.engine != schema::kRedisEngine) {
+    fail("engine", fmt::format("\"{}\" is not supported yet; supported: {}, {}", config.engine,
+                               schema::kSupportedEngine, schema::kRedisEngine));
+  }
+  if (config.engine == schema::kRedisEngine) {
+    validate_redis(config);
   }
   if (!config.broker.empty()) {
     fail("broker", fmt::format("\"{}\" is not supported yet; supported: none", config.broker));

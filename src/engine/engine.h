@@ -105,6 +105,17 @@ class Engine {
   virtual void presence(std::string channel,
                         Callback<std::vector<std::pair<std::string, ClientInfo>>> done) = 0;
   virtual void presence_stats(std::string channel, Callback<PresenceStats> done) = 0;
+
+  // Remote brokers (Redis) deliver a channel only to nodes that asked for it. When this is
+  // true the node calls subscribe() for every local subscription before it reads the stream
+  // (so nothing published after the read is missed) and unsubscribe() when it ends; the
+  // engine counts them and subscribes on the first, unsubscribes after the last. The memory
+  // engine delivers everything locally and answers false.
+  virtual bool tracks_subscriptions() const { return false; }
+  // `done(true)` once publications of `channel` reach this node (later, on the calling shard);
+  // an error when the broker is unreachable. Each call is balanced by one unsubscribe().
+  virtual void subscribe(std::string channel, Callback<bool> done) { done(true); }
+  virtual void unsubscribe(std::string channel) {}
 };
 
 }  // namespace gyre::engine

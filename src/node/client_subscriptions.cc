@@ -35,7 +35,10 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
     base.ttl = ttl_until(p.expire_at);
   }
   const bool need_stream = s->positioned;
-  const int ops = (p.emit_presence ? 1 : 0) + (need_stream ? 1 : 0);
+  // A remote broker (Redis) must deliver the channel here before the stream is read.
+  const bool track = node_.engine().tracks_subscriptions();
+  const int others = (p.emit_presence ? 1 : 0) + (need_stream ? 1 : 0);
+  const int ops = others + (track ? 1 : 0);
   if (ops == 0) {
     done(std::move(base));
     return;
@@ -99,29 +102,48 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
       finish();
     }
   };
-  if (p.emit_presence) {
-    engine::ClientInfo ci{user_, id_, info_, p.chan_info};
-    node_.engine().add_presence(p.channel, id_, std::move(ci),
-                                [st, step](OpResult<bool> r) mutable {
-                                  if (!r) {
-                                    st->failed = true;
-                                  }
-                                  step();
-                                });
+  auto launch = [this, p, rq, st, step, need_stream]() mutable {
+    if (p.emit_presence) {
+      engine::ClientInfo ci{user_, id_, info_, p.chan_info};
+      node_.engine().add_presence(p.channel, id_, std::move(ci),
+                                  [st, step](OpResult<bool> r) mutable {
+                                    if (!r) {
+                                      st->failed = true;
+                                    }
+                                    step();
+                                  });
+    }
+    if (need_stream) {
+      engine::HistoryFilter f =
+          recovery::history_filter(rq, cfg_->client_recovery_max_publication_limit);
+      node_.engine().history(p.channel, std::move(f), p.meta_ttl,
+                             [st, step](OpResult<engine::HistoryResult> r) mutable {
+                               if (!r) {
+                                 st->failed = true;
+                               } else {
+                                 st->hr = std::move(*r);
+                               }
+                               step();
+                             });
+    }
+  };
+  if (!track) {
+    launch();
+    return;
   }
-  if (need_stream) {
-    engine::HistoryFilter f =
-        recovery::history_filter(rq, cfg_->client_recovery_max_publication_limit);
-    node_.engine().history(p.channel, std::move(f), p.meta_ttl,
-                           [st, step](OpResult<engine::HistoryResult> r) mutable {
-                             if (!r) {
-                               st->failed = true;
-                             } else {
-                               st->hr = std::move(*r);
-                             }
-                             step();
-                           });
-  }
+  node_.engine().subscribe(
+      p.channel, [self, this, s, channel = p.channel, others, st, step,
+                  launch](OpResult<bool> r) mutable {
+        auto it = subs_.find(channel);
+        if (!r || closed_ || it == subs_.end() || it->second.get() != s) {
+          st->failed = true;
+          st->left -= others;
+          step();
+          return;
+        }
+        step();
+        launch();
+      });
 }
 
 void Client::activate_subscription(const std::string& channel) {
@@ -165,6 +187,9 @@ void Client::remove_subscription(const std::string& channel_ref,
   std::unique_ptr<ClientSubscription> sub = std::move(it->second);
   subs_.erase(it);
   node_.local().hub.remove(channel, sub.get());
+  if (node_.engine().tracks_subscriptions()) {
+    node_.engine().unsubscribe(channel);
+  }
   if (sub->emit_presence) {
     node_.engine().remove_presence(channel, id_, nullptr);
   }

@@ -19,7 +19,9 @@
 #include "api/http_api.h"
 #include "config/loader.h"
 #include "core/clock.h"
+#include "config/redis_address.h"
 #include "engine/memory_engine.h"
+#include "engine/redis/redis_engine.h"
 #include "node/node.h"
 #include "server/cli.h"
 #include "server/http_client.h"
@@ -106,6 +108,45 @@ void apply_test_hooks() {
                                                          std::chrono::milliseconds(wait));
 }
 
+// The engine of `engine`: memory (one node) or redis (engine/redis, standalone Redis).
+struct Engines {
+  std::unique_ptr<gyre::engine::MemoryEngine> memory;
+  std::unique_ptr<gyre::engine::redis::RedisEngine> redis;
+  gyre::engine::Engine& get() {
+    return redis ? static_cast<gyre::engine::Engine&>(*redis) : *memory;
+  }
+  void start() { redis ? redis->start() : memory->start(); }
+  // The Redis connections stay open through the graceful disconnect, so that the clients'
+  // presence removals and leave messages still reach Redis; they close with the loops.
+  void stop() {
+    if (memory) {
+      memory->stop();
+    }
+  }
+};
+
+Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
+  Engines e;
+  if (cfg.engine != "redis") {
+    e.memory = std::make_unique<gyre::engine::MemoryEngine>(shards);
+    return e;
+  }
+  // validate() accepted exactly one parseable address.
+  auto addr = gyre::config::parse_redis_address(cfg.redis_address.at(0)).value();
+  gyre::engine::redis::RedisEngineOptions o;
+  o.connection.host = addr.host;
+  o.connection.port = addr.port;
+  o.connection.user = addr.user.value_or(cfg.redis_user);
+  o.connection.password = addr.password.value_or(cfg.redis_password);
+  o.connection.db = addr.db.value_or(cfg.redis_db);
+  o.connection.connect_timeout = cfg.redis_connect_timeout;
+  o.connection.io_timeout = cfg.redis_io_timeout;
+  o.prefix = cfg.redis_prefix;
+  o.presence_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.global_presence_ttl);
+  e.redis = std::make_unique<gyre::engine::redis::RedisEngine>(shards, std::move(o));
+  return e;
+}
+
 int run_server(const gyre::config::LoadResult& loaded,
                const std::function<gyre::config::LoadResult()>& reload_config) {
   // Log output to a closed pipe (the log collector died) must not kill the server: without
@@ -120,10 +161,10 @@ int run_server(const gyre::config::LoadResult& loaded,
   unsigned threads = cfg->gomaxprocs > 0 ? static_cast<unsigned>(cfg->gomaxprocs)
                                          : std::max(1u, std::thread::hardware_concurrency());
   gyre::ShardSet shards(threads);
-  gyre::engine::MemoryEngine engine(shards);
+  Engines engine = make_engine(shards, *cfg);
   std::unique_ptr<gyre::node::Node> node;
   try {
-    node = std::make_unique<gyre::node::Node>(shards, engine, cfg);
+    node = std::make_unique<gyre::node::Node>(shards, engine.get(), cfg);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;
@@ -154,8 +195,11 @@ int run_server(const gyre::config::LoadResult& loaded,
   if (!cfg->pid_file.empty()) {
     std::ofstream(cfg->pid_file) << getpid() << "\n";
   }
-  spdlog::info("starting Gyre {} (node {}, name {}), engine: memory, threads: {}", kVersion,
-               node->id(), node->name(), threads);
+  spdlog::info("starting Gyre {} (node {}, name {}), engine: {}, threads: {}", kVersion,
+               node->id(), node->name(), cfg->engine, threads);
+  if (cfg->engine == "redis") {
+    spdlog::info("redis: {} (prefix \"{}\")", cfg->redis_address.at(0), cfg->redis_prefix);
+  }
   spdlog::info("serving on {}:{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
                split ? " (API and health on internal port " + cfg->internal_port + ")" : "");
 

@@ -473,14 +473,14 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
-  input.config_path = write("config.json", R"({"redis_address": "redis://x", "admin": true,
+  input.config_path = write("config.json", R"({"redis_use_lists": true, "admin": true,
       "prometheus": true, "proxy_connect_endpoint": "http://x", "tls": false,
       "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
   LoadResult r = load(input);
   std::vector<std::string> expected = {
-      "key \"redis_address\" is not supported by this version of Gyre and is ignored",
+      "key \"redis_use_lists\" is not supported by this version of Gyre and is ignored",
       "key \"admin\" is not supported by this version of Gyre and is ignored",
       "key \"prometheus\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_connect_endpoint\" is not supported by this version of Gyre and is ignored",
@@ -496,14 +496,42 @@ TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
 }
 
 TEST_F(LoaderTest, UnsupportedEngineIsAnError) {
-  EXPECT_EQ(file_error("config.json", R"({"engine": "redis"})"),
-            "config: key \"engine\": \"redis\" is not supported yet; supported: memory");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "tarantool"})"),
+            "config: key \"engine\": \"tarantool\" is not supported yet; supported: memory, "
+            "redis");
   LoadInput input;
   input.flags = {{"engine", "tarantool"}};
   EXPECT_EQ(error_of(input),
-            "config: key \"engine\": \"tarantool\" is not supported yet; supported: memory");
+            "config: key \"engine\": \"tarantool\" is not supported yet; supported: memory, "
+            "redis");
   EXPECT_EQ(env_error({{"CENTRIFUGO_BROKER", "nats"}}),
             "config: key \"broker\": \"nats\" is not supported yet; supported: none");
+}
+
+TEST_F(LoaderTest, RedisEngineKeysLoadAndValidate) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({"engine": "redis",
+      "redis_address": "redis://u:p%40ss@127.0.0.1:6390/2", "redis_prefix": "gy",
+      "redis_db": 1, "redis_user": "x", "redis_password": "y",
+      "redis_connect_timeout": "250ms", "redis_io_timeout": "2s"})");
+  input.validate = true;
+  LoadResult r = load(input);
+  EXPECT_EQ(r.config.engine, "redis");
+  EXPECT_EQ(r.config.redis_address, std::vector<std::string>{"redis://u:p%40ss@127.0.0.1:6390/2"});
+  EXPECT_EQ(r.config.redis_prefix, "gy");
+  EXPECT_EQ(r.config.redis_db, 1);
+  EXPECT_EQ(r.config.redis_user, "x");
+  EXPECT_EQ(r.config.redis_password, "y");
+  EXPECT_EQ(r.config.redis_connect_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(r.config.redis_io_timeout, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "rediss://h:1"})"),
+            "config: key \"redis_address\": \"rediss://h:1\": scheme \"rediss\" is not "
+            "supported yet; supported: redis://, tcp:// or host:port");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "h:99999"})"),
+            "config: key \"redis_address\": \"h:99999\": invalid port \"99999\"");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_io_timeout": "0s"})"),
+            "config: key \"redis_io_timeout\": must be positive");
 }
 
 TEST_F(LoaderTest, TlsEnabledIsAnError) {

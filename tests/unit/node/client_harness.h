@@ -141,7 +141,7 @@ class ClientTest : public ::testing::Test {
     if (node) {
       return;
     }
-    node = std::make_unique<Node>(shards, engine,
+    node = std::make_unique<Node>(shards, engine_override ? *engine_override : engine,
                                   std::make_shared<const config::Config>(cfg));
     // Started at the wheel's origin: deadlines a whole number of ticks away fire exactly
     // when the clock reaches them.
@@ -238,6 +238,7 @@ class ClientTest : public ::testing::Test {
   config::Config cfg;
   ShardSet shards{1};
   engine::MemoryEngine engine{shards};
+  engine::Engine* engine_override = nullptr;  // set before start() to run on another engine
   std::unique_ptr<Node> node;
 
  private:

@@ -1,0 +1,119 @@
+#include "config/redis_address.h"
+
+#include <charconv>
+
+namespace gyre::config {
+
+namespace {
+
+std::optional<int> parse_int(std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+// "%XX" escapes of the userinfo part of a URL.
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(s[i + 1]);
+      int lo = hex(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::expected<RedisAddress, std::string> parse_redis_address(std::string_view text) {
+  RedisAddress a;
+  std::string_view rest = text;
+  bool url = false;
+  if (auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+    std::string_view scheme = rest.substr(0, scheme_end);
+    if (scheme != "redis" && scheme != "tcp") {
+      return std::unexpected("scheme \"" + std::string(scheme) +
+                             "\" is not supported yet; supported: redis://, tcp:// or host:port");
+    }
+    url = true;
+    rest.remove_prefix(scheme_end + 3);
+  }
+  if (url) {
+    if (auto q = rest.find('?'); q != std::string_view::npos) {
+      return std::unexpected(std::string("URL options (\"?...\") are not supported yet"));
+    }
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+      std::string_view userinfo = rest.substr(0, at);
+      rest.remove_prefix(at + 1);
+      if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
+        a.user = unescape(userinfo.substr(0, colon));
+        a.password = unescape(userinfo.substr(colon + 1));
+      } else {
+        a.user = unescape(userinfo);
+      }
+      if (a.user->empty()) {
+        a.user.reset();
+      }
+    }
+    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+      std::string_view db = rest.substr(slash + 1);
+      rest = rest.substr(0, slash);
+      if (!db.empty()) {
+        auto n = parse_int(db);
+        if (!n || *n < 0) {
+          return std::unexpected("invalid database number \"" + std::string(db) + "\"");
+        }
+        a.db = *n;
+      }
+    }
+  }
+  std::string_view host = rest;
+  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) {
+      return std::unexpected(std::string("unclosed \"[\" in the host"));
+    }
+    host = rest.substr(1, close - 1);
+    rest.remove_prefix(close + 1);
+    if (!rest.empty() && rest.front() != ':') {
+      return std::unexpected(std::string("expected \":port\" after \"]\""));
+    }
+  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    rest.remove_prefix(colon);
+  } else {
+    rest = {};
+  }
+  if (!rest.empty()) {  // ":port"
+    auto port = parse_int(rest.substr(1));
+    if (!port || *port <= 0 || *port > 65535) {
+      return std::unexpected("invalid port \"" + std::string(rest.substr(1)) + "\"");
+    }
+    a.port = *port;
+  } else if (!url) {
+    return std::unexpected(std::string("expected host:port or a redis:// URL"));
+  }
+  if (host.empty()) {
+    return std::unexpected(std::string("empty host"));
+  }
+  a.host = std::string(host);
+  return a;
+}
+
+}  // namespace gyre::config

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+
+// One Redis address as Centrifugo v5 accepts it in redis_address (reference.md §6.2):
+// "host:port", "redis://[user[:password]@]host[:port][/db]" or "tcp://host:port". Pure
+// function, callable from any thread; used by validation and by the Redis engine.
+namespace gyre::config {
+
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  // Set only when the URL carries them; they take precedence over redis_user/_password/_db.
+  std::optional<std::string> user;
+  std::optional<std::string> password;
+  std::optional<int> db;
+};
+
+// Returns the parsed address, or a message saying what is wrong with `text`.
+[[nodiscard]] std::expected<RedisAddress, std::string> parse_redis_address(std::string_view text);
+
+}  // namespace gyre::config

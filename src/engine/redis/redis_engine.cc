@@ -1,0 +1,536 @@
+#include "engine/redis/redis_engine.h"
+
+#include <charconv>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+namespace gyre::engine::redis {
+
+namespace {
+
+// Centrifuge sends subscriptions in batches of at most 512 channels (reference.md §7).
+constexpr size_t kSubscribeBatch = 512;
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Integer replies of the scripts arrive as integers (Lua numbers) or strings (values read
+// back from a hash).
+bool to_u64(const Reply& r, uint64_t& out) {
+  if (r.type == Reply::Type::kInteger) {
+    out = static_cast<uint64_t>(r.integer);
+    return r.integer >= 0;
+  }
+  if (r.type == Reply::Type::kString || r.type == Reply::Type::kStatus) {
+    auto [p, ec] = std::from_chars(r.str.data(), r.str.data() + r.str.size(), out);
+    return ec == std::errc{} && p == r.str.data() + r.str.size();
+  }
+  if (r.type == Reply::Type::kNil) {
+    out = 0;
+    return true;
+  }
+  return false;
+}
+
+// A failed Redis call answers the caller with error 100, as Centrifugo does.
+template <typename T>
+void fail(const Callback<T>& done, std::string_view what, std::string_view why) {
+  spdlog::debug("redis {}: {}", what, why);
+  if (done) {
+    done(std::unexpected(errors::internal()));
+  }
+}
+
+// Posts `fn` to `origin`, or runs it at once outside the shards.
+template <typename F>
+void answer(Shard* origin, F&& fn) {
+  if (origin != nullptr) {
+    origin->post(std::forward<F>(fn));
+  } else {
+    std::forward<F>(fn)();
+  }
+}
+
+// Parses the flat [client, info, client, info, ...] of HGETALL.
+bool parse_presence(const Reply& r, std::vector<std::pair<std::string, ClientInfo>>& out) {
+  if (r.type != Reply::Type::kArray || r.elements.size() % 2 != 0) {
+    return false;
+  }
+  out.reserve(r.elements.size() / 2);
+  for (size_t i = 0; i < r.elements.size(); i += 2) {
+    ClientInfo info;
+    if (!decode_client_info(r.elements[i + 1].str, info)) {
+      return false;
+    }
+    out.emplace_back(r.elements[i].str, std::move(info));
+  }
+  return true;
+}
+
+}  // namespace
+
+RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
+    : shards_(shards),
+      opts_(std::move(opts)),
+      keys_(opts_.prefix),
+      state_(shards, [this, &shards](unsigned i) {
+        auto st = std::make_unique<ShardState>();
+        st->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.connection,
+                                                "shard " + std::to_string(i));
+        if (i == 0) {
+          st->pubsub = std::make_unique<PubSub>();
+          st->pubsub->conn =
+              std::make_shared<Connection>(shards.at(i).io(), opts_.connection, "pubsub");
+        }
+        return st;
+      }) {}
+
+RedisEngine::~RedisEngine() = default;
+
+void RedisEngine::start() {
+  for (unsigned i = 0; i < state_.size(); ++i) {
+    state_.post_to(i, [this](ShardState& st) {
+      st.conn->start();
+      if (st.pubsub) {
+        PubSub& ps = *st.pubsub;
+        ps.conn->set_push_handler([this, &ps](const Reply& r) { on_push(ps, r); });
+        ps.conn->on_ready([this, &ps] { pubsub_ready(ps); });
+        ps.conn->on_lost([this, &ps] { pubsub_lost(ps); });
+        ps.conn->start();
+      }
+    });
+  }
+}
+
+void RedisEngine::stop() {
+  for (unsigned i = 0; i < state_.size(); ++i) {
+    state_.invoke_on(i, [](ShardState& st) {
+      st.conn->stop();
+      if (st.pubsub) {
+        st.pubsub->conn->stop();
+      }
+    });
+  }
+}
+
+void RedisEngine::run(std::vector<std::string> argv, ReplyCallback done) {
+  if (ShardState* st = state_.local_if_any()) {
+    st->conn->command(argv, std::move(done));
+    return;
+  }
+  state_.post_to(0, [argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
+    st.conn->command(argv, std::move(done));
+  });
+}
+
+void RedisEngine::eval(ScriptCall call, ReplyCallback done) {
+  auto argv = call.evalsha_argv();
+  run(std::move(argv), [this, call = std::move(call),
+                        done = std::move(done)](std::expected<Reply, std::string> r) mutable {
+    if (r && r->is_error() && r->str.starts_with("NOSCRIPT")) {
+      // Not loaded yet (or Redis restarted / SCRIPT FLUSH): EVAL runs and caches it.
+      run(call.eval_argv(), std::move(done));
+      return;
+    }
+    done(std::move(r));
+  });
+}
+
+void RedisEngine::publish(std::string channel, Publication pub, PublishOptions opts,
+                          Callback<StreamPosition> done) {
+  Publication wire;
+  wire.data = std::move(pub.data);
+  wire.info = std::move(pub.info);
+  wire.tags = std::move(pub.tags);
+  wire.time = pub.time;
+  if (!opts.history.enabled()) {
+    // Without history the delta flag travels in the Publication itself (centrifuge does so).
+    wire.delta = opts.delta;
+    std::string bytes = encode_publication(wire);
+    auto reply = [done = std::move(done)](std::expected<Reply, std::string> r) {
+      if (!r || r->is_error()) {
+        fail(done, "publish", r ? r->str : r.error());
+        return;
+      }
+      done(StreamPosition{0, ""});
+    };
+    if (opts.idempotency_key.empty()) {
+      run({"PUBLISH", keys_.client_channel(channel), std::move(bytes)}, std::move(reply));
+    } else {
+      eval(publish_idempotent_call(keys_, channel, bytes, opts.idempotency_key),
+           std::move(reply));
+    }
+    return;
+  }
+  std::string bytes = encode_publication(wire);
+  eval(publish_history_call(keys_, channel, bytes, opts, unix_now()),
+       [done = std::move(done)](std::expected<Reply, std::string> r) {
+         if (!r || r->is_error()) {
+           fail(done, "publish", r ? r->str : r.error());
+           return;
+         }
+         uint64_t offset = 0;
+         if (r->type != Reply::Type::kArray || r->elements.size() < 2 ||
+             !to_u64(r->elements[0], offset)) {
+           fail(done, "publish", "unexpected reply");
+           return;
+         }
+         done(StreamPosition{offset, r->elements[1].str});
+       });
+}
+
+void RedisEngine::publish_join(std::string channel, ClientInfo info) {
+  run({"PUBLISH", keys_.client_channel(channel), join_message(info)},
+      [](std::expected<Reply, std::string> r) {
+        if (!r || r->is_error()) {
+          spdlog::debug("redis join: {}", r ? r->str : r.error());
+        }
+      });
+}
+
+void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
+  run({"PUBLISH", keys_.client_channel(channel), leave_message(info)},
+      [](std::expected<Reply, std::string> r) {
+        if (!r || r->is_error()) {
+          spdlog::debug("redis leave: {}", r ? r->str : r.error());
+        }
+      });
+}
+
+void RedisEngine::history(std::string channel, HistoryFilter filter, Duration meta_ttl,
+                          Callback<HistoryResult> done) {
+  auto since = filter.since;
+  eval(history_call(keys_, channel, filter, meta_ttl, unix_now()),
+       [done = std::move(done), since](std::expected<Reply, std::string> r) {
+         if (!r || r->is_error()) {
+           fail(done, "history", r ? r->str : r.error());
+           return;
+         }
+         HistoryResult out;
+         if (r->type != Reply::Type::kArray || r->elements.size() < 2 ||
+             !to_u64(r->elements[0], out.top.offset)) {
+           fail(done, "history", "unexpected reply");
+           return;
+         }
+         out.top.epoch = r->elements[1].str;
+         if (since && !since->epoch.empty() && since->epoch != out.top.epoch) {
+           out.epoch_mismatch = true;
+           done(std::move(out));
+           return;
+         }
+         if (r->elements.size() > 2 && r->elements[2].type == Reply::Type::kArray) {
+           for (const Reply& e : r->elements[2].elements) {
+             // [ "<offset>-0", [ "d", <Publication>, ... ] ]
+             if (e.type != Reply::Type::kArray || e.elements.size() != 2) {
+               fail(done, "history", "unexpected stream entry");
+               return;
+             }
+             const std::string& id = e.elements[0].str;
+             auto dash = id.find('-');
+             uint64_t offset = 0;
+             auto [p, ec] = std::from_chars(id.data(), id.data() + dash, offset);
+             if (dash == std::string::npos || ec != std::errc{} || p != id.data() + dash) {
+               fail(done, "history", "unexpected stream id " + id);
+               return;
+             }
+             const auto& fields = e.elements[1].elements;
+             const std::string* data = nullptr;
+             for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+               if (fields[i].str == "d") {
+                 data = &fields[i + 1].str;
+                 break;
+               }
+             }
+             auto pub = std::make_shared<Publication>();
+             if (data == nullptr || !decode_publication(*data, *pub)) {
+               fail(done, "history", "undecodable stream entry " + id);
+               return;
+             }
+             pub->offset = offset;
+             pub->epoch = out.top.epoch;
+             out.publications.push_back(std::move(pub));
+           }
+         }
+         done(std::move(out));
+       });
+}
+
+void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
+  run({"DEL", keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
+    if (!r || r->is_error()) {
+      fail(done, "remove_history", r ? r->str : r.error());
+      return;
+    }
+    if (done) {
+      done(true);
+    }
+  });
+}
+
+void RedisEngine::add_presence(std::string channel, std::string client_id, ClientInfo info,
+                               Callback<bool> done) {
+  eval(presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now()),
+       [done = std::move(done)](std::expected<Reply, std::string> r) {
+         if (!r || r->is_error()) {
+           fail(done, "add_presence", r ? r->str : r.error());
+           return;
+         }
+         if (done) {
+           done(true);
+         }
+       });
+}
+
+void RedisEngine::remove_presence(std::string channel, std::string client_id,
+                                  Callback<bool> done) {
+  eval(presence_remove_call(keys_, channel, client_id),
+       [done = std::move(done)](std::expected<Reply, std::string> r) {
+         if (!r || r->is_error()) {
+           fail(done, "remove_presence", r ? r->str : r.error());
+           return;
+         }
+         if (done) {
+           done(true);
+         }
+       });
+}
+
+void RedisEngine::presence(std::string channel,
+                           Callback<std::vector<std::pair<std::string, ClientInfo>>> done) {
+  eval(presence_get_call(keys_, channel, unix_now()),
+       [done = std::move(done)](std::expected<Reply, std::string> r) {
+         std::vector<std::pair<std::string, ClientInfo>> out;
+         if (!r || r->is_error() || !parse_presence(*r, out)) {
+           fail(done, "presence", r ? r->str : r.error());
+           return;
+         }
+         done(std::move(out));
+       });
+}
+
+void RedisEngine::presence_stats(std::string channel, Callback<PresenceStats> done) {
+  // Without the user mapping (global_redis_presence_user_mapping) centrifuge computes the
+  // stats from the full presence, as here.
+  eval(presence_get_call(keys_, channel, unix_now()),
+       [done = std::move(done)](std::expected<Reply, std::string> r) {
+         std::vector<std::pair<std::string, ClientInfo>> out;
+         if (!r || r->is_error() || !parse_presence(*r, out)) {
+           fail(done, "presence_stats", r ? r->str : r.error());
+           return;
+         }
+         std::unordered_set<std::string> users;
+         for (const auto& [client, info] : out) {
+           users.insert(info.user);
+         }
+         done(PresenceStats{static_cast<uint32_t>(out.size()),
+                            static_cast<uint32_t>(users.size())});
+       });
+}
+
+// ------------------------------------------------------------------ PUB/SUB (shard 0)
+
+void RedisEngine::subscribe(std::string channel, Callback<bool> done) {
+  Shard* origin = Shard::current();
+  state_.invoke_on(0, [this, channel = std::move(channel), origin,
+                       done = std::move(done)](ShardState& st) mutable {
+    pubsub_subscribe(*st.pubsub, channel, origin, std::move(done));
+  });
+}
+
+void RedisEngine::unsubscribe(std::string channel) {
+  state_.invoke_on(0, [this, channel = std::move(channel)](ShardState& st) {
+    pubsub_unsubscribe(*st.pubsub, channel);
+  });
+}
+
+void RedisEngine::pubsub_subscribe(PubSub& ps, const std::string& channel, Shard* origin,
+                                   Callback<bool> done) {
+  auto [it, inserted] = ps.channels.try_emplace(channel);
+  Subscription& sub = it->second;
+  ++sub.refs;
+  if (sub.confirmed) {
+    answer(origin, [done = std::move(done)] { done(true); });
+    return;
+  }
+  if (ps.conn->down()) {
+    // Counted all the same: the balancing unsubscribe() comes when the client lets go, and
+    // a reconnect resubscribes every counted channel.
+    answer(origin, [done = std::move(done)] { done(std::unexpected(errors::internal())); });
+    return;
+  }
+  sub.waiters.emplace_back(origin, std::move(done));
+  if (inserted && ps.conn->ready()) {
+    sub.sent = true;
+    ps.ops.emplace_back(true, keys_.client_channel(channel));
+    pubsub_flush_later(ps);
+  }
+  // While connecting, pubsub_ready() subscribes every counted channel.
+}
+
+void RedisEngine::pubsub_unsubscribe(PubSub& ps, const std::string& channel) {
+  auto it = ps.channels.find(channel);
+  if (it == ps.channels.end() || --it->second.refs > 0) {
+    return;
+  }
+  for (auto& [origin, done] : it->second.waiters) {
+    answer(origin, [done = std::move(done)] { done(std::unexpected(errors::internal())); });
+  }
+  if (it->second.sent && !it->second.confirmed) {
+    ++ps.stale_confirmations[channel];
+  }
+  ps.channels.erase(it);
+  if (ps.conn->ready()) {
+    ps.ops.emplace_back(false, keys_.client_channel(channel));
+    pubsub_flush_later(ps);
+  }
+}
+
+void RedisEngine::pubsub_flush_later(PubSub& ps) {
+  if (ps.flush_posted) {
+    return;
+  }
+  ps.flush_posted = true;
+  // Everything (un)subscribed during this turn of shard 0's loop goes out together.
+  state_.post_to(0, [this](ShardState& st) { pubsub_flush(*st.pubsub); });
+}
+
+void RedisEngine::pubsub_flush(PubSub& ps) {
+  ps.flush_posted = false;
+  auto ops = std::move(ps.ops);
+  ps.ops.clear();
+  if (!ps.conn->ready()) {
+    return;  // pubsub_ready() resubscribes from ps.channels
+  }
+  // Runs of the same kind, in order, at most kSubscribeBatch channels per command.
+  size_t i = 0;
+  while (i < ops.size()) {
+    const bool sub = ops[i].first;
+    std::vector<std::string> argv{sub ? "SUBSCRIBE" : "UNSUBSCRIBE"};
+    while (i < ops.size() && ops[i].first == sub && argv.size() <= kSubscribeBatch) {
+      argv.push_back(std::move(ops[i].second));
+      ++i;
+    }
+    ps.conn->push_command(argv);
+  }
+}
+
+void RedisEngine::pubsub_ready(PubSub& ps) {
+  ps.ops.clear();
+  ps.stale_confirmations.clear();
+  for (auto& [channel, sub] : ps.channels) {
+    sub.confirmed = false;
+    sub.sent = true;
+    ps.ops.emplace_back(true, keys_.client_channel(channel));
+  }
+  if (!ps.channels.empty()) {
+    spdlog::info("redis pubsub: subscribing {} channel(s)", ps.channels.size());
+  }
+  pubsub_flush(ps);
+}
+
+void RedisEngine::pubsub_lost(PubSub& ps) {
+  ps.ops.clear();
+  ps.stale_confirmations.clear();
+  for (auto& [channel, sub] : ps.channels) {
+    sub.confirmed = false;
+    sub.sent = false;
+    for (auto& [origin, done] : sub.waiters) {
+      answer(origin, [done = std::move(done)] { done(std::unexpected(errors::internal())); });
+    }
+    sub.waiters.clear();
+  }
+}
+
+void RedisEngine::on_push(PubSub& ps, const Reply& r) {
+  const std::string& kind = r.elements[0].str;
+  if (kind == "message" && r.elements.size() == 3) {
+    handle_message(r.elements[1].str, r.elements[2].str);
+    return;
+  }
+  if (kind == "subscribe" && r.elements.size() >= 2) {
+    auto channel = keys_.channel_of(r.elements[1].str);
+    if (!channel) {
+      return;
+    }
+    if (auto stale = ps.stale_confirmations.find(*channel);
+        stale != ps.stale_confirmations.end()) {
+      if (--stale->second == 0) {
+        ps.stale_confirmations.erase(stale);
+      }
+      return;  // for an entry erased meanwhile; its UNSUBSCRIBE is queued behind
+    }
+    auto it = ps.channels.find(*channel);
+    if (it == ps.channels.end()) {
+      return;
+    }
+    it->second.confirmed = true;
+    for (auto& [origin, done] : it->second.waiters) {
+      answer(origin, [done = std::move(done)] { done(true); });
+    }
+    it->second.waiters.clear();
+  }
+  // "unsubscribe" confirmations need nothing.
+}
+
+bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_view data) {
+  auto channel = keys_.channel_of(pubsub_channel);
+  auto m = parse_pubsub_message(data);
+  if (!channel || !m) {
+    spdlog::warn("redis pubsub: malformed message on {} ({} bytes)", pubsub_channel,
+                 data.size());
+    return false;
+  }
+  if (handler_ == nullptr) {
+    return true;
+  }
+  switch (m->type) {
+    case PubSubMessage::Type::kPublication: {
+      auto pub = std::make_shared<Publication>();
+      if (!decode_publication(m->payload, *pub)) {
+        spdlog::warn("redis pubsub: undecodable publication on {}", pubsub_channel);
+        return false;
+      }
+      if (pub->offset == 0) {
+        pub->offset = m->offset;
+      }
+      pub->epoch = std::string(m->epoch);
+      // Without history the delta flag rides in the Publication; it is not the client's.
+      bool delta = m->delta || pub->delta;
+      pub->delta = false;
+      std::shared_ptr<const Publication> prev;
+      if (m->delta && !m->prev_payload.empty()) {
+        auto p = std::make_shared<Publication>();
+        if (!decode_publication(m->prev_payload, *p)) {
+          spdlog::warn("redis pubsub: undecodable previous publication on {}", pubsub_channel);
+          return false;
+        }
+        p->offset = pub->offset > 0 ? pub->offset - 1 : 0;
+        p->epoch = pub->epoch;
+        prev = std::move(p);
+      }
+      handler_->handle_publication(*channel, std::move(pub), delta, std::move(prev));
+      return true;
+    }
+    case PubSubMessage::Type::kJoin:
+    case PubSubMessage::Type::kLeave: {
+      ClientInfo info;
+      if (!decode_client_info(m->payload, info)) {
+        spdlog::warn("redis pubsub: undecodable join/leave on {}", pubsub_channel);
+        return false;
+      }
+      if (m->type == PubSubMessage::Type::kJoin) {
+        handler_->handle_join(*channel, info);
+      } else {
+        handler_->handle_leave(*channel, info);
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace gyre::engine::redis

@@ -1,0 +1,225 @@
+// Test helpers for the Redis engine: a real `redis-server` (from PATH) on a free loopback port,
+// without persistence, stopped after the test; and a minimal RESP2 client to read what Gyre
+// wrote (keys, streams, PUB/SUB messages) and to decode Centrifugo's protobuf Publication and
+// ClientInfo. Every wait is bounded.
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { freePort, sleep } from './harness.mjs';
+
+export function redisServerPath() {
+  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  const p = r.stdout.trim();
+  if (!p) {
+    throw new Error('redis-server not found on PATH (scripts/install-deps.sh installs it)');
+  }
+  return p;
+}
+
+export class RedisServer {
+  static async start(port) {
+    const s = new RedisServer();
+    s.port = port ?? (await freePort());
+    await s.spawn();
+    return s;
+  }
+  async spawn() {
+    this.output = '';
+    this.proc = spawn(redisServerPath(), ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => { this.output += d; });
+    this.proc.stderr.on('data', (d) => { this.output += d; });
+    this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        const c = await RespClient.connect(this.port);
+        await c.call('PING');
+        c.close();
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`redis-server did not start: ${e.message}\n${this.output}`);
+        await sleep(50);
+      }
+    }
+  }
+  get address() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  /** Kills the server (SIGKILL: no chance to say goodbye) and waits for it to exit. */
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+  /** Same port, empty data set. */
+  async restart() {
+    await this.stop();
+    await this.spawn();
+  }
+}
+
+// ------------------------------------------------------------------------------- RESP client
+
+function encodeCommand(args) {
+  const parts = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+// Parses one reply at buf[pos]; returns [value, nextPos] or null when incomplete. Bulk strings
+// stay Buffers (binary protobuf inside); errors become {error}.
+function parseReply(buf, pos) {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[pos]);
+  const line = buf.toString('utf8', pos + 1, eol);
+  const next = eol + 2;
+  switch (type) {
+    case '+': return [line, next];
+    case '-': return [{ error: line }, next];
+    case ':': return [Number(line), next];
+    case '$': {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      if (buf.length < next + n + 2) return null;
+      return [buf.subarray(next, next + n), next + n + 2];
+    }
+    case '*': {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      const out = [];
+      let p = next;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, p);
+        if (!r) return null;
+        out.push(r[0]);
+        p = r[1];
+      }
+      return [out, p];
+    }
+    default:
+      throw new Error(`bad RESP type ${type}`);
+  }
+}
+
+export class RespClient {
+  static connect(port) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1');
+      const c = new RespClient(sock);
+      sock.once('connect', () => resolve(c));
+      sock.once('error', reject);
+    });
+  }
+  constructor(sock) {
+    this.sock = sock;
+    this.buf = Buffer.alloc(0);
+    this.waiting = [];
+    this.messages = []; // PUB/SUB ["message", channel, data]
+    this.onMessage = null;
+    sock.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (;;) {
+        const r = parseReply(this.buf, 0);
+        if (!r) break;
+        this.buf = this.buf.subarray(r[1]);
+        const v = r[0];
+        if (Array.isArray(v) && v.length === 3 && Buffer.isBuffer(v[0]) && v[0].toString() === 'message') {
+          this.messages.push({ channel: v[1].toString(), data: v[2] });
+          continue;
+        }
+        const w = this.waiting.shift();
+        if (w) w(v);
+      }
+    });
+    sock.on('error', () => {});
+  }
+  call(...args) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`redis ${args[0]} timed out`)), 5000);
+      this.waiting.push((v) => {
+        clearTimeout(t);
+        resolve(v);
+      });
+      this.sock.write(encodeCommand(args));
+    });
+  }
+  close() {
+    this.sock.destroy();
+  }
+}
+
+// ------------------------------------------------------------------------------- protobuf
+
+function readVarint(buf, pos) {
+  let v = 0n;
+  let shift = 0n;
+  for (;;) {
+    const b = buf[pos++];
+    v |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return [v, pos];
+    shift += 7n;
+  }
+}
+
+function fields(buf) {
+  const out = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    let tag;
+    [tag, pos] = readVarint(buf, pos);
+    const num = Number(tag >> 3n);
+    const wt = Number(tag & 7n);
+    if (wt === 0) {
+      let v;
+      [v, pos] = readVarint(buf, pos);
+      out.push({ num, value: v });
+    } else if (wt === 2) {
+      let len;
+      [len, pos] = readVarint(buf, pos);
+      out.push({ num, bytes: buf.subarray(pos, pos + Number(len)) });
+      pos += Number(len);
+    } else {
+      throw new Error(`unexpected wire type ${wt}`);
+    }
+  }
+  return out;
+}
+
+/** client.proto ClientInfo {user=1, client=2, conn_info=3, chan_info=4}. */
+export function decodeClientInfo(buf) {
+  const o = { user: '', client: '', conn_info: '', chan_info: '' };
+  for (const f of fields(buf)) {
+    if (f.num === 1) o.user = f.bytes.toString();
+    else if (f.num === 2) o.client = f.bytes.toString();
+    else if (f.num === 3) o.conn_info = f.bytes.toString();
+    else if (f.num === 4) o.chan_info = f.bytes.toString();
+  }
+  return o;
+}
+
+/** client.proto Publication {data=4, info=5, offset=6, tags=7, delta=8, time=9}. */
+export function decodePublication(buf) {
+  const o = { data: '', offset: 0n, tags: {}, delta: false, time: 0n, info: null, fieldNumbers: [] };
+  for (const f of fields(buf)) {
+    o.fieldNumbers.push(f.num);
+    if (f.num === 4) o.data = f.bytes.toString();
+    else if (f.num === 5) o.info = decodeClientInfo(f.bytes);
+    else if (f.num === 6) o.offset = f.value;
+    else if (f.num === 7) {
+      let k = '';
+      let v = '';
+      for (const e of fields(f.bytes)) {
+        if (e.num === 1) k = e.bytes.toString();
+        if (e.num === 2) v = e.bytes.toString();
+      }
+      o.tags[k] = v;
+    } else if (f.num === 8) o.delta = f.value !== 0n;
+    else if (f.num === 9) o.time = f.value;
+  }
+  return o;
+}

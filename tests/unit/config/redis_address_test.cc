@@ -1,0 +1,50 @@
+#include "config/redis_address.h"
+
+#include <gtest/gtest.h>
+
+namespace gyre::config {
+namespace {
+
+TEST(RedisAddressTest, HostPortAndUrlsParseAsCentrifugoAcceptsThem) {
+  auto a = parse_redis_address("127.0.0.1:6380");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_FALSE(a->user);
+  EXPECT_FALSE(a->db);
+
+  a = parse_redis_address("redis://localhost");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "localhost");
+  EXPECT_EQ(a->port, 6379);
+
+  a = parse_redis_address("redis://user:p%40ss@redis1:7000/3");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "redis1");
+  EXPECT_EQ(a->port, 7000);
+  EXPECT_EQ(a->user, "user");
+  EXPECT_EQ(a->password, "p@ss");
+  EXPECT_EQ(a->db, 3);
+
+  a = parse_redis_address("redis://:secret@h:1");
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->user);
+  EXPECT_EQ(a->password, "secret");
+
+  a = parse_redis_address("tcp://[::1]:6379");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, 6379);
+}
+
+TEST(RedisAddressTest, BadAddressesSayWhy) {
+  EXPECT_EQ(parse_redis_address("localhost").error(), "expected host:port or a redis:// URL");
+  EXPECT_EQ(parse_redis_address("h:0").error(), "invalid port \"0\"");
+  EXPECT_EQ(parse_redis_address("redis://h:1/x").error(), "invalid database number \"x\"");
+  EXPECT_EQ(parse_redis_address("unix:///tmp/r.sock").error(),
+            "scheme \"unix\" is not supported yet; supported: redis://, tcp:// or host:port");
+  EXPECT_EQ(parse_redis_address(":6379").error(), "empty host");
+}
+
+}  // namespace
+}  // namespace gyre::config

@@ -270,8 +270,7 @@ void Client::dispatch(Command& cmd) {
       handle_history(cmd);
       return;
     case Method::kRpc:
-      // Centrifugo registers no RPC handler without an RPC proxy (client-protocol.md §4.12).
-      reply_error(cmd.id, errors::not_available());
+      handle_rpc(cmd);
       return;
     case Method::kSend:
       // No message handler: the client must learn its messages are dropped (§4.13).

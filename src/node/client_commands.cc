@@ -21,18 +21,6 @@ void Client::handle_connect(Command& cmd) {
   const config::Config& cfg = *cfg_;
   auto& req = cmd.connect;
   const uint32_t id = cmd.id;
-  auto fail_connect = [&](const Failure& f) {
-    if (transport_info_.unidirectional) {
-      fail_unidirectional_connect(f);
-      return;
-    }
-    if (std::holds_alternative<Error>(f)) {
-      // The connection is unusable after a connect error; the rest of the frame is dropped.
-      unusable_ = true;
-      clear_queue();
-    }
-    fail(id, f);
-  };
 
   std::optional<auth::ConnectClaims> claims;
   if (!req.token.empty()) {
@@ -41,18 +29,28 @@ void Client::handle_connect(Command& cmd) {
       return;  // parked for a JWKS fetch
     }
     if (!*verified) {
-      fail_connect(policy::from_token_error(verified->error(), false));
+      fail_connect(id, policy::from_token_error(verified->error(), false));
       return;
     }
     claims = std::move(**verified);
+  } else if (auto p = proxy::connect_proxy(cfg)) {
+    // A token always wins; without one the connect proxy decides (server-api.md §4.4).
+    connect_via_proxy(cmd, *p);
+    return;
   }
-  auto planned =
-      policy::plan_connect(cfg, req, claims ? &*claims : nullptr, request_.user_id_header);
+  continue_connect(id, req, claims ? &*claims : nullptr, false, {});
+}
+
+void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
+                              const auth::ConnectClaims* claims, bool proxied,
+                              std::string reply_data) {
+  const config::Config& cfg = *cfg_;
+  auto planned = policy::plan_connect(cfg, req, claims, request_.user_id_header, proxied);
   if (!planned) {
     if (planned.error().close_only) {
       close_with(std::get<Disconnect>(planned.error().failure));
     } else {
-      fail_connect(planned.error().failure);
+      fail_connect(id, planned.error().failure);
     }
     return;
   }
@@ -60,20 +58,21 @@ void Client::handle_connect(Command& cmd) {
   token_channels_ = std::move(plan.token_channels);
   const std::string& user = plan.user;
   if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
-    fail_connect(disconnects::connection_limit());
+    fail_connect(id, disconnects::connection_limit());
     return;
   }
   user_acquired_ = true;
   user_ = user;
   const int64_t expire_at = plan.expire_at;
   if (expire_at > 0 && expire_at < clock().unix_seconds()) {
-    fail_connect(errors::expired());
+    fail_connect(id, errors::expired());
     return;
   }
 
   protocol::ConnectResult result;
   result.client = id_;
   result.version = std::string(Node::kVersion);
+  result.data = std::move(reply_data);
   if (expire_at > 0) {
     result.expires = true;
     result.ttl = ttl_until(expire_at);
@@ -93,6 +92,9 @@ void Client::handle_connect(Command& cmd) {
   }
 
   info_ = std::move(plan.info);
+  if (claims != nullptr) {
+    meta_ = claims->meta;
+  }
   expire_at_ = expire_at;
   authenticated_ = true;
   node_.index_user(this);
@@ -162,6 +164,19 @@ void Client::handle_connect(Command& cmd) {
       finish_command();
     });
   }
+}
+
+void Client::fail_connect(uint32_t id, const Failure& f) {
+  if (transport_info_.unidirectional) {
+    fail_unidirectional_connect(f);
+    return;
+  }
+  if (std::holds_alternative<Error>(f)) {
+    // The connection is unusable after a connect error; the rest of the frame is dropped.
+    unusable_ = true;
+    clear_queue();
+  }
+  fail(id, f);
 }
 
 void Client::fail_unidirectional_connect(const Failure& f) {

@@ -80,7 +80,8 @@ void apply_options(const config::ChannelOptions& o, const auth::SubscribeOptionO
 std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cfg,
                                                         const protocol::ConnectRequest& req,
                                                         const auth::ConnectClaims* claims,
-                                                        std::string_view user_id_header) {
+                                                        std::string_view user_id_header,
+                                                        bool proxied) {
   auto refuse = [](Failure f) { return std::unexpected(ConnectRefusal{std::move(f), false}); };
   ConnectPlan plan;
   bool credentials = false;
@@ -105,7 +106,7 @@ std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cf
   };
 
   if (claims != nullptr) {
-    if (claims->user.empty() && cfg.disallow_anonymous_connection_tokens) {
+    if (!proxied && claims->user.empty() && cfg.disallow_anonymous_connection_tokens) {
       return refuse(disconnects::permission_denied());
     }
     plan.user = claims->user;

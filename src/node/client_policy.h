@@ -92,12 +92,15 @@ struct ConnectRefusal {
 
 // The credentials and server-side subscriptions of a connect. `claims`: the verified token,
 // null when the request has none. `user_id_header`: value of client_user_id_http_header.
+// `proxied`: the claims come from the connect proxy, where an empty user is accepted
+// whatever disallow_anonymous_connection_tokens says (that option is about tokens).
 // Checks the channel limit; the user connection limit and expiry are checked by the caller
 // (they need node state and come after it, in Centrifugo's order).
 std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cfg,
                                                         const protocol::ConnectRequest& req,
                                                         const auth::ConnectClaims* claims,
-                                                        std::string_view user_id_header);
+                                                        std::string_view user_id_header,
+                                                        bool proxied = false);
 
 // --- subscribe (server-api.md §5.4)
 

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/jwt.h"
+#include "config/config.h"
+#include "core/errors.h"
+#include "protocol/types.h"
+
+// The HTTP proxy of Centrifugo v5.4 (server-api.md §4): request bodies sent to the
+// application backend and the decoding of its answers, as pure functions, plus the HttpPost
+// hook through which the node reaches the shard's HTTP client (server/http_client.h owns the
+// sockets; this module holds no I/O). Everything here is a stateless function or an
+// immutable value type: thread-safe.
+namespace gyre::proxy {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// One proxy request. `timeout` covers the whole exchange (connect, send, read).
+struct HttpRequest {
+  std::string url;
+  Headers headers;
+  std::string body;
+  std::chrono::milliseconds timeout{1000};
+};
+
+// status 0: the request failed (refused, timeout, oversized or malformed response); `body`
+// then holds the reason, for logs only.
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// Sends a POST on the calling shard; `done` runs exactly once, later, on the same shard.
+using HttpPost = std::function<void(HttpRequest, std::function<void(HttpResponse)>)>;
+
+// One configured proxy (server-api.md §4.1.1: the proxy_* keys shared by every type).
+struct ProxyConfig {
+  std::string endpoint;
+  std::chrono::milliseconds timeout{1000};
+  std::vector<std::string> http_headers;  // lower-cased names of client headers to forward
+  bool binary_encoding = false;
+  bool include_connection_meta = false;
+};
+
+// The connect and RPC proxies of the default (non-granular) mode; nullopt when disabled.
+std::optional<ProxyConfig> connect_proxy(const config::Config& cfg);
+std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg);
+
+// The request headers of a proxy call (server-api.md §4.2): the forwarded client headers
+// named in `p.http_headers`, then Content-Type: application/json.
+Headers request_headers(const ProxyConfig& p, const Headers& client_headers);
+
+// Who calls: the fields common to every request (server-api.md §4.3).
+struct Caller {
+  std::string_view client;
+  std::string_view transport;
+  std::string_view protocol;  // "json" or "protobuf"
+  std::string_view user;
+  std::string_view meta;  // raw JSON, empty = none
+};
+
+// Request bodies. nullopt when a payload must be embedded as JSON and is not valid JSON (a
+// Protobuf client's binary data without binary encoding): a transport failure.
+std::optional<std::string> encode_connect_request(const ProxyConfig& p, const Caller& c,
+                                                  const protocol::ConnectRequest& req);
+std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller& c,
+                                              const protocol::RpcRequest& req);
+
+// Go's json.Marshal of a json.RawMessage: `json` compacted, with <, >, & and U+2028/U+2029
+// escaped inside strings (server-api.md §0.2). `json` must be valid JSON.
+std::string compact_json(std::string_view json);
+
+// A decoded answer. Evaluation order is disconnect, then error, then result.
+template <class R>
+struct Reply {
+  std::optional<Disconnect> disconnect;
+  std::optional<Error> error;
+  std::optional<R> result;
+};
+
+// ConnectResult (server-api.md §4.4) as connection claims: user, expire_at, info (b64info
+// decoded), meta, and the server-side subscriptions of `channels` then `subs` (a `subs`
+// entry replaces the same channel from `channels`). `data` goes into the connect reply.
+struct ConnectResult {
+  auth::ConnectClaims claims;
+  std::string data;
+};
+
+struct RpcResult {
+  std::string data;
+};
+
+// nullopt: the body is not a JSON object of the expected shape (a transport failure). A bad
+// b64info/b64data in a result becomes error 100 (as Centrifugo).
+std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body);
+std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body);
+
+}  // namespace gyre::proxy

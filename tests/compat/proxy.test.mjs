@@ -1,0 +1,344 @@
+// HTTP proxies (server-api.md §4): connect and RPC proxies in default mode, against a real
+// backend (node:http) that records every request. Exact request bodies, result fields,
+// error/disconnect mappings, transport failures, header forwarding, keep-alive and a
+// hostile backend.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import {
+  test, startServer, spawnGyre, freePort, RawClient, WebSocket, userToken, until, sleep,
+  assertServerAlive,
+} from './harness.mjs';
+
+/** A backend: `routes[path](body, req, res)` answers; every request is recorded. */
+class Backend {
+  constructor() {
+    this.requests = [];
+    this.connections = 0;
+    this.routes = {};
+    this.server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        const rec = { path: req.url, method: req.method, headers: req.headers, text, json: JSON.parse(text) };
+        this.requests.push(rec);
+        const route = this.routes[req.url];
+        if (!route) {
+          res.writeHead(404).end();
+          return;
+        }
+        route(rec, res);
+      });
+    });
+    this.server.on('connection', (sock) => {
+      this.connections++;
+      sock.on('error', () => {});
+    });
+  }
+  async start() {
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = this.server.address().port;
+    this.url = `http://127.0.0.1:${this.port}`;
+  }
+  reply(path, obj, status = 200) {
+    this.routes[path] = (rec, res) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(typeof obj === 'string' ? obj : JSON.stringify(typeof obj === 'function' ? obj(rec) : obj));
+    };
+  }
+  take(path) {
+    const i = this.requests.findIndex((r) => r.path === path);
+    assert.ok(i >= 0, `no request to ${path}; got ${JSON.stringify(this.requests.map((r) => r.path))}`);
+    return this.requests.splice(i, 1)[0];
+  }
+  async stop() {
+    this.server.closeAllConnections?.();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+let backend;
+let srv;
+const PROXY_CONF = (b) => ({
+  token_hmac_secret_key: 'secret',
+  proxy_connect_endpoint: `${b.url}/connect`,
+  proxy_connect_timeout: '1s',
+  proxy_rpc_endpoint: `${b.url}/rpc`,
+  proxy_rpc_timeout: '1s',
+  proxy_http_headers: ['Authorization', 'x-custom'],
+  proxy_include_connection_meta: true,
+  uni_websocket: true,
+  namespaces: [{ name: 'chat', presence: true }],
+});
+
+before(async () => {
+  backend = new Backend();
+  await backend.start();
+  srv = await startServer(PROXY_CONF(backend));
+});
+after(async () => {
+  if (srv) await srv.stop();
+  if (backend) await backend.stop();
+});
+
+/** A raw WebSocket client with extra upgrade headers. */
+async function rawWithHeaders(scope, server, headers) {
+  const ws = new WebSocket(server.wsUrl, { headers });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const c = new RawClient(ws, true);
+  scope.defer(() => c.close());
+  return c;
+}
+
+function resetBackend() {
+  backend.requests = [];
+  backend.routes = {};
+}
+
+test('connect proxy: exact request body, forwarded headers, every result field honoured', async (t, scope) => {
+  resetBackend();
+  const expireAt = Math.floor(Date.now() / 1000) + 3600;
+  backend.reply('/connect', {
+    result: {
+      user: 'u56',
+      expire_at: expireAt,
+      info: { name: 'Alice' },
+      data: { greeting: 'hi' },
+      meta: { plan: 'gold' },
+      channels: ['news'],
+      subs: { 'chat:room': { data: { welcome: 1 }, override: { presence: { value: false } } } },
+    },
+  });
+  const c = await rawWithHeaders(scope, srv, { Authorization: 'Bearer abc', 'X-CUSTOM': 'v1', Cookie: 'no=1' });
+  const r = await c.call('connect', { name: 'js', version: '1.2.3', data: { hello: '<world>' }, subs: { news: {} } });
+  assert.ok(!r.error, JSON.stringify(r));
+  const res = r.connect;
+  assert.deepEqual(res.data, { greeting: 'hi' });
+  assert.equal(res.expires, true);
+  assert.ok(res.ttl > 3590 && res.ttl <= 3600, `ttl ${res.ttl}`);
+  assert.deepEqual(Object.keys(res.subs).sort(), ['chat:room', 'news']);
+  assert.deepEqual(res.subs['chat:room'].data, { welcome: 1 });
+
+  const req = backend.take('/connect');
+  assert.equal(req.method, 'POST');
+  assert.equal(req.text,
+    `{"client":"${res.client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"data":{"hello":"\\u003cworld\\u003e"},"name":"js","version":"1.2.3","channels":["news"]}`);
+  assert.equal(req.headers['content-type'], 'application/json');
+  assert.equal(req.headers.authorization, 'Bearer abc');
+  assert.equal(req.headers['x-custom'], 'v1');
+  assert.equal(req.headers.cookie, undefined);
+
+  // The user and meta of the result are the connection's: the RPC proxy gets them.
+  backend.reply('/rpc', { result: { data: { price: 42 } } });
+  const rr = await c.call('rpc', { method: 'getPrice', data: { id: 12 } });
+  assert.deepEqual(rr.rpc, { data: { price: 42 } });
+  const rreq = backend.take('/rpc');
+  assert.equal(rreq.text,
+    `{"client":"${res.client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"user":"u56","meta":{"plan":"gold"},"method":"getPrice","data":{"id":12}}`);
+  assert.equal(rreq.headers.authorization, 'Bearer abc');
+});
+
+test('connect proxy: a token wins, the proxy is not called', async (t, scope) => {
+  resetBackend();
+  const c = await scope.raw(srv);
+  const r = await c.call('connect', { token: userToken('tok') });
+  assert.ok(r.connect, JSON.stringify(r));
+  assert.equal(backend.requests.filter((q) => q.path === '/connect').length, 0);
+});
+
+test('connect proxy: error object is the connect error reply', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', { error: { code: 1000, message: 'custom', temporary: true } });
+  const c = await scope.raw(srv);
+  const r = await c.call('connect', {});
+  assert.deepEqual(r.error, { code: 1000, message: 'custom', temporary: true });
+});
+
+test('connect proxy: disconnect object closes with its code and reason (before error)', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', { error: { code: 1000, message: 'x' }, disconnect: { code: 4501, reason: 'go away' } });
+  const c = await scope.raw(srv);
+  c.send({ id: 1, connect: {} });
+  assert.deepEqual(await c.waitClose(), { code: 4501, reason: 'go away' });
+});
+
+test('connect proxy: {} without anonymous access is 3501 bad request', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', {});
+  const c = await scope.raw(srv);
+  c.send({ id: 1, connect: {} });
+  assert.deepEqual(await c.waitClose(), { code: 3501, reason: 'bad request' });
+});
+
+test('connect proxy: result with expire_at in the past is error 110', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', { result: { user: 'u', expire_at: 1000 } });
+  const c = await scope.raw(srv);
+  const r = await c.call('connect', {});
+  assert.deepEqual(r.error, { code: 110, message: 'expired' });
+});
+
+test('connect proxy: bad b64data in the result is error 100', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', { result: { user: 'u', b64data: '!!!' } });
+  const c = await scope.raw(srv);
+  const r = await c.call('connect', {});
+  assert.deepEqual(r.error, { code: 100, message: 'internal server error', temporary: true });
+});
+
+test('connect proxy transport failures: non-200, invalid JSON, slow answer → error 100', async (t, scope) => {
+  const cases = [
+    ['non-200', (rec, res) => res.writeHead(500).end('{}')],
+    ['invalid JSON', (rec, res) => res.writeHead(200).end('{"result":')],
+    ['timeout', (rec, res) => setTimeout(() => res.writeHead(200).end('{}'), 2500)],
+  ];
+  for (const [label, route] of cases) {
+    resetBackend();
+    backend.routes['/connect'] = route;
+    const c = await scope.raw(srv);
+    const r = await c.call('connect', {}, 5000);
+    assert.deepEqual(r.error, { code: 100, message: 'internal server error', temporary: true }, label);
+  }
+});
+
+test('connect proxy: a backend that is down → error 100; node healthy', async (t, scope) => {
+  const port = await freePort();
+  const down = await startServer({ proxy_connect_endpoint: `http://127.0.0.1:${port}/connect`, token_hmac_secret_key: 'secret' });
+  scope.defer(() => down.stop());
+  const c = await scope.raw(down);
+  const r = await c.call('connect', {});
+  assert.deepEqual(r.error, { code: 100, message: 'internal server error', temporary: true });
+  await assertServerAlive(down, userToken('alive'), scope);
+});
+
+test('commands wait for the connect proxy: connect + rpc in one frame keep their order', async (t, scope) => {
+  resetBackend();
+  backend.routes['/connect'] = (rec, res) => setTimeout(() => res.writeHead(200).end('{"result":{"user":"slow"}}'), 300);
+  backend.reply('/rpc', (rec) => ({ result: { data: { user: rec.json.user } } }));
+  const c = await scope.raw(srv);
+  c.send([{ id: 1, connect: {} }, { id: 2, rpc: { method: 'm', data: {} } }]);
+  const r1 = await c.reply(1);
+  const r2 = await c.reply(2);
+  assert.ok(r1.connect, JSON.stringify(r1));
+  assert.deepEqual(r2.rpc, { data: { user: 'slow' } });
+  const ids = c.messages.filter((m) => m.id).map((m) => m.id);
+  assert.deepEqual(ids, [1, 2]);
+});
+
+test('rpc proxy: error, disconnect, empty result, b64data, transport failure', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', { result: { user: 'r' } });
+  const c = await scope.raw(srv);
+  assert.ok((await c.call('connect', {})).connect);
+  backend.reply('/rpc', { error: { code: 1001, message: 'nope', temporary: false } });
+  assert.deepEqual((await c.call('rpc', { method: 'a' })).error, { code: 1001, message: 'nope' });
+  backend.reply('/rpc', {});
+  const empty = await c.call('rpc', { method: 'a' });
+  assert.ok(!empty.error && 'rpc' in empty, JSON.stringify(empty));
+  assert.equal(empty.rpc.data, undefined);
+  backend.reply('/rpc', { result: { data: { a: 1 }, b64data: Buffer.from('{"b":2}').toString('base64') } });
+  assert.deepEqual((await c.call('rpc', { method: 'a' })).rpc, { data: { b: 2 } });
+  backend.reply('/rpc', 'not json');
+  assert.deepEqual((await c.call('rpc', { method: 'a' })).error, { code: 100, message: 'internal server error', temporary: true });
+  const req = backend.requests.filter((q) => q.path === '/rpc').pop();
+  assert.equal(req.json.method, 'a');
+  assert.equal(req.json.user, 'r');
+  assert.equal('data' in req.json, false, 'empty data is omitted');
+  backend.reply('/rpc', { disconnect: { code: 4000, reason: 'reconnect please' } });
+  c.send({ id: 99, rpc: { method: 'a' } });
+  assert.deepEqual(await c.waitClose(), { code: 4000, reason: 'reconnect please' });
+});
+
+test('proxy connections are kept alive: sequential calls share one connection', async (t, scope) => {
+  const b = new Backend();
+  await b.start();
+  scope.defer(() => b.stop());
+  const s = await startServer({ ...PROXY_CONF(b), gomaxprocs: 1 });
+  scope.defer(() => s.stop());
+  b.reply('/connect', { result: { user: 'k' } });
+  b.reply('/rpc', { result: { data: {} } });
+  const c = await scope.raw(s);
+  assert.ok((await c.call('connect', {})).connect);
+  for (let i = 0; i < 5; i++) assert.ok((await c.call('rpc', { method: 'x' })).rpc);
+  assert.equal(b.requests.length, 6);
+  assert.equal(b.connections, 1);
+});
+
+test('uni_websocket connects through the connect proxy with forwarded headers', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', { result: { user: 'uni', data: { x: 1 } } });
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/connection/uni_websocket`, { headers: { 'x-custom': 'uni-h' } });
+  scope.defer(() => ws.terminate());
+  const first = new Promise((resolve, reject) => {
+    ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+    ws.once('error', reject);
+  });
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ name: 'uni-js' }));
+  const push = await first;
+  assert.deepEqual(push.connect.data, { x: 1 });
+  const req = backend.take('/connect');
+  assert.equal(req.json.transport, 'uni_websocket');
+  assert.equal(req.json.name, 'uni-js');
+  assert.equal(req.headers['x-custom'], 'uni-h');
+});
+
+test('uni_websocket: connect proxy failure is disconnect 3004', async (t, scope) => {
+  resetBackend();
+  backend.reply('/connect', 'garbage');
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/connection/uni_websocket`);
+  scope.defer(() => ws.terminate());
+  const closed = new Promise((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+  await new Promise((r) => ws.once('open', r));
+  ws.send('{}');
+  assert.deepEqual(await closed, { code: 3004, reason: 'internal server error' });
+});
+
+test('hostile backend: 100 MB response, never-ending response, answer after the client left', async (t, scope) => {
+  resetBackend();
+  const big = Buffer.alloc(1024 * 1024, 0x20);
+  backend.routes['/connect'] = (rec, res) => {
+    res.writeHead(200, { 'Content-Length': String(100 * 1024 * 1024) });
+    let sent = 0;
+    const pump = () => {
+      while (sent < 100 && res.write(big)) sent++;
+      if (sent < 100) res.once('drain', pump);
+      else res.end();
+    };
+    res.on('error', () => {});
+    pump();
+  };
+  const c1 = await scope.raw(srv);
+  assert.deepEqual((await c1.call('connect', {})).error, { code: 100, message: 'internal server error', temporary: true });
+
+  backend.routes['/connect'] = (rec, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write('{"result":{"user":"x"');
+    const t = setInterval(() => res.write(' '), 50);
+    res.on('close', () => clearInterval(t));
+  };
+  const c2 = await scope.raw(srv);
+  assert.deepEqual((await c2.call('connect', {}, 5000)).error, { code: 100, message: 'internal server error', temporary: true });
+
+  backend.routes['/connect'] = (rec, res) => setTimeout(() => res.writeHead(200).end('{"result":{"user":"late"}}'), 400);
+  const c3 = await scope.raw(srv);
+  c3.send({ id: 1, connect: {} });
+  await until(() => backend.requests.length === 3, 3000, 'third connect request');
+  c3.close();
+  await sleep(600);
+  await assertServerAlive(srv, userToken('alive'), scope);
+});
+
+test('grpc proxy endpoints are a start-up error naming the key', async () => {
+  const port = await freePort();
+  const h = spawnGyre({ configText: JSON.stringify({ port: String(port), proxy_rpc_endpoint: 'grpc://127.0.0.1:1' }) });
+  const code = await h.exitPromise;
+  assert.notEqual(code.code, 0);
+  assert.match(h.out.text(), /proxy_rpc_endpoint.*GRPC proxies are not supported/);
+});

@@ -146,6 +146,10 @@ struct Config {
   Duration proxy_connect_timeout{1000};
   std::string proxy_rpc_endpoint;
   Duration proxy_rpc_timeout{1000};
+  std::string proxy_subscribe_endpoint;  // namespaces with proxy_subscribe
+  Duration proxy_subscribe_timeout{1000};
+  std::string proxy_publish_endpoint;  // namespaces with proxy_publish
+  Duration proxy_publish_timeout{1000};
   std::vector<std::string> proxy_http_headers;  // client request headers to forward
   bool proxy_binary_encoding = false;
   bool proxy_include_connection_meta = false;

@@ -213,6 +213,10 @@ void validate(const Config& config) {
                           "proxy_connect_timeout", config.proxy_connect_timeout);
   validate_proxy_endpoint("proxy_rpc_endpoint", config.proxy_rpc_endpoint, "proxy_rpc_timeout",
                           config.proxy_rpc_timeout);
+  validate_proxy_endpoint("proxy_subscribe_endpoint", config.proxy_subscribe_endpoint,
+                          "proxy_subscribe_timeout", config.proxy_subscribe_timeout);
+  validate_proxy_endpoint("proxy_publish_endpoint", config.proxy_publish_endpoint,
+                          "proxy_publish_timeout", config.proxy_publish_timeout);
   require_whole_seconds("global_history_meta_ttl", config.global_history_meta_ttl);
   require_whole_seconds("global_presence_ttl", config.global_presence_ttl);
 

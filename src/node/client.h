@@ -129,6 +129,15 @@ class Client : public std::enable_shared_from_this<Client> {
   // Connect proxy (server-api.md §4.4) for a tokenless connect; later commands wait behind it.
   void connect_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
   void handle_rpc(protocol::Command& cmd);
+  // Subscribe after the permission checks passed: creates the subscription and replies.
+  void subscribe_authorized(uint32_t id, SubscribeParams params);
+  // Subscribe proxy (server-api.md §4.6) for a tokenless subscribe in a proxied namespace.
+  void subscribe_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
+  // Publishes `data` to `channel` as this client and replies (history unless skipped).
+  void publish_now(uint32_t id, const std::string& channel, std::string data, bool data_is_json,
+                   bool skip_history);
+  // Publish proxy (server-api.md §4.7): the backend may replace the data or skip history.
+  void publish_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
   // Who calls, for proxy request bodies.
   proxy::Caller proxy_caller() const;
   // POSTs `body` to proxy `p` with the connection's forwarded headers; `done` runs on this

@@ -283,17 +283,24 @@ void Client::handle_subscribe(Command& cmd) {
     }
     claims = std::move(**verified);
   }
+  if (!claims && policy::subscribe_proxy_decides(cfg, r, *res)) {
+    subscribe_via_proxy(cmd, *proxy::subscribe_proxy(cfg, *res->options));
+    return;
+  }
   auto params = policy::authorize_subscribe(cfg, r, *res, policy::Subject{user_, id_},
                                             claims ? &*claims : nullptr, clock().unix_seconds());
   if (!params) {
     fail(id, params.error());
     return;
   }
+  subscribe_authorized(id, std::move(*params));
+}
 
+void Client::subscribe_authorized(uint32_t id, SubscribeParams params) {
   ++inflight_;
   auto self = shared_from_this();
-  std::string ch = params->channel;
-  start_subscription(std::move(*params), [self, this, id, ch](SubscribeOutcome res) {
+  std::string ch = params.channel;
+  start_subscription(std::move(params), [self, this, id, ch](SubscribeOutcome res) {
     if (closed_) {
       return;
     }
@@ -338,25 +345,45 @@ void Client::handle_publish(Command& cmd) {
   const auto& o = *res.options;
   auto sub_it = subs_.find(r.channel);
   bool subscribed = sub_it != subs_.end() && sub_it->second->active;
+  if (auto p = proxy::publish_proxy(cfg, o)) {
+    // The publish proxy decides; allow_publish_* are not consulted (server-api.md §4.7).
+    publish_via_proxy(cmd, *p);
+    return;
+  }
   if (auto refused = policy::check_publish(cfg, o, user_, subscribed)) {
     reply_error(id, *refused);
     return;
   }
-  protocol::Publication pub;
-  pub.data = std::move(r.data);
   // A JSON command's data is a JSON value of the validated frame.
-  pub.data_is_json = codec_.type() == protocol::ProtocolType::kJson;
+  publish_now(id, r.channel, std::move(r.data), codec_.type() == protocol::ProtocolType::kJson,
+              false);
+}
+
+void Client::publish_now(uint32_t id, const std::string& channel, std::string data,
+                         bool data_is_json, bool skip_history) {
+  const auto& cfg = *cfg_;
+  channel::Resolved res;
+  if (!channel::resolve(cfg, channel, res)) {
+    reply_error(id, errors::unknown_channel());  // the config changed meanwhile
+    return;
+  }
+  const auto& o = *res.options;
+  auto sub_it = subs_.find(channel);
+  bool subscribed = sub_it != subs_.end() && sub_it->second->active;
+  protocol::Publication pub;
+  pub.data = std::move(data);
+  pub.data_is_json = data_is_json;
   pub.info = protocol::ClientInfo{user_, id_, info_,
                                   subscribed ? sub_it->second->chan_info : std::string()};
   pub.time = clock().unix_ms();
   engine::PublishOptions opts;
-  if (o.history_enabled()) {
+  if (o.history_enabled() && !skip_history) {
     opts.history = {o.history_size, o.history_ttl, cfg.meta_ttl(o)};
   }
   opts.delta = o.delta_publish;
   ++inflight_;
   auto self = shared_from_this();
-  node_.engine().publish(r.channel, std::move(pub), std::move(opts),
+  node_.engine().publish(channel, std::move(pub), std::move(opts),
                          [self, this, id](std::expected<engine::StreamPosition, Error> res) {
                            if (closed_) {
                              return;

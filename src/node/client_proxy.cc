@@ -133,4 +133,110 @@ void Client::handle_rpc(Command& cmd) {
   });
 }
 
+void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
+  const uint32_t id = cmd.id;
+  auto body = proxy::encode_subscribe_request(p, proxy_caller(), cmd.subscribe.channel,
+                                              cmd.subscribe.data);
+  if (!body) {
+    spdlog::error("subscribe proxy: client {}: subscribe data is not JSON", id_);
+    reply_error(id, errors::internal());
+    return;
+  }
+  ++inflight_;
+  auto held = std::make_shared<protocol::SubscribeRequest>(std::move(cmd.subscribe));
+  post_to_proxy(p, std::move(*body), [this, id, held](proxy::HttpResponse r) {
+    --inflight_;
+    in_dispatch_ = true;
+    auto decided = [&]() -> std::expected<policy::ProxyGrant, Failure> {
+      if (std::string why = transport_failure(r); !why.empty()) {
+        spdlog::error("subscribe proxy: client {}: {}", id_, why);
+        return std::unexpected(errors::internal());
+      }
+      auto reply = proxy::decode_subscribe_reply(r.body);
+      if (!reply) {
+        spdlog::error("subscribe proxy: client {}: undecodable response", id_);
+        return std::unexpected(errors::internal());
+      }
+      if (reply->disconnect) {
+        return std::unexpected(*reply->disconnect);
+      }
+      if (reply->error) {
+        return std::unexpected(*reply->error);
+      }
+      policy::ProxyGrant grant;  // no result ({}) also means allowed
+      if (reply->result) {
+        grant.info = std::move(reply->result->info);
+        grant.data = std::move(reply->result->data);
+        grant.expire_at = reply->result->expire_at;
+        grant.override = reply->result->override;
+      }
+      return grant;
+    }();
+    if (!decided) {
+      fail(id, decided.error());
+    } else {
+      // The checks before the proxy ran with the state of the time of the command; run them
+      // again, as the connection may have subscribed meanwhile (client_concurrency > 1).
+      const auto& cfg = *cfg_;
+      auto res = policy::check_subscribe(cfg, *held, subs_.size(), subs_.count(held->channel) != 0);
+      if (!res) {
+        fail(id, res.error());
+      } else {
+        auto params = policy::authorize_subscribe(cfg, *held, *res, policy::Subject{user_, id_},
+                                                  nullptr, clock().unix_seconds(), &*decided);
+        if (!params) {
+          fail(id, params.error());
+        } else {
+          subscribe_authorized(id, std::move(*params));
+        }
+      }
+    }
+    in_dispatch_ = false;
+    process_commands();
+  });
+}
+
+void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
+  const uint32_t id = cmd.id;
+  auto body = proxy::encode_publish_request(p, proxy_caller(), cmd.publish.channel,
+                                            cmd.publish.data);
+  if (!body) {
+    spdlog::error("publish proxy: client {}: publication data is not JSON", id_);
+    reply_error(id, errors::internal());
+    return;
+  }
+  ++inflight_;
+  const bool json = codec_.type() == protocol::ProtocolType::kJson;
+  auto held = std::make_shared<protocol::PublishRequest>(std::move(cmd.publish));
+  post_to_proxy(p, std::move(*body), [this, id, held, json](proxy::HttpResponse r) {
+    --inflight_;
+    in_dispatch_ = true;
+    if (std::string why = transport_failure(r); !why.empty()) {
+      spdlog::error("publish proxy: client {}: {}", id_, why);
+      reply_error(id, errors::internal());
+    } else if (auto reply = proxy::decode_publish_reply(r.body); !reply) {
+      spdlog::error("publish proxy: client {}: undecodable response", id_);
+      reply_error(id, errors::internal());
+    } else if (reply->disconnect) {
+      close_with(*reply->disconnect);
+    } else if (reply->error) {
+      reply_error(id, *reply->error);
+    } else {
+      std::string data = std::move(held->data);
+      bool data_is_json = json;
+      bool skip_history = false;
+      if (reply->result) {
+        skip_history = reply->result->skip_history;
+        if (reply->result->data) {
+          data = std::move(*reply->result->data);
+          data_is_json = json && !reply->result->data_is_binary;
+        }
+      }
+      publish_now(id, held->channel, std::move(data), data_is_json, skip_history);
+    }
+    in_dispatch_ = false;
+    process_commands();
+  });
+}
+
 }  // namespace gyre::node

@@ -395,6 +395,22 @@ std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg) {
   return make_proxy(cfg, cfg.proxy_rpc_endpoint, cfg.proxy_rpc_timeout);
 }
 
+std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
+                                           const config::ChannelOptions& o) {
+  if (!o.proxy_subscribe) {
+    return std::nullopt;
+  }
+  return make_proxy(cfg, cfg.proxy_subscribe_endpoint, cfg.proxy_subscribe_timeout);
+}
+
+std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
+                                         const config::ChannelOptions& o) {
+  if (!o.proxy_publish) {
+    return std::nullopt;
+  }
+  return make_proxy(cfg, cfg.proxy_publish_endpoint, cfg.proxy_publish_timeout);
+}
+
 Headers request_headers(const ProxyConfig& p, const Headers& client_headers) {
   Headers out;
   for (const auto& [name, value] : client_headers) {
@@ -497,6 +513,120 @@ std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller
   }
   w.end_object();
   return out;
+}
+
+namespace {
+
+std::optional<std::string> encode_channel_request(const ProxyConfig& p, const Caller& c,
+                                                  std::string_view channel,
+                                                  std::string_view data) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user_and_meta(w, p, c);
+  w.field("channel", channel);
+  if (!write_payload(w, p, data)) {
+    return std::nullopt;
+  }
+  w.end_object();
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
+                                                    std::string_view channel,
+                                                    std::string_view data) {
+  return encode_channel_request(p, c, channel, data);
+}
+
+std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Caller& c,
+                                                  std::string_view channel,
+                                                  std::string_view data) {
+  return encode_channel_request(p, c, channel, data);
+}
+
+std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<SubscribeResult>(body, [&](od::object& o, Reply<SubscribeResult>& r) {
+    RawPair info;
+    RawPair data;
+    SubscribeResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "expire_at")) {
+        return decode_int(v, result.expire_at);
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      if (key_is(key, "data")) {
+        return decode_raw(v, data.raw);
+      }
+      if (key_is(key, "b64data")) {
+        return decode_string(v, data.b64);
+      }
+      if (key_is(key, "override")) {
+        return decode_override(v, result.override);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    if (!info.resolve(result.info) || !data.resolve(result.data)) {
+      bad_base64 = true;
+    }
+    r.result = std::move(result);
+    return true;
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
+}
+
+std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<PublishResult>(body, [&](od::object& o, Reply<PublishResult>& r) {
+    RawPair data;
+    PublishResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "data")) {
+        return decode_raw(v, data.raw);
+      }
+      if (key_is(key, "b64data")) {
+        return decode_string(v, data.b64);
+      }
+      if (key_is(key, "skip_history")) {
+        return decode_bool(v, result.skip_history);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    if (data.raw) {
+      result.data = std::move(data.raw);  // present data wins, even `null`
+    } else if (!data.b64.empty()) {
+      auto decoded = base64::decode_std(data.b64);
+      if (!decoded) {
+        bad_base64 = true;
+      } else {
+        result.data = std::move(*decoded);
+        result.data_is_binary = true;
+      }
+    }
+    r.result = std::move(result);
+    return true;
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
 }
 
 std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) {

@@ -52,6 +52,13 @@ struct ProxyConfig {
 // The connect and RPC proxies of the default (non-granular) mode; nullopt when disabled.
 std::optional<ProxyConfig> connect_proxy(const config::Config& cfg);
 std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg);
+// Subscribe / publish proxies of a namespace: nullopt unless the namespace asks for the proxy
+// (proxy_subscribe / proxy_publish) and its endpoint is configured. A namespace that asks
+// for a proxy the node lacks answers 108, as Centrifugo (client_policy).
+std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
+                                           const config::ChannelOptions& o);
+std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
+                                         const config::ChannelOptions& o);
 
 // The request headers of a proxy call (server-api.md §4.2): the forwarded client headers
 // named in `p.http_headers`, then Content-Type: application/json.
@@ -72,6 +79,12 @@ std::optional<std::string> encode_connect_request(const ProxyConfig& p, const Ca
                                                   const protocol::ConnectRequest& req);
 std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller& c,
                                               const protocol::RpcRequest& req);
+std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
+                                                    std::string_view channel,
+                                                    std::string_view data);
+std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Caller& c,
+                                                  std::string_view channel,
+                                                  std::string_view data);
 
 // Go's json.Marshal of a json.RawMessage: `json` compacted, with <, >, & and U+2028/U+2029
 // escaped inside strings (server-api.md §0.2). `json` must be valid JSON.
@@ -97,9 +110,26 @@ struct RpcResult {
   std::string data;
 };
 
+// SubscribeResult (server-api.md §4.6): b64info/b64data win when non-empty.
+struct SubscribeResult {
+  int64_t expire_at = 0;
+  std::string info;
+  std::string data;
+  auth::SubscribeOptionOverride override;
+};
+
+// PublishResult (server-api.md §4.7): `data` present (even null) wins over b64data.
+struct PublishResult {
+  std::optional<std::string> data;  // replacement payload; nullopt = publish the original
+  bool data_is_binary = false;      // the replacement came from b64data
+  bool skip_history = false;
+};
+
 // nullopt: the body is not a JSON object of the expected shape (a transport failure). A bad
 // b64info/b64data in a result becomes error 100 (as Centrifugo).
 std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body);
 std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body);
+std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body);
+std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body);
 
 }  // namespace gyre::proxy

@@ -66,10 +66,16 @@ const PROXY_CONF = (b) => ({
   proxy_connect_timeout: '1s',
   proxy_rpc_endpoint: `${b.url}/rpc`,
   proxy_rpc_timeout: '1s',
+  proxy_subscribe_endpoint: `${b.url}/subscribe`,
+  proxy_publish_endpoint: `${b.url}/publish`,
+  api_key: 'k',
   proxy_http_headers: ['Authorization', 'x-custom'],
   proxy_include_connection_meta: true,
   uni_websocket: true,
-  namespaces: [{ name: 'chat', presence: true }],
+  namespaces: [
+    { name: 'chat', presence: true },
+    { name: 'px', proxy_subscribe: true, proxy_publish: true, history_size: 10, history_ttl: '300s', presence: true, join_leave: true },
+  ],
 });
 
 before(async () => {
@@ -341,4 +347,84 @@ test('grpc proxy endpoints are a start-up error naming the key', async () => {
   const code = await h.exitPromise;
   assert.notEqual(code.code, 0);
   assert.match(h.out.text(), /proxy_rpc_endpoint.*GRPC proxies are not supported/);
+});
+
+/** A connected raw client (through the connect proxy) as user `user` with meta {m:user}. */
+async function proxied(scope, user, headers = {}) {
+  backend.reply('/connect', { result: { user, meta: { m: user } } });
+  const c = await rawWithHeaders(scope, srv, headers);
+  const r = await c.call('connect', {});
+  assert.ok(r.connect, JSON.stringify(r));
+  return [c, r.connect.client];
+}
+
+test('subscribe proxy: exact request, result info/data/override/expire_at honoured', async (t, scope) => {
+  resetBackend();
+  const [c, client] = await proxied(scope, 'sub1', { 'X-Custom': 'h-sub' });
+  const expireAt = Math.floor(Date.now() / 1000) + 600;
+  backend.reply('/subscribe', { result: { info: { role: 'admin' }, data: { hello: 'sub' }, expire_at: expireAt, override: { join_leave: { value: false } } } });
+  const r = await c.call('subscribe', { channel: 'px:room', data: { want: 1 } });
+  assert.ok(!r.error, JSON.stringify(r));
+  assert.deepEqual(r.subscribe.data, { hello: 'sub' });
+  assert.equal(r.subscribe.expires, true);
+  assert.ok(r.subscribe.ttl > 590 && r.subscribe.ttl <= 600, `ttl ${r.subscribe.ttl}`);
+  const req = backend.take('/subscribe');
+  assert.equal(req.text,
+    `{"client":"${client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"user":"sub1","meta":{"m":"sub1"},"channel":"px:room","data":{"want":1}}`);
+  assert.equal(req.headers['x-custom'], 'h-sub');
+  // The channel info from the proxy is the subscriber's: presence shows it.
+  const p = await srv.apiOk('presence', { channel: 'px:room' });
+  assert.deepEqual(Object.values(p.presence).map((e) => [e.user, e.chan_info]), [['sub1', { role: 'admin' }]]);
+});
+
+test('subscribe proxy: {} allows; error → error reply; disconnect → close; failure → 100', async (t, scope) => {
+  resetBackend();
+  const [c] = await proxied(scope, 'sub2');
+  backend.reply('/subscribe', {});
+  const ok = await c.call('subscribe', { channel: 'px:a' });
+  assert.ok(ok.subscribe && !ok.error, JSON.stringify(ok));
+  backend.reply('/subscribe', { error: { code: 1003, message: 'denied', temporary: false } });
+  assert.deepEqual((await c.call('subscribe', { channel: 'px:b' })).error, { code: 1003, message: 'denied' });
+  backend.reply('/subscribe', 'oops', 500);
+  assert.deepEqual((await c.call('subscribe', { channel: 'px:c' })).error, { code: 100, message: 'internal server error', temporary: true });
+  backend.reply('/subscribe', { disconnect: { code: 4100, reason: 'bye' } });
+  c.send({ id: 50, subscribe: { channel: 'px:d' } });
+  assert.deepEqual(await c.waitClose(), { code: 4100, reason: 'bye' });
+});
+
+test('publish proxy: exact request, modified data is published, skip_history', async (t, scope) => {
+  resetBackend();
+  backend.reply('/subscribe', {});
+  const [c, client] = await proxied(scope, 'pub1');
+  assert.ok((await c.call('subscribe', { channel: 'px:news' })).subscribe);
+  backend.reply('/publish', { result: { data: { text: 'modified' } } });
+  const r = await c.call('publish', { channel: 'px:news', data: { text: 'original' } });
+  assert.ok(!r.error && 'publish' in r, JSON.stringify(r));
+  const req = backend.take('/publish');
+  assert.equal(req.text,
+    `{"client":"${client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"user":"pub1","meta":{"m":"pub1"},"channel":"px:news","data":{"text":"original"}}`);
+  const push = await c.push((p) => p.channel === 'px:news' && p.pub);
+  assert.deepEqual(push.push.pub.data, { text: 'modified' });
+  assert.equal(push.push.pub.info.user, 'pub1');
+
+  backend.reply('/publish', { result: { skip_history: true } });
+  assert.ok('publish' in (await c.call('publish', { channel: 'px:news', data: { n: 2 } })));
+  backend.reply('/publish', {});
+  assert.ok('publish' in (await c.call('publish', { channel: 'px:news', data: { n: 3 } })));
+  const h = await srv.apiOk('history', { channel: 'px:news', limit: 10 });
+  assert.deepEqual(h.publications.map((p) => p.data), [{ text: 'modified' }, { n: 3 }]);
+});
+
+test('publish proxy: error, disconnect and failure mappings', async (t, scope) => {
+  resetBackend();
+  const [c] = await proxied(scope, 'pub2');
+  backend.reply('/publish', { error: { code: 1004, message: 'no', temporary: true } });
+  assert.deepEqual((await c.call('publish', { channel: 'px:x', data: {} })).error, { code: 1004, message: 'no', temporary: true });
+  backend.reply('/publish', '{"result":{"b64data":"***"}}');
+  assert.deepEqual((await c.call('publish', { channel: 'px:x', data: {} })).error, { code: 100, message: 'internal server error', temporary: true });
+  backend.reply('/publish', { disconnect: { code: 4600, reason: 'stop' } });
+  c.send({ id: 70, publish: { channel: 'px:x', data: {} } });
+  assert.deepEqual(await c.waitClose(), { code: 4600, reason: 'stop' });
 });

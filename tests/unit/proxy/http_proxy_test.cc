@@ -179,5 +179,44 @@ TEST_F(HttpProxyTest, CompactJsonKeepsEscapesInsideStrings) {
             "{\"a\\\" b\":[1,\"\\u2028\"]}");
 }
 
+TEST_F(HttpProxyTest, SubscribeResultDecodesEveryField) {
+  auto reply = decode_subscribe_reply(
+      R"({"result":{"expire_at":1700000000,"info":{"i":1},"b64data":"eyJkIjoxfQ==",)"
+      R"("override":{"force_recovery":{"value":true}}}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->expire_at, 1700000000);
+  EXPECT_EQ(reply->result->info, R"({"i":1})");
+  EXPECT_EQ(reply->result->data, R"({"d":1})");
+  EXPECT_EQ(reply->result->override.force_recovery, std::optional<bool>(true));
+}
+
+TEST_F(HttpProxyTest, PublishResultDataWinsOverBase64EvenWhenNull) {
+  auto reply = decode_publish_reply(R"({"result":{"data":null,"b64data":"eHk=","skip_history":true}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, std::optional<std::string>("null"));
+  EXPECT_FALSE(reply->result->data_is_binary);
+  EXPECT_TRUE(reply->result->skip_history);
+  reply = decode_publish_reply(R"({"result":{"b64data":"eHk="}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, std::optional<std::string>("xy"));
+  EXPECT_TRUE(reply->result->data_is_binary);
+  reply = decode_publish_reply(R"({"result":{}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, std::nullopt);
+}
+
+TEST_F(HttpProxyTest, SubscribeAndPublishRequestsCarryChannel) {
+  auto body = encode_publish_request(json_proxy(), caller(), "news", R"({"x":1})");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","channel":"news","data":{"x":1}})");
+  body = encode_subscribe_request(json_proxy(), caller(), "news", "");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","channel":"news"})");
+}
+
 }  // namespace
 }  // namespace gyre::proxy

@@ -72,6 +72,8 @@ const PROXY_CONF = (b) => ({
   proxy_http_headers: ['Authorization', 'x-custom'],
   proxy_include_connection_meta: true,
   uni_websocket: true,
+  http_stream: true,
+  sse: true,
   namespaces: [
     { name: 'chat', presence: true },
     { name: 'px', proxy_subscribe: true, proxy_publish: true, history_size: 10, history_ttl: '300s', presence: true, join_leave: true },
@@ -427,4 +429,44 @@ test('publish proxy: error, disconnect and failure mappings', async (t, scope) =
   backend.reply('/publish', { disconnect: { code: 4600, reason: 'stop' } });
   c.send({ id: 70, publish: { channel: 'px:x', data: {} } });
   assert.deepEqual(await c.waitClose(), { code: 4600, reason: 'stop' });
+});
+
+/** Opens an HTTP streaming connection; resolves with the body once `done(text)` holds. */
+function firstChunk(port, method, path, headers, body, done = (t) => t.includes('\n')) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => {
+        text += d.toString();
+        if (!done(text)) return;
+        resolve({ status: res.statusCode, text });
+        req.destroy();
+      });
+    });
+    req.on('error', (e) => (e.code === 'ECONNRESET' ? null : reject(e)));
+    req.setTimeout(5000, () => reject(new Error('no chunk')));
+    req.end(body);
+  });
+}
+
+test('http_stream and SSE connect through the connect proxy with forwarded headers', async () => {
+  resetBackend();
+  backend.reply('/connect', (rec) => ({ result: { user: rec.json.transport, data: { via: rec.json.transport } } }));
+  const hs = await firstChunk(srv.port, 'POST', '/connection/http_stream',
+    { 'Content-Type': 'application/json', Authorization: 'Bearer hs' }, JSON.stringify({ id: 1, connect: { name: 'hs' } }));
+  assert.equal(hs.status, 200);
+  assert.deepEqual(JSON.parse(hs.text.split('\n')[0]).connect.data, { via: 'http_stream' });
+  const r1 = backend.take('/connect');
+  assert.equal(r1.json.transport, 'http_stream');
+  assert.equal(r1.headers.authorization, 'Bearer hs');
+
+  const q = encodeURIComponent(JSON.stringify({ id: 1, connect: { name: 'sse' } }));
+  const sse = await firstChunk(srv.port, 'GET', `/connection/sse?cf_connect=${q}`, { 'x-custom': 'sse-h' },
+    undefined, (t) => /data: .*\n/.test(t));
+  assert.equal(sse.status, 200);
+  const line = sse.text.split('\n').find((l) => l.startsWith('data: '));
+  assert.deepEqual(JSON.parse(line.slice(6)).connect.data, { via: 'sse' });
+  const r2 = backend.take('/connect');
+  assert.equal(r2.json.transport, 'sse');
+  assert.equal(r2.headers['x-custom'], 'sse-h');
 });

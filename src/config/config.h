@@ -146,6 +146,8 @@ struct Config {
   Duration proxy_connect_timeout{1000};
   std::string proxy_rpc_endpoint;
   Duration proxy_rpc_timeout{1000};
+  std::string proxy_refresh_endpoint;  // server-side connection refresh
+  Duration proxy_refresh_timeout{1000};
   std::string proxy_subscribe_endpoint;  // namespaces with proxy_subscribe
   Duration proxy_subscribe_timeout{1000};
   std::string proxy_publish_endpoint;  // namespaces with proxy_publish

@@ -213,6 +213,8 @@ void validate(const Config& config) {
                           "proxy_connect_timeout", config.proxy_connect_timeout);
   validate_proxy_endpoint("proxy_rpc_endpoint", config.proxy_rpc_endpoint, "proxy_rpc_timeout",
                           config.proxy_rpc_timeout);
+  validate_proxy_endpoint("proxy_refresh_endpoint", config.proxy_refresh_endpoint,
+                          "proxy_refresh_timeout", config.proxy_refresh_timeout);
   validate_proxy_endpoint("proxy_subscribe_endpoint", config.proxy_subscribe_endpoint,
                           "proxy_subscribe_timeout", config.proxy_subscribe_timeout);
   validate_proxy_endpoint("proxy_publish_endpoint", config.proxy_publish_endpoint,

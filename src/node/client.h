@@ -129,6 +129,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // Connect proxy (server-api.md §4.4) for a tokenless connect; later commands wait behind it.
   void connect_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
   void handle_rpc(protocol::Command& cmd);
+  // Refresh proxy (server-api.md §4.5): the connection reached its expiry.
+  void refresh_via_proxy();
   // Subscribe after the permission checks passed: creates the subscription and replies.
   void subscribe_authorized(uint32_t id, SubscribeParams params);
   // Subscribe proxy (server-api.md §4.6) for a tokenless subscribe in a proxied namespace.
@@ -222,6 +224,7 @@ class Client : public std::enable_shared_from_this<Client> {
   }
   size_t inflight_ = 0;  // async commands not finished yet
   bool connect_inflight_ = false;
+  bool refresh_inflight_ = false;  // a refresh proxy call is out
   size_t concurrency_limit() const;
   bool in_dispatch_ = false;
   bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid

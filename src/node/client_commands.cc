@@ -73,7 +73,9 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   result.client = id_;
   result.version = std::string(Node::kVersion);
   result.data = std::move(reply_data);
-  if (expire_at > 0) {
+  // With a refresh proxy the expiry is handled server-side: the client is not told
+  // (server-api.md §4.4).
+  if (expire_at > 0 && cfg.proxy_refresh_endpoint.empty()) {
     result.expires = true;
     result.ttl = ttl_until(expire_at);
   }

@@ -239,4 +239,50 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   });
 }
 
+void Client::refresh_via_proxy() {
+  auto p = proxy::refresh_proxy(*cfg_);
+  if (!p) {
+    return;
+  }
+  refresh_inflight_ = true;
+  post_to_proxy(*p, proxy::encode_refresh_request(*p, proxy_caller()),
+                [this](proxy::HttpResponse r) {
+                  refresh_inflight_ = false;
+                  const int64_t now = clock().unix_seconds();
+                  std::optional<proxy::Reply<proxy::RefreshResult>> reply;
+                  if (std::string why = transport_failure(r); !why.empty()) {
+                    spdlog::error("refresh proxy: client {}: {}", id_, why);
+                  } else if (reply = proxy::decode_refresh_reply(r.body); !reply) {
+                    spdlog::error("refresh proxy: client {}: undecodable response", id_);
+                  }
+                  if (!reply) {
+                    // Transport failure: keep the connection, try again in 60 s.
+                    expire_at_ = now + 60;
+                    reschedule();
+                    return;
+                  }
+                  if (!reply->result || reply->result->expired) {
+                    close_with(disconnects::expired());
+                    return;
+                  }
+                  auto& res = *reply->result;
+                  if (res.bad_info) {
+                    close_with(disconnects::server_error());
+                    return;
+                  }
+                  if (res.expire_at <= now) {
+                    close_with(disconnects::expired());
+                    return;
+                  }
+                  expire_at_ = res.expire_at;
+                  if (!res.info.empty()) {
+                    info_ = std::move(res.info);
+                  }
+                  if (res.meta) {
+                    meta_ = std::move(*res.meta);
+                  }
+                  reschedule();
+                });
+}
+
 }  // namespace gyre::node

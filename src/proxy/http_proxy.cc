@@ -395,6 +395,10 @@ std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg) {
   return make_proxy(cfg, cfg.proxy_rpc_endpoint, cfg.proxy_rpc_timeout);
 }
 
+std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg) {
+  return make_proxy(cfg, cfg.proxy_refresh_endpoint, cfg.proxy_refresh_timeout);
+}
+
 std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
                                            const config::ChannelOptions& o) {
   if (!o.proxy_subscribe) {
@@ -534,6 +538,47 @@ std::optional<std::string> encode_channel_request(const ProxyConfig& p, const Ca
 }
 
 }  // namespace
+
+std::string encode_refresh_request(const ProxyConfig& p, const Caller& c) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user_and_meta(w, p, c);
+  w.end_object();
+  return out;
+}
+
+std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body) {
+  return decode_reply<RefreshResult>(body, [&](od::object& o, Reply<RefreshResult>& r) {
+    RawPair info;
+    RefreshResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "expired")) {
+        return decode_bool(v, result.expired);
+      }
+      if (key_is(key, "expire_at")) {
+        return decode_int(v, result.expire_at);
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      if (key_is(key, "meta")) {
+        return decode_raw(v, result.meta);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    result.bad_info = !info.resolve(result.info);
+    r.result = std::move(result);
+    return true;
+  });
+}
 
 std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
                                                     std::string_view channel,

@@ -52,6 +52,7 @@ struct ProxyConfig {
 // The connect and RPC proxies of the default (non-granular) mode; nullopt when disabled.
 std::optional<ProxyConfig> connect_proxy(const config::Config& cfg);
 std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg);
+std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg);
 // Subscribe / publish proxies of a namespace: nullopt unless the namespace asks for the proxy
 // (proxy_subscribe / proxy_publish) and its endpoint is configured. A namespace that asks
 // for a proxy the node lacks answers 108, as Centrifugo (client_policy).
@@ -79,6 +80,8 @@ std::optional<std::string> encode_connect_request(const ProxyConfig& p, const Ca
                                                   const protocol::ConnectRequest& req);
 std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller& c,
                                               const protocol::RpcRequest& req);
+// Refresh: the common fields, user and meta only.
+std::string encode_refresh_request(const ProxyConfig& p, const Caller& c);
 std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
                                                     std::string_view channel,
                                                     std::string_view data);
@@ -110,6 +113,15 @@ struct RpcResult {
   std::string data;
 };
 
+// RefreshResult (server-api.md §4.5).
+struct RefreshResult {
+  bool expired = false;
+  int64_t expire_at = 0;
+  std::string info;                 // b64info decoded when non-empty; "" = keep
+  std::optional<std::string> meta;  // replaces the connection meta when present
+  bool bad_info = false;            // b64info did not decode: the connection closes (3004)
+};
+
 // SubscribeResult (server-api.md §4.6): b64info/b64data win when non-empty.
 struct SubscribeResult {
   int64_t expire_at = 0;
@@ -129,6 +141,8 @@ struct PublishResult {
 // b64info/b64data in a result becomes error 100 (as Centrifugo).
 std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body);
 std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body);
+// Only `result` matters for refresh: `error` and `disconnect` are ignored (server-api.md §4.5).
+std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body);
 std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body);
 std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body);
 

@@ -470,3 +470,45 @@ test('http_stream and SSE connect through the connect proxy with forwarded heade
   assert.equal(r2.json.transport, 'sse');
   assert.equal(r2.headers['x-custom'], 'sse-h');
 });
+
+test('refresh proxy: server-side refresh extends, failure extends by 60 s, expired closes 3005', async (t, scope) => {
+  const b = new Backend();
+  await b.start();
+  scope.defer(() => b.stop());
+  const s = await startServer({ ...PROXY_CONF(b), proxy_refresh_endpoint: `${b.url}/refresh`, api_key: 'k' });
+  scope.defer(() => s.stop());
+  const soon = () => Math.floor(Date.now() / 1000) + 1;
+  b.reply('/connect', { result: { user: 'rf', expire_at: soon(), meta: { v: 1 } } });
+  const c = await scope.raw(s);
+  const r = await c.call('connect', {});
+  assert.ok(r.connect, JSON.stringify(r));
+  assert.equal(r.connect.expires, undefined, 'server-side refresh: the client is not told');
+  assert.equal(r.connect.ttl, undefined);
+
+  // 1st refresh: extend by a second with new info and meta.
+  let calls = 0;
+  b.routes['/refresh'] = (rec, res) => {
+    calls++;
+    const body = calls === 1 ? { result: { expire_at: soon() + 1, info: { fresh: true }, meta: { v: 2 } } }
+      : calls === 2 ? { result: { expired: true } } : {};
+    res.writeHead(200).end(JSON.stringify(body));
+  };
+  await until(() => calls >= 1, 5000, 'first refresh call');
+  const first = b.take('/refresh');
+  assert.equal(first.text,
+    `{"client":"${r.connect.client}","transport":"websocket","protocol":"json","encoding":"json","user":"rf","meta":{"v":1}}`);
+  await until(() => calls >= 2, 6000, 'second refresh call');
+  const second = b.take('/refresh');
+  assert.deepEqual(second.json.meta, { v: 2 }, 'meta replaced by the refresh result');
+  assert.deepEqual(await c.waitClose(), { code: 3005, reason: 'connection expired' });
+
+  // A failing backend keeps the connection (expiry + 60 s).
+  b.reply('/connect', { result: { user: 'rf2', expire_at: soon() } });
+  b.reply('/refresh', 'broken', 500);
+  const c2 = await scope.raw(s);
+  assert.ok((await c2.call('connect', {})).connect);
+  await until(() => b.requests.filter((q) => q.path === '/refresh').length >= 1, 5000, 'refresh call');
+  await sleep(1500);
+  assert.ok(c2.isOpen, 'connection kept after a refresh proxy failure');
+  assert.equal(b.requests.filter((q) => q.path === '/refresh').length, 1, 'next attempt only after 60 s');
+});

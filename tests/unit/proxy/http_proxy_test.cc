@@ -218,5 +218,25 @@ TEST_F(HttpProxyTest, SubscribeAndPublishRequestsCarryChannel) {
             R"("user":"42","channel":"news"})");
 }
 
+TEST_F(HttpProxyTest, RefreshRequestAndResult) {
+  ProxyConfig p = json_proxy();
+  p.include_connection_meta = true;
+  EXPECT_EQ(encode_refresh_request(p, caller()),
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","meta":{"m":1}})");
+  auto reply = decode_refresh_reply(
+      R"({"result":{"expire_at":1700000000,"b64info":"aGk=","meta":{"n":2}},"error":{"code":1}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_FALSE(reply->result->expired);
+  EXPECT_EQ(reply->result->expire_at, 1700000000);
+  EXPECT_EQ(reply->result->info, "hi");
+  EXPECT_EQ(reply->result->meta, std::optional<std::string>(R"({"n":2})"));
+  EXPECT_FALSE(reply->result->bad_info);
+  reply = decode_refresh_reply(R"({"result":{"expired":true,"b64info":"%%"}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_TRUE(reply->result->expired);
+  EXPECT_TRUE(reply->result->bad_info);
+}
+
 }  // namespace
 }  // namespace gyre::proxy

@@ -512,3 +512,30 @@ test('refresh proxy: server-side refresh extends, failure extends by 60 s, expir
   assert.ok(c2.isOpen, 'connection kept after a refresh proxy failure');
   assert.equal(b.requests.filter((q) => q.path === '/refresh').length, 1, 'next attempt only after 60 s');
 });
+
+test('binary mode with the Protobuf SDK: b64data both ways (proxy_binary_encoding)', async (t, scope) => {
+  const { Centrifuge: CentrifugeProto } = await import('centrifuge/build/protobuf');
+  const b = new Backend();
+  await b.start();
+  scope.defer(() => b.stop());
+  const s = await startServer({ ...PROXY_CONF(b), proxy_binary_encoding: true });
+  scope.defer(() => s.stop());
+  const bin = Buffer.from([0, 1, 2, 250, 255]);
+  b.reply('/connect', { result: { user: 'pb', b64data: Buffer.from([9, 8, 7]).toString('base64') } });
+  b.reply('/rpc', (rec) => ({ result: { b64data: Buffer.from(rec.json.b64data, 'base64').reverse().toString('base64') } }));
+  const c = new CentrifugeProto(s.wsUrl, { websocket: WebSocket, data: new Uint8Array(bin), minReconnectDelay: 100 });
+  scope.defer(() => c.disconnect());
+  const connected = new Promise((resolve) => c.once('connected', resolve));
+  c.connect();
+  const ctx = await connected;
+  assert.deepEqual(Buffer.from(ctx.data), Buffer.from([9, 8, 7]));
+  const creq = b.take('/connect');
+  assert.equal(creq.text,
+    `{"client":"${ctx.client}","transport":"websocket","protocol":"protobuf","encoding":"binary","b64data":"${bin.toString('base64')}","name":"js"}`);
+  const res = await c.rpc('rev', new Uint8Array([1, 2, 3]));
+  assert.deepEqual(Buffer.from(res.data), Buffer.from([3, 2, 1]));
+  const rreq = b.take('/rpc');
+  assert.equal(rreq.json.encoding, 'binary');
+  assert.equal(rreq.json.protocol, 'protobuf');
+  assert.equal(rreq.json.b64data, Buffer.from([1, 2, 3]).toString('base64'));
+});

@@ -140,6 +140,21 @@ struct Config {
   bool disallow_anonymous_connection_tokens = false;
   std::string client_user_id_http_header;
   std::vector<std::string> allowed_origins;
+
+  // --- HTTP proxies, default mode (server-api.md §4.1.1). Empty endpoint = no proxy.
+  std::string proxy_connect_endpoint;
+  Duration proxy_connect_timeout{1000};
+  std::string proxy_rpc_endpoint;
+  Duration proxy_rpc_timeout{1000};
+  std::string proxy_refresh_endpoint;  // server-side connection refresh
+  Duration proxy_refresh_timeout{1000};
+  std::string proxy_subscribe_endpoint;  // namespaces with proxy_subscribe
+  Duration proxy_subscribe_timeout{1000};
+  std::string proxy_publish_endpoint;  // namespaces with proxy_publish
+  Duration proxy_publish_timeout{1000};
+  std::vector<std::string> proxy_http_headers;  // client request headers to forward
+  bool proxy_binary_encoding = false;
+  bool proxy_include_connection_meta = false;
   Duration ping_interval{25000};
   Duration pong_timeout{8000};
   Duration client_stale_close_delay{10000};

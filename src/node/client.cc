@@ -74,7 +74,11 @@ void Client::reschedule() {
       auto at = [&](int64_t unix_deadline) {
         return steady_now + std::chrono::seconds(std::max<int64_t>(0, unix_deadline - unix_now));
       };
-      if (expire_at_ > 0) {
+      if (expire_at_ > 0 && !cfg.proxy_refresh_endpoint.empty()) {
+        if (!refresh_inflight_) {
+          consider(at(expire_at_));  // server-side refresh through the proxy
+        }
+      } else if (expire_at_ > 0) {
         auto grace =
             std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_close_delay);
         consider(at(expire_at_ + grace.count()));
@@ -270,8 +274,7 @@ void Client::dispatch(Command& cmd) {
       handle_history(cmd);
       return;
     case Method::kRpc:
-      // Centrifugo registers no RPC handler without an RPC proxy (client-protocol.md §4.12).
-      reply_error(cmd.id, errors::not_available());
+      handle_rpc(cmd);
       return;
     case Method::kSend:
       // No message handler: the client must learn its messages are dropped (§4.13).
@@ -344,7 +347,14 @@ void Client::run_timers(clock::TimePoint now) {
   if (expire_at_ > 0 || expiring_subs_ > 0) {
     unix_now = clock().unix_seconds();
   }
-  if (expire_at_ > 0) {
+  if (expire_at_ > 0 && !cfg.proxy_refresh_endpoint.empty()) {
+    if (!refresh_inflight_ && unix_now >= expire_at_) {
+      refresh_via_proxy();
+      if (closed_) {
+        return;
+      }
+    }
+  } else if (expire_at_ > 0) {
     auto grace = std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_close_delay);
     if (unix_now >= expire_at_ + grace.count()) {
       close_with(disconnects::expired());

@@ -18,6 +18,7 @@
 #include "node/session_clock.h"
 #include "node/timer_wheel.h"
 #include "node/transport.h"
+#include "proxy/http_proxy.h"
 #include "protocol/types.h"
 
 // A client session: the protocol state machine of one connection (client-protocol.md §4).
@@ -62,6 +63,9 @@ class ClientSubscription final : public hub::Subscriber {
 // What the HTTP request that opened the connection told us.
 struct ConnectionRequest {
   std::string user_id_header;  // value of client_user_id_http_header, if configured
+  // Headers named in proxy_http_headers (names lower-cased), forwarded to every proxy call
+  // of the connection (server-api.md §4.2).
+  proxy::Headers headers;
 };
 
 class Client : public std::enable_shared_from_this<Client> {
@@ -118,6 +122,30 @@ class Client : public std::enable_shared_from_this<Client> {
   void send(std::string msg);
 
   void handle_connect(protocol::Command& cmd);
+  // The connect after credentials are known: `claims` from a token or the connect proxy (null
+  // when there are none), `reply_data` for the connect reply (connect proxy `data`).
+  void continue_connect(uint32_t id, const protocol::ConnectRequest& req,
+                        const auth::ConnectClaims* claims, bool proxied, std::string reply_data);
+  // Connect proxy (server-api.md §4.4) for a tokenless connect; later commands wait behind it.
+  void connect_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
+  void handle_rpc(protocol::Command& cmd);
+  // Refresh proxy (server-api.md §4.5): the connection reached its expiry.
+  void refresh_via_proxy();
+  // Subscribe after the permission checks passed: creates the subscription and replies.
+  void subscribe_authorized(uint32_t id, SubscribeParams params);
+  // Subscribe proxy (server-api.md §4.6) for a tokenless subscribe in a proxied namespace.
+  void subscribe_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
+  // Publishes `data` to `channel` as this client and replies (history unless skipped).
+  void publish_now(uint32_t id, const std::string& channel, std::string data, bool data_is_json,
+                   bool skip_history);
+  // Publish proxy (server-api.md §4.7): the backend may replace the data or skip history.
+  void publish_via_proxy(protocol::Command& cmd, const proxy::ProxyConfig& p);
+  // Who calls, for proxy request bodies.
+  proxy::Caller proxy_caller() const;
+  // POSTs `body` to proxy `p` with the connection's forwarded headers; `done` runs on this
+  // shard unless the session closed meanwhile (then the answer is dropped).
+  void post_to_proxy(const proxy::ProxyConfig& p, std::string body,
+                     std::function<void(proxy::HttpResponse)> done);
   void handle_subscribe(protocol::Command& cmd);
   void handle_unsubscribe(protocol::Command& cmd);
   void handle_publish(protocol::Command& cmd);
@@ -126,6 +154,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void handle_refresh(protocol::Command& cmd);
   void handle_sub_refresh(protocol::Command& cmd);
 
+  // A failed connect: an Error replies and makes the connection unusable, a Disconnect
+  // closes it; unidirectional transports convert both (fail_unidirectional_connect).
+  void fail_connect(uint32_t id, const Failure& f);
   void fail_unidirectional_connect(const Failure& f);
   void complete_connect(uint32_t id, protocol::ConnectResult result,
                         std::vector<SubscribeParams> subs);
@@ -171,6 +202,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string session_;
   std::string user_;
   std::string info_;
+  std::string meta_;  // connection meta (raw JSON) from the token or the connect proxy
   bool authenticated_ = false;
   bool unusable_ = false;
   bool closed_ = false;
@@ -192,6 +224,7 @@ class Client : public std::enable_shared_from_this<Client> {
   }
   size_t inflight_ = 0;  // async commands not finished yet
   bool connect_inflight_ = false;
+  bool refresh_inflight_ = false;  // a refresh proxy call is out
   size_t concurrency_limit() const;
   bool in_dispatch_ = false;
   bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid

@@ -21,18 +21,6 @@ void Client::handle_connect(Command& cmd) {
   const config::Config& cfg = *cfg_;
   auto& req = cmd.connect;
   const uint32_t id = cmd.id;
-  auto fail_connect = [&](const Failure& f) {
-    if (transport_info_.unidirectional) {
-      fail_unidirectional_connect(f);
-      return;
-    }
-    if (std::holds_alternative<Error>(f)) {
-      // The connection is unusable after a connect error; the rest of the frame is dropped.
-      unusable_ = true;
-      clear_queue();
-    }
-    fail(id, f);
-  };
 
   std::optional<auth::ConnectClaims> claims;
   if (!req.token.empty()) {
@@ -41,18 +29,28 @@ void Client::handle_connect(Command& cmd) {
       return;  // parked for a JWKS fetch
     }
     if (!*verified) {
-      fail_connect(policy::from_token_error(verified->error(), false));
+      fail_connect(id, policy::from_token_error(verified->error(), false));
       return;
     }
     claims = std::move(**verified);
+  } else if (auto p = proxy::connect_proxy(cfg)) {
+    // A token always wins; without one the connect proxy decides (server-api.md §4.4).
+    connect_via_proxy(cmd, *p);
+    return;
   }
-  auto planned =
-      policy::plan_connect(cfg, req, claims ? &*claims : nullptr, request_.user_id_header);
+  continue_connect(id, req, claims ? &*claims : nullptr, false, {});
+}
+
+void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
+                              const auth::ConnectClaims* claims, bool proxied,
+                              std::string reply_data) {
+  const config::Config& cfg = *cfg_;
+  auto planned = policy::plan_connect(cfg, req, claims, request_.user_id_header, proxied);
   if (!planned) {
     if (planned.error().close_only) {
       close_with(std::get<Disconnect>(planned.error().failure));
     } else {
-      fail_connect(planned.error().failure);
+      fail_connect(id, planned.error().failure);
     }
     return;
   }
@@ -60,21 +58,24 @@ void Client::handle_connect(Command& cmd) {
   token_channels_ = std::move(plan.token_channels);
   const std::string& user = plan.user;
   if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
-    fail_connect(disconnects::connection_limit());
+    fail_connect(id, disconnects::connection_limit());
     return;
   }
   user_acquired_ = true;
   user_ = user;
   const int64_t expire_at = plan.expire_at;
   if (expire_at > 0 && expire_at < clock().unix_seconds()) {
-    fail_connect(errors::expired());
+    fail_connect(id, errors::expired());
     return;
   }
 
   protocol::ConnectResult result;
   result.client = id_;
   result.version = std::string(Node::kVersion);
-  if (expire_at > 0) {
+  result.data = std::move(reply_data);
+  // With a refresh proxy the expiry is handled server-side: the client is not told
+  // (server-api.md §4.4).
+  if (expire_at > 0 && cfg.proxy_refresh_endpoint.empty()) {
     result.expires = true;
     result.ttl = ttl_until(expire_at);
   }
@@ -93,6 +94,9 @@ void Client::handle_connect(Command& cmd) {
   }
 
   info_ = std::move(plan.info);
+  if (claims != nullptr) {
+    meta_ = claims->meta;
+  }
   expire_at_ = expire_at;
   authenticated_ = true;
   node_.index_user(this);
@@ -162,6 +166,19 @@ void Client::handle_connect(Command& cmd) {
       finish_command();
     });
   }
+}
+
+void Client::fail_connect(uint32_t id, const Failure& f) {
+  if (transport_info_.unidirectional) {
+    fail_unidirectional_connect(f);
+    return;
+  }
+  if (std::holds_alternative<Error>(f)) {
+    // The connection is unusable after a connect error; the rest of the frame is dropped.
+    unusable_ = true;
+    clear_queue();
+  }
+  fail(id, f);
 }
 
 void Client::fail_unidirectional_connect(const Failure& f) {
@@ -268,17 +285,24 @@ void Client::handle_subscribe(Command& cmd) {
     }
     claims = std::move(**verified);
   }
+  if (!claims && policy::subscribe_proxy_decides(cfg, r, *res)) {
+    subscribe_via_proxy(cmd, *proxy::subscribe_proxy(cfg, *res->options));
+    return;
+  }
   auto params = policy::authorize_subscribe(cfg, r, *res, policy::Subject{user_, id_},
                                             claims ? &*claims : nullptr, clock().unix_seconds());
   if (!params) {
     fail(id, params.error());
     return;
   }
+  subscribe_authorized(id, std::move(*params));
+}
 
+void Client::subscribe_authorized(uint32_t id, SubscribeParams params) {
   ++inflight_;
   auto self = shared_from_this();
-  std::string ch = params->channel;
-  start_subscription(std::move(*params), [self, this, id, ch](SubscribeOutcome res) {
+  std::string ch = params.channel;
+  start_subscription(std::move(params), [self, this, id, ch](SubscribeOutcome res) {
     if (closed_) {
       return;
     }
@@ -323,25 +347,45 @@ void Client::handle_publish(Command& cmd) {
   const auto& o = *res.options;
   auto sub_it = subs_.find(r.channel);
   bool subscribed = sub_it != subs_.end() && sub_it->second->active;
+  if (auto p = proxy::publish_proxy(cfg, o)) {
+    // The publish proxy decides; allow_publish_* are not consulted (server-api.md §4.7).
+    publish_via_proxy(cmd, *p);
+    return;
+  }
   if (auto refused = policy::check_publish(cfg, o, user_, subscribed)) {
     reply_error(id, *refused);
     return;
   }
-  protocol::Publication pub;
-  pub.data = std::move(r.data);
   // A JSON command's data is a JSON value of the validated frame.
-  pub.data_is_json = codec_.type() == protocol::ProtocolType::kJson;
+  publish_now(id, r.channel, std::move(r.data), codec_.type() == protocol::ProtocolType::kJson,
+              false);
+}
+
+void Client::publish_now(uint32_t id, const std::string& channel, std::string data,
+                         bool data_is_json, bool skip_history) {
+  const auto& cfg = *cfg_;
+  channel::Resolved res;
+  if (!channel::resolve(cfg, channel, res)) {
+    reply_error(id, errors::unknown_channel());  // the config changed meanwhile
+    return;
+  }
+  const auto& o = *res.options;
+  auto sub_it = subs_.find(channel);
+  bool subscribed = sub_it != subs_.end() && sub_it->second->active;
+  protocol::Publication pub;
+  pub.data = std::move(data);
+  pub.data_is_json = data_is_json;
   pub.info = protocol::ClientInfo{user_, id_, info_,
                                   subscribed ? sub_it->second->chan_info : std::string()};
   pub.time = clock().unix_ms();
   engine::PublishOptions opts;
-  if (o.history_enabled()) {
+  if (o.history_enabled() && !skip_history) {
     opts.history = {o.history_size, o.history_ttl, cfg.meta_ttl(o)};
   }
   opts.delta = o.delta_publish;
   ++inflight_;
   auto self = shared_from_this();
-  node_.engine().publish(r.channel, std::move(pub), std::move(opts),
+  node_.engine().publish(channel, std::move(pub), std::move(opts),
                          [self, this, id](OpResult<engine::StreamPosition> res) {
                            if (closed_) {
                              return;

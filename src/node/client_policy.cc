@@ -4,6 +4,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "proxy/http_proxy.h"
+
 namespace gyre::node {
 
 Disconnect unidirectional_connect_disconnect(const config::Config& cfg, const Error& e) {
@@ -80,7 +82,8 @@ void apply_options(const config::ChannelOptions& o, const auth::SubscribeOptionO
 std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cfg,
                                                         const protocol::ConnectRequest& req,
                                                         const auth::ConnectClaims* claims,
-                                                        std::string_view user_id_header) {
+                                                        std::string_view user_id_header,
+                                                        bool proxied) {
   auto refuse = [](Failure f) { return std::unexpected(ConnectRefusal{std::move(f), false}); };
   ConnectPlan plan;
   bool credentials = false;
@@ -105,7 +108,7 @@ std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cf
   };
 
   if (claims != nullptr) {
-    if (claims->user.empty() && cfg.disallow_anonymous_connection_tokens) {
+    if (!proxied && claims->user.empty() && cfg.disallow_anonymous_connection_tokens) {
       return refuse(disconnects::permission_denied());
     }
     plan.user = claims->user;
@@ -243,9 +246,18 @@ std::expected<channel::Resolved, Failure> check_subscribe(const config::Config& 
   return res;
 }
 
+bool subscribe_proxy_decides(const config::Config& cfg, const protocol::SubscribeRequest& r,
+                             const channel::Resolved& res) {
+  const auto& o = *res.options;
+  if (!r.token.empty() || !proxy::subscribe_proxy(cfg, o)) {
+    return false;
+  }
+  return !(o.allow_user_limited_channels && channel::is_user_limited(cfg, r.channel));
+}
+
 std::expected<SubscribeParams, Failure> authorize_subscribe(
     const config::Config& cfg, const protocol::SubscribeRequest& r, const channel::Resolved& res,
-    Subject who, const auth::SubscribeClaims* claims, int64_t now_unix) {
+    Subject who, const auth::SubscribeClaims* claims, int64_t now_unix, const ProxyGrant* grant) {
   const auto& o = *res.options;
   bool user_limited = o.allow_user_limited_channels && channel::is_user_limited(cfg, r.channel);
   if (claims != nullptr) {
@@ -256,8 +268,11 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
   } else if (user_limited && channel::user_allowed(cfg, r.channel, who.user)) {
     // allowed by the user list
   } else if (!user_limited && proxied_subscribe(o)) {
-    // A subscribe proxy decides for this namespace, and none is configured on this node.
-    return std::unexpected(errors::not_available());
+    if (grant == nullptr) {
+      // A subscribe proxy decides for this namespace, and none is configured on this node.
+      return std::unexpected(errors::not_available());
+    }
+    // allowed by the subscribe proxy
   } else if (!user_limited && o.allow_subscribe_for_client &&
              (!who.user.empty() || o.allow_subscribe_for_anonymous)) {
     // allowed for clients
@@ -269,7 +284,10 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
 
   SubscribeParams p;
   p.channel = r.channel;
-  apply_options(o, claims != nullptr ? &claims->override : nullptr, p);
+  apply_options(o, claims != nullptr  ? &claims->override
+                   : grant != nullptr ? &grant->override
+                                      : nullptr,
+                p);
   // The client's optional flags (server-api.md §5.4, end).
   if (r.positioned && (o.allow_positioning || history_allowed(cfg, o, who.user, true))) {
     p.positioned = true;
@@ -293,6 +311,11 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
     if (p.expire_at > 0 && p.expire_at <= now_unix) {
       return std::unexpected(errors::expired());
     }
+  }
+  if (grant != nullptr) {
+    p.chan_info = grant->info;
+    p.data = grant->data;
+    p.expire_at = grant->expire_at > 0 ? grant->expire_at : 0;
   }
   p.recover = r.recover;
   p.offset = r.offset;
@@ -319,6 +342,7 @@ bool presence_allowed(const config::Config& cfg, const config::ChannelOptions& o
 std::optional<Error> check_publish(const config::Config& cfg, const config::ChannelOptions& o,
                                    std::string_view user, bool subscribed) {
   if (o.proxy_publish || !o.publish_proxy_name.empty() || o.proxy_subscribe_stream) {
+    // The publish proxy decides (the caller asks it when configured), else 108.
     return errors::not_available();
   }
   bool anon_ok = !user.empty() || o.allow_publish_for_anonymous;

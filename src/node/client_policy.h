@@ -92,12 +92,15 @@ struct ConnectRefusal {
 
 // The credentials and server-side subscriptions of a connect. `claims`: the verified token,
 // null when the request has none. `user_id_header`: value of client_user_id_http_header.
+// `proxied`: the claims come from the connect proxy, where an empty user is accepted
+// whatever disallow_anonymous_connection_tokens says (that option is about tokens).
 // Checks the channel limit; the user connection limit and expiry are checked by the caller
 // (they need node state and come after it, in Centrifugo's order).
 std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cfg,
                                                         const protocol::ConnectRequest& req,
                                                         const auth::ConnectClaims* claims,
-                                                        std::string_view user_id_header);
+                                                        std::string_view user_id_header,
+                                                        bool proxied = false);
 
 // --- subscribe (server-api.md §5.4)
 
@@ -108,11 +111,27 @@ std::expected<channel::Resolved, Failure> check_subscribe(const config::Config& 
                                                           const protocol::SubscribeRequest& r,
                                                           size_t num_subs, bool already);
 
+// What a subscribe proxy granted (server-api.md §4.6): channel info, reply data, expiry and
+// per-subscriber option overrides.
+struct ProxyGrant {
+  std::string info;
+  std::string data;
+  int64_t expire_at = 0;
+  auth::SubscribeOptionOverride override;
+};
+
+// Whether the namespace's subscribe proxy decides a subscribe without a token: not for
+// user-limited channels (server-api.md §4.6; private channels never get here without a token).
+bool subscribe_proxy_decides(const config::Config& cfg, const protocol::SubscribeRequest& r,
+                             const channel::Resolved& res);
+
 // The rest of the permission order, with the request's token claims when it had a token
-// (verified already): the subscription's parameters, or the failure.
+// (verified already), or what the subscribe proxy granted: the subscription's parameters,
+// or the failure.
 std::expected<SubscribeParams, Failure> authorize_subscribe(
     const config::Config& cfg, const protocol::SubscribeRequest& r, const channel::Resolved& res,
-    Subject who, const auth::SubscribeClaims* claims, int64_t now_unix);
+    Subject who, const auth::SubscribeClaims* claims, int64_t now_unix,
+    const ProxyGrant* grant = nullptr);
 
 // --- publish, presence, history (server-api.md §5.5)
 

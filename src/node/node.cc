@@ -67,6 +67,14 @@ void Node::reload(Runtime next) {
   for_each_shard([next](NodeShard& s) { s.runtime = next; }, [] {});
 }
 
+void Node::http_post(proxy::HttpRequest req, std::function<void(proxy::HttpResponse)> done) {
+  if (!http_post_) {
+    run_later([done = std::move(done)] { done(proxy::HttpResponse{0, "no HTTP client"}); });
+    return;
+  }
+  http_post_(std::move(req), std::move(done));
+}
+
 void Node::fetch_jwks(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
                       std::function<void()> done) {
   unsigned shard = Shard::current()->id();

@@ -17,6 +17,7 @@
 #include "core/sharded.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
+#include "proxy/http_proxy.h"
 #include "node/session_clock.h"
 #include "node/timer_wheel.h"
 
@@ -85,6 +86,11 @@ class Node final : public engine::EventHandler {
   void set_http_get(HttpGet get) { http_get_ = std::move(get); }
   void fetch_jwks(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
                   std::function<void()> done);
+  // Proxies (server-api.md §4): POSTs a proxy request through the calling shard's HTTP
+  // client; the callback runs later on the same shard. Unset (unit tests): every call fails
+  // as a transport failure.
+  void set_http_post(proxy::HttpPost post) { http_post_ = std::move(post); }
+  void http_post(proxy::HttpRequest req, std::function<void(proxy::HttpResponse)> done);
   engine::Engine& engine() { return engine_; }
   ShardSet& shards() { return shards_; }
   const std::string& id() const { return id_; }
@@ -142,6 +148,7 @@ class Node final : public engine::EventHandler {
   engine::Engine& engine_;
   Runtime runtime_;  // node-wide copy; written by reload() before the shards get theirs
   HttpGet http_get_;
+  proxy::HttpPost http_post_;
   void jwks_attempt(std::shared_ptr<const auth::Verifier> verifier, auth::JwksFetch fetch,
                     int attempts_left);
   std::mutex jwks_mu_;

@@ -1,7 +1,9 @@
 #include "server/http_client.h"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,7 +12,9 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
 
+#include <list>
 #include <memory>
+#include <optional>
 
 namespace gyre::server {
 
@@ -143,6 +147,227 @@ void http_get(asio::io_context& io, const std::string& url, std::chrono::millise
                    }
                    done(std::move(r));
                  });
+}
+
+// ------------------------------------------------------------------- HttpPool
+
+// One kept-alive connection: plain or TLS, with its read buffer (bytes past a response stay
+// there for the next one).
+struct PooledConn {
+  std::optional<beast::tcp_stream> tcp;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> ssl;
+  beast::flat_buffer buffer;
+  beast::tcp_stream& lowest() { return ssl ? beast::get_lowest_layer(*ssl) : *tcp; }
+};
+
+// Shard-local state of one endpoint. Shared by the pool and the requests in flight, so a
+// request that outlives the pool (shutdown) still finds it.
+struct HttpPool::Endpoint {
+  ParsedUrl url;
+  size_t max_inflight = 0;
+  size_t max_idle = 0;
+  size_t inflight = 0;
+  std::vector<std::unique_ptr<PooledConn>> idle;
+  // A request waiting for a slot. A releasing request hands its slot over: granted, then
+  // the timer is cancelled to wake the waiter.
+  struct Waiter {
+    asio::steady_timer timer;
+    bool granted = false;
+  };
+  std::list<Waiter*> waiters;
+
+  void release() {
+    if (!waiters.empty()) {
+      Waiter* w = waiters.front();
+      waiters.pop_front();
+      w->granted = true;  // the slot passes on: inflight is unchanged
+      w->timer.cancel();
+      return;
+    }
+    --inflight;
+  }
+};
+
+namespace {
+
+using Endpoint = HttpPool::Endpoint;
+
+// Holds a slot of an endpoint for the lifetime of one request.
+struct SlotGuard {
+  std::shared_ptr<Endpoint> ep;
+  ~SlotGuard() {
+    if (ep) {
+      ep->release();
+    }
+  }
+};
+
+// Unlinks a waiter that leaves without being granted (timeout, or frame destroyed).
+struct WaiterLink {
+  Endpoint& ep;
+  std::list<Endpoint::Waiter*>::iterator it;
+  Endpoint::Waiter& w;
+  ~WaiterLink() {
+    if (!w.granted) {
+      ep.waiters.erase(it);
+    }
+  }
+};
+
+// Whether a failure on a reused connection means the server closed it while idle: the
+// request is then retried once on a fresh connection.
+bool stale_connection(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+template <class Stream>
+asio::awaitable<proxy::HttpResponse> post_exchange(Stream& stream, PooledConn& conn,
+                                                   const ParsedUrl& u, const std::string& target,
+                                                   const proxy::HttpRequest& r,
+                                                   uint64_t body_limit, bool& keep) {
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  const bool default_port = u.port == (u.tls ? "443" : "80");
+  req.set(http::field::host, default_port ? u.host : u.host + ":" + u.port);
+  for (const auto& [name, value] : r.headers) {
+    req.set(name, value);
+  }
+  req.body() = r.body;
+  req.prepare_payload();
+  co_await http::async_write(stream, req, asio::use_awaitable);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(body_limit);
+  co_await http::async_read(stream, conn.buffer, parser, asio::use_awaitable);
+  auto res = parser.release();
+  keep = res.keep_alive();
+  co_return proxy::HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+asio::awaitable<std::unique_ptr<PooledConn>> open_conn(const ParsedUrl& u,
+                                                       asio::steady_timer::time_point deadline) {
+  auto ex = co_await asio::this_coro::executor;
+  auto conn = std::make_unique<PooledConn>();
+  tcp::resolver resolver(ex);
+  // The resolver has no deadline of its own: race it against the request's.
+  asio::steady_timer guard(ex, deadline);
+  guard.async_wait([&resolver](boost::system::error_code ec) {
+    if (!ec) {
+      resolver.cancel();
+    }
+  });
+  auto endpoints = co_await resolver.async_resolve(u.host, u.port, asio::use_awaitable);
+  guard.cancel();
+  beast::tcp_stream stream(ex);
+  stream.expires_at(deadline);
+  co_await stream.async_connect(endpoints, asio::use_awaitable);
+  stream.socket().set_option(tcp::no_delay(true));
+  if (!u.tls) {
+    conn->tcp.emplace(std::move(stream));
+    co_return conn;
+  }
+  conn->ssl.emplace(std::move(stream), tls_context());
+  if (SSL_set_tlsext_host_name(conn->ssl->native_handle(), u.host.c_str()) != 1) {
+    throw std::runtime_error("TLS: cannot set SNI host name");
+  }
+  conn->ssl->set_verify_callback(asio::ssl::host_name_verification(u.host));
+  co_await conn->ssl->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+  co_return conn;
+}
+
+// Endpoints of one host share connections; each request has its own path (`target`).
+asio::awaitable<proxy::HttpResponse> pooled_post(std::shared_ptr<Endpoint> ep,
+                                                 proxy::HttpRequest r, uint64_t body_limit,
+                                                 std::string target) {
+  auto ex = co_await asio::this_coro::executor;
+  const auto deadline = asio::steady_timer::clock_type::now() + r.timeout;
+  SlotGuard slot;
+  if (ep->inflight >= ep->max_inflight) {
+    Endpoint::Waiter w{asio::steady_timer(ex, deadline)};
+    WaiterLink link{*ep, ep->waiters.insert(ep->waiters.end(), &w), w};
+    co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!w.granted) {
+      co_return proxy::HttpResponse{0, "timeout waiting for a free connection slot"};
+    }
+  } else {
+    ++ep->inflight;
+  }
+  slot.ep = ep;
+
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<PooledConn> conn;
+    bool reused = false;
+    if (!ep->idle.empty()) {
+      conn = std::move(ep->idle.back());
+      ep->idle.pop_back();
+      reused = true;
+    } else {
+      conn = co_await open_conn(ep->url, deadline);
+    }
+    conn->lowest().expires_at(deadline);
+    bool keep = false;
+    boost::system::error_code failure;
+    std::optional<proxy::HttpResponse> res;
+    try {
+      if (conn->ssl) {
+        res = co_await post_exchange(*conn->ssl, *conn, ep->url, target, r, body_limit, keep);
+      } else {
+        res = co_await post_exchange(*conn->tcp, *conn, ep->url, target, r, body_limit, keep);
+      }
+    } catch (const boost::system::system_error& e) {
+      failure = e.code();
+    }
+    if (res) {
+      if (keep && ep->idle.size() < ep->max_idle) {
+        conn->lowest().expires_never();
+        ep->idle.push_back(std::move(conn));
+      }
+      co_return std::move(*res);
+    }
+    if (!(reused && attempt == 0 && stale_connection(failure))) {
+      throw boost::system::system_error(failure);
+    }
+  }
+}
+
+}  // namespace
+
+HttpPool::HttpPool(asio::io_context& io, Limits limits) : io_(io), limits_(limits) {}
+
+HttpPool::~HttpPool() = default;
+
+void HttpPool::post(proxy::HttpRequest req, std::function<void(proxy::HttpResponse)> done) {
+  ParsedUrl u;
+  if (!parse_url(req.url, u)) {
+    asio::post(io_, [done = std::move(done), url = req.url] {
+      done(proxy::HttpResponse{0, "bad URL " + url});
+    });
+    return;
+  }
+  std::string key = (u.tls ? "https://" : "http://") + u.host + ":" + u.port;
+  auto& ep = endpoints_[key];
+  if (!ep) {
+    ep = std::make_shared<Endpoint>();
+    ep->url = u;
+    ep->max_inflight = std::max<size_t>(1, limits_.max_inflight);
+    ep->max_idle = limits_.max_idle;
+  }
+  asio::co_spawn(
+      io_, pooled_post(ep, std::move(req), limits_.body_limit, std::move(u.target)),
+      [done = std::move(done)](std::exception_ptr e, proxy::HttpResponse r) {
+        if (e) {
+          std::string reason = "request failed";
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            reason = ex.what();
+          } catch (...) {
+          }
+          done(proxy::HttpResponse{0, std::move(reason)});
+          return;
+        }
+        done(std::move(r));
+      });
 }
 
 }  // namespace gyre::server

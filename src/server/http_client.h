@@ -1,16 +1,21 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
+
+#include "proxy/http_proxy.h"
 
 namespace boost::asio {
 class io_context;
 }
 
-// A one-shot HTTP/1.1 client for what Gyre fetches itself (JWK Sets now; proxies later):
-// http:// and https:// (system CA store, SNI, host name verification), one request per
-// connection, a deadline over the whole exchange, a bounded response body.
+// HTTP/1.1 clients for what Gyre fetches itself: http:// and https:// (system CA store, SNI,
+// host name verification), a deadline over the whole exchange, a bounded response body.
+// http_get is one-shot (JWK Sets); HttpPool keeps connections alive (proxies).
 namespace gyre::server {
 
 struct HttpResult {
@@ -30,5 +35,38 @@ struct ParsedUrl {
   std::string target;  // path + query, "/" when empty
 };
 bool parse_url(std::string_view url, ParsedUrl& out);
+
+// The proxy client of one shard: POSTs over keep-alive connections, pooled per endpoint
+// (scheme, host, port). Shard-local: constructed for a shard and used only on its thread; its
+// coroutines run on that shard's io_context and never block it (DNS goes through Asio's
+// resolver thread).
+//   * At most `max_inflight` requests per endpoint at once; more wait for a slot, within
+//     their own timeout (which covers the wait, connect, send and read).
+//   * At most `max_idle` idle connections kept per endpoint; a reused connection the server
+//     closed meanwhile is retried once on a fresh one (as Go's transport does).
+//   * A response body above `body_limit` bytes, a header above 8 KiB, or a response that
+//     does not end before the timeout fails the request and closes its connection.
+class HttpPool {
+ public:
+  struct Limits {
+    size_t max_inflight = 256;
+    size_t max_idle = 64;
+    uint64_t body_limit = 16ull * 1024 * 1024;
+  };
+  HttpPool(boost::asio::io_context& io, Limits limits);
+  ~HttpPool();
+  HttpPool(const HttpPool&) = delete;
+  HttpPool& operator=(const HttpPool&) = delete;
+
+  // `done` runs exactly once, on this shard, never inline.
+  void post(proxy::HttpRequest req, std::function<void(proxy::HttpResponse)> done);
+
+  struct Endpoint;  // defined in http_client.cc
+
+ private:
+  boost::asio::io_context& io_;
+  Limits limits_;
+  std::unordered_map<std::string, std::shared_ptr<Endpoint>> endpoints_;
+};
 
 }  // namespace gyre::server

@@ -14,6 +14,7 @@
 #include "core/ascii.h"
 #include "core/glob.h"
 #include "node/timer_wheel.h"
+#include "proxy/http_proxy.h"
 #include "server/request_parser.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
@@ -63,6 +64,18 @@ struct OriginGlobs {
 };
 
 namespace {
+
+// The client headers forwarded to proxies (proxy_http_headers), kept for the session: the
+// first non-empty value of each configured name, as Centrifugo's Header.Get.
+void capture_proxy_headers(const config::Config& cfg, const IncomingRequest& req,
+                           node::ConnectionRequest& cr) {
+  for (const auto& name : cfg.proxy_http_headers) {
+    std::string_view value = req[name];
+    if (!value.empty()) {
+      cr.headers.emplace_back(ascii_lower(name), std::string(value));
+    }
+  }
+}
 
 const std::vector<Glob>& origin_globs(OriginGlobs& cache, const config::Config& cfg) {
   auto& [compiled_from, globs] = cache;
@@ -437,6 +450,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!cfg.client_user_id_http_header.empty()) {
       cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
     }
+    capture_proxy_headers(cfg, req, cr);
     auto stream = std::make_shared<transport::StreamSession>(std::move(socket_), std::move(opts));
     if (node_.shutting_down()) {
       stream->reject(disconnects::shutdown());
@@ -540,6 +554,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!cfg.client_user_id_http_header.empty()) {
       cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
     }
+    capture_proxy_headers(cfg, req, cr);
     auto response = std::make_shared<std::string>(std::move(negotiated->response));
     g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(

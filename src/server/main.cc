@@ -177,6 +177,15 @@ int run_server(const gyre::config::LoadResult& loaded,
                              done(r.status, std::move(r.body));
                            });
   });
+  // Proxy calls go out through a keep-alive pool on the calling shard.
+  gyre::Sharded<gyre::server::HttpPool> proxy_clients(shards, [&shards](unsigned id) {
+    return std::make_unique<gyre::server::HttpPool>(shards.at(id).io(),
+                                                    gyre::server::HttpPool::Limits{});
+  });
+  node->set_http_post([&proxy_clients](gyre::proxy::HttpRequest req,
+                                       std::function<void(gyre::proxy::HttpResponse)> done) {
+    proxy_clients.local().post(std::move(req), std::move(done));
+  });
   gyre::api::HttpApi api(*node);
   gyre::server::HttpServer http(shards, *node, api);
 

@@ -1,0 +1,288 @@
+// Proxy calls of a client session (server-api.md §4): the command waits for the backend's
+// answer, then the answer is applied as Centrifugo applies it. Later commands of the
+// connection stay queued behind the call (it counts as an in-flight command), so their order
+// is kept.
+#include <spdlog/spdlog.h>
+
+#include "node/client.h"
+#include "node/node.h"
+
+namespace gyre::node {
+
+using protocol::Command;
+
+namespace {
+
+// Why a proxy answer is a transport failure, for the log; empty when it is usable.
+std::string transport_failure(const proxy::HttpResponse& r) {
+  if (r.status == 0) {
+    return r.body;
+  }
+  if (r.status != 200) {
+    return "unexpected HTTP status " + std::to_string(r.status);
+  }
+  return {};
+}
+
+}  // namespace
+
+proxy::Caller Client::proxy_caller() const {
+  proxy::Caller c;
+  c.client = id_;
+  c.transport = transport_info_.name;
+  c.protocol = &codec_ == &protocol::protobuf_codec() ? "protobuf" : "json";
+  c.user = user_;
+  c.meta = meta_;
+  return c;
+}
+
+void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string body,
+                           std::function<void(proxy::HttpResponse)> done) {
+  proxy::HttpRequest req;
+  req.url = p.endpoint;
+  req.headers = proxy::request_headers(p, request_.headers);
+  req.body = std::move(body);
+  req.timeout = p.timeout;
+  node_.http_post(std::move(req),
+                  [self = shared_from_this(), this, done = std::move(done)](
+                      proxy::HttpResponse r) {
+                    if (closed_) {
+                      return;  // the client left meanwhile: the answer has no one to go to
+                    }
+                    done(std::move(r));
+                  });
+}
+
+void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
+  const uint32_t id = cmd.id;
+  auto body = proxy::encode_connect_request(p, proxy_caller(), cmd.connect);
+  if (!body) {
+    spdlog::error("connect proxy: client {}: connect data is not JSON (enable "
+                  "proxy_binary_encoding for binary payloads)",
+                  id_);
+    fail_connect(id, errors::internal());
+    return;
+  }
+  ++inflight_;
+  connect_inflight_ = true;
+  auto held = std::make_shared<protocol::ConnectRequest>(std::move(cmd.connect));
+  post_to_proxy(p, std::move(*body), [this, id, held](proxy::HttpResponse r) {
+    --inflight_;
+    connect_inflight_ = false;
+    in_dispatch_ = true;
+    if (std::string why = transport_failure(r); !why.empty()) {
+      spdlog::error("connect proxy: client {}: {}", id_, why);
+      fail_connect(id, errors::internal());
+    } else if (auto reply = proxy::decode_connect_reply(r.body); !reply) {
+      spdlog::error("connect proxy: client {}: undecodable response", id_);
+      fail_connect(id, errors::internal());
+    } else if (reply->disconnect) {
+      fail_connect(id, *reply->disconnect);
+    } else if (reply->error) {
+      fail_connect(id, *reply->error);
+    } else if (reply->result) {
+      continue_connect(id, *held, &reply->result->claims, true,
+                       std::move(reply->result->data));
+    } else {
+      // No credentials (`{}`): as a tokenless connect without a proxy.
+      continue_connect(id, *held, nullptr, false, {});
+    }
+    in_dispatch_ = false;
+    process_commands();
+  });
+}
+
+void Client::handle_rpc(Command& cmd) {
+  auto p = proxy::rpc_proxy(*cfg_);
+  if (!p) {
+    // Centrifugo registers no RPC handler without an RPC proxy (client-protocol.md §4.12).
+    reply_error(cmd.id, errors::not_available());
+    return;
+  }
+  const uint32_t id = cmd.id;
+  auto body = proxy::encode_rpc_request(*p, proxy_caller(), cmd.rpc);
+  if (!body) {
+    spdlog::error("rpc proxy: client {}: rpc data is not JSON (enable proxy_binary_encoding "
+                  "for binary payloads)",
+                  id_);
+    reply_error(id, errors::internal());
+    return;
+  }
+  ++inflight_;
+  post_to_proxy(*p, std::move(*body), [this, id](proxy::HttpResponse r) {
+    if (std::string why = transport_failure(r); !why.empty()) {
+      spdlog::error("rpc proxy: client {}: {}", id_, why);
+      reply_error(id, errors::internal());
+    } else if (auto reply = proxy::decode_rpc_reply(r.body); !reply) {
+      spdlog::error("rpc proxy: client {}: undecodable response", id_);
+      reply_error(id, errors::internal());
+    } else if (reply->disconnect) {
+      close_with(*reply->disconnect);
+    } else if (reply->error) {
+      reply_error(id, *reply->error);
+    } else {
+      protocol::RpcResult result;
+      if (reply->result) {
+        result.data = std::move(reply->result->data);
+      }
+      std::string out;
+      codec_.encode_rpc(out, id, result);
+      send(std::move(out));
+    }
+    finish_command();
+  });
+}
+
+void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
+  const uint32_t id = cmd.id;
+  auto body = proxy::encode_subscribe_request(p, proxy_caller(), cmd.subscribe.channel,
+                                              cmd.subscribe.data);
+  if (!body) {
+    spdlog::error("subscribe proxy: client {}: subscribe data is not JSON", id_);
+    reply_error(id, errors::internal());
+    return;
+  }
+  ++inflight_;
+  auto held = std::make_shared<protocol::SubscribeRequest>(std::move(cmd.subscribe));
+  post_to_proxy(p, std::move(*body), [this, id, held](proxy::HttpResponse r) {
+    --inflight_;
+    in_dispatch_ = true;
+    auto decided = [&]() -> std::expected<policy::ProxyGrant, Failure> {
+      if (std::string why = transport_failure(r); !why.empty()) {
+        spdlog::error("subscribe proxy: client {}: {}", id_, why);
+        return std::unexpected(errors::internal());
+      }
+      auto reply = proxy::decode_subscribe_reply(r.body);
+      if (!reply) {
+        spdlog::error("subscribe proxy: client {}: undecodable response", id_);
+        return std::unexpected(errors::internal());
+      }
+      if (reply->disconnect) {
+        return std::unexpected(*reply->disconnect);
+      }
+      if (reply->error) {
+        return std::unexpected(*reply->error);
+      }
+      policy::ProxyGrant grant;  // no result ({}) also means allowed
+      if (reply->result) {
+        grant.info = std::move(reply->result->info);
+        grant.data = std::move(reply->result->data);
+        grant.expire_at = reply->result->expire_at;
+        grant.override = reply->result->override;
+      }
+      return grant;
+    }();
+    if (!decided) {
+      fail(id, decided.error());
+    } else {
+      // The checks before the proxy ran with the state of the time of the command; run them
+      // again, as the connection may have subscribed meanwhile (client_concurrency > 1).
+      const auto& cfg = *cfg_;
+      auto res = policy::check_subscribe(cfg, *held, subs_.size(), subs_.count(held->channel) != 0);
+      if (!res) {
+        fail(id, res.error());
+      } else {
+        auto params = policy::authorize_subscribe(cfg, *held, *res, policy::Subject{user_, id_},
+                                                  nullptr, clock().unix_seconds(), &*decided);
+        if (!params) {
+          fail(id, params.error());
+        } else {
+          subscribe_authorized(id, std::move(*params));
+        }
+      }
+    }
+    in_dispatch_ = false;
+    process_commands();
+  });
+}
+
+void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
+  const uint32_t id = cmd.id;
+  auto body = proxy::encode_publish_request(p, proxy_caller(), cmd.publish.channel,
+                                            cmd.publish.data);
+  if (!body) {
+    spdlog::error("publish proxy: client {}: publication data is not JSON", id_);
+    reply_error(id, errors::internal());
+    return;
+  }
+  ++inflight_;
+  const bool json = codec_.type() == protocol::ProtocolType::kJson;
+  auto held = std::make_shared<protocol::PublishRequest>(std::move(cmd.publish));
+  post_to_proxy(p, std::move(*body), [this, id, held, json](proxy::HttpResponse r) {
+    --inflight_;
+    in_dispatch_ = true;
+    if (std::string why = transport_failure(r); !why.empty()) {
+      spdlog::error("publish proxy: client {}: {}", id_, why);
+      reply_error(id, errors::internal());
+    } else if (auto reply = proxy::decode_publish_reply(r.body); !reply) {
+      spdlog::error("publish proxy: client {}: undecodable response", id_);
+      reply_error(id, errors::internal());
+    } else if (reply->disconnect) {
+      close_with(*reply->disconnect);
+    } else if (reply->error) {
+      reply_error(id, *reply->error);
+    } else {
+      std::string data = std::move(held->data);
+      bool data_is_json = json;
+      bool skip_history = false;
+      if (reply->result) {
+        skip_history = reply->result->skip_history;
+        if (reply->result->data) {
+          data = std::move(*reply->result->data);
+          data_is_json = json && !reply->result->data_is_binary;
+        }
+      }
+      publish_now(id, held->channel, std::move(data), data_is_json, skip_history);
+    }
+    in_dispatch_ = false;
+    process_commands();
+  });
+}
+
+void Client::refresh_via_proxy() {
+  auto p = proxy::refresh_proxy(*cfg_);
+  if (!p) {
+    return;
+  }
+  refresh_inflight_ = true;
+  post_to_proxy(*p, proxy::encode_refresh_request(*p, proxy_caller()),
+                [this](proxy::HttpResponse r) {
+                  refresh_inflight_ = false;
+                  const int64_t now = clock().unix_seconds();
+                  std::optional<proxy::Reply<proxy::RefreshResult>> reply;
+                  if (std::string why = transport_failure(r); !why.empty()) {
+                    spdlog::error("refresh proxy: client {}: {}", id_, why);
+                  } else if (reply = proxy::decode_refresh_reply(r.body); !reply) {
+                    spdlog::error("refresh proxy: client {}: undecodable response", id_);
+                  }
+                  if (!reply) {
+                    // Transport failure: keep the connection, try again in 60 s.
+                    expire_at_ = now + 60;
+                    reschedule();
+                    return;
+                  }
+                  if (!reply->result || reply->result->expired) {
+                    close_with(disconnects::expired());
+                    return;
+                  }
+                  auto& res = *reply->result;
+                  if (res.bad_info) {
+                    close_with(disconnects::server_error());
+                    return;
+                  }
+                  if (res.expire_at <= now) {
+                    close_with(disconnects::expired());
+                    return;
+                  }
+                  expire_at_ = res.expire_at;
+                  if (!res.info.empty()) {
+                    info_ = std::move(res.info);
+                  }
+                  if (res.meta) {
+                    meta_ = std::move(*res.meta);
+                  }
+                  reschedule();
+                });
+}
+
+}  // namespace gyre::node

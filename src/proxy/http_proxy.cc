@@ -1,0 +1,836 @@
+#include "proxy/http_proxy.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/ascii.h"
+#include "core/base64.h"
+#include "protocol/codec.h"
+#include "protocol/json_raw.h"
+#include "protocol/json_writer.h"
+
+namespace gyre::proxy {
+namespace {
+
+namespace od = simdjson::ondemand;
+using JsonType = od::json_type;
+using protocol::key_is;
+
+std::optional<ProxyConfig> make_proxy(const config::Config& cfg, const std::string& endpoint,
+                                      config::Duration timeout) {
+  if (endpoint.empty()) {
+    return std::nullopt;
+  }
+  ProxyConfig p;
+  p.endpoint = endpoint;
+  p.timeout = timeout;
+  for (const auto& h : cfg.proxy_http_headers) {
+    p.http_headers.push_back(ascii_lower(h));
+  }
+  p.binary_encoding = cfg.proxy_binary_encoding;
+  p.include_connection_meta = cfg.proxy_include_connection_meta;
+  return p;
+}
+
+void write_common(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
+  w.field("client", c.client);
+  w.field("transport", c.transport);
+  w.field("protocol", c.protocol);
+  w.field("encoding", p.binary_encoding ? "binary" : "json");
+}
+
+// `data`/`b64data` of a payload: omitted when empty. False when the payload must be JSON
+// and is not.
+bool write_payload(protocol::JsonWriter& w, const ProxyConfig& p, std::string_view data) {
+  if (data.empty()) {
+    return true;
+  }
+  if (p.binary_encoding) {
+    w.field("b64data", base64::encode_std(data));
+    return true;
+  }
+  if (!protocol::valid_json(data)) {
+    return false;
+  }
+  w.key("data");
+  w.raw(compact_json(data));
+  return true;
+}
+
+void write_user_and_meta(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
+  w.field("user", c.user);  // always present, even "" (server-api.md §4.3)
+  if (p.include_connection_meta && !c.meta.empty()) {
+    w.field_raw("meta", c.meta);
+  }
+}
+
+// --- decoding helpers (Go encoding/json leniency, server-api.md §0.1)
+
+template <class Fn>
+bool for_each_member(od::object& object, Fn&& fn) {
+  for (auto member : object) {
+    od::field field;
+    if (std::move(member).get(field) != simdjson::SUCCESS) {
+      return false;
+    }
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return false;
+    }
+    od::value value = field.value();
+    if (!fn(key, value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool type_of(od::value& v, JsonType& t) { return v.type().get(t) == simdjson::SUCCESS; }
+
+// Opens `v` as an object; `is_null` when it is null (Go leaves the field unset).
+bool object_of(od::value& v, od::object& out, bool& is_null) {
+  JsonType t;
+  if (!type_of(v, t)) {
+    return false;
+  }
+  is_null = t == JsonType::null;
+  if (is_null) {
+    return true;
+  }
+  return t == JsonType::object && v.get_object().get(out) == simdjson::SUCCESS;
+}
+
+bool decode_string(od::value& v, std::string& out) {
+  JsonType t;
+  if (!type_of(v, t)) {
+    return false;
+  }
+  if (t == JsonType::null) {
+    return true;
+  }
+  std::string_view s;
+  if (t != JsonType::string || v.get_string().get(s) != simdjson::SUCCESS) {
+    return false;
+  }
+  out.assign(s);
+  return true;
+}
+
+bool decode_raw(od::value& v, std::optional<std::string>& out) {
+  std::string_view raw;
+  if (!protocol::raw_json_bytes(v, raw)) {
+    return false;
+  }
+  out.emplace(raw);
+  return true;
+}
+
+bool decode_bool(od::value& v, bool& out) {
+  JsonType t;
+  if (!type_of(v, t)) {
+    return false;
+  }
+  if (t == JsonType::null) {
+    return true;
+  }
+  return t == JsonType::boolean && v.get_bool().get(out) == simdjson::SUCCESS;
+}
+
+// An integer of `type` (uint32 for codes, int64 for times); floats and out-of-range values
+// fail as in Go.
+template <class Int>
+bool decode_int(od::value& v, Int& out) {
+  JsonType t;
+  if (!type_of(v, t)) {
+    return false;
+  }
+  if (t == JsonType::null) {
+    return true;
+  }
+  if (t != JsonType::number) {
+    return false;
+  }
+  if constexpr (std::is_signed_v<Int>) {
+    int64_t n = 0;
+    if (v.get_int64().get(n) != simdjson::SUCCESS) {
+      return false;
+    }
+    out = static_cast<Int>(n);
+  } else {
+    uint64_t n = 0;
+    if (v.get_uint64().get(n) != simdjson::SUCCESS || n > std::numeric_limits<Int>::max()) {
+      return false;
+    }
+    out = static_cast<Int>(n);
+  }
+  return true;
+}
+
+bool decode_string_list(od::value& v, std::vector<std::string>& out) {
+  JsonType t;
+  if (!type_of(v, t)) {
+    return false;
+  }
+  if (t == JsonType::null) {
+    out.clear();
+    return true;
+  }
+  od::array array;
+  if (t != JsonType::array || v.get_array().get(array) != simdjson::SUCCESS) {
+    return false;
+  }
+  out.clear();
+  for (auto item : array) {
+    od::value e;
+    if (std::move(item).get(e) != simdjson::SUCCESS) {
+      return false;
+    }
+    std::string s;
+    if (!decode_string(e, s)) {
+      return false;
+    }
+    out.push_back(std::move(s));
+  }
+  return true;
+}
+
+bool decode_error(od::value& v, std::optional<Error>& out) {
+  od::object o;
+  bool is_null = false;
+  if (!object_of(v, o, is_null)) {
+    return false;
+  }
+  if (is_null) {
+    out.reset();
+    return true;
+  }
+  Error e;
+  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
+        if (key_is(key, "code")) {
+          return decode_int(m, e.code);
+        }
+        if (key_is(key, "message")) {
+          return decode_string(m, e.message);
+        }
+        if (key_is(key, "temporary")) {
+          return decode_bool(m, e.temporary);
+        }
+        return true;
+      })) {
+    return false;
+  }
+  out = std::move(e);
+  return true;
+}
+
+bool decode_disconnect(od::value& v, std::optional<Disconnect>& out) {
+  od::object o;
+  bool is_null = false;
+  if (!object_of(v, o, is_null)) {
+    return false;
+  }
+  if (is_null) {
+    out.reset();
+    return true;
+  }
+  Disconnect d;
+  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
+        if (key_is(key, "code")) {
+          return decode_int(m, d.code);
+        }
+        if (key_is(key, "reason")) {
+          return decode_string(m, d.reason);
+        }
+        return true;
+      })) {
+    return false;
+  }
+  out = std::move(d);
+  return true;
+}
+
+bool decode_bool_value(od::value& v, std::optional<bool>& out) {
+  od::object o;
+  bool is_null = false;
+  if (!object_of(v, o, is_null)) {
+    return false;
+  }
+  if (is_null) {
+    out.reset();
+    return true;
+  }
+  bool b = false;
+  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
+        return key_is(key, "value") ? decode_bool(m, b) : true;
+      })) {
+    return false;
+  }
+  out = b;
+  return true;
+}
+
+bool decode_override(od::value& v, auth::SubscribeOptionOverride& out) {
+  od::object o;
+  bool is_null = false;
+  if (!object_of(v, o, is_null)) {
+    return false;
+  }
+  if (is_null) {
+    out = {};
+    return true;
+  }
+  return for_each_member(o, [&](std::string_view key, od::value& m) {
+    if (key_is(key, "presence")) {
+      return decode_bool_value(m, out.presence);
+    }
+    if (key_is(key, "join_leave")) {
+      return decode_bool_value(m, out.join_leave);
+    }
+    if (key_is(key, "force_push_join_leave")) {
+      return decode_bool_value(m, out.force_push_join_leave);
+    }
+    if (key_is(key, "force_recovery")) {
+      return decode_bool_value(m, out.force_recovery);
+    }
+    if (key_is(key, "force_positioning")) {
+      return decode_bool_value(m, out.force_positioning);
+    }
+    return true;
+  });
+}
+
+// A raw field with its base64 twin; the twin wins when non-empty (all results but publish).
+struct RawPair {
+  std::optional<std::string> raw;
+  std::string b64;
+  // False on bad base64.
+  bool resolve(std::string& out) const {
+    if (!b64.empty()) {
+      auto decoded = base64::decode_std(b64);
+      if (!decoded) {
+        return false;
+      }
+      out = std::move(*decoded);
+      return true;
+    }
+    out = raw.value_or(std::string());
+    return true;
+  }
+};
+
+struct DecodedSubOptions {
+  RawPair info;
+  RawPair data;
+  auth::SubscribeOptionOverride override;
+};
+
+// Runs `fn(key, value)` for each member of the top-level object of `body`, after checking
+// that the whole body is valid JSON (Go decodes the whole document).
+template <class Fn>
+bool for_each_top_member(std::string_view body, Fn&& fn) {
+  if (!protocol::valid_json(body)) {
+    return false;
+  }
+  simdjson::padded_string padded(body);
+  od::parser parser;
+  od::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
+    return false;
+  }
+  od::object o;
+  if (doc.get_object().get(o) != simdjson::SUCCESS) {
+    return false;
+  }
+  return for_each_member(o, fn);
+}
+
+template <class R, class ResultFn>
+std::optional<Reply<R>> decode_reply(std::string_view body, ResultFn&& decode_result) {
+  Reply<R> reply;
+  bool ok = for_each_top_member(body, [&](std::string_view key, od::value& v) {
+    if (key_is(key, "disconnect")) {
+      return decode_disconnect(v, reply.disconnect);
+    }
+    if (key_is(key, "error")) {
+      return decode_error(v, reply.error);
+    }
+    if (key_is(key, "result")) {
+      od::object o;
+      bool is_null = false;
+      if (!object_of(v, o, is_null)) {
+        return false;
+      }
+      if (is_null) {
+        reply.result.reset();
+        return true;
+      }
+      return decode_result(o, reply);
+    }
+    return true;
+  });
+  if (!ok) {
+    return std::nullopt;
+  }
+  return reply;
+}
+
+// A result that failed a base64 decode: error 100 unless disconnect or error decide first.
+template <class R>
+void fail_result(Reply<R>& reply) {
+  reply.result.reset();
+  if (!reply.error) {
+    reply.error = errors::internal();
+  }
+}
+
+}  // namespace
+
+std::optional<ProxyConfig> connect_proxy(const config::Config& cfg) {
+  return make_proxy(cfg, cfg.proxy_connect_endpoint, cfg.proxy_connect_timeout);
+}
+
+std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg) {
+  return make_proxy(cfg, cfg.proxy_rpc_endpoint, cfg.proxy_rpc_timeout);
+}
+
+std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg) {
+  return make_proxy(cfg, cfg.proxy_refresh_endpoint, cfg.proxy_refresh_timeout);
+}
+
+std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
+                                           const config::ChannelOptions& o) {
+  if (!o.proxy_subscribe) {
+    return std::nullopt;
+  }
+  return make_proxy(cfg, cfg.proxy_subscribe_endpoint, cfg.proxy_subscribe_timeout);
+}
+
+std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
+                                         const config::ChannelOptions& o) {
+  if (!o.proxy_publish) {
+    return std::nullopt;
+  }
+  return make_proxy(cfg, cfg.proxy_publish_endpoint, cfg.proxy_publish_timeout);
+}
+
+Headers request_headers(const ProxyConfig& p, const Headers& client_headers) {
+  Headers out;
+  for (const auto& [name, value] : client_headers) {
+    std::string lower = ascii_lower(name);
+    if (lower == "content-type") {
+      continue;  // forced below
+    }
+    if (std::find(p.http_headers.begin(), p.http_headers.end(), lower) != p.http_headers.end()) {
+      out.emplace_back(std::move(lower), value);
+    }
+  }
+  out.emplace_back("content-type", "application/json");
+  return out;
+}
+
+std::string compact_json(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char ch = json[i];
+    if (!in_string) {
+      if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+        continue;
+      }
+      if (ch == '"') {
+        in_string = true;
+      }
+      out += ch;
+      continue;
+    }
+    if (ch == '\\') {
+      out += ch;
+      if (i + 1 < json.size()) {
+        out += json[++i];
+      }
+      continue;
+    }
+    if (ch == '"') {
+      in_string = false;
+      out += ch;
+    } else if (ch == '<') {
+      out += "\\u003c";
+    } else if (ch == '>') {
+      out += "\\u003e";
+    } else if (ch == '&') {
+      out += "\\u0026";
+    } else if (static_cast<unsigned char>(ch) == 0xE2 && i + 2 < json.size() &&
+               static_cast<unsigned char>(json[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(json[i + 2]) == 0xA8 ||
+                static_cast<unsigned char>(json[i + 2]) == 0xA9)) {
+      out += static_cast<unsigned char>(json[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> encode_connect_request(const ProxyConfig& p, const Caller& c,
+                                                  const protocol::ConnectRequest& req) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  if (!write_payload(w, p, req.data)) {
+    return std::nullopt;
+  }
+  if (!req.name.empty()) {
+    w.field("name", req.name);
+  }
+  if (!req.version.empty()) {
+    w.field("version", req.version);
+  }
+  if (!req.subs.empty()) {
+    w.key("channels");
+    w.begin_array();
+    for (const auto& [ch, sub] : req.subs) {
+      w.string(ch);
+    }
+    w.end_array();
+  }
+  w.end_object();
+  return out;
+}
+
+std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller& c,
+                                              const protocol::RpcRequest& req) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user_and_meta(w, p, c);
+  if (!req.method.empty()) {
+    w.field("method", req.method);
+  }
+  if (!write_payload(w, p, req.data)) {
+    return std::nullopt;
+  }
+  w.end_object();
+  return out;
+}
+
+namespace {
+
+std::optional<std::string> encode_channel_request(const ProxyConfig& p, const Caller& c,
+                                                  std::string_view channel,
+                                                  std::string_view data) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user_and_meta(w, p, c);
+  w.field("channel", channel);
+  if (!write_payload(w, p, data)) {
+    return std::nullopt;
+  }
+  w.end_object();
+  return out;
+}
+
+}  // namespace
+
+std::string encode_refresh_request(const ProxyConfig& p, const Caller& c) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user_and_meta(w, p, c);
+  w.end_object();
+  return out;
+}
+
+std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body) {
+  return decode_reply<RefreshResult>(body, [&](od::object& o, Reply<RefreshResult>& r) {
+    RawPair info;
+    RefreshResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "expired")) {
+        return decode_bool(v, result.expired);
+      }
+      if (key_is(key, "expire_at")) {
+        return decode_int(v, result.expire_at);
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      if (key_is(key, "meta")) {
+        return decode_raw(v, result.meta);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    result.bad_info = !info.resolve(result.info);
+    r.result = std::move(result);
+    return true;
+  });
+}
+
+std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
+                                                    std::string_view channel,
+                                                    std::string_view data) {
+  return encode_channel_request(p, c, channel, data);
+}
+
+std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Caller& c,
+                                                  std::string_view channel,
+                                                  std::string_view data) {
+  return encode_channel_request(p, c, channel, data);
+}
+
+std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<SubscribeResult>(body, [&](od::object& o, Reply<SubscribeResult>& r) {
+    RawPair info;
+    RawPair data;
+    SubscribeResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "expire_at")) {
+        return decode_int(v, result.expire_at);
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      if (key_is(key, "data")) {
+        return decode_raw(v, data.raw);
+      }
+      if (key_is(key, "b64data")) {
+        return decode_string(v, data.b64);
+      }
+      if (key_is(key, "override")) {
+        return decode_override(v, result.override);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    if (!info.resolve(result.info) || !data.resolve(result.data)) {
+      bad_base64 = true;
+    }
+    r.result = std::move(result);
+    return true;
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
+}
+
+std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<PublishResult>(body, [&](od::object& o, Reply<PublishResult>& r) {
+    RawPair data;
+    PublishResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "data")) {
+        return decode_raw(v, data.raw);
+      }
+      if (key_is(key, "b64data")) {
+        return decode_string(v, data.b64);
+      }
+      if (key_is(key, "skip_history")) {
+        return decode_bool(v, result.skip_history);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    if (data.raw) {
+      result.data = std::move(data.raw);  // present data wins, even `null`
+    } else if (!data.b64.empty()) {
+      auto decoded = base64::decode_std(data.b64);
+      if (!decoded) {
+        bad_base64 = true;
+      } else {
+        result.data = std::move(*decoded);
+        result.data_is_binary = true;
+      }
+    }
+    r.result = std::move(result);
+    return true;
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
+}
+
+std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<ConnectResult>(body, [&](od::object& o, Reply<ConnectResult>& r) {
+    // Fields are decoded first and resolved after the object (a later key may change them).
+    std::string user;
+    std::optional<int64_t> expire_at;
+    RawPair info;
+    RawPair data;
+    std::optional<std::string> meta;
+    std::vector<std::string> channels;
+    std::vector<std::pair<std::string, DecodedSubOptions>> subs;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "user")) {
+        return decode_string(v, user);
+      }
+      if (key_is(key, "expire_at")) {
+        int64_t n = 0;
+        if (!decode_int(v, n)) {
+          return false;
+        }
+        expire_at = n;
+        return true;
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      if (key_is(key, "data")) {
+        return decode_raw(v, data.raw);
+      }
+      if (key_is(key, "b64data")) {
+        return decode_string(v, data.b64);
+      }
+      if (key_is(key, "meta")) {
+        return decode_raw(v, meta);
+      }
+      if (key_is(key, "channels")) {
+        return decode_string_list(v, channels);
+      }
+      if (key_is(key, "subs")) {
+        od::object so;
+        bool is_null = false;
+        if (!object_of(v, so, is_null)) {
+          return false;
+        }
+        subs.clear();
+        if (is_null) {
+          return true;
+        }
+        return for_each_member(so, [&](std::string_view ch, od::value& entry) {
+          DecodedSubOptions opts;
+          od::object eo;
+          bool entry_null = false;
+          if (!object_of(entry, eo, entry_null)) {
+            return false;
+          }
+          if (!entry_null && !for_each_member(eo, [&](std::string_view k, od::value& m) {
+                if (key_is(k, "info")) {
+                  return decode_raw(m, opts.info.raw);
+                }
+                if (key_is(k, "b64info")) {
+                  return decode_string(m, opts.info.b64);
+                }
+                if (key_is(k, "data")) {
+                  return decode_raw(m, opts.data.raw);
+                }
+                if (key_is(k, "b64data")) {
+                  return decode_string(m, opts.data.b64);
+                }
+                if (key_is(k, "override")) {
+                  return decode_override(m, opts.override);
+                }
+                return true;  // expire_at is ignored for connect subs (server-api.md §4.4)
+              })) {
+            return false;
+          }
+          auto same = std::find_if(subs.begin(), subs.end(),
+                                   [&](const auto& s) { return s.first == ch; });
+          if (same != subs.end()) {
+            same->second = std::move(opts);
+          } else {
+            subs.emplace_back(std::string(ch), std::move(opts));
+          }
+          return true;
+        });
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    ConnectResult result;
+    auth::ConnectClaims& claims = result.claims;
+    claims.user = std::move(user);
+    claims.expire_at = expire_at;
+    claims.meta = meta.value_or(std::string());
+    if (!info.resolve(claims.info) || !data.resolve(result.data)) {
+      bad_base64 = true;
+    }
+    for (const auto& ch : channels) {
+      if (std::none_of(claims.subs.begin(), claims.subs.end(),
+                       [&](const auto& s) { return s.first == ch; })) {
+        claims.subs.emplace_back(ch, auth::SubscribeOptions{});
+      }
+    }
+    for (auto& [ch, opts] : subs) {
+      auth::SubscribeOptions so;
+      if (!opts.info.resolve(so.info) || !opts.data.resolve(so.data)) {
+        bad_base64 = true;
+      }
+      so.override = opts.override;
+      auto same = std::find_if(claims.subs.begin(), claims.subs.end(),
+                               [&](const auto& s) { return s.first == ch; });
+      if (same != claims.subs.end()) {
+        same->second = std::move(so);
+      } else {
+        claims.subs.emplace_back(ch, std::move(so));
+      }
+    }
+    r.result = std::move(result);
+    return true;
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
+}
+
+std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<RpcResult>(body, [&](od::object& o, Reply<RpcResult>& r) {
+    RawPair data;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "data")) {
+        return decode_raw(v, data.raw);
+      }
+      if (key_is(key, "b64data")) {
+        return decode_string(v, data.b64);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    RpcResult result;
+    if (!data.resolve(result.data)) {
+      bad_base64 = true;
+    }
+    r.result = std::move(result);
+    return true;
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
+}
+
+}  // namespace gyre::proxy

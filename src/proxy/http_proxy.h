@@ -1,0 +1,149 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/jwt.h"
+#include "config/config.h"
+#include "core/errors.h"
+#include "protocol/types.h"
+
+// The HTTP proxy of Centrifugo v5.4 (server-api.md §4): request bodies sent to the
+// application backend and the decoding of its answers, as pure functions, plus the HttpPost
+// hook through which the node reaches the shard's HTTP client (server/http_client.h owns the
+// sockets; this module holds no I/O). Everything here is a stateless function or an
+// immutable value type: thread-safe.
+namespace gyre::proxy {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// One proxy request. `timeout` covers the whole exchange (connect, send, read).
+struct HttpRequest {
+  std::string url;
+  Headers headers;
+  std::string body;
+  std::chrono::milliseconds timeout{1000};
+};
+
+// status 0: the request failed (refused, timeout, oversized or malformed response); `body`
+// then holds the reason, for logs only.
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// Sends a POST on the calling shard; `done` runs exactly once, later, on the same shard.
+using HttpPost = std::function<void(HttpRequest, std::function<void(HttpResponse)>)>;
+
+// One configured proxy (server-api.md §4.1.1: the proxy_* keys shared by every type).
+struct ProxyConfig {
+  std::string endpoint;
+  std::chrono::milliseconds timeout{1000};
+  std::vector<std::string> http_headers;  // lower-cased names of client headers to forward
+  bool binary_encoding = false;
+  bool include_connection_meta = false;
+};
+
+// The connect and RPC proxies of the default (non-granular) mode; nullopt when disabled.
+std::optional<ProxyConfig> connect_proxy(const config::Config& cfg);
+std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg);
+std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg);
+// Subscribe / publish proxies of a namespace: nullopt unless the namespace asks for the proxy
+// (proxy_subscribe / proxy_publish) and its endpoint is configured. A namespace that asks
+// for a proxy the node lacks answers 108, as Centrifugo (client_policy).
+std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
+                                           const config::ChannelOptions& o);
+std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
+                                         const config::ChannelOptions& o);
+
+// The request headers of a proxy call (server-api.md §4.2): the forwarded client headers
+// named in `p.http_headers`, then Content-Type: application/json.
+Headers request_headers(const ProxyConfig& p, const Headers& client_headers);
+
+// Who calls: the fields common to every request (server-api.md §4.3).
+struct Caller {
+  std::string_view client;
+  std::string_view transport;
+  std::string_view protocol;  // "json" or "protobuf"
+  std::string_view user;
+  std::string_view meta;  // raw JSON, empty = none
+};
+
+// Request bodies. nullopt when a payload must be embedded as JSON and is not valid JSON (a
+// Protobuf client's binary data without binary encoding): a transport failure.
+std::optional<std::string> encode_connect_request(const ProxyConfig& p, const Caller& c,
+                                                  const protocol::ConnectRequest& req);
+std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller& c,
+                                              const protocol::RpcRequest& req);
+// Refresh: the common fields, user and meta only.
+std::string encode_refresh_request(const ProxyConfig& p, const Caller& c);
+std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
+                                                    std::string_view channel,
+                                                    std::string_view data);
+std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Caller& c,
+                                                  std::string_view channel,
+                                                  std::string_view data);
+
+// Go's json.Marshal of a json.RawMessage: `json` compacted, with <, >, & and U+2028/U+2029
+// escaped inside strings (server-api.md §0.2). `json` must be valid JSON.
+std::string compact_json(std::string_view json);
+
+// A decoded answer. Evaluation order is disconnect, then error, then result.
+template <class R>
+struct Reply {
+  std::optional<Disconnect> disconnect;
+  std::optional<Error> error;
+  std::optional<R> result;
+};
+
+// ConnectResult (server-api.md §4.4) as connection claims: user, expire_at, info (b64info
+// decoded), meta, and the server-side subscriptions of `channels` then `subs` (a `subs`
+// entry replaces the same channel from `channels`). `data` goes into the connect reply.
+struct ConnectResult {
+  auth::ConnectClaims claims;
+  std::string data;
+};
+
+struct RpcResult {
+  std::string data;
+};
+
+// RefreshResult (server-api.md §4.5).
+struct RefreshResult {
+  bool expired = false;
+  int64_t expire_at = 0;
+  std::string info;                 // b64info decoded when non-empty; "" = keep
+  std::optional<std::string> meta;  // replaces the connection meta when present
+  bool bad_info = false;            // b64info did not decode: the connection closes (3004)
+};
+
+// SubscribeResult (server-api.md §4.6): b64info/b64data win when non-empty.
+struct SubscribeResult {
+  int64_t expire_at = 0;
+  std::string info;
+  std::string data;
+  auth::SubscribeOptionOverride override;
+};
+
+// PublishResult (server-api.md §4.7): `data` present (even null) wins over b64data.
+struct PublishResult {
+  std::optional<std::string> data;  // replacement payload; nullopt = publish the original
+  bool data_is_binary = false;      // the replacement came from b64data
+  bool skip_history = false;
+};
+
+// nullopt: the body is not a JSON object of the expected shape (a transport failure). A bad
+// b64info/b64data in a result becomes error 100 (as Centrifugo).
+std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body);
+std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body);
+// Only `result` matters for refresh: `error` and `disconnect` are ignored (server-api.md §4.5).
+std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body);
+std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body);
+std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body);
+
+}  // namespace gyre::proxy

@@ -1,0 +1,242 @@
+#include "proxy/http_proxy.h"
+
+#include <gtest/gtest.h>
+
+namespace gyre::proxy {
+namespace {
+
+class HttpProxyTest : public ::testing::Test {
+ protected:
+  ProxyConfig json_proxy() {
+    ProxyConfig p;
+    p.endpoint = "http://127.0.0.1:1/connect";
+    return p;
+  }
+  Caller caller() {
+    Caller c;
+    c.client = "c1";
+    c.transport = "websocket";
+    c.protocol = "json";
+    c.user = "42";
+    c.meta = R"({"m":1})";
+    return c;
+  }
+};
+
+TEST_F(HttpProxyTest, ConnectRequestHasCommonFieldsThenPayloadNameVersionChannels) {
+  protocol::ConnectRequest req;
+  req.data = "{ \"a\" : \"<b>&\" }";
+  req.name = "js";
+  req.version = "5.0.0";
+  req.subs.emplace_back("news", protocol::SubscribeRequest{});
+  req.subs.emplace_back("chat:1", protocol::SubscribeRequest{});
+  auto body = encode_connect_request(json_proxy(), caller(), req);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("data":{"a":"\u003cb\u003e\u0026"},"name":"js","version":"5.0.0",)"
+            R"("channels":["news","chat:1"]})");
+}
+
+TEST_F(HttpProxyTest, ConnectRequestOmitsEmptyFields) {
+  auto body = encode_connect_request(json_proxy(), caller(), protocol::ConnectRequest{});
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json"})");
+}
+
+TEST_F(HttpProxyTest, BinaryEncodingSendsBase64) {
+  ProxyConfig p = json_proxy();
+  p.binary_encoding = true;
+  protocol::ConnectRequest req;
+  req.data = std::string("\x00\xff", 2);
+  auto body = encode_connect_request(p, caller(), req);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"binary",)"
+            R"("b64data":"AP8="})");
+}
+
+TEST_F(HttpProxyTest, NonJsonPayloadWithoutBinaryEncodingFails) {
+  protocol::RpcRequest req;
+  req.data = "not json";
+  EXPECT_FALSE(encode_rpc_request(json_proxy(), caller(), req));
+}
+
+TEST_F(HttpProxyTest, RpcRequestHasUserMethodDataAndMetaWhenIncluded) {
+  protocol::RpcRequest req;
+  req.method = "getCurrentPrice";
+  req.data = R"({"params":{"object_id":12}})";
+  auto body = encode_rpc_request(json_proxy(), caller(), req);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","method":"getCurrentPrice","data":{"params":{"object_id":12}}})");
+  ProxyConfig p = json_proxy();
+  p.include_connection_meta = true;
+  Caller anon = caller();
+  anon.user = "";
+  req.method.clear();
+  req.data.clear();
+  body = encode_rpc_request(p, anon, req);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"","meta":{"m":1}})");
+}
+
+TEST_F(HttpProxyTest, RequestHeadersForwardConfiguredNamesCaseInsensitively) {
+  ProxyConfig p = json_proxy();
+  p.http_headers = {"authorization", "x-custom"};
+  Headers client = {{"Authorization", "Bearer x"}, {"Cookie", "c=1"}, {"X-CUSTOM", "v"}};
+  Headers expected = {{"authorization", "Bearer x"},
+                      {"x-custom", "v"},
+                      {"content-type", "application/json"}};
+  EXPECT_EQ(request_headers(p, client), expected);
+}
+
+TEST_F(HttpProxyTest, ConnectResultDecodesEveryField) {
+  auto reply = decode_connect_reply(
+      R"({"result":{"user":"56","expire_at":1700000000,"info":{"i":1},"data":{"d":2},)"
+      R"("meta":{"m":3},"channels":["a","b"],)"
+      R"("subs":{"b":{"info":{"ci":1},"b64data":"eyJ4Ijp0cnVlfQ==",)"
+      R"("override":{"presence":{"value":true}}}}}})");
+  ASSERT_TRUE(reply);
+  EXPECT_FALSE(reply->disconnect);
+  EXPECT_FALSE(reply->error);
+  ASSERT_TRUE(reply->result);
+  const auto& c = reply->result->claims;
+  EXPECT_EQ(c.user, "56");
+  EXPECT_EQ(c.expires_at(), 1700000000);
+  EXPECT_EQ(c.info, R"({"i":1})");
+  EXPECT_EQ(c.meta, R"({"m":3})");
+  EXPECT_EQ(reply->result->data, R"({"d":2})");
+  ASSERT_EQ(c.subs.size(), 2u);
+  EXPECT_EQ(c.subs[0].first, "a");
+  EXPECT_EQ(c.subs[0].second.info, "");
+  EXPECT_EQ(c.subs[1].first, "b");
+  EXPECT_EQ(c.subs[1].second.info, R"({"ci":1})");
+  EXPECT_EQ(c.subs[1].second.data, R"({"x":true})");
+  EXPECT_EQ(c.subs[1].second.override.presence, std::optional<bool>(true));
+  EXPECT_EQ(c.subs[1].second.override.join_leave, std::nullopt);
+}
+
+TEST_F(HttpProxyTest, Base64InfoWinsAndBadBase64IsInternalError) {
+  auto reply = decode_connect_reply(R"({"result":{"info":{"i":1},"b64info":"aGk="}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->claims.info, "hi");
+  reply = decode_connect_reply(R"({"result":{"user":"1","b64data":"!!"}})");
+  ASSERT_TRUE(reply);
+  EXPECT_FALSE(reply->result);
+  ASSERT_TRUE(reply->error);
+  EXPECT_EQ(reply->error->code, 100u);
+  EXPECT_EQ(reply->error->message, "internal server error");
+}
+
+TEST_F(HttpProxyTest, ErrorAndDisconnectDecodeExactly) {
+  auto reply = decode_connect_reply(
+      R"({"error":{"code":1000,"message":"custom","temporary":true},)"
+      R"("DISCONNECT":{"code":4500,"reason":"go away"}})");
+  ASSERT_TRUE(reply);
+  ASSERT_TRUE(reply->error);
+  EXPECT_EQ(reply->error->code, 1000u);
+  EXPECT_EQ(reply->error->message, "custom");
+  EXPECT_TRUE(reply->error->temporary);
+  ASSERT_TRUE(reply->disconnect);
+  EXPECT_EQ(*reply->disconnect, (Disconnect{4500, "go away"}));
+  EXPECT_FALSE(reply->result);
+}
+
+TEST_F(HttpProxyTest, EmptyObjectHasNoResult) {
+  auto reply = decode_connect_reply("{}");
+  ASSERT_TRUE(reply);
+  EXPECT_FALSE(reply->result);
+  EXPECT_FALSE(reply->error);
+  EXPECT_FALSE(reply->disconnect);
+}
+
+TEST_F(HttpProxyTest, UndecodableBodiesAreFailures) {
+  EXPECT_FALSE(decode_connect_reply(""));
+  EXPECT_FALSE(decode_connect_reply("not json"));
+  EXPECT_FALSE(decode_connect_reply("[]"));
+  EXPECT_FALSE(decode_connect_reply(R"({"result":{"user":5}})"));
+  EXPECT_FALSE(decode_connect_reply(R"({"result":{"expire_at":1.5}})"));
+  EXPECT_FALSE(decode_connect_reply(R"({"result":{}} trailing)"));
+  EXPECT_FALSE(decode_rpc_reply(R"({"error":{"code":-1}})"));
+}
+
+TEST_F(HttpProxyTest, RpcResultPrefersNonEmptyBase64) {
+  auto reply = decode_rpc_reply(R"({"result":{"data":{"a":1}}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, R"({"a":1})");
+  reply = decode_rpc_reply(R"({"result":{"data":{"a":1},"b64data":"eHk="}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, "xy");
+}
+
+TEST_F(HttpProxyTest, CompactJsonKeepsEscapesInsideStrings) {
+  EXPECT_EQ(compact_json("{ \"a\\\" b\" : [ 1 , \"\xe2\x80\xa8\" ] }"),
+            "{\"a\\\" b\":[1,\"\\u2028\"]}");
+}
+
+TEST_F(HttpProxyTest, SubscribeResultDecodesEveryField) {
+  auto reply = decode_subscribe_reply(
+      R"({"result":{"expire_at":1700000000,"info":{"i":1},"b64data":"eyJkIjoxfQ==",)"
+      R"("override":{"force_recovery":{"value":true}}}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->expire_at, 1700000000);
+  EXPECT_EQ(reply->result->info, R"({"i":1})");
+  EXPECT_EQ(reply->result->data, R"({"d":1})");
+  EXPECT_EQ(reply->result->override.force_recovery, std::optional<bool>(true));
+}
+
+TEST_F(HttpProxyTest, PublishResultDataWinsOverBase64EvenWhenNull) {
+  auto reply = decode_publish_reply(R"({"result":{"data":null,"b64data":"eHk=","skip_history":true}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, std::optional<std::string>("null"));
+  EXPECT_FALSE(reply->result->data_is_binary);
+  EXPECT_TRUE(reply->result->skip_history);
+  reply = decode_publish_reply(R"({"result":{"b64data":"eHk="}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, std::optional<std::string>("xy"));
+  EXPECT_TRUE(reply->result->data_is_binary);
+  reply = decode_publish_reply(R"({"result":{}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_EQ(reply->result->data, std::nullopt);
+}
+
+TEST_F(HttpProxyTest, SubscribeAndPublishRequestsCarryChannel) {
+  auto body = encode_publish_request(json_proxy(), caller(), "news", R"({"x":1})");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","channel":"news","data":{"x":1}})");
+  body = encode_subscribe_request(json_proxy(), caller(), "news", "");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body,
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","channel":"news"})");
+}
+
+TEST_F(HttpProxyTest, RefreshRequestAndResult) {
+  ProxyConfig p = json_proxy();
+  p.include_connection_meta = true;
+  EXPECT_EQ(encode_refresh_request(p, caller()),
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+            R"("user":"42","meta":{"m":1}})");
+  auto reply = decode_refresh_reply(
+      R"({"result":{"expire_at":1700000000,"b64info":"aGk=","meta":{"n":2}},"error":{"code":1}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_FALSE(reply->result->expired);
+  EXPECT_EQ(reply->result->expire_at, 1700000000);
+  EXPECT_EQ(reply->result->info, "hi");
+  EXPECT_EQ(reply->result->meta, std::optional<std::string>(R"({"n":2})"));
+  EXPECT_FALSE(reply->result->bad_info);
+  reply = decode_refresh_reply(R"({"result":{"expired":true,"b64info":"%%"}})");
+  ASSERT_TRUE(reply && reply->result);
+  EXPECT_TRUE(reply->result->expired);
+  EXPECT_TRUE(reply->result->bad_info);
+}
+
+}  // namespace
+}  // namespace gyre::proxy

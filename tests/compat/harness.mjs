@@ -154,8 +154,10 @@ export function spawnGyre({ configText, ext = 'json', args = [], env = {}, noCon
     args: fullArgs,
     exited: null,
   };
+  // 'close', not 'exit': it comes after stdout and stderr are drained, so a test that reads the
+  // output of an exited server (a start-up error naming a key) sees all of it.
   handle.exitPromise = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => {
+    proc.on('close', (code, signal) => {
       handle.exited = { code, signal };
       resolve(handle.exited);
     });

@@ -8,6 +8,7 @@
 #include "core/ascii.h"
 #include "core/base64.h"
 #include "protocol/codec.h"
+#include "protocol/json_entities.h"
 #include "protocol/json_raw.h"
 #include "protocol/json_writer.h"
 
@@ -51,11 +52,12 @@ bool write_payload(protocol::JsonWriter& w, const ProxyConfig& p, std::string_vi
     w.field("b64data", base64::encode_std(data));
     return true;
   }
-  if (!protocol::valid_json(data)) {
+  std::string compact;
+  if (!protocol::append_compact_json(compact, data)) {
     return false;
   }
   w.key("data");
-  w.raw(compact_json(data));
+  w.raw(compact);
   return true;
 }
 
@@ -427,51 +429,6 @@ Headers request_headers(const ProxyConfig& p, const Headers& client_headers) {
     }
   }
   out.emplace_back("content-type", "application/json");
-  return out;
-}
-
-std::string compact_json(std::string_view json) {
-  std::string out;
-  out.reserve(json.size());
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char ch = json[i];
-    if (!in_string) {
-      if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-        continue;
-      }
-      if (ch == '"') {
-        in_string = true;
-      }
-      out += ch;
-      continue;
-    }
-    if (ch == '\\') {
-      out += ch;
-      if (i + 1 < json.size()) {
-        out += json[++i];
-      }
-      continue;
-    }
-    if (ch == '"') {
-      in_string = false;
-      out += ch;
-    } else if (ch == '<') {
-      out += "\\u003c";
-    } else if (ch == '>') {
-      out += "\\u003e";
-    } else if (ch == '&') {
-      out += "\\u0026";
-    } else if (static_cast<unsigned char>(ch) == 0xE2 && i + 2 < json.size() &&
-               static_cast<unsigned char>(json[i + 1]) == 0x80 &&
-               (static_cast<unsigned char>(json[i + 2]) == 0xA8 ||
-                static_cast<unsigned char>(json[i + 2]) == 0xA9)) {
-      out += static_cast<unsigned char>(json[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      out += ch;
-    }
-  }
   return out;
 }
 

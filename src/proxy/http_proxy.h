@@ -89,10 +89,6 @@ std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Ca
                                                   std::string_view channel,
                                                   std::string_view data);
 
-// Go's json.Marshal of a json.RawMessage: `json` compacted, with <, >, & and U+2028/U+2029
-// escaped inside strings (server-api.md §0.2). `json` must be valid JSON.
-std::string compact_json(std::string_view json);
-
 // A decoded answer. Evaluation order is disconnect, then error, then result.
 template <class R>
 struct Reply {

@@ -1,6 +1,8 @@
 #include "api/executor.h"
 
 #include <algorithm>
+
+#include <spdlog/spdlog.h>
 #include <map>
 #include <memory>
 #include <unordered_set>
@@ -13,6 +15,7 @@
 #include "core/clock.h"
 #include "core/sharded.h"
 #include "node/client.h"
+#include "node/cluster.h"
 #include "node/node.h"
 #include "protocol/codec.h"
 #include "protocol/json_entities.h"
@@ -39,14 +42,28 @@ constexpr protocol::PublicationJson kApiPublication{.raw = protocol::RawJson::kC
 
 Outcome empty_result() { return Outcome("{}"); }
 
-// Index of `st` among the node's shards.
-unsigned shard_index(node::Node& node, const node::NodeShard& st) {
-  for (unsigned i = 0; i < node.shards().size(); ++i) {
-    if (&node.shard_state(i) == &st) {
-      return i;
+// centrifuge's subscription source of server API subscriptions (Centrifugo subsource.ServerAPI).
+constexpr uint32_t kSubscribeSourceServerApi = 10;
+
+// After the local part of a user action: sends `cmd` to the other nodes when the node is in
+// a cluster (as centrifuge's Node.Subscribe/Unsubscribe/Disconnect/Refresh do after the local
+// hub), then answers {} — or error 100 when the broker did not take the command.
+std::function<void()> then_cluster(node::Node& node, node::control::Command cmd,
+                                   OutcomeCallback done) {
+  return [&node, cmd = std::move(cmd), done = std::move(done)]() mutable {
+    node::Cluster* cluster = node.cluster();
+    if (cluster == nullptr) {
+      done(empty_result());
+      return;
     }
-  }
-  return 0;
+    cluster->broadcast(std::move(cmd), [done = std::move(done)](OpResult<bool> r) mutable {
+      if (!r) {
+        done(std::unexpected(api_errors::internal()));
+        return;
+      }
+      done(empty_result());
+    });
+  };
 }
 
 }  // namespace
@@ -246,10 +263,30 @@ void Executor::subscribe(SubscribeRequest r, OutcomeCallback done) const {
     p.epoch = r.recover_since->epoch;
   }
   p.meta_ttl = cfg->meta_ttl(*o);
+  node::control::Command cmd;
+  if (node_.cluster() != nullptr) {
+    auto& m = cmd.subscribe.emplace();
+    m.user = r.user;
+    m.channel = p.channel;
+    m.emit_presence = p.emit_presence;
+    m.emit_join_leave = p.emit_join_leave;
+    m.push_join_leave = p.push_join_leave;
+    m.position = p.positioned;
+    m.recover = p.recoverable;
+    m.expire_at = p.expire_at;
+    m.channel_info = p.chan_info;
+    m.data = p.data;
+    m.client = r.client;
+    m.session = r.session;
+    if (r.recover_since) {
+      m.recover_since = node::control::StreamPosition{p.offset, p.epoch};
+    }
+    m.source = kSubscribeSourceServerApi;
+  }
   node_.for_each_connection(
       std::move(r.user), std::move(r.client), std::move(r.session),
       [p = std::move(p)](node::Client& c) { c.api_subscribe(p); },
-      [done = std::move(done)] { done(empty_result()); });
+      then_cluster(node_, std::move(cmd), std::move(done)));
 }
 
 void Executor::unsubscribe(UnsubscribeRequest r, OutcomeCallback done) const {
@@ -261,14 +298,30 @@ void Executor::unsubscribe(UnsubscribeRequest r, OutcomeCallback done) const {
   if (lookup(*node_.config(), r.channel) == nullptr) {
     return done(std::unexpected(api_errors::unknown_channel()));
   }
+  node::control::Command cmd;
+  if (node_.cluster() != nullptr) {
+    // Centrifugo's API sends the default server unsubscribe (2000, "server unsubscribe").
+    cmd.unsubscribe = node::control::Unsubscribe{r.channel, r.user, r.client, r.session,
+                                                 2000, "server unsubscribe"};
+  }
   node_.for_each_connection(
       std::move(r.user), std::move(r.client), std::move(r.session),
       [ch = std::move(r.channel)](node::Client& c) { c.api_unsubscribe(ch); },
-      [done = std::move(done)] { done(empty_result()); });
+      then_cluster(node_, std::move(cmd), std::move(done)));
 }
 
 void Executor::disconnect(DisconnectRequest r, OutcomeCallback done) const {
   Disconnect d = r.disconnect ? *r.disconnect : disconnects::force_no_reconnect();
+  node::control::Command cmd;
+  if (node_.cluster() != nullptr) {
+    auto& m = cmd.disconnect.emplace();
+    m.user = r.user;
+    m.whitelist = r.whitelist;
+    m.code = d.code;
+    m.reason = d.reason;
+    m.client = r.client;
+    m.session = r.session;
+  }
   node_.for_each_connection(
       std::move(r.user), std::move(r.client), std::move(r.session),
       [d = std::move(d), whitelist = std::move(r.whitelist)](node::Client& c) {
@@ -277,16 +330,21 @@ void Executor::disconnect(DisconnectRequest r, OutcomeCallback done) const {
         }
         c.disconnect(d);
       },
-      [done = std::move(done)] { done(empty_result()); });
+      then_cluster(node_, std::move(cmd), std::move(done)));
 }
 
 void Executor::refresh(RefreshRequest r, OutcomeCallback done) const {
+  node::control::Command cmd;
+  if (node_.cluster() != nullptr) {
+    cmd.refresh = node::control::Refresh{r.user,      r.client, r.expired,
+                                         r.expire_at, r.info,   r.session};
+  }
   node_.for_each_connection(
       std::move(r.user), std::move(r.client), std::move(r.session),
       [expired = r.expired, expire_at = r.expire_at, info = std::move(r.info)](node::Client& c) {
         c.api_refresh(expired, expire_at, info);
       },
-      [done = std::move(done)] { done(empty_result()); });
+      then_cluster(node_, std::move(cmd), std::move(done)));
 }
 
 // ------------------------------------------------------------------ presence, history
@@ -432,96 +490,113 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
       return done(std::unexpected(api_errors::internal()));
     }
   }
-  using Counts = std::vector<std::pair<std::string, size_t>>;
-  auto slots = std::make_shared<std::vector<Counts>>(node_.shards().size());
   node::Node* node = &node_;
-  node_.for_each_shard(
-      [slots, node](node::NodeShard& st) {
-        Counts& mine = (*slots)[shard_index(*node, st)];
-        st.hub.for_each_channel([&mine](const std::string& name, size_t n) {
-          if (n > 0) {
-            mine.emplace_back(name, n);
+  node_.channel_counts([node, pattern = std::move(r.pattern), glob = std::move(glob),
+                        done = std::move(done)](std::map<std::string, uint64_t> local) mutable {
+    // nullptr: a failed survey, error 100 as Centrifugo's.
+    auto finish = [glob = std::move(glob), done = std::move(done)](
+                      const std::map<std::string, uint64_t>* counts) {
+      if (counts == nullptr) {
+        done(std::unexpected(api_errors::internal()));
+        return;
+      }
+      const auto& merged = *counts;
+      std::string out;
+      JsonWriter w(out);
+      w.begin_object();
+      w.key("channels");
+      w.begin_object();
+      for (const auto& [name, n] : merged) {  // sorted keys, as Go encodes maps
+        if (glob && !glob->match(name)) {
+          continue;
+        }
+        w.key_escaped(name);
+        w.begin_object();
+        w.field_uint("num_clients", n);
+        w.end_object();
+      }
+      w.end_object();
+      w.end_object();
+      done(Outcome(std::move(out)));
+    };
+    node::Cluster* cluster = node->cluster();
+    if (cluster == nullptr) {
+      finish(&local);
+      return;
+    }
+    // Centrifugo's channels survey: every other node answers with its own counts.
+    cluster->survey(
+        std::string(node::control::kChannelsOp), node::control::encode_channels_request(pattern),
+        "",
+        [local = std::move(local), finish = std::move(finish)](
+            OpResult<node::Cluster::SurveyResults> res) mutable {
+          if (!res) {
+            return finish(nullptr);
           }
-        });
-      },
-      [slots, glob = std::move(glob), done = std::move(done)] {
-        std::map<std::string, uint64_t> merged;  // sorted keys, as Go encodes maps
-        for (const auto& counts : *slots) {
-          for (const auto& [name, n] : counts) {
-            if (!glob || glob->match(name)) {
-              merged[name] += n;
+          for (const auto& [uid, answer] : *res) {
+            auto counts = answer.code == 0
+                              ? node::control::decode_channels_result(answer.data)
+                              : std::nullopt;
+            if (!counts) {
+              spdlog::error("channels: node {} answered code {}", uid, answer.code);
+              return finish(nullptr);
+            }
+            for (const auto& [name, n] : *counts) {
+              local[name] += n;
             }
           }
-        }
-        std::string out;
-        JsonWriter w(out);
-        w.begin_object();
-        w.key("channels");
-        w.begin_object();
-        for (const auto& [name, n] : merged) {
-          w.key_escaped(name);
-          w.begin_object();
-          w.field_uint("num_clients", n);
-          w.end_object();
-        }
-        w.end_object();
-        w.end_object();
-        done(Outcome(std::move(out)));
-      });
+          finish(&local);
+        });
+  });
 }
 
 void Executor::info(OutcomeCallback done) const {
-  struct Slot {
-    size_t num_channels = 0;
-    size_t num_subs = 0;
-    std::vector<std::string> names;  // only with several shards (distinct count)
-  };
-  auto slots = std::make_shared<std::vector<Slot>>(node_.shards().size());
   node::Node* node = &node_;
-  bool many = node_.shards().size() > 1;
-  node_.for_each_shard(
-      [slots, node, many](node::NodeShard& st) {
-        Slot& s = (*slots)[shard_index(*node, st)];
-        s.num_channels = st.hub.num_channels();
-        s.num_subs = st.hub.num_subscriptions();
-        if (many) {
-          st.hub.for_each_channel(
-              [&s](const std::string& name, size_t) { s.names.push_back(name); });
-        }
-      },
-      [slots, node, many, done = std::move(done)] {
-        uint64_t num_subs = 0;
-        uint64_t num_channels = 0;
-        std::unordered_set<std::string_view> distinct;
-        for (const auto& s : *slots) {
-          num_subs += s.num_subs;
-          num_channels += s.num_channels;
-          distinct.insert(s.names.begin(), s.names.end());
-        }
-        if (many) {
-          num_channels = distinct.size();
-        }
-        std::string out;
-        JsonWriter w(out);
+  node_.stats([node, done = std::move(done)](node::Node::Stats s) mutable {
+    auto write = [node, s, done = std::move(done)](
+                     const std::vector<node::control::NodeInfo>& peers) {
+      std::string out;
+      JsonWriter w(out);
+      w.begin_object();
+      w.key("nodes");
+      w.begin_array();
+      w.begin_object();
+      w.field("uid", node->id());
+      w.field("name", node->name());
+      w.field("version", node::Node::kVersion);
+      w.field_uint("num_clients", s.num_clients);
+      w.field_uint("num_users", s.num_users);
+      w.field_uint("num_channels", s.num_channels);
+      if (int64_t up = node->uptime_seconds(); up > 0) {
+        w.field_uint("uptime", static_cast<uint64_t>(up));
+      }
+      w.field_uint("num_subs", s.num_subs);
+      w.end_object();
+      for (const auto& p : peers) {
         w.begin_object();
-        w.key("nodes");
-        w.begin_array();
-        w.begin_object();
-        w.field("uid", node->id());
-        w.field("name", node->name());
-        w.field("version", node::Node::kVersion);
-        w.field_uint("num_clients", node->num_clients());
-        w.field_uint("num_users", node->num_users());
-        w.field_uint("num_channels", num_channels);
-        if (int64_t up = node->uptime_seconds(); up > 0) {
-          w.field_uint("uptime", static_cast<uint64_t>(up));
+        w.field("uid", p.uid);
+        w.field("name", p.name);
+        w.field("version", p.version);
+        w.field_uint("num_clients", p.num_clients);
+        w.field_uint("num_users", p.num_users);
+        w.field_uint("num_channels", p.num_channels);
+        if (p.uptime > 0) {
+          w.field_uint("uptime", p.uptime);
         }
-        w.field_uint("num_subs", num_subs);
+        w.field_uint("num_subs", p.num_subs);
         w.end_object();
-        w.end_array();
-        w.end_object();
-        done(Outcome(std::move(out)));
-      });
+      }
+      w.end_array();
+      w.end_object();
+      done(Outcome(std::move(out)));
+    };
+    node::Cluster* cluster = node->cluster();
+    if (cluster == nullptr) {
+      write({});
+      return;
+    }
+    cluster->peers(std::move(write));
+  });
 }
 
 void Executor::rpc(RpcRequest r, OutcomeCallback done) const {

@@ -71,6 +71,10 @@ class EventHandler {
                                   std::shared_ptr<const Publication> prev) = 0;
   virtual void handle_join(const std::string& channel, const ClientInfo& info) = 0;
   virtual void handle_leave(const std::string& channel, const ClientInfo& info) = 0;
+  // A node-to-node control message (protobuf controlpb.Command as centrifuge encodes it),
+  // from any node including this one. Remote brokers call it on shard 0. Default: ignored
+  // (a single node has no peers).
+  virtual void handle_control(std::string data) {}
 };
 
 // Operations answer through the one operation shape (core/op_result.h).
@@ -116,6 +120,22 @@ class Engine {
   // an error when the broker is unreachable. Each call is balanced by one unsubscribe().
   virtual void subscribe(std::string channel, Callback<bool> done) { done(true); }
   virtual void unsubscribe(std::string channel) {}
+
+  // Node-to-node control (centrifuge's Broker.PublishControl): a broker shared by several
+  // nodes answers true. enable_control(node_id) must be called once before start(): the
+  // engine then listens to the cluster-wide control channel (Redis: P.control) and to this
+  // node's own channel (P.node.<node_id>) and hands every message to
+  // EventHandler::handle_control. publish_control sends `data` to every node (`to_node`
+  // empty, this one included) or to one node; `done` (may be empty) runs later on the
+  // calling shard: true, or an error when the broker is unreachable. The memory engine is
+  // a single node: no control, publish_control answers true and delivers nothing.
+  virtual bool supports_control() const { return false; }
+  virtual void enable_control(std::string node_id) {}
+  virtual void publish_control(std::string data, std::string to_node, Callback<bool> done) {
+    if (done) {
+      done(true);
+    }
+  }
 };
 
 }  // namespace gyre::engine

@@ -4,6 +4,7 @@
 
 #include "channel/channel.h"
 #include "core/random.h"
+#include "node/cluster.h"
 #include "node/node.h"
 
 namespace gyre::node {
@@ -242,6 +243,16 @@ void Client::enforce_single_connection() {
                                     }
                                   },
                                   [] {});
+        // The user's connections on other nodes: centrifuge's disconnect with a whitelist.
+        if (Cluster* cluster = node_.cluster()) {
+          control::Command cmd;
+          auto& d = cmd.disconnect.emplace();
+          d.user = user_;
+          d.whitelist.push_back(id_);
+          d.code = disconnects::connection_limit().code;
+          d.reason = disconnects::connection_limit().reason;
+          cluster->broadcast(std::move(cmd), [](OpResult<bool>) {});
+        }
       });
 }
 

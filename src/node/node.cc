@@ -8,6 +8,7 @@
 #include "core/host.h"
 #include "core/random.h"
 #include "node/client.h"
+#include "node/cluster.h"
 
 namespace gyre::node {
 
@@ -49,6 +50,10 @@ Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const confi
     name_ = hostname() + "_" + runtime_.config->port;
   }
   engine_.set_event_handler(this);
+  if (engine_.supports_control()) {
+    engine_.enable_control(id_);
+    cluster_ = std::make_unique<Cluster>(*this);
+  }
 }
 
 Node::~Node() = default;
@@ -140,6 +145,76 @@ int64_t Node::uptime_seconds() const {
 void Node::start() {
   // Called before the loops run: each shard arms its own timer on its thread.
   tickers_.invoke_on_all([this](Ticker& t) { arm(t); });
+  if (cluster_) {
+    cluster_->start();
+  }
+}
+
+void Node::handle_control(std::string data) {
+  if (cluster_) {
+    cluster_->handle(std::move(data));
+  }
+}
+
+void Node::stats(std::function<void(Stats)> done) {
+  struct Slot {
+    uint64_t num_subs = 0;
+    uint64_t num_channels = 0;
+    std::vector<std::string> names;  // only with several shards (distinct count)
+  };
+  const bool many = shards_.size() > 1;
+  state_.map_reduce(
+      [many](NodeShard& st) {
+        Slot s;
+        s.num_subs = st.hub.num_subscriptions();
+        s.num_channels = st.hub.num_channels();
+        if (many) {
+          st.hub.for_each_channel(
+              [&s](const std::string& name, size_t) { s.names.push_back(name); });
+        }
+        return s;
+      },
+      std::vector<Slot>{}, [](std::vector<Slot> acc, Slot s) {
+        acc.push_back(std::move(s));
+        return acc;
+      },
+      [this, many, done = std::move(done)](std::vector<Slot> slots) {
+        Stats out;
+        out.num_clients = num_clients();
+        out.num_users = num_users();
+        std::unordered_set<std::string_view> distinct;
+        for (const auto& s : slots) {
+          out.num_subs += s.num_subs;
+          out.num_channels += s.num_channels;
+          distinct.insert(s.names.begin(), s.names.end());
+        }
+        if (many) {
+          out.num_channels = distinct.size();
+        }
+        done(out);
+      });
+}
+
+void Node::channel_counts(std::function<void(std::map<std::string, uint64_t>)> done) {
+  using Counts = std::vector<std::pair<std::string, uint64_t>>;
+  state_.map_reduce(
+      [](NodeShard& st) {
+        Counts mine;
+        st.hub.for_each_channel([&mine](const std::string& name, size_t n) {
+          if (n > 0) {
+            mine.emplace_back(name, n);
+          }
+        });
+        return mine;
+      },
+      std::map<std::string, uint64_t>{},
+      [](std::map<std::string, uint64_t> acc, Counts c) {
+        for (auto& [name, n] : c) {
+          acc[name] += n;
+        }
+        return acc;
+      },
+      std::move(done));
 }
 
 void Node::arm(Ticker& t) {
@@ -258,6 +333,9 @@ void Node::for_each_shard(std::function<void(NodeShard&)> op, std::function<void
 
 void Node::shutdown(std::function<void()> done) {
   shutting_down_.store(true, std::memory_order_release);
+  if (cluster_) {
+    cluster_->stop([] {});  // the other nodes forget this one at once (Shutdown command)
+  }
   for_each_shard(
       [](NodeShard& st) {
         std::vector<std::shared_ptr<Client>> clients;

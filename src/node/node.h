@@ -35,6 +35,7 @@
 namespace gyre::node {
 
 class Client;
+class Cluster;
 
 // What a SIGHUP reload replaces: the configuration and the token verifiers built from it.
 // Each shard holds its own pointer, swapped on that shard, so readers take no lock.
@@ -116,12 +117,30 @@ class Node final : public engine::EventHandler {
   size_t num_clients() const { return num_clients_.load(std::memory_order_relaxed); }
   size_t num_users() const;
 
+  // This node's counts as API `info` and the cluster's node info report them: channels
+  // counted once however many shards hold subscribers. `done` runs on the calling shard.
+  struct Stats {
+    uint64_t num_clients = 0;
+    uint64_t num_users = 0;
+    uint64_t num_channels = 0;
+    uint64_t num_subs = 0;
+  };
+  void stats(std::function<void(Stats)> done);
+  // Subscribers per channel on this node (channels with at least one), summed over the
+  // shards; `done` runs on the calling shard.
+  void channel_counts(std::function<void(std::map<std::string, uint64_t>)> done);
+
+  // Node-to-node control (node/cluster.h): set when the engine is shared by several nodes
+  // (supports_control), null with the memory engine.
+  Cluster* cluster() { return cluster_.get(); }
+
   // --- engine::EventHandler (called on the channel's home shard)
   void handle_publication(const std::string& channel,
                           std::shared_ptr<const protocol::Publication> pub, bool delta,
                           std::shared_ptr<const protocol::Publication> prev) override;
   void handle_join(const std::string& channel, const protocol::ClientInfo& info) override;
   void handle_leave(const std::string& channel, const protocol::ClientInfo& info) override;
+  void handle_control(std::string data) override;
 
   // Runs `op` on every shard (on that shard's thread; the calling shard's inline), then
   // `done` on the calling shard (inline when every part ran inline, i.e. with one shard).
@@ -162,6 +181,7 @@ class Node final : public engine::EventHandler {
   Sharded<Ticker> tickers_;
   std::atomic<size_t> num_clients_{0};
   std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<Cluster> cluster_;
   mutable std::mutex users_mu_;  // guards user_counts_ (connect/disconnect only)
   std::unordered_map<std::string, int64_t> user_counts_;
 };

@@ -16,6 +16,7 @@
 #include "node/timer_wheel.h"
 #include "proxy/http_proxy.h"
 #include "server/request_parser.h"
+#include "node/cluster.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
 #include "transport/stream_session.h"
@@ -490,6 +491,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     if (er->node != node_.id()) {
+      // Another node's session: centrifuge forwards it as an emulation survey to that node
+      // (204 once it answered, 404 for a node not in the registry, 500 without an answer).
+      if (node::Cluster* cluster = node_.cluster()) {
+        cluster->forward_emulation(
+            std::move(er->node), std::move(er->session), std::move(er->data),
+            [self = shared_from_this(), keep_alive, extra](int status) {
+              self->respond(status, "", "", keep_alive, extra);
+            });
+        return;
+      }
       respond(404, "", "", keep_alive, extra);  // no such node
       return;
     }

@@ -22,7 +22,9 @@
 #include "config/redis_address.h"
 #include "engine/memory_engine.h"
 #include "engine/redis/redis_engine.h"
+#include "node/cluster.h"
 #include "node/node.h"
+#include "transport/emulation.h"
 #include "server/cli.h"
 #include "server/http_client.h"
 #include "server/http_server.h"
@@ -186,6 +188,23 @@ int run_server(const gyre::config::LoadResult& loaded,
                                        std::function<void(gyre::proxy::HttpResponse)> done) {
     proxy_clients.local().post(std::move(req), std::move(done));
   });
+  // Emulation requests forwarded by other nodes (cluster survey) for sessions held here.
+  if (gyre::node::Cluster* cluster = node->cluster()) {
+    cluster->set_emulation_handler([&shards](std::string session, std::string data,
+                                             std::function<void(uint32_t)> reply) {
+      auto entry = gyre::transport::EmulationRegistry::find(session);
+      if (!entry) {
+        reply(gyre::node::control::kEmulationNoSession);
+        return;
+      }
+      shards.at(entry->shard).post([weak = entry->session, data = std::move(data)] {
+        if (auto s = weak.lock()) {
+          s->handle_emulation(data);
+        }
+      });
+      reply(0);
+    });
+  }
   gyre::api::HttpApi api(*node);
   gyre::server::HttpServer http(shards, *node, api);
 

@@ -331,6 +331,27 @@ void RedisEngine::presence_stats(std::string channel, Callback<PresenceStats> do
        });
 }
 
+// ------------------------------------------------------------------ control
+
+void RedisEngine::enable_control(std::string node_id) {
+  control_channel_ = keys_.prefix() + ".control";
+  node_channel_ = keys_.prefix() + ".node." + node_id;
+}
+
+void RedisEngine::publish_control(std::string data, std::string to_node, Callback<bool> done) {
+  std::string ch = to_node.empty() ? control_channel_ : keys_.prefix() + ".node." + to_node;
+  run({"PUBLISH", std::move(ch), std::move(data)},
+      [done = std::move(done)](std::expected<Reply, std::string> r) {
+        if (!r || r->is_error()) {
+          fail(done, "publish_control", r ? r->str : r.error());
+          return;
+        }
+        if (done) {
+          done(true);
+        }
+      });
+}
+
 // ------------------------------------------------------------------ PUB/SUB (shard 0)
 
 void RedisEngine::subscribe(std::string channel, Callback<bool> done) {
@@ -426,6 +447,10 @@ void RedisEngine::pubsub_ready(PubSub& ps) {
     sub.sent = true;
     ps.ops.emplace_back(true, keys_.client_channel(channel));
   }
+  if (!control_channel_.empty()) {
+    ps.ops.emplace_back(true, control_channel_);
+    ps.ops.emplace_back(true, node_channel_);
+  }
   if (!ps.channels.empty()) {
     spdlog::info("redis pubsub: subscribing {} channel(s)", ps.channels.size());
   }
@@ -448,6 +473,13 @@ void RedisEngine::pubsub_lost(PubSub& ps) {
 void RedisEngine::on_push(PubSub& ps, const Reply& r) {
   const std::string& kind = r.elements[0].str;
   if (kind == "message" && r.elements.size() == 3) {
+    if (!control_channel_.empty() &&
+        (r.elements[1].str == control_channel_ || r.elements[1].str == node_channel_)) {
+      if (handler_ != nullptr) {
+        handler_->handle_control(r.elements[2].str);
+      }
+      return;
+    }
     handle_message(r.elements[1].str, r.elements[2].str);
     return;
   }

@@ -28,7 +28,7 @@
 //
 // Not yet (TODO(#12)): several addresses (client-side sharding by jump hash of
 // FNV-1a-64(channel)), Sentinel, Cluster, TLS, RESP3, redis_use_lists, the presence user
-// mapping, node-to-node control over P.control; a deadline for a SUBSCRIBE that Redis
+// mapping; a deadline for a SUBSCRIBE that Redis
 // accepts but never confirms (the PUB/SUB connection has no reply to time out).
 //
 // Thread affinity: the engine object is shared; Engine methods may be called from any shard
@@ -72,6 +72,13 @@ class RedisEngine final : public Engine {
   bool tracks_subscriptions() const override { return true; }
   void subscribe(std::string channel, Callback<bool> done) override;
   void unsubscribe(std::string channel) override;
+
+  // Node-to-node control (centrifuge RedisBroker): the PUB/SUB connection also subscribes
+  // P.control and P.node.<node_id> and hands their messages to handle_control on shard 0;
+  // publish_control PUBLISHes to one of them. The node's logic is node/cluster.h.
+  bool supports_control() const override { return true; }
+  void enable_control(std::string node_id) override;
+  void publish_control(std::string data, std::string to_node, Callback<bool> done) override;
 
   // Handles one PUB/SUB "message" body of `pubsub_channel` (shard 0; public for tests).
   // Returns false for a malformed message (logged, dropped).
@@ -120,6 +127,8 @@ class RedisEngine final : public Engine {
   RedisEngineOptions opts_;
   RedisKeys keys_;
   EventHandler* handler_ = nullptr;
+  std::string control_channel_;  // P.control once enable_control() ran, else empty
+  std::string node_channel_;     // P.node.<this node's id>
   Sharded<ShardState> state_;
 };
 

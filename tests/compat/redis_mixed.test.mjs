@@ -59,8 +59,8 @@ before(async () => {
     engine: 'redis', redis_address: `127.0.0.1:${redis.port}`, api_key: 'k', token_hmac_secret_key: 'secret',
     namespaces: NS,
   };
-  gyre = await startServer(common);
-  cf = await startCentrifugo(common);
+  gyre = await startServer({ ...common, name: 'gyre-node' });
+  cf = await startCentrifugo({ ...common, name: 'centrifugo-node' });
 });
 after(async () => {
   await gyre?.stop();
@@ -132,4 +132,78 @@ test('mixed cluster: join/leave and presence across Gyre and Centrifugo', { skip
   const [cg2, ctxg2] = await connected(scope, gyre, 'g2');
   await subscribed(cg2, ch);
   await until(() => cjoins.some((j) => j.info.client === ctxg2.client), 5000, "Gyre client's join on Centrifugo");
+});
+
+// Node-to-node control: both kinds of nodes share one registry over P.control.
+// A node's own uid, found by its name (Centrifugo lists nodes in map order).
+async function uidOf(node) {
+  let found;
+  await until(async () => {
+    found = (await node.apiOk('info', {})).nodes.find((n) => n.name === node.config.name);
+    return found !== undefined;
+  }, 5000, `${node.config.name} in its own info`);
+  return found.uid;
+}
+
+// Waits until `node`'s API info lists every uid of `uids` and exactly `count` nodes.
+async function listed(node, uids, count = 2) {
+  let nodes = [];
+  await until(async () => {
+    nodes = (await node.apiOk('info', {})).nodes;
+    return nodes.length === count && uids.every((u) => nodes.some((n) => n.uid === u));
+  }, 15000, 'both nodes in info').catch(() => {});
+  assert.equal(nodes.length, count, JSON.stringify(nodes));
+  for (const u of uids) assert.ok(nodes.some((n) => n.uid === u), `${u} in ${JSON.stringify(nodes)}`);
+  return nodes;
+}
+
+test('mixed cluster: API info lists the Gyre and the Centrifugo node on each side', { skip }, async (t, scope) => {
+  const gyreId = await uidOf(gyre);
+  const cfId = await uidOf(cf);
+  assert.notEqual(gyreId, cfId);
+  await connected(scope, cf, 'counted');
+  const onGyre = await listed(gyre, [gyreId, cfId]);
+  const c = onGyre.find((n) => n.uid === cfId);
+  assert.equal(typeof c.name, 'string');
+  assert.notEqual(c.version, '0.1.0');
+  // Centrifugo's node info reaches Gyre with its counts (within the 3 s cadence).
+  await until(async () => {
+    const ns = (await gyre.apiOk('info', {})).nodes;
+    return ns.find((n) => n.uid === cfId)?.num_clients === 1;
+  }, 10000, "Centrifugo's client count on Gyre");
+  const onCf = await listed(cf, [gyreId, cfId]);
+  const g = onCf.find((n) => n.uid === gyreId);
+  assert.equal(g.version, '0.1.0');
+  assert.equal(typeof g.num_clients, 'number');
+  assert.equal(typeof g.num_subs, 'number');
+});
+
+test('mixed cluster: API disconnect on one node reaches a user on the other, both directions', { skip }, async (t, scope) => {
+  await listed(cf, [await uidOf(gyre), await uidOf(cf)]);
+  const cOnCf = scope.sdk(cf, { token: userToken('mixed-d1') });
+  const conn1 = once(cOnCf, 'connected', 5000);
+  cOnCf.connect();
+  await conn1;
+  const gone1 = once(cOnCf, 'disconnected', 5000);
+  assert.deepEqual(await gyre.apiOk('disconnect', { user: 'mixed-d1', disconnect: { code: 4501, reason: 'from gyre' } }), {});
+  assert.deepEqual(await gone1, { code: 4501, reason: 'from gyre' });
+
+  const cOnGyre = scope.sdk(gyre, { token: userToken('mixed-d2') });
+  const conn2 = once(cOnGyre, 'connected', 5000);
+  cOnGyre.connect();
+  await conn2;
+  const gone2 = once(cOnGyre, 'disconnected', 5000);
+  assert.deepEqual(await cf.apiOk('disconnect', { user: 'mixed-d2', disconnect: { code: 4502, reason: 'from centrifugo' } }), {});
+  assert.deepEqual(await gone2, { code: 4502, reason: 'from centrifugo' });
+});
+
+test('mixed cluster: channels surveys the Gyre and the Centrifugo node', { skip }, async (t, scope) => {
+  const ch = `chat:${uniq()}`;
+  const [cg] = await connected(scope, gyre, 'sg');
+  const [cc] = await connected(scope, cf, 'sc');
+  await subscribed(cg, ch);
+  await subscribed(cc, ch);
+  for (const node of [gyre, cf]) {
+    assert.deepEqual(await node.apiOk('channels', { pattern: ch }), { channels: { [ch]: { num_clients: 2 } } });
+  }
 });

@@ -53,6 +53,10 @@ LoadRunner::LoadRunner(Options options) : o_(std::move(options)) {
   inet_pton(AF_INET, o_.host.c_str(), &ws_addr_.sin_addr);
   pub_addr_ = ws_addr_;
   pub_addr_.sin_port = htons(static_cast<uint16_t>(o_.pub_port));
+  alt_addr_ = ws_addr_;
+  if (o_.alt_port != 0) {
+    alt_addr_.sin_port = htons(static_cast<uint16_t>(o_.alt_port));
+  }
   for (int k = 0; k < o_.channels; ++k) {
     channel_names_.push_back("bench-" + std::to_string(k));
   }
@@ -118,7 +122,8 @@ void LoadRunner::start_connect(Conn& c) {
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const sockaddr_in& addr = (c.role == Role::kHttpPublisher || c.role == Role::kNatsPublisher)
                                 ? pub_addr_
-                                : ws_addr_;
+                            : (c.role == Role::kSubscriber && c.index % 2 == 1) ? alt_addr_
+                                                                                : ws_addr_;
   c.state = State::kConnecting;
   int rc = ::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   if (rc != 0 && errno != EINPROGRESS) {

@@ -100,6 +100,7 @@ class LoadRunner {
   Options o_;
   int epoll_fd_ = -1;
   sockaddr_in ws_addr_{};
+  sockaddr_in alt_addr_{};  // --alt-port: odd subscribers
   sockaddr_in pub_addr_{};
   std::string upgrade_request_;  // gyre/nats; nchan builds one per channel
   std::vector<std::string> channel_names_;

@@ -19,6 +19,8 @@ Target:
   --host H                   loopback address (default 127.0.0.1)
   --port P                   WebSocket port (gyre/nchan: also the HTTP publish port; default 8000)
   --pub-port P               publisher port (default: --port; nats: 4222)
+  --alt-port P               gyre: every second subscriber connects to this port instead of
+                             --port (a second node of a cluster); default: none
   --ws-path PATH             gyre: /connection/websocket; nchan: /sub/ (+channel); nats: /
   --pub-path PATH            gyre: API prefix /api; nchan: /pub/ (+channel)
   --protobuf                 gyre: use the centrifuge-protobuf subprotocol
@@ -164,6 +166,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ok = int_opt(o.port, 1);
     } else if (a == "--pub-port") {
       ok = int_opt(o.pub_port, 1);
+    } else if (a == "--alt-port") {
+      ok = int_opt(o.alt_port, 1);
     } else if (a == "--ws-path") {
       ok = str_opt(o.ws_path);
     } else if (a == "--pub-path") {
@@ -251,6 +255,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   }
   if (o.pub_port == 0) {
     o.pub_port = o.target == Target::kNats ? 4222 : o.port;
+  }
+  if (o.alt_port != 0 && o.target != Target::kGyre) {
+    return fail("--alt-port applies to", "--target gyre");
   }
   if (o.target != Target::kGyre && (o.protobuf || o.via == PublishVia::kClient)) {
     return fail("--protobuf and --publish-via client apply to", "--target gyre");

@@ -16,6 +16,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8000;       // WebSocket (and, for gyre/nchan, HTTP) port
   int pub_port = 0;      // publisher port; 0 = port (gyre, nchan) or 4222 (nats)
+  int alt_port = 0;      // gyre: odd subscribers connect here (a second node); 0 = none
   std::string ws_path;   // default per target
   std::string pub_path;  // gyre: API prefix "/api"; nchan: "/pub/"
 

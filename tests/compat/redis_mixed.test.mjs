@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   test, startServer, freePort, makeTempDir, waitHealthy, Server, userToken, uniq, once, collect, until,
+  rawConnected, Centrifuge,
 } from './harness.mjs';
 import { RedisServer } from './redis_server.mjs';
 
@@ -23,7 +24,7 @@ if (skip) {
 const NS = [
   {
     name: 'chat', presence: true, join_leave: true, force_push_join_leave: true, history_size: 10,
-    history_ttl: '300s', force_recovery: true, allow_subscribe_for_client: true,
+    history_ttl: '300s', force_recovery: true, allow_subscribe_for_client: true, allow_publish_for_subscriber: true,
   },
 ];
 
@@ -57,7 +58,7 @@ before(async () => {
   redis = await RedisServer.start();
   const common = {
     engine: 'redis', redis_address: `127.0.0.1:${redis.port}`, api_key: 'k', token_hmac_secret_key: 'secret',
-    namespaces: NS,
+    namespaces: NS, http_stream: true,
   };
   gyre = await startServer({ ...common, name: 'gyre-node' });
   cf = await startCentrifugo({ ...common, name: 'centrifugo-node' });
@@ -205,5 +206,50 @@ test('mixed cluster: channels surveys the Gyre and the Centrifugo node', { skip 
   await subscribed(cc, ch);
   for (const node of [gyre, cf]) {
     assert.deepEqual(await node.apiOk('channels', { pattern: ch }), { channels: { [ch]: { num_clients: 2 } } });
+  }
+});
+
+test('mixed cluster: API unsubscribe and subscribe on one node reach a user on the other, both directions', { skip }, async (t, scope) => {
+  await listed(cf, [await uidOf(gyre), await uidOf(cf)]);
+  for (const [apiNode, clientNode] of [[gyre, cf], [cf, gyre]]) {
+    const user = uniq('mu');
+    const ch = `chat:${uniq()}`;
+    const [c] = await rawConnected(scope, clientNode, userToken(user));
+    await c.call('subscribe', { channel: ch });
+    assert.deepEqual(await apiNode.apiOk('unsubscribe', { user, channel: ch }), {});
+    const un = await c.push((p) => p.unsubscribe);
+    assert.deepEqual(un, { push: { channel: ch, unsubscribe: { code: 2000, reason: 'server unsubscribe' } } });
+    const sch = `chat:${uniq()}`;
+    assert.deepEqual(await apiNode.apiOk('subscribe', { user, channel: sch, data: { d: 1 } }), {});
+    const sp = await c.push((p) => p.subscribe);
+    assert.equal(sp.push.channel, sch);
+    assert.deepEqual(sp.push.subscribe.data, { d: 1 });
+    await apiNode.apiOk('publish', { channel: sch, data: { via: 'server-side' } });
+    const pub = await c.push((p) => p.pub && p.channel === sch);
+    assert.deepEqual(pub.push.pub.data, { via: 'server-side' });
+  }
+});
+
+test('mixed cluster: /emulation posted to one node reaches an http_stream session on the other, both directions', { skip }, async (t, scope) => {
+  await listed(cf, [await uidOf(gyre), await uidOf(cf)]);
+  for (const [streamNode, emulationNode] of [[cf, gyre], [gyre, cf]]) {
+    const c = new Centrifuge([{ transport: 'http_stream', endpoint: `${streamNode.base}/connection/http_stream` }], {
+      emulationEndpoint: `${emulationNode.base}/emulation`, token: userToken('emu'),
+      fetch: globalThis.fetch, readableStream: globalThis.ReadableStream, minReconnectDelay: 100, maxReconnectDelay: 1000,
+    });
+    scope.defer(() => c.disconnect());
+    const conn = once(c, 'connected', 8000);
+    c.connect();
+    await conn;
+    const ch = `chat:${uniq()}`;
+    const sub = c.newSubscription(ch);
+    const subscribed = once(sub, 'subscribed', 8000);
+    const pubs = collect(sub, 'publication');
+    sub.subscribe();
+    await subscribed;
+    await sub.publish({ from: 'client' });
+    await until(() => pubs.length === 1, 8000, 'the client publication');
+    assert.deepEqual(pubs[0].data, { from: 'client' });
+    c.disconnect();
   }
 });

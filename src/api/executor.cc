@@ -1,6 +1,8 @@
 #include "api/executor.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 #include <map>
@@ -41,6 +43,73 @@ constexpr protocol::PublicationJson kApiPublication{.raw = protocol::RawJson::kC
                                                    .sorted_tags = true};
 
 Outcome empty_result() { return Outcome("{}"); }
+
+// A float64 as Go's encoding/json writes it: shortest round-trip digits, plain notation for
+// 1e-6 <= |v| < 1e21, else exponent notation with "e-07" shortened to "e-7". False for NaN
+// and infinities, which Go refuses to encode.
+bool append_go_float(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    return false;
+  }
+  if (v == 0) {
+    out += '0';
+    return true;
+  }
+  // The shortest round-trip digits, from the scientific form "-d.ddde+XX".
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
+  const bool negative = sci.front() == '-';
+  if (negative) {
+    sci.remove_prefix(1);
+  }
+  const size_t e_pos = sci.find('e');
+  int exponent = 0;
+  std::from_chars(sci.data() + e_pos + (sci[e_pos + 1] == '+' ? 2 : 1), sci.data() + sci.size(),
+                  exponent);
+  std::string digits;
+  for (char c : sci.substr(0, e_pos)) {
+    if (c != '.') {
+      digits += c;
+    }
+  }
+  if (negative) {
+    out += '-';
+  }
+  const double a = std::fabs(v);
+  if (a < 1e-6 || a >= 1e21) {
+    // Go: 'e' format, at least two exponent digits, then "e-07" shortened to "e-7".
+    out += digits[0];
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1);
+    }
+    out += exponent < 0 ? "e-" : "e+";
+    const int ae = exponent < 0 ? -exponent : exponent;
+    if (ae < 10 && exponent >= 0) {
+      out += '0';
+    }
+    out += std::to_string(ae);
+    return true;
+  }
+  // Go: 'f' format with the shortest digits, zero-padded (9223372036854775808 is written
+  // 9223372036854776000).
+  const int point = exponent + 1;  // digits before the decimal point
+  const int n = static_cast<int>(digits.size());
+  if (point <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-point), '0');
+    out += digits;
+  } else if (point >= n) {
+    out += digits;
+    out.append(static_cast<size_t>(point - n), '0');
+  } else {
+    out.append(digits, 0, static_cast<size_t>(point));
+    out += '.';
+    out.append(digits, static_cast<size_t>(point));
+  }
+  return true;
+}
 
 // centrifuge's subscription source of server API subscriptions (Centrifugo subsource.ServerAPI).
 constexpr uint32_t kSubscribeSourceServerApi = 10;
@@ -556,6 +625,7 @@ void Executor::info(OutcomeCallback done) const {
     auto write = [node, s, done = std::move(done)](
                      const std::vector<node::control::NodeInfo>& peers) {
       std::string out;
+      bool encodable = true;
       JsonWriter w(out);
       w.begin_object();
       w.key("nodes");
@@ -583,11 +653,33 @@ void Executor::info(OutcomeCallback done) const {
         if (p.uptime > 0) {
           w.field_uint("uptime", p.uptime);
         }
+        if (p.metrics) {
+          // Centrifugo's node metrics, as its API writes them (items: Go's sorted map keys).
+          std::string num;
+          encodable = encodable && append_go_float(num, p.metrics->interval);
+          w.key("metrics");
+          w.begin_object();
+          w.field_raw("interval", num);
+          w.key("items");
+          w.begin_object();
+          for (const auto& [k, v] : p.metrics->items) {
+            num.clear();
+            encodable = encodable && append_go_float(num, v);
+            w.key_escaped(k);
+            w.raw(num.empty() ? "0" : num);
+          }
+          w.end_object();
+          w.end_object();
+        }
         w.field_uint("num_subs", p.num_subs);
         w.end_object();
       }
       w.end_array();
       w.end_object();
+      if (!encodable) {
+        done(std::unexpected(api_errors::unencodable()));
+        return;
+      }
       done(Outcome(std::move(out)));
     };
     node::Cluster* cluster = node->cluster();

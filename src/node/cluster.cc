@@ -216,6 +216,9 @@ void Cluster::on_node(control::NodeInfo info) {
                  info.version);
   }
   std::string uid = info.uid;
+  if (!info.metrics && it->second.info.metrics) {
+    info.metrics = std::move(it->second.info.metrics);  // sent once a minute: kept (centrifuge)
+  }
   it->second.info = std::move(info);
   if (inserted && !stopped_) {
     publish_info(uid);  // the newcomer learns about this node at once

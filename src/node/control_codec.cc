@@ -1,5 +1,7 @@
 #include "node/control_codec.h"
 
+#include <bit>
+
 #include "protocol/protobuf_wire.h"
 
 namespace gyre::node::control {
@@ -7,6 +9,68 @@ namespace gyre::node::control {
 namespace pb = protocol::pb;
 
 namespace {
+
+template <pb::Sink S>
+void put_double(S& s, uint32_t field, double v) {
+  if (v == 0) {
+    return;
+  }
+  s.varint(pb::make_tag(field, pb::kFixed64));
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  char le[8];
+  for (int i = 0; i < 8; ++i) {
+    le[i] = static_cast<char>(bits >> (8 * i));
+  }
+  s.raw(std::string_view(le, 8));
+}
+
+template <pb::Sink S>
+void put_metrics(S& s, const Metrics& m) {
+  put_double(s, 1, m.interval);
+  for (const auto& [k, v] : m.items) {
+    pb::put_message(s, 2, [&](auto& e) {
+      pb::put_bytes_always(e, 1, k);
+      put_double(e, 2, v);
+    });
+  }
+}
+
+bool read_double(const pb::Field& f, double& out) {
+  if (f.type != pb::kFixed64) {
+    return false;
+  }
+  out = std::bit_cast<double>(f.fixed);
+  return true;
+}
+
+bool read_metrics(std::string_view b, Metrics& m) {
+  return pb::for_each_field(b, [&](const pb::Field& f) {
+    if (f.number == 1) {
+      return read_double(f, m.interval);
+    }
+    if (f.number != 2) {
+      return true;
+    }
+    if (f.type != pb::kLen) {
+      return false;
+    }
+    std::string key;
+    double value = 0;
+    bool ok = pb::for_each_field(f.bytes, [&](const pb::Field& e) {
+      if (e.number == 1) {
+        return pb::read(e, key);
+      }
+      if (e.number == 2) {
+        return read_double(e, value);
+      }
+      return true;
+    });
+    if (ok) {
+      m.items[std::move(key)] = value;
+    }
+    return ok;
+  });
+}
 
 template <pb::Sink S>
 void put_node(S& s, const NodeInfo& n) {
@@ -17,6 +81,9 @@ void put_node(S& s, const NodeInfo& n) {
   pb::put_uint(s, 5, n.num_users);
   pb::put_uint(s, 6, n.num_channels);
   pb::put_uint(s, 7, n.uptime);
+  if (n.metrics) {
+    pb::put_message(s, 8, [&](auto& in) { put_metrics(in, *n.metrics); });
+  }
   pb::put_bytes(s, 9, n.data);
   pb::put_uint(s, 10, n.num_subs);
 }
@@ -87,6 +154,9 @@ bool read_node(std::string_view b, NodeInfo& n) {
       case 5: return pb::read(f, n.num_users);
       case 6: return pb::read(f, n.num_channels);
       case 7: return pb::read(f, n.uptime);
+      case 8:
+        n.metrics.emplace();
+        return f.type == pb::kLen && read_metrics(f.bytes, *n.metrics);
       case 9: return pb::read(f, n.data);
       case 10: return pb::read(f, n.num_subs);
       default: return true;

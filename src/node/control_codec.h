@@ -15,9 +15,14 @@
 // (protocol EmulationRequest). Plain values and pure functions: any thread.
 namespace gyre::node::control {
 
-// controlpb.Node: what every node publishes about itself every 3 s. Field 8 (metrics,
-// sent by Centrifugo once per node_info_metrics_aggregate_interval) is skipped: Gyre's API
-// `info` does not report metrics.
+// controlpb.Metrics: what Centrifugo attaches to its node info once per
+// node_info_metrics_aggregate_interval (Gyre nodes send none).
+struct Metrics {
+  double interval = 0;
+  std::map<std::string, double> items;
+};
+
+// controlpb.Node: what every node publishes about itself every 3 s.
 struct NodeInfo {
   std::string uid;
   std::string name;
@@ -26,6 +31,7 @@ struct NodeInfo {
   uint32_t num_users = 0;
   uint32_t num_channels = 0;
   uint32_t uptime = 0;
+  std::optional<Metrics> metrics;
   std::string data;
   uint32_t num_subs = 0;
 };

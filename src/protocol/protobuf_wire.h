@@ -151,13 +151,14 @@ void append_message(std::string& out, Body&& body) {
 
 // ---------------------------------------------------------------- decoding
 
-// One decoded field: `varint` is set for kVarint, `bytes` for kLen; fixed-width values are
-// skipped (no field we read uses them).
+// One decoded field: `varint` is set for kVarint, `bytes` for kLen, `fixed` (the
+// little-endian bits) for kFixed64 and kFixed32 (double/float: node-control metrics).
 struct Field {
   uint32_t number = 0;
   WireType type = kVarint;
   uint64_t varint = 0;
   std::string_view bytes;
+  uint64_t fixed = 0;
 };
 
 // Bounds-checked cursor over a byte range. Every read fails, rather than reads past the end,
@@ -211,18 +212,22 @@ class Reader {
       case kLen:
         return bytes(f.bytes);
       case kFixed64:
-        return advance(8);
+        return fixed(8, f.fixed);
       case kFixed32:
-        return advance(4);
+        return fixed(4, f.fixed);
       default:
         return false;
     }
   }
 
  private:
-  bool advance(size_t n) {
+  bool fixed(size_t n, uint64_t& v) {
     if (static_cast<size_t>(end_ - p_) < n) {
       return false;
+    }
+    v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      v |= static_cast<uint64_t>(p_[i]) << (8 * i);
     }
     p_ += n;
     return true;

@@ -173,6 +173,21 @@ test('mixed cluster: API info lists the Gyre and the Centrifugo node on each sid
     return ns.find((n) => n.uid === cfId)?.num_clients === 1;
   }, 10000, "Centrifugo's client count on Gyre");
   const onCf = await listed(cf, [gyreId, cfId]);
+  // Centrifugo's node metrics (sent once a minute, kept in between) read the same on Gyre as
+  // on Centrifugo itself: doubles decoded and written as Go's encoding/json does.
+  let mine;
+  let relayed;
+  await until(async () => {
+    mine = (await cf.apiOk('info', {})).nodes.find((n) => n.uid === cfId).metrics;
+    relayed = (await gyre.apiOk('info', {})).nodes.find((n) => n.uid === cfId).metrics;
+    return JSON.stringify(mine) === JSON.stringify(relayed);
+  }, 10000, 'the same metrics on both nodes').catch(() => {});
+  assert.ok(mine && mine.interval === 60 && Object.keys(mine.items).length > 10, JSON.stringify(mine));
+  assert.deepEqual(relayed, mine);
+  const rawCf = await cf.api('info', {});
+  const rawGyre = await gyre.api('info', {});
+  const metricsText = (text) => text.slice(text.indexOf('"metrics"'), text.indexOf('"num_subs"', text.indexOf('"metrics"')));
+  assert.equal(metricsText(rawGyre.text), metricsText(rawCf.text), 'byte-identical metrics JSON');
   const g = onCf.find((n) => n.uid === gyreId);
   assert.equal(g.version, '0.1.0');
   assert.equal(typeof g.num_clients, 'number');

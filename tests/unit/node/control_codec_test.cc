@@ -107,3 +107,27 @@ TEST(ControlCodecTest, EmulationRequestRoundTrip) {
 
 }  // namespace
 }  // namespace gyre::node::control
+
+namespace gyre::node::control {
+namespace {
+
+TEST(ControlCodecTest, NodeMetricsDoublesRoundTrip) {
+  Command cmd;
+  auto& n = cmd.node.emplace();
+  n.uid = "c";
+  n.metrics = Metrics{60, {{"a.b", 1.5}, {"z", -2e-9}, {"zero", 0}}};
+  const std::string bytes = encode(cmd);
+  // interval 60.0 as a little-endian double after the metrics tag (field 8) and field 1 tag.
+  EXPECT_NE(bytes.find(std::string("\x09\x00\x00\x00\x00\x00\x00\x4e\x40", 9)), std::string::npos);
+  auto back = decode(bytes);
+  ASSERT_TRUE(back && back->node && back->node->metrics);
+  EXPECT_EQ(back->node->metrics->interval, 60);
+  EXPECT_EQ(back->node->metrics->items.at("a.b"), 1.5);
+  EXPECT_EQ(back->node->metrics->items.at("z"), -2e-9);
+  EXPECT_EQ(back->node->metrics->items.at("zero"), 0);
+  // A double field sent as a varint is malformed.
+  EXPECT_FALSE(decode(std::string("\x22\x04\x42\x02\x08\x01", 6)));
+}
+
+}  // namespace
+}  // namespace gyre::node::control

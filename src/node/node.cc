@@ -334,7 +334,17 @@ void Node::for_each_shard(std::function<void(NodeShard&)> op, std::function<void
 void Node::shutdown(std::function<void()> done) {
   shutting_down_.store(true, std::memory_order_release);
   if (cluster_) {
-    cluster_->stop([] {});  // the other nodes forget this one at once (Shutdown command)
+    // The other nodes forget this one at once (Shutdown command). `done` waits for that
+    // PUBLISH too (Redis answers, or the command fails by redis_io_timeout), so the loops do
+    // not stop with the message still unwritten; the clients are disconnected meanwhile.
+    auto left = std::make_shared<std::atomic<int>>(2);
+    auto both = [left, done = std::move(done)]() mutable {
+      if (left->fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        done();
+      }
+    };
+    done = both;
+    cluster_->stop(std::move(both));
   }
   for_each_shard(
       [](NodeShard& st) {

@@ -268,3 +268,24 @@ test('mixed cluster: /emulation posted to one node reaches an http_stream sessio
     c.disconnect();
   }
 });
+
+test('mixed cluster: user_personal_single_connection holds across Gyre and Centrifugo, both directions', { skip, timeout: 60000 }, async (t, scope) => {
+  const common = {
+    engine: 'redis', redis_address: `127.0.0.1:${redis.port}`, api_key: 'k', token_hmac_secret_key: 'secret',
+    namespaces: NS, redis_prefix: 'single', user_subscribe_to_personal: true, user_personal_single_connection: true,
+    presence: true,
+  };
+  const g = await startServer({ ...common, name: 'gyre-single' });
+  scope.defer(() => g.stop());
+  const c = await startCentrifugo({ ...common, name: 'centrifugo-single' });
+  scope.defer(() => c.stop());
+  await listed(g, [await uidOf(g), await uidOf(c)]);
+  await listed(c, [await uidOf(g), await uidOf(c)]);
+  for (const [older, newer] of [[g, c], [c, g]]) {
+    const user = uniq('single');
+    const [c1] = await rawConnected(scope, older, userToken(user));
+    const [c2] = await rawConnected(scope, newer, userToken(user));
+    assert.deepEqual(await c1.waitClose(), { code: 3504, reason: 'connection limit' });
+    assert.ok(c2.isOpen, 'the newest connection stays');
+  }
+});

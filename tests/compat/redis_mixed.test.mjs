@@ -224,7 +224,7 @@ test('mixed cluster: channels surveys the Gyre and the Centrifugo node', { skip 
   }
 });
 
-test('mixed cluster: API unsubscribe and subscribe on one node reach a user on the other, both directions', { skip }, async (t, scope) => {
+test('mixed cluster: API unsubscribe, subscribe and refresh on one node reach a user on the other, both directions', { skip }, async (t, scope) => {
   await listed(cf, [await uidOf(gyre), await uidOf(cf)]);
   for (const [apiNode, clientNode] of [[gyre, cf], [cf, gyre]]) {
     const user = uniq('mu');
@@ -242,6 +242,11 @@ test('mixed cluster: API unsubscribe and subscribe on one node reach a user on t
     await apiNode.apiOk('publish', { channel: sch, data: { via: 'server-side' } });
     const pub = await c.push((p) => p.pub && p.channel === sch);
     assert.deepEqual(pub.push.pub.data, { via: 'server-side' });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    assert.deepEqual(await apiNode.apiOk('refresh', { user, expire_at: exp }), {});
+    const rp = await c.push((p) => p.refresh);
+    assert.equal(rp.push.refresh.expires, true);
+    assert.ok(Math.abs(rp.push.refresh.ttl - 600) <= 3, JSON.stringify(rp));
   }
 });
 

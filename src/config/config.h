@@ -185,7 +185,7 @@ struct Config {
   Duration global_history_meta_ttl{720LL * 3600 * 1000};
   Duration global_presence_ttl{60000};
 
-  // --- Redis engine (engine = "redis"; reference.md §6.2). One standalone address for now.
+  // --- Redis engine (engine = "redis"; reference.md §6.2). Several addresses = Redis shards.
   std::vector<std::string> redis_address{"redis://127.0.0.1:6379"};
   std::string redis_prefix = "centrifugo";
   int redis_db = 0;

@@ -131,16 +131,21 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     e.memory = std::make_unique<gyre::engine::MemoryEngine>(shards);
     return e;
   }
-  // validate() accepted exactly one parseable address.
-  auto addr = gyre::config::parse_redis_address(cfg.redis_address.at(0)).value();
+  // validate() accepted every address; several are Redis shards (client-side sharding).
   gyre::engine::redis::RedisEngineOptions o;
-  o.connection.host = addr.host;
-  o.connection.port = addr.port;
-  o.connection.user = addr.user.value_or(cfg.redis_user);
-  o.connection.password = addr.password.value_or(cfg.redis_password);
-  o.connection.db = addr.db.value_or(cfg.redis_db);
-  o.connection.connect_timeout = cfg.redis_connect_timeout;
-  o.connection.io_timeout = cfg.redis_io_timeout;
+  o.shards.clear();
+  for (const auto& text : cfg.redis_address) {
+    auto addr = gyre::config::parse_redis_address(text).value();
+    gyre::engine::redis::ConnectionOptions c;
+    c.host = addr.host;
+    c.port = addr.port;
+    c.user = addr.user.value_or(cfg.redis_user);
+    c.password = addr.password.value_or(cfg.redis_password);
+    c.db = addr.db.value_or(cfg.redis_db);
+    c.connect_timeout = cfg.redis_connect_timeout;
+    c.io_timeout = cfg.redis_io_timeout;
+    o.shards.push_back(std::move(c));
+  }
   o.prefix = cfg.redis_prefix;
   o.presence_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.global_presence_ttl);
   e.redis = std::make_unique<gyre::engine::redis::RedisEngine>(shards, std::move(o));
@@ -207,7 +212,14 @@ int run_server(const gyre::config::LoadResult& loaded,
   spdlog::info("starting Gyre {} (node {}, name {}), engine: {}, threads: {}", kVersion,
                node->id(), node->name(), cfg->engine, threads);
   if (cfg->engine == "redis") {
-    spdlog::info("redis: {} (prefix \"{}\")", cfg->redis_address.at(0), cfg->redis_prefix);
+    std::string addrs;
+    for (const auto& a : cfg->redis_address) {
+      addrs += (addrs.empty() ? "" : ", ") + a;
+    }
+    spdlog::info("redis: {} (prefix \"{}\"{})", addrs, cfg->redis_prefix,
+                 cfg->redis_address.size() > 1
+                     ? fmt::format(", sharded over {} Redis instances", cfg->redis_address.size())
+                     : "");
   }
   spdlog::info("serving on {}:{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
                split ? " (API and health on internal port " + cfg->internal_port + ")" : "");

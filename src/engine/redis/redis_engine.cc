@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/redis/redis_sharding.h"
+
 namespace gyre::engine::redis {
 
 namespace {
@@ -79,12 +81,19 @@ RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
       keys_(opts_.prefix),
       state_(shards, [this, &shards](unsigned i) {
         auto st = std::make_unique<ShardState>();
-        st->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.connection,
-                                                "shard " + std::to_string(i));
-        if (i == 0) {
-          st->pubsub = std::make_unique<PubSub>();
-          st->pubsub->conn =
-              std::make_shared<Connection>(shards.at(i).io(), opts_.connection, "pubsub");
+        const size_t n = opts_.shards.size();
+        for (size_t rs = 0; rs < n; ++rs) {
+          // Names tell Redis shards apart only when there are several.
+          std::string suffix = n > 1 ? " (redis shard " + std::to_string(rs) + ")" : "";
+          st->conns.push_back(std::make_shared<Connection>(
+              shards.at(i).io(), opts_.shards[rs], "shard " + std::to_string(i) + suffix));
+          if (i == 0) {
+            auto ps = std::make_unique<PubSub>();
+            ps->redis_shard = rs;
+            ps->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.shards[rs],
+                                                    "pubsub" + suffix);
+            st->pubsubs.push_back(std::move(ps));
+          }
         }
         return st;
       }) {}
@@ -94,9 +103,11 @@ RedisEngine::~RedisEngine() = default;
 void RedisEngine::start() {
   for (unsigned i = 0; i < state_.size(); ++i) {
     state_.post_to(i, [this](ShardState& st) {
-      st.conn->start();
-      if (st.pubsub) {
-        PubSub& ps = *st.pubsub;
+      for (auto& conn : st.conns) {
+        conn->start();
+      }
+      for (auto& p : st.pubsubs) {
+        PubSub& ps = *p;
         ps.conn->set_push_handler([this, &ps](const Reply& r) { on_push(ps, r); });
         ps.conn->on_ready([this, &ps] { pubsub_ready(ps); });
         ps.conn->on_lost([this, &ps] { pubsub_lost(ps); });
@@ -109,31 +120,38 @@ void RedisEngine::start() {
 void RedisEngine::stop() {
   for (unsigned i = 0; i < state_.size(); ++i) {
     state_.invoke_on(i, [](ShardState& st) {
-      st.conn->stop();
-      if (st.pubsub) {
-        st.pubsub->conn->stop();
+      for (auto& conn : st.conns) {
+        conn->stop();
+      }
+      for (auto& ps : st.pubsubs) {
+        ps->conn->stop();
       }
     });
   }
 }
 
-void RedisEngine::run(std::vector<std::string> argv, ReplyCallback done) {
+size_t RedisEngine::redis_shard_of(std::string_view channel) const {
+  const size_t n = opts_.shards.size();
+  return n > 1 ? static_cast<size_t>(consistent_index(channel, static_cast<int>(n))) : 0;
+}
+
+void RedisEngine::run(size_t rs, std::vector<std::string> argv, ReplyCallback done) {
   if (ShardState* st = state_.local_if_any()) {
-    st->conn->command(argv, std::move(done));
+    st->conns[rs]->command(argv, std::move(done));
     return;
   }
-  state_.post_to(0, [argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
-    st.conn->command(argv, std::move(done));
+  state_.post_to(0, [rs, argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
+    st.conns[rs]->command(argv, std::move(done));
   });
 }
 
-void RedisEngine::eval(ScriptCall call, ReplyCallback done) {
+void RedisEngine::eval(size_t rs, ScriptCall call, ReplyCallback done) {
   auto argv = call.evalsha_argv();
-  run(std::move(argv), [this, call = std::move(call),
-                        done = std::move(done)](std::expected<Reply, std::string> r) mutable {
+  run(rs, std::move(argv), [this, rs, call = std::move(call),
+                            done = std::move(done)](std::expected<Reply, std::string> r) mutable {
     if (r && r->is_error() && r->str.starts_with("NOSCRIPT")) {
       // Not loaded yet (or Redis restarted / SCRIPT FLUSH): EVAL runs and caches it.
-      run(call.eval_argv(), std::move(done));
+      run(rs, call.eval_argv(), std::move(done));
       return;
     }
     done(std::move(r));
@@ -159,15 +177,16 @@ void RedisEngine::publish(std::string channel, Publication pub, PublishOptions o
       done(StreamPosition{0, ""});
     };
     if (opts.idempotency_key.empty()) {
-      run({"PUBLISH", keys_.client_channel(channel), std::move(bytes)}, std::move(reply));
+      run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), std::move(bytes)},
+          std::move(reply));
     } else {
-      eval(publish_idempotent_call(keys_, channel, bytes, opts.idempotency_key),
+      eval(redis_shard_of(channel), publish_idempotent_call(keys_, channel, bytes, opts.idempotency_key),
            std::move(reply));
     }
     return;
   }
   std::string bytes = encode_publication(wire);
-  eval(publish_history_call(keys_, channel, bytes, opts, unix_now()),
+  eval(redis_shard_of(channel), publish_history_call(keys_, channel, bytes, opts, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "publish", r ? r->str : r.error());
@@ -184,7 +203,7 @@ void RedisEngine::publish(std::string channel, Publication pub, PublishOptions o
 }
 
 void RedisEngine::publish_join(std::string channel, ClientInfo info) {
-  run({"PUBLISH", keys_.client_channel(channel), join_message(info)},
+  run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), join_message(info)},
       [](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
           spdlog::debug("redis join: {}", r ? r->str : r.error());
@@ -193,7 +212,7 @@ void RedisEngine::publish_join(std::string channel, ClientInfo info) {
 }
 
 void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
-  run({"PUBLISH", keys_.client_channel(channel), leave_message(info)},
+  run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), leave_message(info)},
       [](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
           spdlog::debug("redis leave: {}", r ? r->str : r.error());
@@ -204,7 +223,7 @@ void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
 void RedisEngine::history(std::string channel, HistoryFilter filter, Duration meta_ttl,
                           Callback<HistoryResult> done) {
   auto since = filter.since;
-  eval(history_call(keys_, channel, filter, meta_ttl, unix_now()),
+  eval(redis_shard_of(channel), history_call(keys_, channel, filter, meta_ttl, unix_now()),
        [done = std::move(done), since](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "history", r ? r->str : r.error());
@@ -260,7 +279,7 @@ void RedisEngine::history(std::string channel, HistoryFilter filter, Duration me
 }
 
 void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
-  run({"DEL", keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
+  run(redis_shard_of(channel), {"DEL", keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
     if (!r || r->is_error()) {
       fail(done, "remove_history", r ? r->str : r.error());
       return;
@@ -273,7 +292,7 @@ void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
 
 void RedisEngine::add_presence(std::string channel, std::string client_id, ClientInfo info,
                                Callback<bool> done) {
-  eval(presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now()),
+  eval(redis_shard_of(channel), presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "add_presence", r ? r->str : r.error());
@@ -287,7 +306,7 @@ void RedisEngine::add_presence(std::string channel, std::string client_id, Clien
 
 void RedisEngine::remove_presence(std::string channel, std::string client_id,
                                   Callback<bool> done) {
-  eval(presence_remove_call(keys_, channel, client_id),
+  eval(redis_shard_of(channel), presence_remove_call(keys_, channel, client_id),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "remove_presence", r ? r->str : r.error());
@@ -301,7 +320,7 @@ void RedisEngine::remove_presence(std::string channel, std::string client_id,
 
 void RedisEngine::presence(std::string channel,
                            Callback<std::vector<std::pair<std::string, ClientInfo>>> done) {
-  eval(presence_get_call(keys_, channel, unix_now()),
+  eval(redis_shard_of(channel), presence_get_call(keys_, channel, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          std::vector<std::pair<std::string, ClientInfo>> out;
          if (!r || r->is_error() || !parse_presence(*r, out)) {
@@ -315,7 +334,7 @@ void RedisEngine::presence(std::string channel,
 void RedisEngine::presence_stats(std::string channel, Callback<PresenceStats> done) {
   // Without the user mapping (global_redis_presence_user_mapping) centrifuge computes the
   // stats from the full presence, as here.
-  eval(presence_get_call(keys_, channel, unix_now()),
+  eval(redis_shard_of(channel), presence_get_call(keys_, channel, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          std::vector<std::pair<std::string, ClientInfo>> out;
          if (!r || r->is_error() || !parse_presence(*r, out)) {
@@ -335,15 +354,17 @@ void RedisEngine::presence_stats(std::string channel, Callback<PresenceStats> do
 
 void RedisEngine::subscribe(std::string channel, Callback<bool> done) {
   Shard* origin = Shard::current();
-  state_.invoke_on(0, [this, channel = std::move(channel), origin,
+  const size_t rs = redis_shard_of(channel);
+  state_.invoke_on(0, [this, rs, channel = std::move(channel), origin,
                        done = std::move(done)](ShardState& st) mutable {
-    pubsub_subscribe(*st.pubsub, channel, origin, std::move(done));
+    pubsub_subscribe(*st.pubsubs[rs], channel, origin, std::move(done));
   });
 }
 
 void RedisEngine::unsubscribe(std::string channel) {
-  state_.invoke_on(0, [this, channel = std::move(channel)](ShardState& st) {
-    pubsub_unsubscribe(*st.pubsub, channel);
+  const size_t rs = redis_shard_of(channel);
+  state_.invoke_on(0, [this, rs, channel = std::move(channel)](ShardState& st) {
+    pubsub_unsubscribe(*st.pubsubs[rs], channel);
   });
 }
 
@@ -395,7 +416,9 @@ void RedisEngine::pubsub_flush_later(PubSub& ps) {
   }
   ps.flush_posted = true;
   // Everything (un)subscribed during this turn of shard 0's loop goes out together.
-  state_.post_to(0, [this](ShardState& st) { pubsub_flush(*st.pubsub); });
+  state_.post_to(0, [this, rs = ps.redis_shard](ShardState& st) {
+    pubsub_flush(*st.pubsubs[rs]);
+  });
 }
 
 void RedisEngine::pubsub_flush(PubSub& ps) {

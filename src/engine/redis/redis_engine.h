@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -13,21 +14,25 @@
 #include "engine/redis/redis_connection.h"
 #include "engine/redis/redis_scripts.h"
 
-// The Redis engine (reference.md §6.2) on one standalone Redis, wire-compatible with
-// Centrifugo v5.4.9: history in streams, presence in hash + zset, PUB/SUB on P.client.<ch>.
+// The Redis engine (reference.md §6.2), wire-compatible with Centrifugo v5.4.9: history in
+// streams, presence in hash + zset, PUB/SUB on P.client.<ch>.
 //
-// Connections: every shard has its own command connection (Sharded<ShardState>); an
-// operation runs on the calling shard's connection and its callback there, so no result
-// crosses threads. Commands of one shard are pipelined (one write carries everything queued
-// while the previous write was in flight). Shard 0 also holds the one PUB/SUB connection: it
-// subscribes P.client.<ch> on the node's first local subscription of a channel and
-// unsubscribes after the last (other shards post their counts to it), batches SUBSCRIBE
-// commands (up to 512 channels each), resubscribes everything after a reconnect, and hands
-// each message, decoded once, to the EventHandler on shard 0, whose fan-out posts it to
-// every shard.
+// Redis shards: one or more Redis deployments (standalone addresses, or Sentinel-managed
+// masters). With several, a channel's keys (stream, meta, idempotency results, presence) and
+// its PUB/SUB channel live on the Redis shard consistent_index(channel, n) picks — the same
+// one a Centrifugo node picks (redis_sharding.h).
 //
-// Not yet (TODO(#12)): several addresses (client-side sharding by jump hash of
-// FNV-1a-64(channel)), Sentinel, Cluster, TLS, RESP3, redis_use_lists, the presence user
+// Connections: every shard thread has its own command connection to every Redis shard
+// (Sharded<ShardState>); an operation runs on the calling thread's connection and its
+// callback there, so no result crosses threads. Commands of one connection are pipelined
+// (one write carries everything queued while the previous write was in flight). Shard 0 also
+// holds one PUB/SUB connection per Redis shard: it subscribes P.client.<ch> on the node's
+// first local subscription of a channel and unsubscribes after the last (other shards post
+// their counts to it), batches SUBSCRIBE commands (up to 512 channels each), resubscribes
+// everything after a reconnect, and hands each message, decoded once, to the EventHandler on
+// shard 0, whose fan-out posts it to every shard.
+//
+// Not yet (TODO(#12)): Redis Cluster, TLS, RESP3, redis_use_lists, the presence user
 // mapping, node-to-node control over P.control; a deadline for a SUBSCRIBE that Redis
 // accepts but never confirms (the PUB/SUB connection has no reply to time out).
 //
@@ -37,7 +42,8 @@
 namespace gyre::engine::redis {
 
 struct RedisEngineOptions {
-  ConnectionOptions connection;
+  // One entry per Redis shard; several = client-side sharding by channel.
+  std::vector<ConnectionOptions> shards{ConnectionOptions{}};
   std::string prefix = "centrifugo";
   std::chrono::seconds presence_ttl{60};
 };
@@ -73,6 +79,9 @@ class RedisEngine final : public Engine {
   void subscribe(std::string channel, Callback<bool> done) override;
   void unsubscribe(std::string channel) override;
 
+  // The Redis shard (index into RedisEngineOptions::shards) that holds `channel`.
+  size_t redis_shard_of(std::string_view channel) const;
+
   // Handles one PUB/SUB "message" body of `pubsub_channel` (shard 0; public for tests).
   // Returns false for a malformed message (logged, dropped).
   bool handle_message(std::string_view pubsub_channel, std::string_view data);
@@ -84,7 +93,9 @@ class RedisEngine final : public Engine {
     bool confirmed = false;  // Redis acknowledged the SUBSCRIBE on the current connection
     std::vector<std::pair<Shard*, Callback<bool>>> waiters;
   };
+  // The PUB/SUB state of one Redis shard (on shard 0).
   struct PubSub {
+    size_t redis_shard = 0;
     std::shared_ptr<Connection> conn;
     std::unordered_map<std::string, Subscription> channels;  // by Gyre channel name
     // Confirmations still due for SUBSCRIBEs of entries erased before theirs came: they
@@ -96,15 +107,16 @@ class RedisEngine final : public Engine {
     bool flush_posted = false;
   };
   struct ShardState {
-    std::shared_ptr<Connection> conn;
-    std::unique_ptr<PubSub> pubsub;  // shard 0 only
+    std::vector<std::shared_ptr<Connection>> conns;  // by Redis shard
+    std::vector<std::unique_ptr<PubSub>> pubsubs;    // by Redis shard; shard 0 only
   };
 
   using ReplyCallback = std::function<void(std::expected<Reply, std::string>)>;
-  // Runs argv on the calling shard's connection (shard 0's outside the shards).
-  void run(std::vector<std::string> argv, ReplyCallback done);
+  // Runs argv on the calling shard's connection to Redis shard `rs` (shard 0's outside the
+  // shards).
+  void run(size_t rs, std::vector<std::string> argv, ReplyCallback done);
   // EVALSHA, then EVAL after a NOSCRIPT reply (which also loads the script).
-  void eval(ScriptCall call, ReplyCallback done);
+  void eval(size_t rs, ScriptCall call, ReplyCallback done);
 
   // Shard 0: PUB/SUB bookkeeping.
   void pubsub_subscribe(PubSub& ps, const std::string& channel, Shard* origin,

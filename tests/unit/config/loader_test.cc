@@ -530,6 +530,16 @@ TEST_F(LoaderTest, RedisEngineKeysLoadAndValidate) {
             "supported yet; supported: redis://, tcp:// or host:port");
   EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "h:99999"})"),
             "config: key \"redis_address\": \"h:99999\": invalid port \"99999\"");
+  // Several addresses are Redis shards; each one must parse.
+  input.config_path = write("config.json", R"({"engine": "redis",
+      "redis_address": ["127.0.0.1:6390", "redis://127.0.0.1:6391"]})");
+  EXPECT_EQ(load(input).config.redis_address.size(), 2u);
+  EXPECT_EQ(file_error("config.json",
+                       R"({"engine": "redis", "redis_address": ["127.0.0.1:1", "h"]})"),
+            "config: key \"redis_address\": \"h\": expected host:port or a redis:// URL");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": []})"),
+            "config: key \"redis_address\": at least one address is required with engine "
+            "\"redis\"");
   EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_io_timeout": "0s"})"),
             "config: key \"redis_io_timeout\": must be positive");
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   test, startServer, freePort, makeTempDir, waitHealthy, Server, userToken, uniq, once, collect, until,
 } from './harness.mjs';
-import { RedisServer } from './redis_server.mjs';
+import { RedisServer, RespClient, jumpShard } from './redis_server.mjs';
 
 const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
 const skip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
@@ -30,6 +30,9 @@ const NS = [
 let redis;
 let gyre;
 let cf;
+let redis2;
+let gyreSharded;
+let cfSharded;
 
 async function startCentrifugo(config) {
   const port = await freePort();
@@ -61,11 +64,20 @@ before(async () => {
   };
   gyre = await startServer(common);
   cf = await startCentrifugo(common);
+  // A second mixed pair sharded over two Redis instances (client-side sharding).
+  redis2 = await RedisServer.start();
+  const sharded = { ...common, redis_address: [`127.0.0.1:${redis.port}`, `127.0.0.1:${redis2.port}`],
+    redis_prefix: 'sharded' };
+  gyreSharded = await startServer(sharded);
+  cfSharded = await startCentrifugo(sharded);
 });
 after(async () => {
   await gyre?.stop();
   await cf?.stop();
+  await gyreSharded?.stop();
+  await cfSharded?.stop();
   await redis?.stop();
+  await redis2?.stop();
 });
 
 async function connected(scope, server, user) {
@@ -132,4 +144,40 @@ test('mixed cluster: join/leave and presence across Gyre and Centrifugo', { skip
   const [cg2, ctxg2] = await connected(scope, gyre, 'g2');
   await subscribed(cg2, ch);
   await until(() => cjoins.some((j) => j.info.client === ctxg2.client), 5000, "Gyre client's join on Centrifugo");
+});
+
+test('mixed cluster on two Redis shards: Gyre and Centrifugo put each channel on the same shard', { skip }, async (t, scope) => {
+  const raw = [await RespClient.connect(redis.port), await RespClient.connect(redis2.port)];
+  scope.defer(() => raw.forEach((c) => c.close()));
+  const [cg] = await connected(scope, gyreSharded, 'g');
+  const [cc] = await connected(scope, cfSharded, 'c');
+  // Two channels per shard, picked with this test's own jump hash.
+  const channels = [];
+  const count = [0, 0];
+  while (count[0] < 2 || count[1] < 2) {
+    const ch = `chat:${uniq()}`;
+    const s = jumpShard(ch, 2);
+    if (count[s] < 2) {
+      count[s]++;
+      channels.push([ch, s]);
+    }
+  }
+  for (const [ch, shard] of channels) {
+    const [sg] = await subscribed(cg, ch);
+    const [sc] = await subscribed(cc, ch);
+    const pg = collect(sg, 'publication');
+    const pc = collect(sc, 'publication');
+    const r1 = await gyreSharded.apiOk('publish', { channel: ch, data: { from: 'gyre' } });
+    const r2 = await cfSharded.apiOk('publish', { channel: ch, data: { from: 'centrifugo' } });
+    // One stream for both writers: offsets continue, the epoch is shared.
+    assert.deepEqual([r1.offset, r2.offset, r2.epoch], [1, 2, r1.epoch]);
+    await until(() => pg.length === 2 && pc.length === 2, 5000, `both publications on both nodes (${ch})`);
+    const on = [];
+    for (const r of raw) on.push(await r.call('EXISTS', `sharded.stream.${ch}`));
+    assert.deepEqual(on, shard === 0 ? [1, 0] : [0, 1], `the stream of ${ch} on shard ${shard} only`);
+    for (const node of [gyreSharded, cfSharded]) {
+      const h = await node.apiOk('history', { channel: ch, limit: -1 });
+      assert.deepEqual(h.publications.map((p) => p.data.from), ['gyre', 'centrifugo']);
+    }
+  }
 });

@@ -223,3 +223,33 @@ export function decodePublication(buf) {
   }
   return o;
 }
+
+// ------------------------------------------------------------------------------- sharding
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** 64-bit FNV-1a of the UTF-8 bytes (Go's hash/fnv New64a), as a BigInt. */
+export function fnv1a64(str) {
+  let h = 14695981039346656037n;
+  for (const byte of Buffer.from(str, 'utf8')) {
+    h ^= BigInt(byte);
+    h = (h * 1099511628211n) & MASK64;
+  }
+  return h;
+}
+
+/**
+ * The Redis shard of a channel with client-side sharding: jump consistent hash (Lamping &
+ * Veach) of FNV-1a-64, the division in doubles as Go's float64 — centrifuge's consistentIndex.
+ */
+export function jumpShard(channel, buckets) {
+  let key = fnv1a64(channel);
+  let b = -1;
+  let j = 0;
+  while (j < buckets) {
+    b = j;
+    key = (key * 2862933555777941757n + 1n) & MASK64;
+    j = Math.trunc((b + 1) * (2 ** 31 / (Number(key >> 33n) + 1)));
+  }
+  return b;
+}

@@ -5,7 +5,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { test, startServer, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer, RespClient } from './redis_server.mjs';
+import { RedisServer, RespClient, fnv1a64, jumpShard } from './redis_server.mjs';
 
 const NS = [
   {
@@ -14,30 +14,6 @@ const NS = [
   },
   { name: 'plain', allow_subscribe_for_client: true },
 ];
-
-const MASK64 = (1n << 64n) - 1n;
-
-function fnv1a64(str) {
-  let h = 14695981039346656037n;
-  for (const byte of Buffer.from(str, 'utf8')) {
-    h ^= BigInt(byte);
-    h = (h * 1099511628211n) & MASK64;
-  }
-  return h;
-}
-
-// Jump consistent hash (Lamping & Veach) with the division in doubles, as Go's float64.
-function jumpShard(channel, buckets) {
-  let key = fnv1a64(channel);
-  let b = -1;
-  let j = 0;
-  while (j < buckets) {
-    b = j;
-    key = (key * 2862933555777941757n + 1n) & MASK64;
-    j = Math.trunc((b + 1) * (2 ** 31 / (Number(key >> 33n) + 1)));
-  }
-  return b;
-}
 
 test('the jump hash of this test agrees with values computed by Go', () => {
   // Go: hash/fnv New64a + centrifuge's consistentIndex loop (see redis_sharding_test.cc).

@@ -193,6 +193,13 @@ struct Config {
   std::string redis_password;
   Duration redis_connect_timeout{1000};
   Duration redis_io_timeout{4000};
+  std::string redis_client_name;
+  // Each element: comma-separated Sentinels of one Redis shard (several = sharding).
+  std::vector<std::string> redis_sentinel_address;
+  std::string redis_sentinel_master_name;
+  std::string redis_sentinel_user;
+  std::string redis_sentinel_password;
+  std::string redis_sentinel_client_name;
   ChannelOptions channel;               // top-level channel options
   std::vector<Namespace> namespaces;
 

@@ -167,6 +167,14 @@ void validate_redis(const Config& config) {
       fail("redis_address", fmt::format("\"{}\": {}", text, a.error()));
     }
   }
+  for (const auto& element : config.redis_sentinel_address) {
+    if (auto a = parse_host_port_list(element); !a) {
+      fail("redis_sentinel_address", a.error());
+    }
+  }
+  if (!config.redis_sentinel_address.empty() && config.redis_sentinel_master_name.empty()) {
+    fail("redis_sentinel_master_name", "must be set when using Redis Sentinel");
+  }
   if (config.redis_db < 0) {
     fail("redis_db", fmt::format("must not be negative, got {}", config.redis_db));
   }

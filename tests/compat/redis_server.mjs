@@ -3,7 +3,10 @@
 // wrote (keys, streams, PUB/SUB messages) and to decode Centrifugo's protobuf Publication and
 // ClientInfo. Every wait is bounded.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort, sleep } from './harness.mjs';
 
 export function redisServerPath() {
@@ -16,16 +19,18 @@ export function redisServerPath() {
 }
 
 export class RedisServer {
-  static async start(port) {
+  /** `extraArgs`: more redis-server options, e.g. ['--replicaof', '127.0.0.1', '6379']. */
+  static async start(port, extraArgs = []) {
     const s = new RedisServer();
     s.port = port ?? (await freePort());
+    s.extraArgs = extraArgs;
     await s.spawn();
     return s;
   }
   async spawn() {
     this.output = '';
     this.proc = spawn(redisServerPath(), ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--appendonly', 'no', '--daemonize', 'no', ...(this.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.output += d; });
     this.proc.stderr.on('data', (d) => { this.output += d; });
     this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
@@ -56,6 +61,51 @@ export class RedisServer {
   async restart() {
     await this.stop();
     await this.spawn();
+  }
+}
+
+/**
+ * A Redis Sentinel (`redis-server <conf> --sentinel`, what Debian's redis-sentinel runs) on a
+ * free loopback port, monitoring `masterName` at 127.0.0.1:`masterPort` with quorum 2 and a
+ * 1 s down-after. Its config file lives in a temp dir (Sentinel rewrites it).
+ */
+export class SentinelServer {
+  static async start(masterName, masterPort) {
+    const s = new SentinelServer();
+    s.port = await freePort();
+    s.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-sentinel-'));
+    s.conf = path.join(s.dir, 'sentinel.conf');
+    writeFileSync(s.conf, [
+      `port ${s.port}`, 'bind 127.0.0.1', `dir ${s.dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
+      `sentinel down-after-milliseconds ${masterName} 1000`,
+      `sentinel failover-timeout ${masterName} 5000`,
+      `sentinel parallel-syncs ${masterName} 1`, '',
+    ].join('\n'));
+    s.output = '';
+    s.proc = spawn(redisServerPath(), [s.conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.proc.stdout.on('data', (d) => { s.output += d; });
+    s.proc.stderr.on('data', (d) => { s.output += d; });
+    s.exited = new Promise((resolve) => s.proc.on('exit', resolve));
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        const c = await RespClient.connect(s.port);
+        await c.call('PING');
+        c.close();
+        return s;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`sentinel did not start: ${e.message}\n${s.output}`);
+        await sleep(50);
+      }
+    }
+  }
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

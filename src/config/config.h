@@ -194,6 +194,8 @@ struct Config {
   Duration redis_connect_timeout{1000};
   Duration redis_io_timeout{4000};
   std::string redis_client_name;
+  // Each element: comma-separated seed nodes of one Redis Cluster (several = sharding).
+  std::vector<std::string> redis_cluster_address;
   // Each element: comma-separated Sentinels of one Redis shard (several = sharding).
   std::vector<std::string> redis_sentinel_address;
   std::string redis_sentinel_master_name;

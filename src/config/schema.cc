@@ -163,6 +163,10 @@ const KeySpec<Config> kGlobalKeys[] = {
      "reset."},
     {"redis_client_name", "engine.redis.client_name", T::kString, &Config::redis_client_name,
      "CLIENT SETNAME of every Redis connection (empty: none)."},
+    {"redis_cluster_address", "engine.redis.cluster_address", T::kStringList,
+     &Config::redis_cluster_address,
+     "Redis Cluster: each element is a comma-separated host:port list of one cluster's seed "
+     "nodes; set, it replaces redis_sentinel_address and redis_address."},
     {"redis_sentinel_address", "engine.redis.sentinel_address", T::kStringList,
      &Config::redis_sentinel_address,
      "Redis Sentinel: each element is a comma-separated host:port list of one shard's "
@@ -481,7 +485,6 @@ constexpr UnsupportedKey kUnsupportedV6[] = {
     {"controller"},
     {"debug"},
     {"enable_unreleased_features"},
-    {"engine.redis.cluster_address"},
     {"engine.redis.force_resp2"},
     {"engine.redis.history_use_lists"},
     {"engine.redis.presence_hash_field_ttl"},

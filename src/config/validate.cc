@@ -167,6 +167,15 @@ void validate_redis(const Config& config) {
       fail("redis_address", fmt::format("\"{}\": {}", text, a.error()));
     }
   }
+  for (const auto& element : config.redis_cluster_address) {
+    if (auto a = parse_host_port_list(element); !a) {
+      fail("redis_cluster_address", a.error());
+    }
+  }
+  if (!config.redis_cluster_address.empty() && config.redis_db != 0) {
+    fail("redis_db", fmt::format("must be 0 with Redis Cluster (got {}): a cluster has only "
+                                 "database 0", config.redis_db));
+  }
   for (const auto& element : config.redis_sentinel_address) {
     if (auto a = parse_host_port_list(element); !a) {
       fail("redis_sentinel_address", a.error());

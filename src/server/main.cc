@@ -143,7 +143,19 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     c.connect_timeout = cfg.redis_connect_timeout;
     c.io_timeout = cfg.redis_io_timeout;
   };
-  for (const auto& element : cfg.redis_sentinel_address) {
+  // Cluster addresses replace the others (as in Centrifugo): one element per cluster.
+  o.cluster = !cfg.redis_cluster_address.empty();
+  for (const auto& element : cfg.redis_cluster_address) {
+    gyre::engine::redis::ConnectionOptions c;
+    common(c);
+    c.db = 0;
+    const auto seeds = gyre::config::parse_host_port_list(element).value();
+    for (const auto& a : seeds) {
+      c.endpoints.push_back({a.host, a.port});
+    }
+    o.shards.push_back(std::move(c));
+  }
+  for (const auto& element : o.cluster ? std::vector<std::string>{} : cfg.redis_sentinel_address) {
     gyre::engine::redis::ConnectionOptions c;
     common(c);
     gyre::engine::redis::SentinelOptions s;
@@ -158,7 +170,7 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     c.sentinel = std::move(s);
     o.shards.push_back(std::move(c));
   }
-  if (cfg.redis_sentinel_address.empty()) {
+  if (!o.cluster && cfg.redis_sentinel_address.empty()) {
     for (const auto& text : cfg.redis_address) {
       auto addr = gyre::config::parse_redis_address(text).value();
       gyre::engine::redis::ConnectionOptions c;
@@ -237,15 +249,19 @@ int run_server(const gyre::config::LoadResult& loaded,
   spdlog::info("starting Gyre {} (node {}, name {}), engine: {}, threads: {}", kVersion,
                node->id(), node->name(), cfg->engine, threads);
   if (cfg->engine == "redis") {
-    const bool sentinel = !cfg->redis_sentinel_address.empty();
-    const auto& list = sentinel ? cfg->redis_sentinel_address : cfg->redis_address;
+    const bool cluster = !cfg->redis_cluster_address.empty();
+    const bool sentinel = !cluster && !cfg->redis_sentinel_address.empty();
+    const auto& list = cluster    ? cfg->redis_cluster_address
+                       : sentinel ? cfg->redis_sentinel_address
+                                  : cfg->redis_address;
     std::string addrs;
     for (const auto& a : list) {
       addrs += (addrs.empty() ? "" : ", ") + a;
     }
     spdlog::info("redis: {}{} (prefix \"{}\"{})",
-                 sentinel ? "sentinel master \"" + cfg->redis_sentinel_master_name + "\" via "
-                          : std::string(),
+                 cluster    ? std::string("cluster via ")
+                 : sentinel ? "sentinel master \"" + cfg->redis_sentinel_master_name + "\" via "
+                            : std::string(),
                  addrs, cfg->redis_prefix,
                  list.size() > 1 ? fmt::format(", sharded over {} Redis shards", list.size()) : "");
   }

@@ -122,7 +122,7 @@ function encodeCommand(args) {
 
 // Parses one reply at buf[pos]; returns [value, nextPos] or null when incomplete. Bulk strings
 // stay Buffers (binary protobuf inside); errors become {error}.
-function parseReply(buf, pos) {
+export function parseReply(buf, pos) {
   const eol = buf.indexOf('\r\n', pos);
   if (eol < 0) return null;
   const type = String.fromCharCode(buf[pos]);
@@ -302,4 +302,93 @@ export function jumpShard(channel, buckets) {
     j = Math.trunc((b + 1) * (2 ** 31 / (Number(key >> 33n) + 1)));
   }
   return b;
+}
+
+// ------------------------------------------------------------------------------- cluster
+
+/** The cluster slot of a key (CRC16/XMODEM of the key or of its {hash tag}, mod 16384). */
+export function keySlot(key) {
+  let k = Buffer.from(key, 'utf8');
+  const open = k.indexOf('{');
+  if (open >= 0) {
+    const close = k.indexOf('}', open + 1);
+    if (close > open + 1) k = k.subarray(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of k) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+/**
+ * A Redis Cluster of `n` masters (no replicas) on free loopback ports, made with
+ * `redis-cli --cluster create`; nodes files in a temp dir.
+ */
+export class RedisCluster {
+  static async start(n = 3) {
+    const c = new RedisCluster();
+    c.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-cluster-'));
+    c.nodes = [];
+    for (let i = 0; i < n; i++) {
+      const port = await freePort();
+      c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
+        path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', '2000']));
+    }
+    const r = spawnSync('redis-cli', ['--cluster', 'create', ...c.nodes.map((s) => `127.0.0.1:${s.port}`),
+      '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });
+    if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      let ok = true;
+      for (const s of c.nodes) {
+        const info = (await c.call(s.port, 'CLUSTER', 'INFO')).toString();
+        if (!info.includes('cluster_state:ok')) ok = false;
+      }
+      if (ok) return c;
+      if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok');
+      await sleep(100);
+    }
+  }
+  get seeds() {
+    return this.nodes.map((s) => `127.0.0.1:${s.port}`).join(',');
+  }
+  async call(port, ...args) {
+    const cl = await RespClient.connect(port);
+    try {
+      return await cl.call(...args);
+    } finally {
+      cl.close();
+    }
+  }
+  /** The port of the master serving `slot` (from CLUSTER SLOTS of the first node). */
+  async ownerOf(slot) {
+    const ranges = await this.call(this.nodes[0].port, 'CLUSTER', 'SLOTS');
+    for (const [start, end, master] of ranges) {
+      if (slot >= start && slot <= end) return Number(master[1]);
+    }
+    throw new Error(`slot ${slot} not served`);
+  }
+  /** Moves `slot` with its keys from the node on port `from` to the node on port `to`. */
+  async migrateSlot(slot, from, to) {
+    const fromId = (await this.call(from, 'CLUSTER', 'MYID')).toString();
+    const toId = (await this.call(to, 'CLUSTER', 'MYID')).toString();
+    assertOk(await this.call(to, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId));
+    assertOk(await this.call(from, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId));
+    for (;;) {
+      const keys = await this.call(from, 'CLUSTER', 'GETKEYSINSLOT', slot, 100);
+      if (keys.length === 0) break;
+      assertOk(await this.call(from, 'MIGRATE', '127.0.0.1', to, '', 0, 5000, 'KEYS', ...keys));
+    }
+    for (const s of this.nodes) assertOk(await this.call(s.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', toId));
+  }
+  async stop() {
+    for (const s of this.nodes ?? []) await s.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function assertOk(reply) {
+  if (reply !== 'OK') throw new Error(`expected OK, got ${JSON.stringify(reply)}`);
 }

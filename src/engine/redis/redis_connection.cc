@@ -123,6 +123,11 @@ void Connection::connect() {
   // The handshake goes first in the pipeline; commands submitted meanwhile queue behind it.
   handshake();
   auto gen = generation_;
+  if (!opts_.endpoints.empty()) {
+    const Endpoint& e = opts_.endpoints[attempts_++ % opts_.endpoints.size()];
+    connect_to(e.host, e.port, gen);
+    return;
+  }
   if (!opts_.sentinel) {
     connect_to(opts_.host, opts_.port, gen);
     return;

@@ -67,6 +67,9 @@ struct ConnectionOptions {
   std::string client_name;  // CLIENT SETNAME after connecting when not empty
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds io_timeout{4000};
+  // Not empty: each attempt connects to the next of these instead of host/port (a Redis
+  // Cluster PUB/SUB connection goes round the seeds).
+  std::vector<Endpoint> endpoints;
   // Set: host/port are discovered through Sentinel before each attempt, the server must
   // answer ROLE with "master", and a READONLY reply (a demoted master) resets the connection.
   std::optional<SentinelOptions> sentinel;
@@ -151,6 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool last_logged_down_ = false;
   bool quiet_ = false;
   std::string endpoint_;  // "host:port" of the current or last attempt, for logs
+  size_t attempts_ = 0;   // rotates ConnectionOptions::endpoints
 };
 
 // Asks the Sentinels of `opts` in order for the address of its master

@@ -78,15 +78,21 @@ bool parse_presence(const Reply& r, std::vector<std::pair<std::string, ClientInf
 RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
     : shards_(shards),
       opts_(std::move(opts)),
-      keys_(opts_.prefix),
+      keys_(opts_.prefix, opts_.cluster),
       state_(shards, [this, &shards](unsigned i) {
         auto st = std::make_unique<ShardState>();
         const size_t n = opts_.shards.size();
         for (size_t rs = 0; rs < n; ++rs) {
           // Names tell Redis shards apart only when there are several.
           std::string suffix = n > 1 ? " (redis shard " + std::to_string(rs) + ")" : "";
-          st->conns.push_back(std::make_shared<Connection>(
-              shards.at(i).io(), opts_.shards[rs], "shard " + std::to_string(i) + suffix));
+          if (opts_.cluster) {
+            st->clusters.push_back(std::make_shared<ClusterClient>(
+                shards.at(i).io(), opts_.shards[rs], opts_.shards[rs].endpoints,
+                "shard " + std::to_string(i) + suffix));
+          } else {
+            st->conns.push_back(std::make_shared<Connection>(
+                shards.at(i).io(), opts_.shards[rs], "shard " + std::to_string(i) + suffix));
+          }
           if (i == 0) {
             auto ps = std::make_unique<PubSub>();
             ps->redis_shard = rs;
@@ -106,6 +112,9 @@ void RedisEngine::start() {
       for (auto& conn : st.conns) {
         conn->start();
       }
+      for (auto& cluster : st.clusters) {
+        cluster->start();
+      }
       for (auto& p : st.pubsubs) {
         PubSub& ps = *p;
         ps.conn->set_push_handler([this, &ps](const Reply& r) { on_push(ps, r); });
@@ -123,6 +132,9 @@ void RedisEngine::stop() {
       for (auto& conn : st.conns) {
         conn->stop();
       }
+      for (auto& cluster : st.clusters) {
+        cluster->stop();
+      }
       for (auto& ps : st.pubsubs) {
         ps->conn->stop();
       }
@@ -136,12 +148,19 @@ size_t RedisEngine::redis_shard_of(std::string_view channel) const {
 }
 
 void RedisEngine::run(size_t rs, std::vector<std::string> argv, ReplyCallback done) {
+  auto exec = [rs](ShardState& st, std::vector<std::string> argv, ReplyCallback done) {
+    if (!st.clusters.empty()) {
+      st.clusters[rs]->command(std::move(argv), std::move(done));
+    } else {
+      st.conns[rs]->command(argv, std::move(done));
+    }
+  };
   if (ShardState* st = state_.local_if_any()) {
-    st->conns[rs]->command(argv, std::move(done));
+    exec(*st, std::move(argv), std::move(done));
     return;
   }
-  state_.post_to(0, [rs, argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
-    st.conns[rs]->command(argv, std::move(done));
+  state_.post_to(0, [exec, argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
+    exec(st, std::move(argv), std::move(done));
   });
 }
 

@@ -10,6 +10,7 @@
 #include "core/shard.h"
 #include "core/sharded.h"
 #include "engine/engine.h"
+#include "engine/redis/redis_cluster.h"
 #include "engine/redis/redis_codec.h"
 #include "engine/redis/redis_connection.h"
 #include "engine/redis/redis_scripts.h"
@@ -32,7 +33,11 @@
 // everything after a reconnect, and hands each message, decoded once, to the EventHandler on
 // shard 0, whose fan-out posts it to every shard.
 //
-// Not yet (TODO(#12)): Redis Cluster, TLS, RESP3, redis_use_lists, the presence user
+// Redis Cluster: each Redis shard is a cluster; commands go through a ClusterClient per
+// shard thread (slot-aware, MOVED/ASK), PUB/SUB through one connection to any node (a
+// cluster PUBLISH reaches every node), keys hash-tagged as centrifuge does (RedisKeys).
+//
+// Not yet (TODO(#12)): TLS, RESP3, redis_use_lists, the presence user
 // mapping, node-to-node control over P.control; a deadline for a SUBSCRIBE that Redis
 // accepts but never confirms (the PUB/SUB connection has no reply to time out).
 //
@@ -44,6 +49,9 @@ namespace gyre::engine::redis {
 struct RedisEngineOptions {
   // One entry per Redis shard; several = client-side sharding by channel.
   std::vector<ConnectionOptions> shards{ConnectionOptions{}};
+  // Every shard is a Redis Cluster whose seeds are its ConnectionOptions::endpoints: keys
+  // are hash-tagged, commands routed by slot (ClusterClient).
+  bool cluster = false;
   std::string prefix = "centrifugo";
   std::chrono::seconds presence_ttl{60};
 };
@@ -107,7 +115,8 @@ class RedisEngine final : public Engine {
     bool flush_posted = false;
   };
   struct ShardState {
-    std::vector<std::shared_ptr<Connection>> conns;  // by Redis shard
+    std::vector<std::shared_ptr<Connection>> conns;        // by Redis shard (not cluster)
+    std::vector<std::shared_ptr<ClusterClient>> clusters;  // by Redis shard (cluster)
     std::vector<std::unique_ptr<PubSub>> pubsubs;    // by Redis shard; shard 0 only
   };
 

@@ -194,6 +194,7 @@ struct Config {
   Duration redis_connect_timeout{1000};
   Duration redis_io_timeout{4000};
   std::string redis_client_name;
+  bool redis_force_resp2 = false;  // honoured trivially: Gyre speaks RESP2 only
   // Each element: comma-separated seed nodes of one Redis Cluster (several = sharding).
   std::vector<std::string> redis_cluster_address;
   // Each element: comma-separated Sentinels of one Redis shard (several = sharding).

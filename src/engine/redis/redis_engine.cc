@@ -1,6 +1,7 @@
 #include "engine/redis/redis_engine.h"
 
 #include <charconv>
+#include <optional>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
@@ -96,6 +97,8 @@ RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
           if (i == 0) {
             auto ps = std::make_unique<PubSub>();
             ps->redis_shard = rs;
+            ps->io_timeout = opts_.shards[rs].io_timeout;
+            ps->confirm_timer = std::make_unique<boost::asio::steady_timer>(shards.at(i).io());
             ps->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.shards[rs],
                                                     "pubsub" + suffix);
             st->pubsubs.push_back(std::move(ps));
@@ -136,6 +139,7 @@ void RedisEngine::stop() {
         cluster->stop();
       }
       for (auto& ps : st.pubsubs) {
+        ps->confirm_timer->cancel();
         ps->conn->stop();
       }
     });
@@ -405,6 +409,7 @@ void RedisEngine::pubsub_subscribe(PubSub& ps, const std::string& channel, Shard
   sub.waiters.emplace_back(origin, std::move(done));
   if (inserted && ps.conn->ready()) {
     sub.sent = true;
+    sub.sent_at = std::chrono::steady_clock::now();
     ps.ops.emplace_back(true, keys_.client_channel(channel));
     pubsub_flush_later(ps);
   }
@@ -458,6 +463,49 @@ void RedisEngine::pubsub_flush(PubSub& ps) {
     }
     ps.conn->push_command(argv);
   }
+  pubsub_arm_confirm_deadline(ps);
+}
+
+void RedisEngine::pubsub_arm_confirm_deadline(PubSub& ps) {
+  if (ps.confirm_armed) {
+    return;
+  }
+  std::optional<std::chrono::steady_clock::time_point> earliest;
+  for (const auto& [channel, sub] : ps.channels) {
+    if (sub.sent && !sub.confirmed && (!earliest || sub.sent_at < *earliest)) {
+      earliest = sub.sent_at;
+    }
+  }
+  if (!earliest) {
+    return;
+  }
+  ps.confirm_armed = true;
+  ps.confirm_timer->expires_at(*earliest + ps.io_timeout);
+  ps.confirm_timer->async_wait([this, &ps](boost::system::error_code ec) {
+    if (ec) {
+      return;  // cancelled: the engine is stopping (ps may be gone)
+    }
+    ps.confirm_armed = false;
+    pubsub_check_confirmations(ps);
+  });
+}
+
+void RedisEngine::pubsub_check_confirmations(PubSub& ps) {
+  if (!ps.conn->ready()) {
+    return;  // pubsub_ready() subscribes again and re-arms
+  }
+  const auto now = std::chrono::steady_clock::now();
+  size_t overdue = 0;
+  for (const auto& [channel, sub] : ps.channels) {
+    if (sub.sent && !sub.confirmed && sub.sent_at + ps.io_timeout <= now) {
+      ++overdue;
+    }
+  }
+  if (overdue > 0) {
+    ps.conn->reset(fmt::format("{} SUBSCRIBE(s) not confirmed within redis_io_timeout", overdue));
+    return;
+  }
+  pubsub_arm_confirm_deadline(ps);
 }
 
 void RedisEngine::pubsub_ready(PubSub& ps) {
@@ -466,6 +514,7 @@ void RedisEngine::pubsub_ready(PubSub& ps) {
   for (auto& [channel, sub] : ps.channels) {
     sub.confirmed = false;
     sub.sent = true;
+    sub.sent_at = std::chrono::steady_clock::now();
     ps.ops.emplace_back(true, keys_.client_channel(channel));
   }
   if (!ps.channels.empty()) {

@@ -37,9 +37,11 @@
 // shard thread (slot-aware, MOVED/ASK), PUB/SUB through one connection to any node (a
 // cluster PUBLISH reaches every node), keys hash-tagged as centrifuge does (RedisKeys).
 //
-// Not yet (TODO(#12)): TLS, RESP3, redis_use_lists, the presence user
-// mapping, node-to-node control over P.control; a deadline for a SUBSCRIBE that Redis
-// accepts but never confirms (the PUB/SUB connection has no reply to time out).
+// A SUBSCRIBE that Redis accepts but does not confirm within redis_io_timeout resets the
+// PUB/SUB connection (the PUB/SUB connection has no reply to time out otherwise).
+//
+// Not yet (TODO(#12)): TLS, RESP3, redis_use_lists, the presence user mapping,
+// node-to-node control over P.control.
 //
 // Thread affinity: the engine object is shared; Engine methods may be called from any shard
 // thread (outside the shards they run on shard 0 and answer there). Callbacks run later on
@@ -99,6 +101,7 @@ class RedisEngine final : public Engine {
     int64_t refs = 0;
     bool sent = false;       // a SUBSCRIBE for it is queued or on the wire
     bool confirmed = false;  // Redis acknowledged the SUBSCRIBE on the current connection
+    std::chrono::steady_clock::time_point sent_at{};  // when `sent` was set
     std::vector<std::pair<Shard*, Callback<bool>>> waiters;
   };
   // The PUB/SUB state of one Redis shard (on shard 0).
@@ -113,6 +116,11 @@ class RedisEngine final : public Engine {
     // (subscribe?, P.client.<ch>) in call order, sent by the next flush.
     std::vector<std::pair<bool, std::string>> ops;
     bool flush_posted = false;
+    // SUBSCRIBE deadline: a SUBSCRIBE not confirmed within io_timeout resets the connection
+    // (its waiters fail, the reconnect subscribes again).
+    std::unique_ptr<boost::asio::steady_timer> confirm_timer;
+    bool confirm_armed = false;
+    std::chrono::milliseconds io_timeout{4000};
   };
   struct ShardState {
     std::vector<std::shared_ptr<Connection>> conns;        // by Redis shard (not cluster)
@@ -135,6 +143,8 @@ class RedisEngine final : public Engine {
   void pubsub_flush(PubSub& ps);
   void pubsub_ready(PubSub& ps);
   void pubsub_lost(PubSub& ps);
+  void pubsub_arm_confirm_deadline(PubSub& ps);
+  void pubsub_check_confirmations(PubSub& ps);
   void on_push(PubSub& ps, const Reply& r);
 
   ShardSet& shards_;

@@ -102,6 +102,19 @@ RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
             ps->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.shards[rs],
                                                     "pubsub" + suffix);
             st->pubsubs.push_back(std::move(ps));
+            std::shared_ptr<Connection> watcher;
+            if (const auto& sentinel = opts_.shards[rs].sentinel) {
+              ConnectionOptions w;
+              w.endpoints = sentinel->addresses;
+              w.user = sentinel->user;
+              w.password = sentinel->password;
+              w.client_name = sentinel->client_name;
+              w.connect_timeout = opts_.shards[rs].connect_timeout;
+              w.io_timeout = opts_.shards[rs].io_timeout;
+              watcher = std::make_shared<Connection>(shards.at(i).io(), std::move(w),
+                                                     "sentinel watch" + suffix);
+            }
+            st->sentinel_watchers.push_back(std::move(watcher));
           }
         }
         return st;
@@ -125,6 +138,36 @@ void RedisEngine::start() {
         ps.conn->on_lost([this, &ps] { pubsub_lost(ps); });
         ps.conn->start();
       }
+      for (size_t rs = 0; rs < st.sentinel_watchers.size(); ++rs) {
+        Connection* w = st.sentinel_watchers[rs].get();
+        if (w == nullptr) {
+          continue;
+        }
+        w->set_push_handler([this, rs](const Reply& r) { on_sentinel_push(rs, r); });
+        w->on_ready([w] { w->push_command({"SUBSCRIBE", "+switch-master"}); });
+        w->start();
+      }
+    });
+  }
+}
+
+void RedisEngine::on_sentinel_push(size_t rs, const Reply& r) {
+  // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
+  if (r.elements.size() != 3 || r.elements[0].str != "message" ||
+      r.elements[1].str != "+switch-master") {
+    return;
+  }
+  const std::string& data = r.elements[2].str;
+  if (data.substr(0, data.find(' ')) != opts_.shards[rs].sentinel->master_name) {
+    return;
+  }
+  spdlog::info("redis: Sentinel +switch-master {}: reconnecting to the new master", data);
+  for (unsigned i = 0; i < state_.size(); ++i) {
+    state_.post_to(i, [rs](ShardState& st) {
+      st.conns[rs]->reset("+switch-master");
+      if (!st.pubsubs.empty()) {
+        st.pubsubs[rs]->conn->reset("+switch-master");
+      }
     });
   }
 }
@@ -137,6 +180,11 @@ void RedisEngine::stop() {
       }
       for (auto& cluster : st.clusters) {
         cluster->stop();
+      }
+      for (auto& w : st.sentinel_watchers) {
+        if (w) {
+          w->stop();
+        }
       }
       for (auto& ps : st.pubsubs) {
         ps->confirm_timer->cancel();

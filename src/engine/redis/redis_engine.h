@@ -33,6 +33,10 @@
 // everything after a reconnect, and hands each message, decoded once, to the EventHandler on
 // shard 0, whose fan-out posts it to every shard.
 //
+// Sentinel: connections discover the master before each attempt (redis_connection.h); shard 0
+// also watches +switch-master on the Sentinels and resets every connection to a switched
+// master.
+//
 // Redis Cluster: each Redis shard is a cluster; commands go through a ClusterClient per
 // shard thread (slot-aware, MOVED/ASK), PUB/SUB through one connection to any node (a
 // cluster PUBLISH reaches every node), keys hash-tagged as centrifuge does (RedisKeys).
@@ -126,6 +130,9 @@ class RedisEngine final : public Engine {
     std::vector<std::shared_ptr<Connection>> conns;        // by Redis shard (not cluster)
     std::vector<std::shared_ptr<ClusterClient>> clusters;  // by Redis shard (cluster)
     std::vector<std::unique_ptr<PubSub>> pubsubs;    // by Redis shard; shard 0 only
+    // Shard 0 only, by Redis shard (null without Sentinel): a PUB/SUB connection to the
+    // Sentinels (in turn) subscribed to +switch-master.
+    std::vector<std::shared_ptr<Connection>> sentinel_watchers;
   };
 
   using ReplyCallback = std::function<void(std::expected<Reply, std::string>)>;
@@ -146,6 +153,9 @@ class RedisEngine final : public Engine {
   void pubsub_arm_confirm_deadline(PubSub& ps);
   void pubsub_check_confirmations(PubSub& ps);
   void on_push(PubSub& ps, const Reply& r);
+  // A +switch-master of Redis shard `rs`'s master: every connection to it reconnects (and
+  // asks the Sentinels again) at once.
+  void on_sentinel_push(size_t rs, const Reply& r);
 
   ShardSet& shards_;
   RedisEngineOptions opts_;

@@ -1,5 +1,6 @@
 // A mixed cluster (issue #12): one Gyre node and one real Centrifugo v5.4.9 node on the same
-// redis-server. Publications, join/leave, presence and history cross in both directions.
+// redis-server (and two more pairs: sharded over two redis-servers, and on a 3-master Redis
+// Cluster). Publications, join/leave, presence and history cross in both directions.
 // Needs a Centrifugo v5.4.9 binary in CENTRIFUGO_BIN (built from its Go module: see
 // docs/scaling.md); without it the tests are skipped with the reason logged.
 import { before, after } from 'node:test';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import {
   test, startServer, freePort, makeTempDir, waitHealthy, Server, userToken, uniq, once, collect, until,
 } from './harness.mjs';
-import { RedisServer, RespClient, jumpShard } from './redis_server.mjs';
+import { RedisServer, RedisCluster, RespClient, jumpShard, keySlot } from './redis_server.mjs';
 
 const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
 const skip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
@@ -33,6 +34,9 @@ let cf;
 let redis2;
 let gyreSharded;
 let cfSharded;
+let cluster;
+let gyreCluster;
+let cfCluster;
 
 async function startCentrifugo(config) {
   const port = await freePort();
@@ -70,12 +74,21 @@ before(async () => {
     redis_prefix: 'sharded' };
   gyreSharded = await startServer(sharded);
   cfSharded = await startCentrifugo(sharded);
+  // A third pair on a 3-master Redis Cluster.
+  cluster = await RedisCluster.start(3);
+  const clustered = { ...common, redis_cluster_address: [cluster.seeds] };
+  delete clustered.redis_address;
+  gyreCluster = await startServer(clustered);
+  cfCluster = await startCentrifugo(clustered);
 });
 after(async () => {
   await gyre?.stop();
   await cf?.stop();
   await gyreSharded?.stop();
   await cfSharded?.stop();
+  await gyreCluster?.stop();
+  await cfCluster?.stop();
+  await cluster?.stop();
   await redis?.stop();
   await redis2?.stop();
 });
@@ -178,6 +191,30 @@ test('mixed cluster on two Redis shards: Gyre and Centrifugo put each channel on
     for (const node of [gyreSharded, cfSharded]) {
       const h = await node.apiOk('history', { channel: ch, limit: -1 });
       assert.deepEqual(h.publications.map((p) => p.data.from), ['gyre', 'centrifugo']);
+    }
+  }
+});
+
+test('mixed cluster on Redis Cluster: same hash-tagged keys, publications, history and presence both ways', { skip }, async (t, scope) => {
+  const [cg, ctxg] = await connected(scope, gyreCluster, 'g');
+  const [cc, ctxc] = await connected(scope, cfCluster, 'c');
+  for (let i = 0; i < 4; i++) {
+    const ch = `chat:${uniq()}`;
+    const [sg] = await subscribed(cg, ch);
+    const [sc] = await subscribed(cc, ch);
+    const pg = collect(sg, 'publication');
+    const pc = collect(sc, 'publication');
+    const r1 = await gyreCluster.apiOk('publish', { channel: ch, data: { from: 'gyre' } });
+    const r2 = await cfCluster.apiOk('publish', { channel: ch, data: { from: 'centrifugo' } });
+    assert.deepEqual([r1.offset, r2.offset, r2.epoch], [1, 2, r1.epoch]);
+    await until(() => pg.length === 2 && pc.length === 2, 5000, `both publications on both nodes (${ch})`);
+    const owner = await cluster.ownerOf(keySlot(ch));
+    assert.equal(await cluster.call(owner, 'XLEN', `centrifugo.stream.{${ch}}`), 2);
+    for (const node of [gyreCluster, cfCluster]) {
+      const h = await node.apiOk('history', { channel: ch, limit: -1 });
+      assert.deepEqual(h.publications.map((p) => p.data.from), ['gyre', 'centrifugo']);
+      const presence = (await node.apiOk('presence', { channel: ch })).presence;
+      assert.deepEqual(Object.keys(presence).sort(), [ctxg.client, ctxc.client].sort());
     }
   }
 });

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Gyre's build and tests need. Run as root (or with sudo).
 # redis-server is for the Redis engine's tests, which start their own instances on free
-# ports: the service the package enables is stopped and disabled again here.
+# ports: the service the package enables is stopped and disabled again here. Its redis-tools
+# dependency brings redis-cli (the cluster test's `redis-cli --cluster create`); the Sentinel
+# test runs `redis-server <conf> --sentinel`, which is all Debian's redis-sentinel package
+# runs, so that package is not needed.
 # With --ci also the packages of .ci/run's sanitizer and fuzz stages.
 set -euo pipefail
 

@@ -128,7 +128,7 @@ void Applier::apply_top_level(const std::string& key, const Value& value) {
   }
   if (unsupported != nullptr) {
     if (unsupported->policy == schema::UnsupportedPolicy::kRejectIfTrue && is_true(value)) {
-      fail(key, "true is not supported yet; supported: false");
+      fail(key, schema::reject_message(*unsupported));
     }
     warn(fmt::format("key \"{}\" is not supported by this version of Gyre and is ignored",
                      key));

@@ -154,7 +154,7 @@ void Applier::reject_v6_if_true(const std::string& path, const Value& value) {
   const auto* entry = schema::find_unsupported_v6(path);
   if (entry != nullptr && entry->name == path &&
       entry->policy == schema::UnsupportedPolicy::kRejectIfTrue && is_true(value)) {
-    fail(path, "true is not supported yet; supported: false");
+    fail(path, schema::reject_message(*entry));
   }
 }
 
@@ -267,7 +267,7 @@ void Applier::apply_v6_env(const std::string& name, const std::string& text) {
     if (name == v6_env_name(best->name) &&
         best->policy == schema::UnsupportedPolicy::kRejectIfTrue &&
         is_true(Value::make_string(text))) {
-      fail(path, "true is not supported yet; supported: false");
+      fail(path, schema::reject_message(*best));
     }
     warn(fmt::format("key \"{}\" is not supported by this version of Gyre and is ignored",
                      path));

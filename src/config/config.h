@@ -185,7 +185,7 @@ struct Config {
   Duration global_history_meta_ttl{720LL * 3600 * 1000};
   Duration global_presence_ttl{60000};
 
-  // --- Redis engine (engine = "redis"; reference.md §6.2). One standalone address for now.
+  // --- Redis engine (engine = "redis"; reference.md §6.2). Several addresses = Redis shards.
   std::vector<std::string> redis_address{"redis://127.0.0.1:6379"};
   std::string redis_prefix = "centrifugo";
   int redis_db = 0;
@@ -193,6 +193,16 @@ struct Config {
   std::string redis_password;
   Duration redis_connect_timeout{1000};
   Duration redis_io_timeout{4000};
+  std::string redis_client_name;
+  bool redis_force_resp2 = false;  // honoured trivially: Gyre speaks RESP2 only
+  // Each element: comma-separated seed nodes of one Redis Cluster (several = sharding).
+  std::vector<std::string> redis_cluster_address;
+  // Each element: comma-separated Sentinels of one Redis shard (several = sharding).
+  std::vector<std::string> redis_sentinel_address;
+  std::string redis_sentinel_master_name;
+  std::string redis_sentinel_user;
+  std::string redis_sentinel_password;
+  std::string redis_sentinel_client_name;
   ChannelOptions channel;               // top-level channel options
   std::vector<Namespace> namespaces;
 

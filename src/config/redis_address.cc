@@ -116,4 +116,28 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
   return a;
 }
 
+std::expected<std::vector<RedisAddress>, std::string> parse_host_port_list(
+    std::string_view element) {
+  std::vector<RedisAddress> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = element.find(',', start);
+    std::string_view item =
+        element.substr(start, comma == std::string_view::npos ? std::string_view::npos
+                                                              : comma - start);
+    if (item.find("://") != std::string_view::npos) {
+      return std::unexpected("\"" + std::string(item) + "\": expected host:port");
+    }
+    auto a = parse_redis_address(item);
+    if (!a) {
+      return std::unexpected("\"" + std::string(item) + "\": " + a.error());
+    }
+    out.push_back(std::move(*a));
+    if (comma == std::string_view::npos) {
+      return out;
+    }
+    start = comma + 1;
+  }
+}
+
 }  // namespace gyre::config

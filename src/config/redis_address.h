@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 
 // One Redis address as Centrifugo v5 accepts it in redis_address (reference.md §6.2):
@@ -22,5 +23,11 @@ struct RedisAddress {
 
 // Returns the parsed address, or a message saying what is wrong with `text`.
 [[nodiscard]] std::expected<RedisAddress, std::string> parse_redis_address(std::string_view text);
+
+// One element of redis_sentinel_address / redis_cluster_address: comma-separated "host:port"
+// items (Centrifugo splits the element on "," and wants each item to be host:port). Returns
+// the items, or what is wrong with the first bad one.
+[[nodiscard]] std::expected<std::vector<RedisAddress>, std::string> parse_host_port_list(
+    std::string_view element);
 
 }  // namespace gyre::config

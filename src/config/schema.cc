@@ -149,7 +149,7 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"global_presence_ttl", "engine.redis.presence_ttl", T::kSeconds, &Config::global_presence_ttl, "Presence entry TTL."},
     // --- Redis engine
     {"redis_address", "engine.redis.address", T::kStringList, &Config::redis_address,
-     "Redis address: redis://[user:password@]host:port[/db] or host:port; one for now."},
+     "Redis address: redis://[user:password@]host:port[/db] or host:port; several = client-side sharding by channel."},
     {"redis_prefix", "engine.redis.prefix", T::kString, &Config::redis_prefix,
      "Prefix of every Redis key and PUB/SUB channel."},
     {"redis_db", "engine.redis.db", T::kInt, &Config::redis_db, "Redis database number."},
@@ -161,6 +161,26 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"redis_io_timeout", "engine.redis.io_timeout", T::kDuration, &Config::redis_io_timeout,
      "Redis command deadline; beyond it the call fails with error 100 and the connection is "
      "reset."},
+    {"redis_client_name", "engine.redis.client_name", T::kString, &Config::redis_client_name,
+     "CLIENT SETNAME of every Redis connection (empty: none)."},
+    {"redis_force_resp2", "engine.redis.force_resp2", T::kBool, &Config::redis_force_resp2,
+     "Accepted for compatibility: Gyre always speaks RESP2 to Redis (never RESP3)."},
+    {"redis_cluster_address", "engine.redis.cluster_address", T::kStringList,
+     &Config::redis_cluster_address,
+     "Redis Cluster: each element is a comma-separated host:port list of one cluster's seed "
+     "nodes; set, it replaces redis_sentinel_address and redis_address."},
+    {"redis_sentinel_address", "engine.redis.sentinel_address", T::kStringList,
+     &Config::redis_sentinel_address,
+     "Redis Sentinel: each element is a comma-separated host:port list of one shard's "
+     "Sentinels; set, it replaces redis_address."},
+    {"redis_sentinel_master_name", "engine.redis.sentinel_master_name", T::kString,
+     &Config::redis_sentinel_master_name, "Master name the Sentinels monitor (required with them)."},
+    {"redis_sentinel_user", "engine.redis.sentinel_user", T::kString, &Config::redis_sentinel_user,
+     "Sentinel ACL user."},
+    {"redis_sentinel_password", "engine.redis.sentinel_password", T::kString,
+     &Config::redis_sentinel_password, "Sentinel password."},
+    {"redis_sentinel_client_name", "engine.redis.sentinel_client_name", T::kString,
+     &Config::redis_sentinel_client_name, "CLIENT SETNAME of Sentinel connections."},
     {"namespaces", "channel.namespaces", T::kNamespaces, std::monostate{},
      "Channel namespaces: objects with name and channel options (env: JSON)."},
     // --- transports
@@ -349,7 +369,8 @@ constexpr UnsupportedKey kUnsupportedKeys[] = {
     {"consumers"},
     {"debug"},
     {"enable_unreleased_features"},
-    {"global_redis_presence_user_mapping"},
+    {"global_redis_presence_user_mapping", UnsupportedPolicy::kRejectIfTrue,
+     "the per-user presence keys are not maintained yet: presence_stats counts users from the full presence"},
     {"granular_proxy_mode"},
     {"graphite"},
     {"graphite_host"},
@@ -388,6 +409,11 @@ constexpr UnsupportedKey kUnsupportedKeys[] = {
     {"proxy_sub_refresh_timeout"},
     {"proxy_subscribe_stream_endpoint"},
     {"proxy_subscribe_stream_timeout"},
+    {"redis_presence_hash_field_ttl", UnsupportedPolicy::kRejectIfTrue,
+     "needs Redis >= 7.4 HEXPIRE, which Gyre does not use: presence expiry is kept in a ZSET"},
+    {"redis_sentinel_tls", UnsupportedPolicy::kRejectIfTrue, "TLS connections to Redis Sentinel are not built yet"},
+    {"redis_tls", UnsupportedPolicy::kRejectIfTrue, "TLS connections to Redis are not built yet"},
+    {"redis_use_lists", UnsupportedPolicy::kRejectIfTrue, "Gyre keeps history in Redis streams only; LIST history is not built"},
     {"refresh_proxy_name"},
     {"rpc_namespace_boundary"},
     {"rpc_namespaces"},
@@ -467,18 +493,14 @@ constexpr UnsupportedKey kUnsupportedV6[] = {
     {"controller"},
     {"debug"},
     {"enable_unreleased_features"},
-    {"engine.redis.client_name"},
-    {"engine.redis.cluster_address"},
-    {"engine.redis.force_resp2"},
-    {"engine.redis.history_use_lists"},
-    {"engine.redis.presence_hash_field_ttl"},
-    {"engine.redis.presence_user_mapping"},
-    {"engine.redis.sentinel_address"},
-    {"engine.redis.sentinel_client_name"},
-    {"engine.redis.sentinel_master_name"},
-    {"engine.redis.sentinel_password"},
+    {"engine.redis.history_use_lists", UnsupportedPolicy::kRejectIfTrue, "Gyre keeps history in Redis streams only; LIST history is not built"},
+    {"engine.redis.presence_hash_field_ttl", UnsupportedPolicy::kRejectIfTrue,
+     "needs Redis >= 7.4 HEXPIRE, which Gyre does not use: presence expiry is kept in a ZSET"},
+    {"engine.redis.presence_user_mapping", UnsupportedPolicy::kRejectIfTrue,
+     "the per-user presence keys are not maintained yet: presence_stats counts users from the full presence"},
+    {"engine.redis.sentinel_tls.enabled", UnsupportedPolicy::kRejectIfTrue, "TLS connections to Redis Sentinel are not built yet"},
     {"engine.redis.sentinel_tls"},
-    {"engine.redis.sentinel_user"},
+    {"engine.redis.tls.enabled", UnsupportedPolicy::kRejectIfTrue, "TLS connections to Redis are not built yet"},
     {"engine.redis.tls"},
     {"graphite"},
     {"grpc_api"},
@@ -572,6 +594,13 @@ const UnsupportedKey* find_unsupported(std::string_view key) {
 
 const UnsupportedKey* find_unsupported_channel_option(std::string_view key) {
   return find_sorted(kUnsupportedChannelOptions, key);
+}
+
+std::string reject_message(const UnsupportedKey& key) {
+  if (key.reason.empty()) {
+    return "true is not supported yet; supported: false";
+  }
+  return "true is not supported: " + std::string(key.reason);
 }
 
 const UnsupportedKey* find_unsupported_v6(std::string_view path) {

@@ -90,7 +90,11 @@ enum class UnsupportedPolicy {
 struct UnsupportedKey {
   std::string_view name;
   UnsupportedPolicy policy = UnsupportedPolicy::kWarn;
+  std::string_view reason;  // why true is refused (kRejectIfTrue); empty: "not supported yet"
 };
+
+// The error for a true value of a kRejectIfTrue key.
+std::string reject_message(const UnsupportedKey& key);
 
 // Known Centrifugo v5 top-level key that Gyre does not implement yet, or null.
 const UnsupportedKey* find_unsupported(std::string_view key);

@@ -156,17 +156,33 @@ void validate_channel_options(const Config& config, const ChannelOptions& o,
   }
 }
 
-// engine = "redis": one standalone address for now (client-side sharding over several
-// addresses is TODO(#12)), parseable as Centrifugo parses it, and sane timeouts.
+// engine = "redis": one address, or several (client-side sharding), each parseable as
+// Centrifugo parses it, and sane timeouts.
 void validate_redis(const Config& config) {
-  if (config.redis_address.size() != 1) {
-    fail("redis_address",
-         fmt::format("exactly one address is supported yet (got {}); client-side sharding over "
-                     "several Redis instances is not supported",
-                     config.redis_address.size()));
+  if (config.redis_address.empty()) {
+    fail("redis_address", "at least one address is required with engine \"redis\"");
   }
-  if (auto a = parse_redis_address(config.redis_address[0]); !a) {
-    fail("redis_address", fmt::format("\"{}\": {}", config.redis_address[0], a.error()));
+  for (const auto& text : config.redis_address) {
+    if (auto a = parse_redis_address(text); !a) {
+      fail("redis_address", fmt::format("\"{}\": {}", text, a.error()));
+    }
+  }
+  for (const auto& element : config.redis_cluster_address) {
+    if (auto a = parse_host_port_list(element); !a) {
+      fail("redis_cluster_address", a.error());
+    }
+  }
+  if (!config.redis_cluster_address.empty() && config.redis_db != 0) {
+    fail("redis_db", fmt::format("must be 0 with Redis Cluster (got {}): a cluster has only "
+                                 "database 0", config.redis_db));
+  }
+  for (const auto& element : config.redis_sentinel_address) {
+    if (auto a = parse_host_port_list(element); !a) {
+      fail("redis_sentinel_address", a.error());
+    }
+  }
+  if (!config.redis_sentinel_address.empty() && config.redis_sentinel_master_name.empty()) {
+    fail("redis_sentinel_master_name", "must be set when using Redis Sentinel");
   }
   if (config.redis_db < 0) {
     fail("redis_db", fmt::format("must not be negative, got {}", config.redis_db));

@@ -133,16 +133,58 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     e.memory = std::make_unique<gyre::engine::MemoryEngine>(shards);
     return e;
   }
-  // validate() accepted exactly one parseable address.
-  auto addr = gyre::config::parse_redis_address(cfg.redis_address.at(0)).value();
+  // validate() accepted every address. Several are Redis shards (client-side sharding); as
+  // in Centrifugo, Sentinel addresses (one element per shard) replace redis_address.
   gyre::engine::redis::RedisEngineOptions o;
-  o.connection.host = addr.host;
-  o.connection.port = addr.port;
-  o.connection.user = addr.user.value_or(cfg.redis_user);
-  o.connection.password = addr.password.value_or(cfg.redis_password);
-  o.connection.db = addr.db.value_or(cfg.redis_db);
-  o.connection.connect_timeout = cfg.redis_connect_timeout;
-  o.connection.io_timeout = cfg.redis_io_timeout;
+  o.shards.clear();
+  auto common = [&cfg](gyre::engine::redis::ConnectionOptions& c) {
+    c.user = cfg.redis_user;
+    c.password = cfg.redis_password;
+    c.db = cfg.redis_db;
+    c.client_name = cfg.redis_client_name;
+    c.connect_timeout = cfg.redis_connect_timeout;
+    c.io_timeout = cfg.redis_io_timeout;
+  };
+  // Cluster addresses replace the others (as in Centrifugo): one element per cluster.
+  o.cluster = !cfg.redis_cluster_address.empty();
+  for (const auto& element : cfg.redis_cluster_address) {
+    gyre::engine::redis::ConnectionOptions c;
+    common(c);
+    c.db = 0;
+    const auto seeds = gyre::config::parse_host_port_list(element).value();
+    for (const auto& a : seeds) {
+      c.endpoints.push_back({a.host, a.port});
+    }
+    o.shards.push_back(std::move(c));
+  }
+  for (const auto& element : o.cluster ? std::vector<std::string>{} : cfg.redis_sentinel_address) {
+    gyre::engine::redis::ConnectionOptions c;
+    common(c);
+    gyre::engine::redis::SentinelOptions s;
+    const auto sentinels = gyre::config::parse_host_port_list(element).value();
+    for (const auto& a : sentinels) {
+      s.addresses.push_back({a.host, a.port});
+    }
+    s.master_name = cfg.redis_sentinel_master_name;
+    s.user = cfg.redis_sentinel_user;
+    s.password = cfg.redis_sentinel_password;
+    s.client_name = cfg.redis_sentinel_client_name;
+    c.sentinel = std::move(s);
+    o.shards.push_back(std::move(c));
+  }
+  if (!o.cluster && cfg.redis_sentinel_address.empty()) {
+    for (const auto& text : cfg.redis_address) {
+      auto addr = gyre::config::parse_redis_address(text).value();
+      gyre::engine::redis::ConnectionOptions c;
+      common(c);
+      c.host = addr.host;
+      c.port = addr.port;
+      c.user = addr.user.value_or(cfg.redis_user);
+      c.password = addr.password.value_or(cfg.redis_password);
+      c.db = addr.db.value_or(cfg.redis_db);
+      o.shards.push_back(std::move(c));
+    }
+  }
   o.prefix = cfg.redis_prefix;
   o.presence_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.global_presence_ttl);
   e.redis = std::make_unique<gyre::engine::redis::RedisEngine>(shards, std::move(o));
@@ -226,7 +268,21 @@ int run_server(const gyre::config::LoadResult& loaded,
   spdlog::info("starting Gyre {} (node {}, name {}), engine: {}, threads: {}", kVersion,
                node->id(), node->name(), cfg->engine, threads);
   if (cfg->engine == "redis") {
-    spdlog::info("redis: {} (prefix \"{}\")", cfg->redis_address.at(0), cfg->redis_prefix);
+    const bool cluster = !cfg->redis_cluster_address.empty();
+    const bool sentinel = !cluster && !cfg->redis_sentinel_address.empty();
+    const auto& list = cluster    ? cfg->redis_cluster_address
+                       : sentinel ? cfg->redis_sentinel_address
+                                  : cfg->redis_address;
+    std::string addrs;
+    for (const auto& a : list) {
+      addrs += (addrs.empty() ? "" : ", ") + a;
+    }
+    spdlog::info("redis: {}{} (prefix \"{}\"{})",
+                 cluster    ? std::string("cluster via ")
+                 : sentinel ? "sentinel master \"" + cfg->redis_sentinel_master_name + "\" via "
+                            : std::string(),
+                 addrs, cfg->redis_prefix,
+                 list.size() > 1 ? fmt::format(", sharded over {} Redis shards", list.size()) : "");
   }
   spdlog::info("serving on {}:{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
                split ? " (API and health on internal port " + cfg->internal_port + ")" : "");

@@ -1,5 +1,6 @@
 // A mixed cluster (issue #12): one Gyre node and one real Centrifugo v5.4.9 node on the same
-// redis-server. Publications, join/leave, presence and history cross in both directions.
+// redis-server (and two more pairs: sharded over two redis-servers, and on a 3-master Redis
+// Cluster). Publications, join/leave, presence and history cross in both directions.
 // Needs a Centrifugo v5.4.9 binary in CENTRIFUGO_BIN (built from its Go module: see
 // docs/scaling.md); without it the tests are skipped with the reason logged.
 import { before, after } from 'node:test';
@@ -11,7 +12,7 @@ import {
   test, startServer, freePort, makeTempDir, waitHealthy, Server, userToken, uniq, once, collect, until,
   rawConnected, Centrifuge,
 } from './harness.mjs';
-import { RedisServer } from './redis_server.mjs';
+import { RedisServer, RedisCluster, RespClient, jumpShard, keySlot } from './redis_server.mjs';
 
 const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
 const skip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
@@ -31,6 +32,12 @@ const NS = [
 let redis;
 let gyre;
 let cf;
+let redis2;
+let gyreSharded;
+let cfSharded;
+let cluster;
+let gyreCluster;
+let cfCluster;
 
 async function startCentrifugo(config) {
   const port = await freePort();
@@ -62,11 +69,29 @@ before(async () => {
   };
   gyre = await startServer({ ...common, name: 'gyre-node' });
   cf = await startCentrifugo({ ...common, name: 'centrifugo-node' });
+  // A second mixed pair sharded over two Redis instances (client-side sharding).
+  redis2 = await RedisServer.start();
+  const sharded = { ...common, redis_address: [`127.0.0.1:${redis.port}`, `127.0.0.1:${redis2.port}`],
+    redis_prefix: 'sharded' };
+  gyreSharded = await startServer(sharded);
+  cfSharded = await startCentrifugo(sharded);
+  // A third pair on a 3-master Redis Cluster.
+  cluster = await RedisCluster.start(3);
+  const clustered = { ...common, redis_cluster_address: [cluster.seeds] };
+  delete clustered.redis_address;
+  gyreCluster = await startServer(clustered);
+  cfCluster = await startCentrifugo(clustered);
 });
 after(async () => {
   await gyre?.stop();
   await cf?.stop();
+  await gyreSharded?.stop();
+  await cfSharded?.stop();
+  await gyreCluster?.stop();
+  await cfCluster?.stop();
+  await cluster?.stop();
   await redis?.stop();
+  await redis2?.stop();
 });
 
 async function connected(scope, server, user) {
@@ -292,5 +317,65 @@ test('mixed cluster: user_personal_single_connection holds across Gyre and Centr
     const [c2] = await rawConnected(scope, newer, userToken(user));
     assert.deepEqual(await c1.waitClose(), { code: 3504, reason: 'connection limit' });
     assert.ok(c2.isOpen, 'the newest connection stays');
+  }
+});
+
+test('mixed cluster on two Redis shards: Gyre and Centrifugo put each channel on the same shard', { skip }, async (t, scope) => {
+  const raw = [await RespClient.connect(redis.port), await RespClient.connect(redis2.port)];
+  scope.defer(() => raw.forEach((c) => c.close()));
+  const [cg] = await connected(scope, gyreSharded, 'g');
+  const [cc] = await connected(scope, cfSharded, 'c');
+  // Two channels per shard, picked with this test's own jump hash.
+  const channels = [];
+  const count = [0, 0];
+  while (count[0] < 2 || count[1] < 2) {
+    const ch = `chat:${uniq()}`;
+    const s = jumpShard(ch, 2);
+    if (count[s] < 2) {
+      count[s]++;
+      channels.push([ch, s]);
+    }
+  }
+  for (const [ch, shard] of channels) {
+    const [sg] = await subscribed(cg, ch);
+    const [sc] = await subscribed(cc, ch);
+    const pg = collect(sg, 'publication');
+    const pc = collect(sc, 'publication');
+    const r1 = await gyreSharded.apiOk('publish', { channel: ch, data: { from: 'gyre' } });
+    const r2 = await cfSharded.apiOk('publish', { channel: ch, data: { from: 'centrifugo' } });
+    // One stream for both writers: offsets continue, the epoch is shared.
+    assert.deepEqual([r1.offset, r2.offset, r2.epoch], [1, 2, r1.epoch]);
+    await until(() => pg.length === 2 && pc.length === 2, 5000, `both publications on both nodes (${ch})`);
+    const on = [];
+    for (const r of raw) on.push(await r.call('EXISTS', `sharded.stream.${ch}`));
+    assert.deepEqual(on, shard === 0 ? [1, 0] : [0, 1], `the stream of ${ch} on shard ${shard} only`);
+    for (const node of [gyreSharded, cfSharded]) {
+      const h = await node.apiOk('history', { channel: ch, limit: -1 });
+      assert.deepEqual(h.publications.map((p) => p.data.from), ['gyre', 'centrifugo']);
+    }
+  }
+});
+
+test('mixed cluster on Redis Cluster: same hash-tagged keys, publications, history and presence both ways', { skip }, async (t, scope) => {
+  const [cg, ctxg] = await connected(scope, gyreCluster, 'g');
+  const [cc, ctxc] = await connected(scope, cfCluster, 'c');
+  for (let i = 0; i < 4; i++) {
+    const ch = `chat:${uniq()}`;
+    const [sg] = await subscribed(cg, ch);
+    const [sc] = await subscribed(cc, ch);
+    const pg = collect(sg, 'publication');
+    const pc = collect(sc, 'publication');
+    const r1 = await gyreCluster.apiOk('publish', { channel: ch, data: { from: 'gyre' } });
+    const r2 = await cfCluster.apiOk('publish', { channel: ch, data: { from: 'centrifugo' } });
+    assert.deepEqual([r1.offset, r2.offset, r2.epoch], [1, 2, r1.epoch]);
+    await until(() => pg.length === 2 && pc.length === 2, 5000, `both publications on both nodes (${ch})`);
+    const owner = await cluster.ownerOf(keySlot(ch));
+    assert.equal(await cluster.call(owner, 'XLEN', `centrifugo.stream.{${ch}}`), 2);
+    for (const node of [gyreCluster, cfCluster]) {
+      const h = await node.apiOk('history', { channel: ch, limit: -1 });
+      assert.deepEqual(h.publications.map((p) => p.data.from), ['gyre', 'centrifugo']);
+      const presence = (await node.apiOk('presence', { channel: ch })).presence;
+      assert.deepEqual(Object.keys(presence).sort(), [ctxg.client, ctxc.client].sort());
+    }
   }
 });

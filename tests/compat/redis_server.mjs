@@ -3,7 +3,10 @@
 // wrote (keys, streams, PUB/SUB messages) and to decode Centrifugo's protobuf Publication and
 // ClientInfo. Every wait is bounded.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort, sleep } from './harness.mjs';
 
 export function redisServerPath() {
@@ -16,16 +19,18 @@ export function redisServerPath() {
 }
 
 export class RedisServer {
-  static async start(port) {
+  /** `extraArgs`: more redis-server options, e.g. ['--replicaof', '127.0.0.1', '6379']. */
+  static async start(port, extraArgs = []) {
     const s = new RedisServer();
     s.port = port ?? (await freePort());
+    s.extraArgs = extraArgs;
     await s.spawn();
     return s;
   }
   async spawn() {
     this.output = '';
     this.proc = spawn(redisServerPath(), ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--appendonly', 'no', '--daemonize', 'no', ...(this.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.output += d; });
     this.proc.stderr.on('data', (d) => { this.output += d; });
     this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
@@ -59,6 +64,51 @@ export class RedisServer {
   }
 }
 
+/**
+ * A Redis Sentinel (`redis-server <conf> --sentinel`, what Debian's redis-sentinel runs) on a
+ * free loopback port, monitoring `masterName` at 127.0.0.1:`masterPort` with quorum 2 and a
+ * 1 s down-after. Its config file lives in a temp dir (Sentinel rewrites it).
+ */
+export class SentinelServer {
+  static async start(masterName, masterPort) {
+    const s = new SentinelServer();
+    s.port = await freePort();
+    s.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-sentinel-'));
+    s.conf = path.join(s.dir, 'sentinel.conf');
+    writeFileSync(s.conf, [
+      `port ${s.port}`, 'bind 127.0.0.1', `dir ${s.dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
+      `sentinel down-after-milliseconds ${masterName} 1000`,
+      `sentinel failover-timeout ${masterName} 5000`,
+      `sentinel parallel-syncs ${masterName} 1`, '',
+    ].join('\n'));
+    s.output = '';
+    s.proc = spawn(redisServerPath(), [s.conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.proc.stdout.on('data', (d) => { s.output += d; });
+    s.proc.stderr.on('data', (d) => { s.output += d; });
+    s.exited = new Promise((resolve) => s.proc.on('exit', resolve));
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        const c = await RespClient.connect(s.port);
+        await c.call('PING');
+        c.close();
+        return s;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`sentinel did not start: ${e.message}\n${s.output}`);
+        await sleep(50);
+      }
+    }
+  }
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------------------- RESP client
 
 function encodeCommand(args) {
@@ -72,7 +122,7 @@ function encodeCommand(args) {
 
 // Parses one reply at buf[pos]; returns [value, nextPos] or null when incomplete. Bulk strings
 // stay Buffers (binary protobuf inside); errors become {error}.
-function parseReply(buf, pos) {
+export function parseReply(buf, pos) {
   const eol = buf.indexOf('\r\n', pos);
   if (eol < 0) return null;
   const type = String.fromCharCode(buf[pos]);
@@ -222,4 +272,123 @@ export function decodePublication(buf) {
     else if (f.num === 9) o.time = f.value;
   }
   return o;
+}
+
+// ------------------------------------------------------------------------------- sharding
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** 64-bit FNV-1a of the UTF-8 bytes (Go's hash/fnv New64a), as a BigInt. */
+export function fnv1a64(str) {
+  let h = 14695981039346656037n;
+  for (const byte of Buffer.from(str, 'utf8')) {
+    h ^= BigInt(byte);
+    h = (h * 1099511628211n) & MASK64;
+  }
+  return h;
+}
+
+/**
+ * The Redis shard of a channel with client-side sharding: jump consistent hash (Lamping &
+ * Veach) of FNV-1a-64, the division in doubles as Go's float64 — centrifuge's consistentIndex.
+ */
+export function jumpShard(channel, buckets) {
+  let key = fnv1a64(channel);
+  let b = -1;
+  let j = 0;
+  while (j < buckets) {
+    b = j;
+    key = (key * 2862933555777941757n + 1n) & MASK64;
+    j = Math.trunc((b + 1) * (2 ** 31 / (Number(key >> 33n) + 1)));
+  }
+  return b;
+}
+
+// ------------------------------------------------------------------------------- cluster
+
+/** The cluster slot of a key (CRC16/XMODEM of the key or of its {hash tag}, mod 16384). */
+export function keySlot(key) {
+  let k = Buffer.from(key, 'utf8');
+  const open = k.indexOf('{');
+  if (open >= 0) {
+    const close = k.indexOf('}', open + 1);
+    if (close > open + 1) k = k.subarray(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of k) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+/**
+ * A Redis Cluster of `n` masters (no replicas) on free loopback ports, made with
+ * `redis-cli --cluster create`; nodes files in a temp dir.
+ */
+export class RedisCluster {
+  static async start(n = 3) {
+    const c = new RedisCluster();
+    c.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-cluster-'));
+    c.nodes = [];
+    for (let i = 0; i < n; i++) {
+      const port = await freePort();
+      c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
+        path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', '2000']));
+    }
+    const r = spawnSync('redis-cli', ['--cluster', 'create', ...c.nodes.map((s) => `127.0.0.1:${s.port}`),
+      '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });
+    if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      let ok = true;
+      for (const s of c.nodes) {
+        const info = (await c.call(s.port, 'CLUSTER', 'INFO')).toString();
+        if (!info.includes('cluster_state:ok')) ok = false;
+      }
+      if (ok) return c;
+      if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok');
+      await sleep(100);
+    }
+  }
+  get seeds() {
+    return this.nodes.map((s) => `127.0.0.1:${s.port}`).join(',');
+  }
+  async call(port, ...args) {
+    const cl = await RespClient.connect(port);
+    try {
+      return await cl.call(...args);
+    } finally {
+      cl.close();
+    }
+  }
+  /** The port of the master serving `slot` (from CLUSTER SLOTS of the first node). */
+  async ownerOf(slot) {
+    const ranges = await this.call(this.nodes[0].port, 'CLUSTER', 'SLOTS');
+    for (const [start, end, master] of ranges) {
+      if (slot >= start && slot <= end) return Number(master[1]);
+    }
+    throw new Error(`slot ${slot} not served`);
+  }
+  /** Moves `slot` with its keys from the node on port `from` to the node on port `to`. */
+  async migrateSlot(slot, from, to) {
+    const fromId = (await this.call(from, 'CLUSTER', 'MYID')).toString();
+    const toId = (await this.call(to, 'CLUSTER', 'MYID')).toString();
+    assertOk(await this.call(to, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId));
+    assertOk(await this.call(from, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId));
+    for (;;) {
+      const keys = await this.call(from, 'CLUSTER', 'GETKEYSINSLOT', slot, 100);
+      if (keys.length === 0) break;
+      assertOk(await this.call(from, 'MIGRATE', '127.0.0.1', to, '', 0, 5000, 'KEYS', ...keys));
+    }
+    for (const s of this.nodes) assertOk(await this.call(s.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', toId));
+  }
+  async stop() {
+    for (const s of this.nodes ?? []) await s.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function assertOk(reply) {
+  if (reply !== 'OK') throw new Error(`expected OK, got ${JSON.stringify(reply)}`);
 }

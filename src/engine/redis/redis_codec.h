@@ -14,13 +14,23 @@
 // functions and immutable values: callable from any thread.
 namespace gyre::engine::redis {
 
-// Names under one prefix (redis_prefix, "centrifugo" by default). Immutable.
+// Names under one prefix (redis_prefix, "centrifugo" by default). In Redis Cluster mode the
+// channel in every key is a hash tag (P.stream.{ch}, P.result.{ch}.<key>, ...) so that the
+// keys of one channel share a slot, as centrifuge does; PUB/SUB channels stay untagged (a
+// cluster PUBLISH reaches every node). Immutable.
 class RedisKeys {
  public:
-  explicit RedisKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit RedisKeys(std::string prefix, bool cluster = false)
+      : prefix_(std::move(prefix)), cluster_(cluster) {}
   const std::string& prefix() const { return prefix_; }
+  bool cluster() const { return cluster_; }
   // PUB/SUB channel of a channel's publications, joins and leaves: P.client.<ch>.
-  std::string client_channel(std::string_view ch) const { return cat(".client.", ch); }
+  std::string client_channel(std::string_view ch) const {
+    std::string s;
+    s.reserve(prefix_.size() + 8 + ch.size());
+    s.append(prefix_).append(".client.").append(ch);
+    return s;
+  }
   // The channel name from a P.client.<ch> PUB/SUB channel, nullopt for other channels.
   std::optional<std::string> channel_of(std::string_view pubsub_channel) const;
   std::string stream(std::string_view ch) const { return cat(".stream.", ch); }
@@ -43,11 +53,17 @@ class RedisKeys {
  private:
   std::string cat(std::string_view mid, std::string_view ch) const {
     std::string s;
-    s.reserve(prefix_.size() + mid.size() + ch.size());
-    s.append(prefix_).append(mid).append(ch);
+    s.reserve(prefix_.size() + mid.size() + ch.size() + 2);
+    s.append(prefix_).append(mid);
+    if (cluster_) {
+      s.append("{").append(ch).append("}");
+    } else {
+      s.append(ch);
+    }
     return s;
   }
   std::string prefix_;
+  bool cluster_ = false;
 };
 
 // protobuf Publication {data=4, info=5, offset=6, tags=7, delta=8, time=9} as centrifuge

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 
 #include <boost/asio/connect.hpp>
@@ -103,6 +104,12 @@ void Connection::stop() {
   retry_timer_.cancel();
 }
 
+void Connection::reset(const std::string& why) {
+  if (state_ == State::kReady || state_ == State::kConnecting) {
+    fail(why);
+  }
+}
+
 void Connection::connect() {
   state_ = State::kConnecting;
   ++generation_;
@@ -116,6 +123,33 @@ void Connection::connect() {
   // The handshake goes first in the pipeline; commands submitted meanwhile queue behind it.
   handshake();
   auto gen = generation_;
+  if (!opts_.endpoints.empty()) {
+    const Endpoint& e = opts_.endpoints[attempts_++ % opts_.endpoints.size()];
+    connect_to(e.host, e.port, gen);
+    return;
+  }
+  if (!opts_.sentinel) {
+    connect_to(opts_.host, opts_.port, gen);
+    return;
+  }
+  // Sentinel: the master may have moved since the last attempt.
+  endpoint_ = "master \"" + opts_.sentinel->master_name + "\"";
+  auto self = shared_from_this();
+  discover_master(io_, *opts_.sentinel, opts_.connect_timeout, opts_.io_timeout,
+                  [this, self, gen](std::expected<Endpoint, std::string> ep) {
+                    if (gen != generation_ || state_ != State::kConnecting) {
+                      return;
+                    }
+                    if (!ep) {
+                      fail("sentinel: " + ep.error());
+                      return;
+                    }
+                    connect_to(ep->host, ep->port, gen);
+                  });
+}
+
+void Connection::connect_to(const std::string& host, int port, uint64_t gen) {
+  endpoint_ = host + ":" + std::to_string(port);
   auto self = shared_from_this();
   timer_.expires_after(opts_.connect_timeout);
   timer_.async_wait([this, self, gen](boost::system::error_code ec) {
@@ -124,7 +158,7 @@ void Connection::connect() {
     }
   });
   resolver_.async_resolve(
-      opts_.host, std::to_string(opts_.port),
+      host, std::to_string(port),
       [this, self, gen](boost::system::error_code ec, asio::ip::tcp::resolver::results_type rs) {
         if (gen != generation_ || state_ != State::kConnecting) {
           return;
@@ -150,26 +184,45 @@ void Connection::connect() {
 }
 
 void Connection::handshake() {
-  std::vector<std::vector<std::string>> cmds;
+  // Each step's reply is checked by `check`: an error message fails the attempt.
+  struct Step {
+    std::vector<std::string> argv;
+    std::function<std::string(const Reply&)> check;
+  };
+  std::vector<Step> steps;
   if (!opts_.password.empty()) {
     if (!opts_.user.empty()) {
-      cmds.push_back({"AUTH", opts_.user, opts_.password});
+      steps.push_back({{"AUTH", opts_.user, opts_.password}, nullptr});
     } else {
-      cmds.push_back({"AUTH", opts_.password});
+      steps.push_back({{"AUTH", opts_.password}, nullptr});
     }
   }
+  if (!opts_.client_name.empty()) {
+    steps.push_back({{"CLIENT", "SETNAME", opts_.client_name}, nullptr});
+  }
   if (opts_.db != 0) {
-    cmds.push_back({"SELECT", std::to_string(opts_.db)});
+    steps.push_back({{"SELECT", std::to_string(opts_.db)}, nullptr});
+  }
+  if (opts_.sentinel) {
+    // Sentinel may still name a demoted master for a moment after a failover.
+    steps.push_back({{"ROLE"}, [](const Reply& r) -> std::string {
+                       if (r.type == Reply::Type::kArray && !r.elements.empty() &&
+                           r.elements[0].str == "master") {
+                         return "";
+                       }
+                       return "not a master (role " +
+                              (r.elements.empty() ? std::string("?") : r.elements[0].str) + ")";
+                     }});
   }
   // PING keeps the readiness signal uniform: ready after the last handshake reply.
-  cmds.push_back({"PING"});
-  handshake_left_ = static_cast<int>(cmds.size());
+  steps.push_back({{"PING"}, nullptr});
+  handshake_left_ = static_cast<int>(steps.size());
   auto deadline = Clock::now() + opts_.connect_timeout;
-  for (auto& c : cmds) {
-    std::string what = c[0];
-    out_ += format_command(c);
+  for (auto& step : steps) {
+    std::string what = step.argv[0];
+    out_ += format_command(step.argv);
     pending_.push_back(Pending{
-        [this, what](std::expected<Reply, std::string> r) {
+        [this, what, check = std::move(step.check)](std::expected<Reply, std::string> r) {
           if (state_ != State::kConnecting) {
             return;
           }
@@ -177,11 +230,17 @@ void Connection::handshake() {
             fail(what + ": " + (r ? r->str : r.error()));
             return;
           }
+          if (check) {
+            if (std::string why = check(*r); !why.empty()) {
+              fail(what + ": " + why);
+              return;
+            }
+          }
           if (--handshake_left_ == 0) {
             state_ = State::kReady;
             backoff_ = std::chrono::milliseconds{0};
             if (last_logged_down_) {
-              spdlog::info("redis {}: connected to {}:{}", name_, opts_.host, opts_.port);
+              spdlog::info("redis {}: connected to {}", name_, endpoint_);
               last_logged_down_ = false;
             }
             arm_timer();
@@ -211,7 +270,11 @@ void Connection::fail(const std::string& why) {
   state_ = State::kBackoff;
   // Throttled: one line when the connection goes down, one when it is back.
   if (!last_logged_down_) {
-    spdlog::error("redis {}: {}:{}: {}", name_, opts_.host, opts_.port, why);
+    if (quiet_) {
+      spdlog::debug("redis {}: {}: {}", name_, endpoint_, why);
+    } else {
+      spdlog::error("redis {}: {}: {}", name_, endpoint_, why);
+    }
     last_logged_down_ = true;
   }
   backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
@@ -331,7 +394,13 @@ void Connection::on_reply(Reply r) {
   }
   Handler done = std::move(pending_.front().done);
   pending_.pop_front();
+  // A master demoted by a failover answers writes with READONLY: find the new one.
+  const bool demoted = opts_.sentinel && state_ == State::kReady && r.is_error() &&
+                       r.str.starts_with("READONLY");
   done(std::move(r));
+  if (demoted && state_ == State::kReady) {
+    fail("the master became a replica (READONLY); asking Sentinel again");
+  }
 }
 
 void Connection::arm_timer() {
@@ -351,6 +420,73 @@ void Connection::arm_timer() {
     }
     arm_timer();
   });
+}
+
+namespace {
+
+void ask_sentinel(asio::io_context& io, std::shared_ptr<const SentinelOptions> opts, size_t i,
+                  std::chrono::milliseconds connect_timeout, std::chrono::milliseconds io_timeout,
+                  std::string errors,
+                  std::function<void(std::expected<Endpoint, std::string>)> done) {
+  if (i >= opts->addresses.size()) {
+    asio::post(io, [done = std::move(done), errors = std::move(errors)] {
+      done(std::unexpected(errors.empty() ? std::string("no sentinel address") : errors));
+    });
+    return;
+  }
+  const Endpoint& at = opts->addresses[i];
+  ConnectionOptions c;
+  c.host = at.host;
+  c.port = at.port;
+  c.user = opts->user;
+  c.password = opts->password;
+  c.client_name = opts->client_name;
+  c.connect_timeout = connect_timeout;
+  c.io_timeout = io_timeout;
+  auto conn = std::make_shared<Connection>(io, std::move(c), "sentinel");
+  conn->set_quiet(true);
+  conn->start();
+  conn->command(
+      {"SENTINEL", "get-master-addr-by-name", opts->master_name},
+      [&io, opts, i, connect_timeout, io_timeout, errors = std::move(errors),
+       done = std::move(done), conn](std::expected<Reply, std::string> r) mutable {
+        conn->stop();
+        std::string why;
+        if (!r) {
+          why = r.error();
+        } else if (r->is_error()) {
+          why = r->str;
+        } else if (r->is_nil()) {
+          why = "unknown master \"" + opts->master_name + "\"";
+        } else if (r->type == Reply::Type::kArray && r->elements.size() == 2) {
+          int port = 0;
+          const std::string& p = r->elements[1].str;
+          auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+          if (ec == std::errc{} && end == p.data() + p.size() && port > 0 && port < 65536 &&
+              !r->elements[0].str.empty()) {
+            done(Endpoint{r->elements[0].str, port});
+            return;
+          }
+          why = "unexpected address " + r->elements[0].str + ":" + p;
+        } else {
+          why = "unexpected reply";
+        }
+        const Endpoint& at = opts->addresses[i];
+        errors += (errors.empty() ? "" : "; ") + at.host + ":" + std::to_string(at.port) + ": " +
+                  why;
+        ask_sentinel(io, std::move(opts), i + 1, connect_timeout, io_timeout, std::move(errors),
+                     std::move(done));
+      });
+}
+
+}  // namespace
+
+void discover_master(asio::io_context& io, const SentinelOptions& opts,
+                     std::chrono::milliseconds connect_timeout,
+                     std::chrono::milliseconds io_timeout,
+                     std::function<void(std::expected<Endpoint, std::string>)> done) {
+  ask_sentinel(io, std::make_shared<const SentinelOptions>(opts), 0, connect_timeout, io_timeout,
+               "", std::move(done));
 }
 
 }  // namespace gyre::engine::redis

@@ -43,14 +43,36 @@ struct Reply {
 // Formats argv as one RESP command (redisFormatCommandArgv).
 std::string format_command(const std::vector<std::string>& argv);
 
+struct Endpoint {
+  std::string host;
+  int port = 6379;
+};
+
+// Redis Sentinel: the master of `master_name` is asked from `addresses` (in order, the first
+// that answers wins) before every connection attempt.
+struct SentinelOptions {
+  std::vector<Endpoint> addresses;
+  std::string master_name;
+  std::string user;
+  std::string password;
+  std::string client_name;
+};
+
 struct ConnectionOptions {
   std::string host;
   int port = 6379;
   std::string user;
   std::string password;
   int db = 0;
+  std::string client_name;  // CLIENT SETNAME after connecting when not empty
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds io_timeout{4000};
+  // Not empty: each attempt connects to the next of these instead of host/port (a Redis
+  // Cluster PUB/SUB connection goes round the seeds).
+  std::vector<Endpoint> endpoints;
+  // Set: host/port are discovered through Sentinel before each attempt, the server must
+  // answer ROLE with "master", and a READONLY reply (a demoted master) resets the connection.
+  std::optional<SentinelOptions> sentinel;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -75,6 +97,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   // Closes for good: pending handlers fail, no reconnect.
   void stop();
+  // Drops the current connection (pending handlers fail with `why`) and reconnects at once.
+  // Nothing happens while stopped or between attempts.
+  void reset(const std::string& why);
+  // Connection failures are logged at debug level only (short-lived helper connections).
+  void set_quiet(bool quiet) { quiet_ = quiet; }
 
   bool ready() const { return state_ == State::kReady; }
   // Between attempts after a failure (or stopped): commands fail at once.
@@ -96,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void connect();
+  void connect_to(const std::string& host, int port, uint64_t gen);
   void handshake();
   void fail(const std::string& why);
   void flush();
@@ -124,6 +152,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::function<void()> on_lost_;
   PushHandler push_;
   bool last_logged_down_ = false;
+  bool quiet_ = false;
+  std::string endpoint_;  // "host:port" of the current or last attempt, for logs
+  size_t attempts_ = 0;   // rotates ConnectionOptions::endpoints
 };
+
+// Asks the Sentinels of `opts` in order for the address of its master
+// (SENTINEL get-master-addr-by-name) and calls `done` on `io`'s thread with the first answer,
+// or with why none came. Each Sentinel gets `connect_timeout` to connect and `io_timeout` to
+// answer.
+void discover_master(boost::asio::io_context& io, const SentinelOptions& opts,
+                     std::chrono::milliseconds connect_timeout,
+                     std::chrono::milliseconds io_timeout,
+                     std::function<void(std::expected<Endpoint, std::string>)> done);
 
 }  // namespace gyre::engine::redis

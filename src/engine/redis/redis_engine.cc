@@ -1,9 +1,12 @@
 #include "engine/redis/redis_engine.h"
 
 #include <charconv>
+#include <optional>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
+
+#include "engine/redis/redis_sharding.h"
 
 namespace gyre::engine::redis {
 
@@ -76,15 +79,43 @@ bool parse_presence(const Reply& r, std::vector<std::pair<std::string, ClientInf
 RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
     : shards_(shards),
       opts_(std::move(opts)),
-      keys_(opts_.prefix),
+      keys_(opts_.prefix, opts_.cluster),
       state_(shards, [this, &shards](unsigned i) {
         auto st = std::make_unique<ShardState>();
-        st->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.connection,
-                                                "shard " + std::to_string(i));
-        if (i == 0) {
-          st->pubsub = std::make_unique<PubSub>();
-          st->pubsub->conn =
-              std::make_shared<Connection>(shards.at(i).io(), opts_.connection, "pubsub");
+        const size_t n = opts_.shards.size();
+        for (size_t rs = 0; rs < n; ++rs) {
+          // Names tell Redis shards apart only when there are several.
+          std::string suffix = n > 1 ? " (redis shard " + std::to_string(rs) + ")" : "";
+          if (opts_.cluster) {
+            st->clusters.push_back(std::make_shared<ClusterClient>(
+                shards.at(i).io(), opts_.shards[rs], opts_.shards[rs].endpoints,
+                "shard " + std::to_string(i) + suffix));
+          } else {
+            st->conns.push_back(std::make_shared<Connection>(
+                shards.at(i).io(), opts_.shards[rs], "shard " + std::to_string(i) + suffix));
+          }
+          if (i == 0) {
+            auto ps = std::make_unique<PubSub>();
+            ps->redis_shard = rs;
+            ps->io_timeout = opts_.shards[rs].io_timeout;
+            ps->confirm_timer = std::make_unique<boost::asio::steady_timer>(shards.at(i).io());
+            ps->conn = std::make_shared<Connection>(shards.at(i).io(), opts_.shards[rs],
+                                                    "pubsub" + suffix);
+            st->pubsubs.push_back(std::move(ps));
+            std::shared_ptr<Connection> watcher;
+            if (const auto& sentinel = opts_.shards[rs].sentinel) {
+              ConnectionOptions w;
+              w.endpoints = sentinel->addresses;
+              w.user = sentinel->user;
+              w.password = sentinel->password;
+              w.client_name = sentinel->client_name;
+              w.connect_timeout = opts_.shards[rs].connect_timeout;
+              w.io_timeout = opts_.shards[rs].io_timeout;
+              watcher = std::make_shared<Connection>(shards.at(i).io(), std::move(w),
+                                                     "sentinel watch" + suffix);
+            }
+            st->sentinel_watchers.push_back(std::move(watcher));
+          }
         }
         return st;
       }) {}
@@ -94,13 +125,48 @@ RedisEngine::~RedisEngine() = default;
 void RedisEngine::start() {
   for (unsigned i = 0; i < state_.size(); ++i) {
     state_.post_to(i, [this](ShardState& st) {
-      st.conn->start();
-      if (st.pubsub) {
-        PubSub& ps = *st.pubsub;
+      for (auto& conn : st.conns) {
+        conn->start();
+      }
+      for (auto& cluster : st.clusters) {
+        cluster->start();
+      }
+      for (auto& p : st.pubsubs) {
+        PubSub& ps = *p;
         ps.conn->set_push_handler([this, &ps](const Reply& r) { on_push(ps, r); });
         ps.conn->on_ready([this, &ps] { pubsub_ready(ps); });
         ps.conn->on_lost([this, &ps] { pubsub_lost(ps); });
         ps.conn->start();
+      }
+      for (size_t rs = 0; rs < st.sentinel_watchers.size(); ++rs) {
+        Connection* w = st.sentinel_watchers[rs].get();
+        if (w == nullptr) {
+          continue;
+        }
+        w->set_push_handler([this, rs](const Reply& r) { on_sentinel_push(rs, r); });
+        w->on_ready([w] { w->push_command({"SUBSCRIBE", "+switch-master"}); });
+        w->start();
+      }
+    });
+  }
+}
+
+void RedisEngine::on_sentinel_push(size_t rs, const Reply& r) {
+  // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
+  if (r.elements.size() != 3 || r.elements[0].str != "message" ||
+      r.elements[1].str != "+switch-master") {
+    return;
+  }
+  const std::string& data = r.elements[2].str;
+  if (data.substr(0, data.find(' ')) != opts_.shards[rs].sentinel->master_name) {
+    return;
+  }
+  spdlog::info("redis: Sentinel +switch-master {}: reconnecting to the new master", data);
+  for (unsigned i = 0; i < state_.size(); ++i) {
+    state_.post_to(i, [rs](ShardState& st) {
+      st.conns[rs]->reset("+switch-master");
+      if (!st.pubsubs.empty()) {
+        st.pubsubs[rs]->conn->reset("+switch-master");
       }
     });
   }
@@ -109,31 +175,54 @@ void RedisEngine::start() {
 void RedisEngine::stop() {
   for (unsigned i = 0; i < state_.size(); ++i) {
     state_.invoke_on(i, [](ShardState& st) {
-      st.conn->stop();
-      if (st.pubsub) {
-        st.pubsub->conn->stop();
+      for (auto& conn : st.conns) {
+        conn->stop();
+      }
+      for (auto& cluster : st.clusters) {
+        cluster->stop();
+      }
+      for (auto& w : st.sentinel_watchers) {
+        if (w) {
+          w->stop();
+        }
+      }
+      for (auto& ps : st.pubsubs) {
+        ps->confirm_timer->cancel();
+        ps->conn->stop();
       }
     });
   }
 }
 
-void RedisEngine::run(std::vector<std::string> argv, ReplyCallback done) {
+size_t RedisEngine::redis_shard_of(std::string_view channel) const {
+  const size_t n = opts_.shards.size();
+  return n > 1 ? static_cast<size_t>(consistent_index(channel, static_cast<int>(n))) : 0;
+}
+
+void RedisEngine::run(size_t rs, std::vector<std::string> argv, ReplyCallback done) {
+  auto exec = [rs](ShardState& st, std::vector<std::string> argv, ReplyCallback done) {
+    if (!st.clusters.empty()) {
+      st.clusters[rs]->command(std::move(argv), std::move(done));
+    } else {
+      st.conns[rs]->command(argv, std::move(done));
+    }
+  };
   if (ShardState* st = state_.local_if_any()) {
-    st->conn->command(argv, std::move(done));
+    exec(*st, std::move(argv), std::move(done));
     return;
   }
-  state_.post_to(0, [argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
-    st.conn->command(argv, std::move(done));
+  state_.post_to(0, [exec, argv = std::move(argv), done = std::move(done)](ShardState& st) mutable {
+    exec(st, std::move(argv), std::move(done));
   });
 }
 
-void RedisEngine::eval(ScriptCall call, ReplyCallback done) {
+void RedisEngine::eval(size_t rs, ScriptCall call, ReplyCallback done) {
   auto argv = call.evalsha_argv();
-  run(std::move(argv), [this, call = std::move(call),
-                        done = std::move(done)](std::expected<Reply, std::string> r) mutable {
+  run(rs, std::move(argv), [this, rs, call = std::move(call),
+                            done = std::move(done)](std::expected<Reply, std::string> r) mutable {
     if (r && r->is_error() && r->str.starts_with("NOSCRIPT")) {
       // Not loaded yet (or Redis restarted / SCRIPT FLUSH): EVAL runs and caches it.
-      run(call.eval_argv(), std::move(done));
+      run(rs, call.eval_argv(), std::move(done));
       return;
     }
     done(std::move(r));
@@ -159,15 +248,16 @@ void RedisEngine::publish(std::string channel, Publication pub, PublishOptions o
       done(StreamPosition{0, ""});
     };
     if (opts.idempotency_key.empty()) {
-      run({"PUBLISH", keys_.client_channel(channel), std::move(bytes)}, std::move(reply));
+      run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), std::move(bytes)},
+          std::move(reply));
     } else {
-      eval(publish_idempotent_call(keys_, channel, bytes, opts.idempotency_key),
+      eval(redis_shard_of(channel), publish_idempotent_call(keys_, channel, bytes, opts.idempotency_key),
            std::move(reply));
     }
     return;
   }
   std::string bytes = encode_publication(wire);
-  eval(publish_history_call(keys_, channel, bytes, opts, unix_now()),
+  eval(redis_shard_of(channel), publish_history_call(keys_, channel, bytes, opts, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "publish", r ? r->str : r.error());
@@ -184,7 +274,7 @@ void RedisEngine::publish(std::string channel, Publication pub, PublishOptions o
 }
 
 void RedisEngine::publish_join(std::string channel, ClientInfo info) {
-  run({"PUBLISH", keys_.client_channel(channel), join_message(info)},
+  run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), join_message(info)},
       [](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
           spdlog::debug("redis join: {}", r ? r->str : r.error());
@@ -193,7 +283,7 @@ void RedisEngine::publish_join(std::string channel, ClientInfo info) {
 }
 
 void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
-  run({"PUBLISH", keys_.client_channel(channel), leave_message(info)},
+  run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), leave_message(info)},
       [](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
           spdlog::debug("redis leave: {}", r ? r->str : r.error());
@@ -204,7 +294,7 @@ void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
 void RedisEngine::history(std::string channel, HistoryFilter filter, Duration meta_ttl,
                           Callback<HistoryResult> done) {
   auto since = filter.since;
-  eval(history_call(keys_, channel, filter, meta_ttl, unix_now()),
+  eval(redis_shard_of(channel), history_call(keys_, channel, filter, meta_ttl, unix_now()),
        [done = std::move(done), since](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "history", r ? r->str : r.error());
@@ -260,7 +350,7 @@ void RedisEngine::history(std::string channel, HistoryFilter filter, Duration me
 }
 
 void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
-  run({"DEL", keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
+  run(redis_shard_of(channel), {"DEL", keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
     if (!r || r->is_error()) {
       fail(done, "remove_history", r ? r->str : r.error());
       return;
@@ -273,7 +363,7 @@ void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
 
 void RedisEngine::add_presence(std::string channel, std::string client_id, ClientInfo info,
                                Callback<bool> done) {
-  eval(presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now()),
+  eval(redis_shard_of(channel), presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "add_presence", r ? r->str : r.error());
@@ -287,7 +377,7 @@ void RedisEngine::add_presence(std::string channel, std::string client_id, Clien
 
 void RedisEngine::remove_presence(std::string channel, std::string client_id,
                                   Callback<bool> done) {
-  eval(presence_remove_call(keys_, channel, client_id),
+  eval(redis_shard_of(channel), presence_remove_call(keys_, channel, client_id),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "remove_presence", r ? r->str : r.error());
@@ -301,7 +391,7 @@ void RedisEngine::remove_presence(std::string channel, std::string client_id,
 
 void RedisEngine::presence(std::string channel,
                            Callback<std::vector<std::pair<std::string, ClientInfo>>> done) {
-  eval(presence_get_call(keys_, channel, unix_now()),
+  eval(redis_shard_of(channel), presence_get_call(keys_, channel, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          std::vector<std::pair<std::string, ClientInfo>> out;
          if (!r || r->is_error() || !parse_presence(*r, out)) {
@@ -315,7 +405,7 @@ void RedisEngine::presence(std::string channel,
 void RedisEngine::presence_stats(std::string channel, Callback<PresenceStats> done) {
   // Without the user mapping (global_redis_presence_user_mapping) centrifuge computes the
   // stats from the full presence, as here.
-  eval(presence_get_call(keys_, channel, unix_now()),
+  eval(redis_shard_of(channel), presence_get_call(keys_, channel, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          std::vector<std::pair<std::string, ClientInfo>> out;
          if (!r || r->is_error() || !parse_presence(*r, out)) {
@@ -340,7 +430,9 @@ void RedisEngine::enable_control(std::string node_id) {
 
 void RedisEngine::publish_control(std::string data, std::string to_node, Callback<bool> done) {
   std::string ch = to_node.empty() ? control_channel_ : keys_.prefix() + ".node." + to_node;
-  run({"PUBLISH", std::move(ch), std::move(data)},
+  // Every node subscribes the control channels on every Redis shard (as centrifuge does), so
+  // a message published on Redis shard 0 reaches each node exactly once.
+  run(0, {"PUBLISH", std::move(ch), std::move(data)},
       [done = std::move(done)](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
           fail(done, "publish_control", r ? r->str : r.error());
@@ -356,15 +448,17 @@ void RedisEngine::publish_control(std::string data, std::string to_node, Callbac
 
 void RedisEngine::subscribe(std::string channel, Callback<bool> done) {
   Shard* origin = Shard::current();
-  state_.invoke_on(0, [this, channel = std::move(channel), origin,
+  const size_t rs = redis_shard_of(channel);
+  state_.invoke_on(0, [this, rs, channel = std::move(channel), origin,
                        done = std::move(done)](ShardState& st) mutable {
-    pubsub_subscribe(*st.pubsub, channel, origin, std::move(done));
+    pubsub_subscribe(*st.pubsubs[rs], channel, origin, std::move(done));
   });
 }
 
 void RedisEngine::unsubscribe(std::string channel) {
-  state_.invoke_on(0, [this, channel = std::move(channel)](ShardState& st) {
-    pubsub_unsubscribe(*st.pubsub, channel);
+  const size_t rs = redis_shard_of(channel);
+  state_.invoke_on(0, [this, rs, channel = std::move(channel)](ShardState& st) {
+    pubsub_unsubscribe(*st.pubsubs[rs], channel);
   });
 }
 
@@ -386,6 +480,7 @@ void RedisEngine::pubsub_subscribe(PubSub& ps, const std::string& channel, Shard
   sub.waiters.emplace_back(origin, std::move(done));
   if (inserted && ps.conn->ready()) {
     sub.sent = true;
+    sub.sent_at = std::chrono::steady_clock::now();
     ps.ops.emplace_back(true, keys_.client_channel(channel));
     pubsub_flush_later(ps);
   }
@@ -416,7 +511,9 @@ void RedisEngine::pubsub_flush_later(PubSub& ps) {
   }
   ps.flush_posted = true;
   // Everything (un)subscribed during this turn of shard 0's loop goes out together.
-  state_.post_to(0, [this](ShardState& st) { pubsub_flush(*st.pubsub); });
+  state_.post_to(0, [this, rs = ps.redis_shard](ShardState& st) {
+    pubsub_flush(*st.pubsubs[rs]);
+  });
 }
 
 void RedisEngine::pubsub_flush(PubSub& ps) {
@@ -437,6 +534,49 @@ void RedisEngine::pubsub_flush(PubSub& ps) {
     }
     ps.conn->push_command(argv);
   }
+  pubsub_arm_confirm_deadline(ps);
+}
+
+void RedisEngine::pubsub_arm_confirm_deadline(PubSub& ps) {
+  if (ps.confirm_armed) {
+    return;
+  }
+  std::optional<std::chrono::steady_clock::time_point> earliest;
+  for (const auto& [channel, sub] : ps.channels) {
+    if (sub.sent && !sub.confirmed && (!earliest || sub.sent_at < *earliest)) {
+      earliest = sub.sent_at;
+    }
+  }
+  if (!earliest) {
+    return;
+  }
+  ps.confirm_armed = true;
+  ps.confirm_timer->expires_at(*earliest + ps.io_timeout);
+  ps.confirm_timer->async_wait([this, &ps](boost::system::error_code ec) {
+    if (ec) {
+      return;  // cancelled: the engine is stopping (ps may be gone)
+    }
+    ps.confirm_armed = false;
+    pubsub_check_confirmations(ps);
+  });
+}
+
+void RedisEngine::pubsub_check_confirmations(PubSub& ps) {
+  if (!ps.conn->ready()) {
+    return;  // pubsub_ready() subscribes again and re-arms
+  }
+  const auto now = std::chrono::steady_clock::now();
+  size_t overdue = 0;
+  for (const auto& [channel, sub] : ps.channels) {
+    if (sub.sent && !sub.confirmed && sub.sent_at + ps.io_timeout <= now) {
+      ++overdue;
+    }
+  }
+  if (overdue > 0) {
+    ps.conn->reset(fmt::format("{} SUBSCRIBE(s) not confirmed within redis_io_timeout", overdue));
+    return;
+  }
+  pubsub_arm_confirm_deadline(ps);
 }
 
 void RedisEngine::pubsub_ready(PubSub& ps) {
@@ -445,6 +585,7 @@ void RedisEngine::pubsub_ready(PubSub& ps) {
   for (auto& [channel, sub] : ps.channels) {
     sub.confirmed = false;
     sub.sent = true;
+    sub.sent_at = std::chrono::steady_clock::now();
     ps.ops.emplace_back(true, keys_.client_channel(channel));
   }
   if (!control_channel_.empty()) {

@@ -3,33 +3,48 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "core/shard.h"
 #include "core/sharded.h"
 #include "engine/engine.h"
+#include "engine/redis/redis_cluster.h"
 #include "engine/redis/redis_codec.h"
 #include "engine/redis/redis_connection.h"
 #include "engine/redis/redis_scripts.h"
 
-// The Redis engine (reference.md §6.2) on one standalone Redis, wire-compatible with
-// Centrifugo v5.4.9: history in streams, presence in hash + zset, PUB/SUB on P.client.<ch>.
+// The Redis engine (reference.md §6.2), wire-compatible with Centrifugo v5.4.9: history in
+// streams, presence in hash + zset, PUB/SUB on P.client.<ch>.
 //
-// Connections: every shard has its own command connection (Sharded<ShardState>); an
-// operation runs on the calling shard's connection and its callback there, so no result
-// crosses threads. Commands of one shard are pipelined (one write carries everything queued
-// while the previous write was in flight). Shard 0 also holds the one PUB/SUB connection: it
-// subscribes P.client.<ch> on the node's first local subscription of a channel and
-// unsubscribes after the last (other shards post their counts to it), batches SUBSCRIBE
-// commands (up to 512 channels each), resubscribes everything after a reconnect, and hands
-// each message, decoded once, to the EventHandler on shard 0, whose fan-out posts it to
-// every shard.
+// Redis shards: one or more Redis deployments (standalone addresses, or Sentinel-managed
+// masters). With several, a channel's keys (stream, meta, idempotency results, presence) and
+// its PUB/SUB channel live on the Redis shard consistent_index(channel, n) picks — the same
+// one a Centrifugo node picks (redis_sharding.h).
 //
-// Not yet (TODO(#12)): several addresses (client-side sharding by jump hash of
-// FNV-1a-64(channel)), Sentinel, Cluster, TLS, RESP3, redis_use_lists, the presence user
-// mapping; a deadline for a SUBSCRIBE that Redis
-// accepts but never confirms (the PUB/SUB connection has no reply to time out).
+// Connections: every shard thread has its own command connection to every Redis shard
+// (Sharded<ShardState>); an operation runs on the calling thread's connection and its
+// callback there, so no result crosses threads. Commands of one connection are pipelined
+// (one write carries everything queued while the previous write was in flight). Shard 0 also
+// holds one PUB/SUB connection per Redis shard: it subscribes P.client.<ch> on the node's
+// first local subscription of a channel and unsubscribes after the last (other shards post
+// their counts to it), batches SUBSCRIBE commands (up to 512 channels each), resubscribes
+// everything after a reconnect, and hands each message, decoded once, to the EventHandler on
+// shard 0, whose fan-out posts it to every shard.
+//
+// Sentinel: connections discover the master before each attempt (redis_connection.h); shard 0
+// also watches +switch-master on the Sentinels and resets every connection to a switched
+// master.
+//
+// Redis Cluster: each Redis shard is a cluster; commands go through a ClusterClient per
+// shard thread (slot-aware, MOVED/ASK), PUB/SUB through one connection to any node (a
+// cluster PUBLISH reaches every node), keys hash-tagged as centrifuge does (RedisKeys).
+//
+// A SUBSCRIBE that Redis accepts but does not confirm within redis_io_timeout resets the
+// PUB/SUB connection (the PUB/SUB connection has no reply to time out otherwise).
+//
+// Not yet (TODO(#12)): TLS, RESP3, redis_use_lists, the presence user mapping.
 //
 // Thread affinity: the engine object is shared; Engine methods may be called from any shard
 // thread (outside the shards they run on shard 0 and answer there). Callbacks run later on
@@ -37,7 +52,11 @@
 namespace gyre::engine::redis {
 
 struct RedisEngineOptions {
-  ConnectionOptions connection;
+  // One entry per Redis shard; several = client-side sharding by channel.
+  std::vector<ConnectionOptions> shards{ConnectionOptions{}};
+  // Every shard is a Redis Cluster whose seeds are its ConnectionOptions::endpoints: keys
+  // are hash-tagged, commands routed by slot (ClusterClient).
+  bool cluster = false;
   std::string prefix = "centrifugo";
   std::chrono::seconds presence_ttl{60};
 };
@@ -80,6 +99,9 @@ class RedisEngine final : public Engine {
   void enable_control(std::string node_id) override;
   void publish_control(std::string data, std::string to_node, Callback<bool> done) override;
 
+  // The Redis shard (index into RedisEngineOptions::shards) that holds `channel`.
+  size_t redis_shard_of(std::string_view channel) const;
+
   // Handles one PUB/SUB "message" body of `pubsub_channel` (shard 0; public for tests).
   // Returns false for a malformed message (logged, dropped).
   bool handle_message(std::string_view pubsub_channel, std::string_view data);
@@ -89,9 +111,12 @@ class RedisEngine final : public Engine {
     int64_t refs = 0;
     bool sent = false;       // a SUBSCRIBE for it is queued or on the wire
     bool confirmed = false;  // Redis acknowledged the SUBSCRIBE on the current connection
+    std::chrono::steady_clock::time_point sent_at{};  // when `sent` was set
     std::vector<std::pair<Shard*, Callback<bool>>> waiters;
   };
+  // The PUB/SUB state of one Redis shard (on shard 0).
   struct PubSub {
+    size_t redis_shard = 0;
     std::shared_ptr<Connection> conn;
     std::unordered_map<std::string, Subscription> channels;  // by Gyre channel name
     // Confirmations still due for SUBSCRIBEs of entries erased before theirs came: they
@@ -101,17 +126,27 @@ class RedisEngine final : public Engine {
     // (subscribe?, P.client.<ch>) in call order, sent by the next flush.
     std::vector<std::pair<bool, std::string>> ops;
     bool flush_posted = false;
+    // SUBSCRIBE deadline: a SUBSCRIBE not confirmed within io_timeout resets the connection
+    // (its waiters fail, the reconnect subscribes again).
+    std::unique_ptr<boost::asio::steady_timer> confirm_timer;
+    bool confirm_armed = false;
+    std::chrono::milliseconds io_timeout{4000};
   };
   struct ShardState {
-    std::shared_ptr<Connection> conn;
-    std::unique_ptr<PubSub> pubsub;  // shard 0 only
+    std::vector<std::shared_ptr<Connection>> conns;        // by Redis shard (not cluster)
+    std::vector<std::shared_ptr<ClusterClient>> clusters;  // by Redis shard (cluster)
+    std::vector<std::unique_ptr<PubSub>> pubsubs;    // by Redis shard; shard 0 only
+    // Shard 0 only, by Redis shard (null without Sentinel): a PUB/SUB connection to the
+    // Sentinels (in turn) subscribed to +switch-master.
+    std::vector<std::shared_ptr<Connection>> sentinel_watchers;
   };
 
   using ReplyCallback = std::function<void(std::expected<Reply, std::string>)>;
-  // Runs argv on the calling shard's connection (shard 0's outside the shards).
-  void run(std::vector<std::string> argv, ReplyCallback done);
+  // Runs argv on the calling shard's connection to Redis shard `rs` (shard 0's outside the
+  // shards).
+  void run(size_t rs, std::vector<std::string> argv, ReplyCallback done);
   // EVALSHA, then EVAL after a NOSCRIPT reply (which also loads the script).
-  void eval(ScriptCall call, ReplyCallback done);
+  void eval(size_t rs, ScriptCall call, ReplyCallback done);
 
   // Shard 0: PUB/SUB bookkeeping.
   void pubsub_subscribe(PubSub& ps, const std::string& channel, Shard* origin,
@@ -121,7 +156,12 @@ class RedisEngine final : public Engine {
   void pubsub_flush(PubSub& ps);
   void pubsub_ready(PubSub& ps);
   void pubsub_lost(PubSub& ps);
+  void pubsub_arm_confirm_deadline(PubSub& ps);
+  void pubsub_check_confirmations(PubSub& ps);
   void on_push(PubSub& ps, const Reply& r);
+  // A +switch-master of Redis shard `rs`'s master: every connection to it reconnects (and
+  // asks the Sentinels again) at once.
+  void on_sentinel_push(size_t rs, const Reply& r);
 
   ShardSet& shards_;
   RedisEngineOptions opts_;

@@ -473,14 +473,14 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
-  input.config_path = write("config.json", R"({"redis_use_lists": true, "admin": true,
+  input.config_path = write("config.json", R"({"redis_tls_cert": "x", "admin": true,
       "prometheus": true, "proxy_sub_refresh_endpoint": "http://x", "tls": false,
       "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
   LoadResult r = load(input);
   std::vector<std::string> expected = {
-      "key \"redis_use_lists\" is not supported by this version of Gyre and is ignored",
+      "key \"redis_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"admin\" is not supported by this version of Gyre and is ignored",
       "key \"prometheus\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_sub_refresh_endpoint\" is not supported by this version of Gyre and is ignored",
@@ -530,8 +530,65 @@ TEST_F(LoaderTest, RedisEngineKeysLoadAndValidate) {
             "supported yet; supported: redis://, tcp:// or host:port");
   EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "h:99999"})"),
             "config: key \"redis_address\": \"h:99999\": invalid port \"99999\"");
+  // Several addresses are Redis shards; each one must parse.
+  input.config_path = write("config.json", R"({"engine": "redis",
+      "redis_address": ["127.0.0.1:6390", "redis://127.0.0.1:6391"]})");
+  EXPECT_EQ(load(input).config.redis_address.size(), 2u);
+  EXPECT_EQ(file_error("config.json",
+                       R"({"engine": "redis", "redis_address": ["127.0.0.1:1", "h"]})"),
+            "config: key \"redis_address\": \"h\": expected host:port or a redis:// URL");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": []})"),
+            "config: key \"redis_address\": at least one address is required with engine "
+            "\"redis\"");
   EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_io_timeout": "0s"})"),
             "config: key \"redis_io_timeout\": must be positive");
+}
+
+TEST_F(LoaderTest, RedisModesValidateAndUnbuiltRedisOptionsAreErrorsNamingTheKey) {
+  LoadInput input;
+  input.config_path = write("config.json", R"({"engine": "redis",
+      "redis_sentinel_address": ["127.0.0.1:26379,127.0.0.1:26380", "127.0.0.1:26381"],
+      "redis_sentinel_master_name": "m", "redis_cluster_address": ["127.0.0.1:7000"],
+      "redis_client_name": "gyre", "redis_force_resp2": true})");
+  input.validate = true;
+  LoadResult r = load(input);
+  EXPECT_EQ(r.config.redis_sentinel_address.size(), 2u);
+  EXPECT_EQ(r.config.redis_cluster_address, std::vector<std::string>{"127.0.0.1:7000"});
+  EXPECT_EQ(r.config.redis_client_name, "gyre");
+  EXPECT_TRUE(r.config.redis_force_resp2);
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_sentinel_address": ["a:1"]})"),
+            "config: key \"redis_sentinel_master_name\": must be set when using Redis Sentinel");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_sentinel_address": ["a:1,b"],
+                                          "redis_sentinel_master_name": "m"})"),
+            "config: key \"redis_sentinel_address\": \"b\": expected host:port or a redis:// URL");
+  EXPECT_EQ(file_error("config.json",
+                       R"({"engine": "redis", "redis_cluster_address": ["redis://a:1"]})"),
+            "config: key \"redis_cluster_address\": \"redis://a:1\": expected host:port");
+  EXPECT_EQ(file_error("config.json",
+                       R"({"engine": "redis", "redis_cluster_address": ["a:1"], "redis_db": 2})"),
+            "config: key \"redis_db\": must be 0 with Redis Cluster (got 2): a cluster has only "
+            "database 0");
+  EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": true})"),
+            "config: key \"redis_use_lists\": true is not supported: Gyre keeps history in Redis "
+            "streams only; LIST history is not built");
+  EXPECT_EQ(file_error("config.json", R"({"redis_tls": true})"),
+            "config: key \"redis_tls\": true is not supported: TLS connections to Redis are not "
+            "built yet");
+  EXPECT_EQ(env_error({{"CENTRIFUGO_REDIS_PRESENCE_HASH_FIELD_TTL", "true"}}),
+            "config: key \"redis_presence_hash_field_ttl\": true is not supported: needs Redis >= "
+            "7.4 HEXPIRE, which Gyre does not use: presence expiry is kept in a ZSET (from "
+            "CENTRIFUGO_REDIS_PRESENCE_HASH_FIELD_TTL)");
+  EXPECT_EQ(file_error("config.json", R"({"global_redis_presence_user_mapping": true})"),
+            "config: key \"global_redis_presence_user_mapping\": true is not supported: the "
+            "per-user presence keys are not maintained yet: presence_stats counts users from the "
+            "full presence");
+  EXPECT_EQ(file_error("config.json",
+                       R"({"engine": {"type": "redis", "redis": {"tls": {"enabled": true}}}})"),
+            "config: key \"engine.redis.tls.enabled\": true is not supported: TLS connections to "
+            "Redis are not built yet");
+  // False values of the refused keys are accepted (they change nothing).
+  EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": false, "redis_tls": false})"), "");
 }
 
 TEST_F(LoaderTest, TlsEnabledIsAnError) {

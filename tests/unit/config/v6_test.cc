@@ -411,7 +411,7 @@ TEST_F(V6ConfigTest, DottedFlagsAreV6OptionPaths) {
 TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {
   LoadResult r = load_file("c.json", R"({
     "admin": {"enabled": true, "password": "p"},
-    "engine": {"type": "memory", "redis": {"sentinel_address": ["a:26379"]}},
+    "swagger": {"enabled": true},
     "channel": {"without_namespace": {"allow_tags_filter": true},
                 "namespaces": [{"name": "ns", "subscription_type": "map"}]},
     "client": {"bogus": 1}
@@ -420,8 +420,7 @@ TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {
             (std::vector<std::string>{
                 "key \"admin.enabled\" is not supported by this version of Gyre and is ignored",
                 "key \"admin.password\" is not supported by this version of Gyre and is ignored",
-                "key \"engine.redis.sentinel_address\" is not supported by this version of Gyre "
-                "and is ignored",
+                "key \"swagger.enabled\" is not supported by this version of Gyre and is ignored",
                 "key \"channel.without_namespace.allow_tags_filter\" is not supported by this "
                 "version of Gyre and is ignored",
                 "key \"channel.namespaces[0].subscription_type\" is not supported by this version "
@@ -538,13 +537,10 @@ TEST_F(V6ConfigTest, WorkedExamplesLoadToTheSameEffectiveConfiguration) {
   EXPECT_EQ(dump(d.config), expected);
   EXPECT_EQ(a.config.redis_address,
             (std::vector<std::string>{"redis://redis1:6379", "redis://redis2:6379"}));
-  // Validated, all four stop at the same place: client-side sharding over two addresses.
-  const std::string redis =
-      "config: key \"redis_address\": exactly one address is supported yet (got 2); "
-      "client-side sharding over several Redis instances is not supported";
+  // Validated, all four are accepted: two Redis shards (client-side sharding).
   for (LoadInput* in : {&v5, &v6, &env_lines, &env_json}) {
     in->validate = true;
-    EXPECT_EQ(error_of(*in), redis);
+    EXPECT_EQ(error_of(*in), "");
   }
 }
 

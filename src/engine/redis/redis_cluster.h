@@ -1,0 +1,69 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "engine/redis/redis_connection.h"
+
+// Redis Cluster support for the Redis engine: the key slot of a key (CRC16/XMODEM mod 16384
+// of the key or of its {hash tag}), and a slot-aware client.
+namespace gyre::engine::redis {
+
+inline constexpr int kClusterSlots = 16384;
+
+// The cluster slot of `key` as Redis computes it (CLUSTER KEYSLOT). Pure.
+int key_slot(std::string_view key);
+
+// The key a command is routed by: the first key of EVAL/EVALSHA, else argv[1]. Pure.
+std::string_view routing_key(const std::vector<std::string>& argv);
+
+// A slot-aware client of one Redis Cluster on one shard thread: a Connection per cluster
+// node (opened on first use), a slot map from CLUSTER SLOTS (asked from the seeds or any
+// known node), commands routed by the slot of their routing key. MOVED updates the slot and
+// refreshes the map, ASK is followed once with ASKING, both re-sent (at most 5 redirects); a
+// failed node connection refreshes the map. Before the first map arrives commands go to a
+// seed and follow MOVED.
+//
+// Thread affinity: shard-local (one shard's io_context); handlers run there, never inline.
+class ClusterClient : public std::enable_shared_from_this<ClusterClient> {
+ public:
+  // `base`: credentials, client name and timeouts for every node connection (db is 0).
+  ClusterClient(boost::asio::io_context& io, ConnectionOptions base, std::vector<Endpoint> seeds,
+                std::string name);
+
+  void start();
+  void stop();
+  void command(std::vector<std::string> argv, Connection::Handler done);
+
+  // The node serving `slot` in the current map ("" while unknown; for tests and logs).
+  const std::string& node_of(int slot) const { return slots_[static_cast<size_t>(slot)]; }
+
+ private:
+  void send(int slot, std::vector<std::string> argv, Connection::Handler done, int redirects,
+            const std::string& node, bool asking);
+  std::shared_ptr<Connection> connection(const std::string& node);
+  void refresh();
+  bool apply_slots(const Reply& r, const std::string& from);
+
+  boost::asio::io_context& io_;
+  ConnectionOptions base_;
+  std::vector<std::string> seeds_;  // "host:port"
+  std::string name_;
+  std::unordered_map<std::string, std::shared_ptr<Connection>> nodes_;  // by "host:port"
+  std::vector<std::string> slots_;  // slot -> "host:port", "" = unknown
+  size_t next_candidate_ = 0;
+  bool refreshing_ = false;
+  bool refresh_again_ = false;
+  bool stopped_ = false;
+  boost::asio::steady_timer retry_timer_;
+};
+
+}  // namespace gyre::engine::redis

@@ -116,6 +116,10 @@ class Engine {
   // an error when the broker is unreachable. Each call is balanced by one unsubscribe().
   virtual void subscribe(std::string channel, Callback<bool> done) { done(true); }
   virtual void unsubscribe(std::string channel) {}
+
+  // For the health endpoint: `done(true)` when the engine's backend is reachable now, on the
+  // calling shard (possibly inline). The memory engine has none and is always healthy.
+  virtual void check_health(std::function<void(bool)> done) { done(true); }
 };
 
 }  // namespace gyre::engine

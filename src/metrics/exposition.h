@@ -11,7 +11,9 @@
 // Families without series are left out. Pure functions: thread-safe.
 namespace gyre::metrics {
 
-inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
+// As Centrifugo v5.4.9 (client_golang 1.20) answers a scraper without Accept preferences.
+inline constexpr std::string_view kContentType =
+    "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
 
 // The text of every family of `registry` that has series in `values`.
 std::string expose(const Registry& registry, const Snapshot& values);

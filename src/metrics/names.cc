@@ -127,6 +127,26 @@ const Catalog& catalog() {
 }  // namespace
 
 const Registry& registry() { return catalog().registry; }
+
+void precreate(ShardMetrics& m) {
+  const Ids& i = ids();
+  for (auto t : kNodeMessageTypes) {
+    m.at(i.node_messages_sent_count, {t});
+    m.at(i.node_messages_received_count, {t});
+  }
+  for (auto a : kNodeActions) {
+    m.at(i.node_action_count, {a});
+  }
+  m.at(i.client_recover, {"no"});
+  m.at(i.client_recover, {"yes"});
+  for (auto t : kPreCreatedTransports) {
+    m.at(i.transport_connect_count, {t});
+  }
+  for (auto method : kCommandMethods) {
+    m.at(i.client_command_duration_seconds, {method});
+  }
+  m.at(i.node_client_connection_limit);
+}
 const Ids& ids() { return catalog().ids; }
 
 }  // namespace gyre::metrics

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "metrics/registry.h"
+#include "metrics/shard_metrics.h"
 
 // Every metric family Gyre exposes on /metrics: Centrifugo v5.4.9's (names, HELP strings,
 // label names and histogram buckets as centrifuge v0.33 metrics.go and Centrifugo's
@@ -36,6 +37,12 @@ struct Ids {
 
 const Registry& registry();
 const Ids& ids();
+
+// Creates at zero the series client_golang shows before any event, as centrifuge does with
+// its pre-resolved label values: node message types and actions, recover yes/no, the
+// websocket/sse/http_stream connect counts, command duration summaries per method, and the
+// connection limit counter.
+void precreate(ShardMetrics& m);
 
 // Label values of centrifuge's protocol.FrameType.String() for client commands.
 inline constexpr std::string_view kNodeMessageTypes[] = {"control", "join", "leave",

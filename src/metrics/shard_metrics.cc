@@ -79,10 +79,24 @@ Series& ShardMetrics::at(FamilyId family, std::initializer_list<std::string_view
   assert(family < families_.size());
   assert(labels.size() == registry_.family(family).labels.size());
   auto& values = families_[family];
-  auto key = series_key(labels);
-  auto it = values.find(key);
+  char buf[192];
+  size_t n = 0;
+  size_t i = 0;
+  bool fits = true;
+  for (std::string_view l : labels) {
+    if (n + l.size() + 1 > sizeof buf) {
+      fits = false;
+      break;
+    }
+    if (i++ > 0) {
+      buf[n++] = '\0';
+    }
+    l.copy(buf + n, l.size());
+    n += l.size();
+  }
+  auto it = fits ? values.find(std::string_view(buf, n)) : values.find(series_key(labels));
   if (it == values.end()) {
-    it = values.emplace(std::move(key), make_series(registry_.family(family))).first;
+    it = values.emplace(series_key(labels), make_series(registry_.family(family))).first;
   }
   return it->second;
 }

@@ -46,6 +46,13 @@ struct Snapshot {
 // Joins label values into a series key.
 std::string series_key(std::initializer_list<std::string_view> labels);
 
+// Heterogeneous lookup: a series is found by a key built in a stack buffer, without
+// allocating on the hot path.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 class ShardMetrics {
  public:
   explicit ShardMetrics(const Registry& registry);
@@ -70,7 +77,7 @@ class ShardMetrics {
 
  private:
   const Registry& registry_;
-  std::vector<std::unordered_map<std::string, Series>> families_;
+  std::vector<std::unordered_map<std::string, Series, KeyHash, std::equal_to<>>> families_;
 };
 
 }  // namespace gyre::metrics

@@ -202,10 +202,12 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
   std::string out;
   if (transport_info_.unidirectional) {
     codec_.encode_connect_push(out, result);
+    command_replied(id);
+    send(std::move(out), "push_connect");
   } else {
     codec_.encode_connect(out, id, result);
+    reply(id, std::move(out));
   }
-  send(std::move(out));
   for (const auto& p : subs) {
     activate_subscription(p.channel);
   }
@@ -312,7 +314,7 @@ void Client::subscribe_authorized(uint32_t id, SubscribeParams params) {
     } else {
       std::string out;
       codec_.encode_subscribe(out, id, *res);
-      send(std::move(out));
+      reply(id, std::move(out));
       activate_subscription(ch);
     }
     finish_command();
@@ -327,7 +329,7 @@ void Client::handle_unsubscribe(Command& cmd) {
   remove_subscription(cmd.channel.channel, std::nullopt);
   std::string out;
   codec_.encode_empty(out, cmd.id, Method::kUnsubscribe);
-  send(std::move(out));
+  reply(cmd.id, std::move(out));
 }
 
 // ------------------------------------------------------------------- publish, presence, history
@@ -385,6 +387,7 @@ void Client::publish_now(uint32_t id, const std::string& channel, std::string da
   opts.delta = o.delta_publish;
   ++inflight_;
   auto self = shared_from_this();
+  count(metrics::ids().node_messages_sent_count, {"publication"});
   node_.engine().publish(channel, std::move(pub), std::move(opts),
                          [self, this, id](OpResult<engine::StreamPosition> res) {
                            if (closed_) {
@@ -395,7 +398,7 @@ void Client::publish_now(uint32_t id, const std::string& channel, std::string da
                            } else {
                              std::string out;
                              codec_.encode_empty(out, id, Method::kPublish);
-                             send(std::move(out));
+                             reply(id, std::move(out));
                            }
                            finish_command();
                          });
@@ -424,6 +427,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
   auto self = shared_from_this();
   if (stats) {
     using Stats = OpResult<engine::PresenceStats>;
+    count(metrics::ids().node_action_count, {"presence_stats"});
     node_.engine().presence_stats(ch, [self, this, id](Stats r) {
       if (closed_) {
         return;
@@ -433,12 +437,13 @@ void Client::handle_presence(Command& cmd, bool stats) {
       } else {
         std::string out;
         codec_.encode_presence_stats(out, id, {r->num_clients, r->num_users});
-        send(std::move(out));
+        reply(id, std::move(out));
       }
       finish_command();
     });
     return;
   }
+  count(metrics::ids().node_action_count, {"presence"});
   node_.engine().presence(
       ch, [self, this, id](
               OpResult<std::vector<std::pair<std::string, protocol::ClientInfo>>> r) {
@@ -450,7 +455,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
         } else {
           std::string out;
           codec_.encode_presence(out, id, protocol::PresenceResult{std::move(*r)});
-          send(std::move(out));
+          reply(id, std::move(out));
         }
         finish_command();
       });
@@ -491,6 +496,7 @@ void Client::handle_history(Command& cmd) {
   f.reverse = r.reverse;
   ++inflight_;
   auto self = shared_from_this();
+  count(metrics::ids().node_action_count, {"history"});
   node_.engine().history(r.channel, std::move(f), cfg.meta_ttl(o),
                          [self, this, id](OpResult<engine::HistoryResult> res) {
                            if (closed_) {
@@ -507,7 +513,7 @@ void Client::handle_history(Command& cmd) {
                              hr.offset = res->top.offset;
                              std::string out;
                              codec_.encode_history(out, id, hr);
-                             send(std::move(out));
+                             reply(id, std::move(out));
                            }
                            finish_command();
                          });
@@ -545,7 +551,7 @@ void Client::handle_refresh(Command& cmd) {
   reschedule();
   std::string out;
   codec_.encode_refresh(out, id, rr);
-  send(std::move(out));
+  reply(id, std::move(out));
 }
 
 void Client::handle_sub_refresh(Command& cmd) {
@@ -593,7 +599,7 @@ void Client::handle_sub_refresh(Command& cmd) {
   reschedule();
   std::string out;
   codec_.encode_sub_refresh(out, id, res);
-  send(std::move(out));
+  reply(id, std::move(out));
 }
 
 void Client::api_refresh(bool expired, int64_t expire_at, const std::string& info) {
@@ -619,7 +625,7 @@ void Client::api_refresh(bool expired, int64_t expire_at, const std::string& inf
   reschedule();
   std::string out;
   codec_.encode_refresh_push(out, push, transport_info_.unidirectional);
-  send(std::move(out));
+  send(std::move(out), "push_refresh");
 }
 
 }  // namespace gyre::node

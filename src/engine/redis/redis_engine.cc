@@ -533,4 +533,13 @@ bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_vi
   return false;
 }
 
+void RedisEngine::check_health(std::function<void(bool)> done) {
+  state_.submit_to(
+      0,
+      [](ShardState& s) {
+        return s.conn && s.conn->ready() && s.pubsub && s.pubsub->conn && s.pubsub->conn->ready();
+      },
+      std::move(done));
+}
+
 }  // namespace gyre::engine::redis

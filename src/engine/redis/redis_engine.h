@@ -72,6 +72,8 @@ class RedisEngine final : public Engine {
   bool tracks_subscriptions() const override { return true; }
   void subscribe(std::string channel, Callback<bool> done) override;
   void unsubscribe(std::string channel) override;
+  // Healthy while shard 0's command connection and the PUB/SUB connection are up.
+  void check_health(std::function<void(bool)> done) override;
 
   // Handles one PUB/SUB "message" body of `pubsub_channel` (shard 0; public for tests).
   // Returns false for a malformed message (logged, dropped).

@@ -120,6 +120,13 @@ std::shared_ptr<spdlog::logger> make_stdout_logger(const std::string& name) {
 }
 
 std::shared_ptr<spdlog::logger> make_file_logger(const std::string& name, const std::string& path) {
+  // As Go's os.OpenFile(O_APPEND|O_CREATE): a missing directory is an error (spdlog would
+  // create it).
+  if (int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644); fd < 0) {
+    throw spdlog::spdlog_ex("cannot open it", errno);
+  } else {
+    ::close(fd);
+  }
   auto logger = spdlog::basic_logger_mt(name, path, false);
   logger->set_formatter(std::make_unique<JsonFormatter>());
   return logger;

@@ -132,9 +132,10 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
   for (let i = 1; i < buckets.length; i++) assert.ok(Number(buckets[i][1]) >= Number(buckets[i - 1][1]));
   // Process collector and Gyre's shard loop counters.
   for (const name of ['process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_open_fds',
-    'process_max_fds', 'process_start_time_seconds', 'process_cpu_seconds_total']) {
+    'process_max_fds', 'process_start_time_seconds']) {
     assert.ok(Number(series.get(name)) > 0, `${name} = ${series.get(name)}`);
   }
+  assert.ok(Number(series.get('process_cpu_seconds_total')) >= 0);  // may still be 0 (10 ms ticks)
   assert.ok(Number(series.get('gyre_shard_loop_turns_total{shard="0"}')) > 0);
   assert.ok(Number(series.get('gyre_shard_handlers_total{shard="1"}')) > 0);
   assert.equal(meta.get('HELP centrifugo_node_num_clients'), '# HELP centrifugo_node_num_clients Number of clients connected.');
@@ -256,4 +257,62 @@ test('health: 503 while Redis is unreachable, 200 again after; health_engine_che
   } finally {
     await redis.stop();
   }
+});
+
+/** The exit of a spawned server that must stop by itself (killed after 8 s so none leaks). */
+async function exited(h) {
+  const timer = setTimeout(() => h.proc.kill('SIGKILL'), 8000);
+  const r = await h.exitPromise;
+  clearTimeout(timer);
+  return r;
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/;
+
+test('logs: log_file gets zerolog JSON lines (level, fields, time, message); pid_file written and removed', async (t, scope) => {
+  const dir = makeTempDir('gyre-logs-');
+  const logFile = path.join(dir, 'gyre.log');
+  const pidFile = path.join(dir, 'gyre.pid');
+  writeFileSync(logFile, 'kept line\n');  // appended to, as Centrifugo opens it with O_APPEND
+  const srv = await startServer({ log_file: logFile, pid_file: pidFile, log_level: 'info', gomaxprocs: 1 });
+  assert.equal(readFileSync(pidFile, 'utf8'), `${srv.proc.pid}\n`);
+  // Nothing goes to stdout with log_file.
+  assert.equal(srv.output().includes('starting Gyre'), false);
+  await srv.stop();
+  assert.equal(existsSync(pidFile), false, 'pid_file removed on shutdown');
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines[0], 'kept line');
+  const entries = lines.slice(1).map((l) => JSON.parse(l));
+  const start = entries.find((e) => e.message === 'starting Gyre');
+  assert.deepEqual(Object.keys(start), ['level', 'version', 'pid', 'engine', 'gomaxprocs', 'node', 'name', 'time', 'message']);
+  assert.equal(start.level, 'info');
+  assert.equal(start.version, '0.1.0');
+  assert.equal(start.pid, srv.proc.pid);
+  assert.equal(start.engine, 'memory');
+  assert.equal(start.gomaxprocs, 1);
+  assert.match(start.time, RFC3339);
+  for (const e of entries) {
+    assert.ok(['info', 'warn'].includes(e.level), JSON.stringify(e));
+    assert.equal(Object.keys(e)[0], 'level');
+    assert.deepEqual(Object.keys(e).slice(-2), ['time', 'message']);
+  }
+  assert.ok(entries.some((e) => e.message === 'bye'));
+});
+
+test('logs: JSON lines on a non-terminal stdout; log_level is case-insensitive (WARN drops info)', async (t, scope) => {
+  const srv = await server(scope, { log_level: 'WARN', bogus_option: 1 });
+  const out = srv.output().split('\n').filter((l) => l.startsWith('[stdout] ')).map((l) => l.slice(9));
+  const entries = out.map((l) => JSON.parse(l));
+  assert.deepEqual(entries.map((e) => [e.level, e.message]), [['warn', 'unknown key "bogus_option"']]);
+  assert.match(entries[0].time, RFC3339);
+});
+
+test('logs: a log_file that cannot be opened and a pid_file that cannot be written stop start-up', async () => {
+  const dir = makeTempDir('gyre-logs-');
+  const h1 = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), log_file: path.join(dir, 'no', 'such', 'x.log') }) });
+  assert.equal((await exited(h1)).code, 1);
+  assert.match(h1.out.text(), /error: log_file ".*no\/such\/x\.log": cannot open it: No such file or directory/);
+  const h2 = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), pid_file: path.join(dir, 'no', 'such', 'x.pid') }) });
+  assert.equal((await exited(h2)).code, 1);
+  assert.match(h2.out.text(), /"level":"fatal".*pid_file \\".*x\.pid\\": cannot write it/);
 });

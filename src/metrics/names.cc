@@ -50,6 +50,9 @@ Catalog build() {
       counter("centrifugo_node_client_connection_limit",
               "Number of refused requests due to node client connection limit.");
 
+  i.node_pub_sub_lag_seconds =
+      histogram("centrifugo_node_pub_sub_lag_seconds", "Pub sub lag in seconds", {},
+                {0.001, 0.005, 0.010, 0.025, 0.050, 0.100, 0.200, 0.500, 1.000, 2.000, 5.000, 10.000});
   i.client_num_reply_errors = counter("centrifugo_client_num_reply_errors",
                                       "Number of errors in replies sent to clients.",
                                       {"code", "method"});
@@ -62,6 +65,11 @@ Catalog build() {
   i.client_recover =
       counter("centrifugo_client_recover", "Count of recover operations.", {"recovered"});
 
+  i.client_ping_pong_duration_seconds =
+      histogram("centrifugo_client_ping_pong_duration_seconds", "Ping/Pong duration in seconds",
+                {"transport"},
+                {0.000100, 0.000250, 0.000500, 0.001, 0.005, 0.010, 0.025, 0.050, 0.100, 0.250,
+                 0.500, 1.0, 2.5, 5.0, 10.0});
   i.transport_connect_count = counter("centrifugo_transport_connect_count",
                                       "Number of connections to specific transport.",
                                       {"transport"});
@@ -146,6 +154,7 @@ void precreate(ShardMetrics& m) {
     m.at(i.client_command_duration_seconds, {method});
   }
   m.at(i.node_client_connection_limit);
+  m.at(i.node_pub_sub_lag_seconds);
 }
 const Ids& ids() { return catalog().ids; }
 

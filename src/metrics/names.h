@@ -16,10 +16,11 @@ struct Ids {
   FamilyId node_messages_sent_count, node_messages_received_count, node_action_count;
   FamilyId node_num_clients, node_num_users, node_num_subscriptions, node_num_channels,
       node_num_nodes, node_build;
-  FamilyId node_client_connection_limit;
+  FamilyId node_client_connection_limit, node_pub_sub_lag_seconds;
   // centrifuge client
   FamilyId client_num_reply_errors, client_num_server_unsubscribes,
-      client_num_server_disconnects, client_command_duration_seconds, client_recover;
+      client_num_server_disconnects, client_command_duration_seconds, client_recover,
+      client_ping_pong_duration_seconds;
   // centrifuge transport
   FamilyId transport_connect_count, transport_messages_sent, transport_messages_sent_size,
       transport_messages_received, transport_messages_received_size;
@@ -40,11 +41,12 @@ const Ids& ids();
 
 // Creates at zero the series client_golang shows before any event, as centrifuge does with
 // its pre-resolved label values: node message types and actions, recover yes/no, the
-// websocket/sse/http_stream connect counts, command duration summaries per method, and the
-// connection limit counter.
+// websocket/sse/http_stream connect counts, command duration summaries per method, the
+// connection limit counter and the pub/sub lag histogram.
 void precreate(ShardMetrics& m);
 
-// Label values of centrifuge's protocol.FrameType.String() for client commands.
+// Pre-created label values (precreate()): node message types, node actions, client command
+// methods (centrifuge's protocol.FrameType.String(), plus "unknown") and transports.
 inline constexpr std::string_view kNodeMessageTypes[] = {"control", "join", "leave",
                                                          "publication"};
 inline constexpr std::string_view kNodeActions[] = {

@@ -384,6 +384,12 @@ void Client::dispatch(Command& cmd) {
       return;
     }
     awaiting_pong_ = false;
+    if (auto* m = node_.metrics()) {
+      // The ping went out pong_timeout before the deadline.
+      std::chrono::duration<double> d = clock().now() - (pong_deadline_ - cfg_->pong_timeout);
+      m->observe(metrics::ids().client_ping_pong_duration_seconds, {transport_info_.name},
+                 std::max(0.0, d.count()));
+    }
     return;
   }
   switch (cmd.method) {

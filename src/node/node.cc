@@ -234,6 +234,12 @@ void Node::handle_publication(const std::string& channel,
                               std::shared_ptr<const protocol::Publication> prev) {
   if (auto* m = metrics()) {
     m->inc(metrics::ids().node_messages_received_count, {"publication"});
+    // From publishing (the publication's time) to its arrival here, once per publication.
+    if (pub->time > 0) {
+      auto lag_ms = clock::unix_ms() - pub->time;
+      m->observe(metrics::ids().node_pub_sub_lag_seconds, {},
+                 static_cast<double>(lag_ms < 0 ? -lag_ms : lag_ms) / 1000);
+    }
   }
   fan_out(hub::make_publication_fanout(channel, std::move(pub), delta, shards_.size(),
                                        std::move(prev)));

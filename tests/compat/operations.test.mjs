@@ -119,6 +119,8 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
     'centrifugo_api_command_duration_seconds_histogram_count{method="publish",protocol="http"}': '3',
     'centrifugo_api_command_duration_seconds_histogram_bucket{method="publish",protocol="http",le="+Inf"}': '3',
     'centrifugo_node_client_connection_limit': '0',
+    'centrifugo_node_pub_sub_lag_seconds_count': '3',
+    'centrifugo_node_pub_sub_lag_seconds_bucket{le="+Inf"}': '3',
     'gyre_shards': '2',
   };
   for (const [k, v] of Object.entries(expect)) assert.equal(series.get(k), v, k);
@@ -152,6 +154,18 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
       && m.get('centrifugo_node_num_clients') === '2'
       && m.get('centrifugo_node_action_count{action="remove_subscription"}') === '2';
   }, 5000, 'server unsubscribe and disconnect counted');
+});
+
+test('metrics: ping/pong round trips observed per transport', async (t, scope) => {
+  const srv = await server(scope, { ...CONFIG, ping_interval: '1s', pong_timeout: '500ms' });
+  await connected(scope, srv, 'pinger');
+  await until(async () => Number((await scrape(srv)).series.get(
+    'centrifugo_client_ping_pong_duration_seconds_count{transport="websocket"}')) >= 1, 8000, 'a pong observed');
+  const { series, meta } = await scrape(srv);
+  assert.equal(meta.get('TYPE centrifugo_client_ping_pong_duration_seconds'), '# TYPE centrifugo_client_ping_pong_duration_seconds histogram');
+  assert.ok(series.has('centrifugo_client_ping_pong_duration_seconds_bucket{transport="websocket",le="0.0001"}'));
+  assert.ok(Number(series.get('centrifugo_transport_messages_sent{channel_namespace="_",frame_type="server_ping",transport="websocket"}')) >= 1);
+  assert.ok(Number(series.get('centrifugo_transport_messages_received{channel_namespace="_",frame_type="client_pong",transport="websocket"}')) >= 1);
 });
 
 test('metrics: off by default (404); only on the internal port when it is split', async (t, scope) => {

@@ -180,6 +180,21 @@ int run_server(const gyre::config::LoadResult& loaded,
   for (const auto& w : loaded.warnings) {
     spdlog::warn("{}", w);
   }
+  // Before anything else is set up, as Centrifugo writes it: a failure stops start-up.
+  if (!cfg->pid_file.empty()) {
+    std::ofstream pid(cfg->pid_file, std::ios::trunc);
+    pid << getpid() << "\n";
+    if (!pid.flush()) {
+      spdlog::critical("pid_file \"{}\": cannot write it", cfg->pid_file);
+      return 1;
+    }
+  }
+  auto remove_pid_file = [&cfg] {
+    if (!cfg->pid_file.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(cfg->pid_file, ec);
+    }
+  };
   unsigned threads = cfg->gomaxprocs > 0 ? static_cast<unsigned>(cfg->gomaxprocs)
                                          : std::max(1u, std::thread::hardware_concurrency());
   gyre::ShardSet shards(threads);
@@ -189,6 +204,7 @@ int run_server(const gyre::config::LoadResult& loaded,
     node = std::make_unique<gyre::node::Node>(shards, engine.get(), cfg);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
+    remove_pid_file();
     return 1;
   }
   // JWK Sets are fetched on the shard that needs them.
@@ -221,15 +237,8 @@ int run_server(const gyre::config::LoadResult& loaded,
     }
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
+    remove_pid_file();
     return 1;
-  }
-  if (!cfg->pid_file.empty()) {
-    std::ofstream pid(cfg->pid_file, std::ios::trunc);
-    pid << getpid() << "\n";
-    if (!pid.flush()) {
-      spdlog::critical("pid_file \"{}\": cannot write it", cfg->pid_file);
-      return 1;
-    }
   }
   spdlog::info("{}", gyre::logging::with_fields(
                          "starting Gyre", gyre::logging::Fields()
@@ -343,10 +352,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   // session, ...) are destroyed now, while the node, the engine, the servers and every
   // loop they reference are alive; the declarations above are then destroyed in reverse.
   shards.discard_pending();
-  if (!cfg->pid_file.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(cfg->pid_file, ec);
-  }
+  remove_pid_file();
   if (cfg->shutdown_termination_delay.count() > 0) {
     std::this_thread::sleep_for(cfg->shutdown_termination_delay);
   }

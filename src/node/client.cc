@@ -311,33 +311,42 @@ void Client::command_started(const Command& cmd, size_t size) {
     return;
   }
   CommandStart st{cmd.id, cmd.method, clock().now()};
-  if (!started_) {
+  if (started_.id == 0) {
     started_ = st;
   } else {
-    more_started_.push_back(st);
+    if (!more_started_) {
+      more_started_ = std::make_unique<std::vector<CommandStart>>();
+    }
+    more_started_->push_back(st);
   }
 }
 
 Method Client::command_replied(uint32_t id) {
   CommandStart st;
-  if (started_ && started_->id == id) {
-    st = *started_;
-    started_.reset();
-    if (!more_started_.empty()) {
-      started_ = more_started_.front();
-      more_started_.erase(more_started_.begin());
+  if (id == 0) {
+    return Method::kNone;
+  }
+  if (started_.id == id) {
+    st = started_;
+    started_ = {};
+    if (more_started_) {
+      started_ = more_started_->front();
+      more_started_->erase(more_started_->begin());
     }
   } else {
-    auto it = std::find_if(more_started_.begin(), more_started_.end(),
+    if (!more_started_) {
+      return Method::kNone;
+    }
+    auto it = std::find_if(more_started_->begin(), more_started_->end(),
                            [id](const CommandStart& c) { return c.id == id; });
-    if (it == more_started_.end()) {
+    if (it == more_started_->end()) {
       return Method::kNone;
     }
     st = *it;
-    more_started_.erase(it);
+    more_started_->erase(it);
   }
-  if (more_started_.empty() && more_started_.capacity() > 0) {
-    std::vector<CommandStart>().swap(more_started_);  // an idle connection holds no storage
+  if (more_started_ && more_started_->empty()) {
+    more_started_.reset();  // an idle connection holds no storage
   }
   if (auto* m = node_.metrics()) {
     std::chrono::duration<double> d = clock().now() - st.started;
@@ -604,8 +613,8 @@ void Client::cleanup() {
     return;
   }
   cleaned_ = true;
-  started_.reset();
-  std::vector<CommandStart>().swap(more_started_);
+  started_ = {};
+  more_started_.reset();
   while (!subs_.empty()) {
     remove_subscription(subs_.begin()->first, std::nullopt);
   }

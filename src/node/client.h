@@ -219,7 +219,6 @@ class Client : public std::enable_shared_from_this<Client> {
   Transport* transport_;
   const protocol::Codec& codec_;
   TransportInfo transport_info_;
-  uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name)
   std::shared_ptr<const config::Config> cfg_;
   ConnectionRequest request_;
 
@@ -233,6 +232,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool closed_ = false;
   bool cleaned_ = false;
   bool user_acquired_ = false;
+  uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name); in the padding
   int64_t expire_at_ = 0;  // Unix seconds, 0 = never
   std::vector<std::string> token_channels_;  // server-side channels from the token
 
@@ -261,10 +261,11 @@ class Client : public std::enable_shared_from_this<Client> {
   clock::TimePoint next_presence_update_{};  // {} = no positioned subscription
   bool awaiting_pong_ = false;
   TimerWheelHandle wheel_handle_;
-  // Commands waiting for their reply: the first inline (one at a time by default), more with
-  // client_concurrency > 1. Cleared when the connection closes.
-  std::optional<CommandStart> started_;
-  std::vector<CommandStart> more_started_;
+  // Commands waiting for their reply: the first inline (id 0 = none; one at a time by
+  // default), more (allocated only then) with batched frames or client_concurrency > 1.
+  // Cleared when the connection closes. 24 bytes per connection in all.
+  CommandStart started_;
+  std::unique_ptr<std::vector<CommandStart>> more_started_;
 };
 
 }  // namespace gyre::node

@@ -36,8 +36,8 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"health_handler_prefix", "health.handler_prefix", T::kString, &Config::health_handler_prefix,
      "Path of the health endpoint."},
     {"health_engine_check", "health.engine_check", T::kBool, &Config::health_engine_check,
-     "Gyre: the health endpoint answers 503 while the engine is unreachable (Redis: a "
-     "shard's command connection or the PUB/SUB connection is down); false = always 200 as "
+     "Gyre: the health endpoint answers 503 while the engine is unreachable (Redis: shard "
+     "0's command connection or the PUB/SUB connection is down); false = always 200 as "
      "Centrifugo."},
     {"prometheus", "prometheus.enabled", T::kBool, &Config::prometheus,
      "Serve Prometheus metrics (text format 0.0.4) on the internal port; see "

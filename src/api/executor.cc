@@ -138,7 +138,30 @@ std::function<void()> then_cluster(node::Node& node, node::control::Command cmd,
 }  // namespace
 
 void Executor::execute(Method m, AnyRequest req, OutcomeCallback done) const {
-  run(m, std::move(req), std::move(done));
+  // centrifugo_api_command_duration_seconds{,_histogram}: from the decoded request to the
+  // result, per method, as Centrifugo's handlers observe it (every batch item included).
+  if (node_.metrics() == nullptr) {
+    run(m, std::move(req), std::move(done));
+    return;
+  }
+  auto started = clock::now();
+  node::Node* node = &node_;
+  run(m, std::move(req), [node, m, started, done = std::move(done)](Outcome o) {
+    if (auto* mt = node->metrics()) {
+      std::chrono::duration<double> d = clock::now() - started;
+      const auto& id = metrics::ids();
+      mt->observe(id.api_command_duration_seconds, {method_name(m), "http"}, d.count());
+      mt->observe(id.api_command_duration_seconds_histogram, {method_name(m), "http"},
+                  d.count());
+    }
+    done(std::move(o));
+  });
+}
+
+void Executor::count_action(std::string_view action) const {
+  if (auto* m = node_.metrics()) {
+    m->inc(metrics::ids().node_action_count, {action});
+  }
 }
 
 void Executor::run(Method m, AnyRequest req, OutcomeCallback done) const {
@@ -220,6 +243,9 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
   }
   opts.idempotency_key = args.idempotency_key;
   opts.delta = args.delta || o->delta_publish;
+  if (auto* m = node_.metrics()) {
+    m->inc(metrics::ids().node_messages_sent_count, {"publication"});
+  }
   node_.engine().publish(
       channel, std::move(pub), std::move(opts),
       [done = std::move(done)](OpResult<protocol::StreamPosition> res) {
@@ -429,6 +455,7 @@ void Executor::presence(ChannelRequest r, OutcomeCallback done) const {
   if (!o->presence) {
     return done(std::unexpected(api_errors::not_available()));
   }
+  count_action("presence");
   node_.engine().presence(
       r.channel,
       [done = std::move(done)](
@@ -467,6 +494,7 @@ void Executor::presence_stats(ChannelRequest r, OutcomeCallback done) const {
   if (!o->presence) {
     return done(std::unexpected(api_errors::not_available()));
   }
+  count_action("presence_stats");
   node_.engine().presence_stats(
       r.channel, [done = std::move(done)](OpResult<engine::PresenceStats> res) {
         if (!res) {
@@ -502,6 +530,7 @@ void Executor::history(HistoryRequest r, OutcomeCallback done) const {
   filter.since = r.since;
   filter.limit = r.limit;
   filter.reverse = r.reverse;
+  count_action("history");
   node_.engine().history(
       r.channel, filter, cfg->meta_ttl(*o),
       [done = std::move(done)](OpResult<engine::HistoryResult> res) {
@@ -540,6 +569,7 @@ void Executor::history_remove(ChannelRequest r, OutcomeCallback done) const {
   if (!o->history_enabled()) {
     return done(std::unexpected(api_errors::not_available()));
   }
+  count_action("history_remove");
   node_.engine().remove_history(r.channel,
                                 [done = std::move(done)](OpResult<bool> res) {
                                   if (!res) {

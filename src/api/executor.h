@@ -60,6 +60,8 @@ class Executor {
   void presence_stats(ChannelRequest r, OutcomeCallback done) const;
   void history(HistoryRequest r, OutcomeCallback done) const;
   void history_remove(ChannelRequest r, OutcomeCallback done) const;
+  // centrifugo_node_action_count{action} on the calling shard.
+  void count_action(std::string_view action) const;
   void channels(ChannelsRequest r, OutcomeCallback done) const;
   void info(OutcomeCallback done) const;
   void rpc(RpcRequest r, OutcomeCallback done) const;

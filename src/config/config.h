@@ -118,6 +118,10 @@ struct Config {
   std::string internal_port;
   bool health = false;
   std::string health_handler_prefix = "/health";
+  // Gyre: /health answers 503 while the engine (Redis) is unreachable.
+  bool health_engine_check = true;
+  bool prometheus = false;
+  std::string prometheus_handler_prefix = "/metrics";
 
   // --- server API
   std::string api_key;

@@ -35,6 +35,15 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"health", "health.enabled", T::kBool, &Config::health, "Serve the health endpoint."},
     {"health_handler_prefix", "health.handler_prefix", T::kString, &Config::health_handler_prefix,
      "Path of the health endpoint."},
+    {"health_engine_check", "health.engine_check", T::kBool, &Config::health_engine_check,
+     "Gyre: the health endpoint answers 503 while the engine is unreachable (Redis: shard "
+     "0's command connection or the PUB/SUB connection is down); false = always 200 as "
+     "Centrifugo."},
+    {"prometheus", "prometheus.enabled", T::kBool, &Config::prometheus,
+     "Serve Prometheus metrics (text format 0.0.4) on the internal port; see "
+     "docs/operations.md."},
+    {"prometheus_handler_prefix", "prometheus.handler_prefix", T::kString,
+     &Config::prometheus_handler_prefix, "Path of the Prometheus metrics endpoint."},
     // --- server API
     {"api_key", "http_api.key", T::kString, &Config::api_key, "Server API key (Authorization: apikey <key>)."},
     {"api_insecure", "http_api.insecure", T::kBool, &Config::api_insecure, "Server API without key checks."},
@@ -394,8 +403,6 @@ constexpr UnsupportedKey kUnsupportedKeys[] = {
     {"opentelemetry"},
     {"opentelemetry_api"},
     {"opentelemetry_consuming"},
-    {"prometheus"},
-    {"prometheus_handler_prefix"},
     {"proxies"},
     {"proxy_grpc_cert_file"},
     {"proxy_grpc_compression"},
@@ -519,7 +526,9 @@ constexpr UnsupportedKey kUnsupportedV6[] = {
     {"opentelemetry"},
     {"presence_manager.enabled", UnsupportedPolicy::kRejectIfTrue},
     {"presence_manager"},
-    {"prometheus"},
+    {"prometheus.instrument_http_handlers"},
+    {"prometheus.native_histograms"},
+    {"prometheus.recovered_publications_histogram"},
     {"proxies"},
     {"rpc"},
     {"shared_poll"},

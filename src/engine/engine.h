@@ -136,6 +136,10 @@ class Engine {
       done(true);
     }
   }
+
+  // For the health endpoint: `done(true)` when the engine's backend is reachable now, on the
+  // calling shard (possibly inline). The memory engine has none and is always healthy.
+  virtual void check_health(std::function<void(bool)> done) { done(true); }
 };
 
 }  // namespace gyre::engine

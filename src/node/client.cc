@@ -30,6 +30,7 @@ Client::Client(Node& node, Transport* transport, ConnectionRequest request)
   if (transport_info_.emulation || transport_info_.unidirectional) {
     session_ = random::uuid_v4();
   }
+  transport_slot_ = static_cast<uint8_t>(transport_slot(transport_info_.name));
 }
 
 Client::~Client() = default;
@@ -44,6 +45,7 @@ uint32_t Client::ttl_until(int64_t expire_at) const {
 void Client::open() {
   opened_at_ = clock().now();
   node_.register_client(this);
+  count(metrics::ids().transport_connect_count, {transport_info_.name});
   reschedule();
 }
 
@@ -112,6 +114,36 @@ void Client::handle_frame(std::string_view frame) {
     close_with(disconnects::bad_request());
     return;
   }
+  // Each command's own bytes, as centrifuge's decoders see them: a JSON line, or a Protobuf
+  // message after its varint length.
+  const bool json = codec_.type() == protocol::ProtocolType::kJson;
+  size_t pos = 0;
+  for (const auto& c : cmds) {
+    size_t size = frame.size();
+    if (cmds.size() > 1 && json) {
+      while (pos < frame.size() && frame[pos] == '\n') {
+        ++pos;
+      }
+      size_t end = frame.find('\n', pos);
+      end = end == std::string_view::npos ? frame.size() : end;
+      size = end - pos;
+      pos = end;
+    } else if (!json) {
+      uint64_t len = 0;
+      int shift = 0;
+      while (pos < frame.size() && shift < 64) {
+        auto b = static_cast<uint8_t>(frame[pos++]);
+        len |= static_cast<uint64_t>(b & 0x7f) << shift;
+        shift += 7;
+        if ((b & 0x80) == 0) {
+          break;
+        }
+      }
+      size = static_cast<size_t>(std::min<uint64_t>(len, frame.size() - pos));
+      pos += size;
+    }
+    command_started(c, size);
+  }
   if (queue_head_ == queue_.size()) {
     queue_ = std::move(cmds);
     queue_head_ = 0;
@@ -131,6 +163,7 @@ void Client::connect_unidirectional(protocol::ConnectRequest req) {
   cmd.id = 1;  // never on the wire: the result is a connect push
   cmd.method = Method::kConnect;
   cmd.connect = std::move(req);
+  started_ = CommandStart{cmd.id, Method::kConnect, clock().now()};
   queue_.push_back(std::move(cmd));
   process_commands();
 }
@@ -212,16 +245,127 @@ void Client::finish_command() {
   }
 }
 
-void Client::send(std::string msg) {
+void Client::send(std::string msg, std::string_view frame_type) {
   if (!closed_ && transport_ != nullptr) {
+    if (auto* m = node_.metrics()) {
+      const auto& mid = metrics::ids();
+      m->inc(mid.transport_messages_sent, {"_", frame_type, transport_info_.name});
+      m->inc(mid.transport_messages_sent_size, {"_", frame_type, transport_info_.name},
+             msg.size());
+    }
     transport_->send(std::move(msg));
   }
+}
+
+namespace {
+// centrifuge's protocol.FrameType.String() of a command.
+std::string_view frame_type_of(Method m) {
+  switch (m) {
+    case Method::kConnect:
+      return "connect";
+    case Method::kSubscribe:
+      return "subscribe";
+    case Method::kUnsubscribe:
+      return "unsubscribe";
+    case Method::kPublish:
+      return "publish";
+    case Method::kPresence:
+      return "presence";
+    case Method::kPresenceStats:
+      return "presence_stats";
+    case Method::kHistory:
+      return "history";
+    case Method::kSend:
+      return "send";
+    case Method::kRpc:
+      return "rpc";
+    case Method::kRefresh:
+      return "refresh";
+    case Method::kSubRefresh:
+      return "sub_refresh";
+    case Method::kNone:
+    case Method::kPing:
+      break;
+  }
+  return "unknown";
+}
+}  // namespace
+
+void Client::count(metrics::FamilyId family, std::initializer_list<std::string_view> labels,
+                   uint64_t by) {
+  if (auto* m = node_.metrics()) {
+    m->inc(family, labels, by);
+  }
+}
+
+void Client::command_started(const Command& cmd, size_t size) {
+  // A pong is an empty command with id 0 (client-protocol.md §4.2).
+  std::string_view type =
+      cmd.id == 0 && cmd.method == Method::kNone ? "client_pong" : frame_type_of(cmd.method);
+  if (auto* m = node_.metrics()) {
+    const auto& mid = metrics::ids();
+    m->inc(mid.transport_messages_received, {"_", type, transport_info_.name});
+    m->inc(mid.transport_messages_received_size, {"_", type, transport_info_.name}, size);
+  }
+  if (cmd.id == 0) {
+    return;
+  }
+  CommandStart st{cmd.id, cmd.method, clock().now()};
+  if (started_.id == 0) {
+    started_ = st;
+  } else {
+    if (!more_started_) {
+      more_started_ = std::make_unique<std::vector<CommandStart>>();
+    }
+    more_started_->push_back(st);
+  }
+}
+
+Method Client::command_replied(uint32_t id) {
+  CommandStart st;
+  if (id == 0) {
+    return Method::kNone;
+  }
+  if (started_.id == id) {
+    st = started_;
+    started_ = {};
+    if (more_started_) {
+      started_ = more_started_->front();
+      more_started_->erase(more_started_->begin());
+    }
+  } else {
+    if (!more_started_) {
+      return Method::kNone;
+    }
+    auto it = std::find_if(more_started_->begin(), more_started_->end(),
+                           [id](const CommandStart& c) { return c.id == id; });
+    if (it == more_started_->end()) {
+      return Method::kNone;
+    }
+    st = *it;
+    more_started_->erase(it);
+  }
+  if (more_started_ && more_started_->empty()) {
+    more_started_.reset();  // an idle connection holds no storage
+  }
+  if (auto* m = node_.metrics()) {
+    std::chrono::duration<double> d = clock().now() - st.started;
+    m->observe(metrics::ids().client_command_duration_seconds, {frame_type_of(st.method)},
+               d.count());
+  }
+  return st.method;
+}
+
+void Client::reply(uint32_t id, std::string msg) {
+  send(std::move(msg), frame_type_of(command_replied(id)));
 }
 
 void Client::reply_error(uint32_t id, const Error& e) {
   std::string out;
   codec_.encode_error(out, id, e);
-  send(std::move(out));
+  Method m = command_replied(id);
+  count(metrics::ids().client_num_reply_errors, {std::to_string(e.code), frame_type_of(m)});
+  send(std::move(out), frame_type_of(m));
 }
 
 void Client::fail(uint32_t id, const Failure& f) {
@@ -249,6 +393,12 @@ void Client::dispatch(Command& cmd) {
       return;
     }
     awaiting_pong_ = false;
+    if (auto* m = node_.metrics()) {
+      // The ping went out pong_timeout before the deadline.
+      std::chrono::duration<double> d = clock().now() - (pong_deadline_ - cfg_->pong_timeout);
+      m->observe(metrics::ids().client_ping_pong_duration_seconds, {transport_info_.name},
+                 std::max(0.0, d.count()));
+    }
     return;
   }
   switch (cmd.method) {
@@ -319,7 +469,7 @@ void Client::run_timers(clock::TimePoint now) {
   if (next_ping_at_ != clock::TimePoint{} && now >= next_ping_at_) {
     std::string out;
     codec_.encode_ping(out);
-    send(std::move(out));
+    send(std::move(out), "server_ping");
     if (!transport_info_.unidirectional && cfg.pong_timeout.count() > 0 && !awaiting_pong_) {
       awaiting_pong_ = true;
       pong_deadline_ = now + cfg.pong_timeout;
@@ -441,6 +591,10 @@ void Client::close_with(const Disconnect& d) {
   }
   closed_ = true;
   clear_queue();
+  // centrifuge counts every server-side close but 3000 (connection closed).
+  if (d.code != 3000) {
+    count(metrics::ids().client_num_server_disconnects, {std::to_string(d.code)});
+  }
   if (transport_ != nullptr) {
     transport_->close(d);
   }
@@ -459,6 +613,8 @@ void Client::cleanup() {
     return;
   }
   cleaned_ = true;
+  started_ = {};
+  more_started_.reset();
   while (!subs_.empty()) {
     remove_subscription(subs_.begin()->first, std::nullopt);
   }

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "hub/hub.h"
+#include "metrics/registry.h"
 #include "node/client_policy.h"
 #include "node/session_clock.h"
 #include "node/timer_wheel.h"
@@ -119,7 +120,29 @@ class Client : public std::enable_shared_from_this<Client> {
                      auth::JwksFetch fetch);
   void reply_error(uint32_t id, const Error& e);
   void fail(uint32_t id, const Failure& f);
-  void send(std::string msg);
+  // Queues a message of centrifuge frame type `frame_type` ("push_unsubscribe", ...),
+  // counted in centrifugo_transport_messages_sent{,_size}.
+  void send(std::string msg, std::string_view frame_type);
+  // Queues the reply to command `id`: its frame type is the command's method, and the
+  // command's duration is observed.
+  void reply(uint32_t id, std::string msg);
+
+  // --- metrics: commands waiting for their reply (centrifuge's per-command accounting)
+  struct CommandStart {
+    uint32_t id = 0;
+    protocol::Method method = protocol::Method::kNone;
+    clock::TimePoint started{};
+  };
+  // A command read: counted in transport_messages_received; remembered until its reply.
+  void command_started(const protocol::Command& cmd, size_t size);
+  // The command `id` is answered now: observes its duration in
+  // centrifugo_client_command_duration_seconds and returns its method (kNone if unknown).
+  protocol::Method command_replied(uint32_t id);
+  void count(metrics::FamilyId family, std::initializer_list<std::string_view> labels,
+             uint64_t by = 1);
+  // A fan-out push queued in `form`: counted in transport_messages_sent (bytes only for the
+  // JSON forms, whose size is known here; Protobuf frames are built by the transport).
+  void count_push(const hub::Fanout& f, hub::Fanout::Form form);
 
   void handle_connect(protocol::Command& cmd);
   // The connect after credentials are known: `claims` from a token or the connect proxy (null
@@ -144,7 +167,8 @@ class Client : public std::enable_shared_from_this<Client> {
   proxy::Caller proxy_caller() const;
   // POSTs `body` to proxy `p` with the connection's forwarded headers; `done` runs on this
   // shard unless the session closed meanwhile (then the answer is dropped).
-  void post_to_proxy(const proxy::ProxyConfig& p, std::string body,
+  // `type` ("connect", "refresh", "subscribe", "publish", "rpc") labels the proxy metrics.
+  void post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, std::string body,
                      std::function<void(proxy::HttpResponse)> done);
   void handle_subscribe(protocol::Command& cmd);
   void handle_unsubscribe(protocol::Command& cmd);
@@ -208,6 +232,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool closed_ = false;
   bool cleaned_ = false;
   bool user_acquired_ = false;
+  uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name); in the padding
   int64_t expire_at_ = 0;  // Unix seconds, 0 = never
   std::vector<std::string> token_channels_;  // server-side channels from the token
 
@@ -236,6 +261,11 @@ class Client : public std::enable_shared_from_this<Client> {
   clock::TimePoint next_presence_update_{};  // {} = no positioned subscription
   bool awaiting_pong_ = false;
   TimerWheelHandle wheel_handle_;
+  // Commands waiting for their reply: the first inline (id 0 = none; one at a time by
+  // default), more (allocated only then) with batched frames or client_concurrency > 1.
+  // Cleared when the connection closes. 24 bytes per connection in all.
+  CommandStart started_;
+  std::unique_ptr<std::vector<CommandStart>> more_started_;
 };
 
 }  // namespace gyre::node

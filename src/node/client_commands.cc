@@ -203,10 +203,12 @@ void Client::complete_connect(uint32_t id, protocol::ConnectResult result,
   std::string out;
   if (transport_info_.unidirectional) {
     codec_.encode_connect_push(out, result);
+    command_replied(id);
+    send(std::move(out), "push_connect");
   } else {
     codec_.encode_connect(out, id, result);
+    reply(id, std::move(out));
   }
-  send(std::move(out));
   for (const auto& p : subs) {
     activate_subscription(p.channel);
   }
@@ -323,7 +325,7 @@ void Client::subscribe_authorized(uint32_t id, SubscribeParams params) {
     } else {
       std::string out;
       codec_.encode_subscribe(out, id, *res);
-      send(std::move(out));
+      reply(id, std::move(out));
       activate_subscription(ch);
     }
     finish_command();
@@ -338,7 +340,7 @@ void Client::handle_unsubscribe(Command& cmd) {
   remove_subscription(cmd.channel.channel, std::nullopt);
   std::string out;
   codec_.encode_empty(out, cmd.id, Method::kUnsubscribe);
-  send(std::move(out));
+  reply(cmd.id, std::move(out));
 }
 
 // ------------------------------------------------------------------- publish, presence, history
@@ -396,6 +398,7 @@ void Client::publish_now(uint32_t id, const std::string& channel, std::string da
   opts.delta = o.delta_publish;
   ++inflight_;
   auto self = shared_from_this();
+  count(metrics::ids().node_messages_sent_count, {"publication"});
   node_.engine().publish(channel, std::move(pub), std::move(opts),
                          [self, this, id](OpResult<engine::StreamPosition> res) {
                            if (closed_) {
@@ -406,7 +409,7 @@ void Client::publish_now(uint32_t id, const std::string& channel, std::string da
                            } else {
                              std::string out;
                              codec_.encode_empty(out, id, Method::kPublish);
-                             send(std::move(out));
+                             reply(id, std::move(out));
                            }
                            finish_command();
                          });
@@ -435,6 +438,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
   auto self = shared_from_this();
   if (stats) {
     using Stats = OpResult<engine::PresenceStats>;
+    count(metrics::ids().node_action_count, {"presence_stats"});
     node_.engine().presence_stats(ch, [self, this, id](Stats r) {
       if (closed_) {
         return;
@@ -444,12 +448,13 @@ void Client::handle_presence(Command& cmd, bool stats) {
       } else {
         std::string out;
         codec_.encode_presence_stats(out, id, {r->num_clients, r->num_users});
-        send(std::move(out));
+        reply(id, std::move(out));
       }
       finish_command();
     });
     return;
   }
+  count(metrics::ids().node_action_count, {"presence"});
   node_.engine().presence(
       ch, [self, this, id](
               OpResult<std::vector<std::pair<std::string, protocol::ClientInfo>>> r) {
@@ -461,7 +466,7 @@ void Client::handle_presence(Command& cmd, bool stats) {
         } else {
           std::string out;
           codec_.encode_presence(out, id, protocol::PresenceResult{std::move(*r)});
-          send(std::move(out));
+          reply(id, std::move(out));
         }
         finish_command();
       });
@@ -502,6 +507,7 @@ void Client::handle_history(Command& cmd) {
   f.reverse = r.reverse;
   ++inflight_;
   auto self = shared_from_this();
+  count(metrics::ids().node_action_count, {"history"});
   node_.engine().history(r.channel, std::move(f), cfg.meta_ttl(o),
                          [self, this, id](OpResult<engine::HistoryResult> res) {
                            if (closed_) {
@@ -518,7 +524,7 @@ void Client::handle_history(Command& cmd) {
                              hr.offset = res->top.offset;
                              std::string out;
                              codec_.encode_history(out, id, hr);
-                             send(std::move(out));
+                             reply(id, std::move(out));
                            }
                            finish_command();
                          });
@@ -556,7 +562,7 @@ void Client::handle_refresh(Command& cmd) {
   reschedule();
   std::string out;
   codec_.encode_refresh(out, id, rr);
-  send(std::move(out));
+  reply(id, std::move(out));
 }
 
 void Client::handle_sub_refresh(Command& cmd) {
@@ -604,7 +610,7 @@ void Client::handle_sub_refresh(Command& cmd) {
   reschedule();
   std::string out;
   codec_.encode_sub_refresh(out, id, res);
-  send(std::move(out));
+  reply(id, std::move(out));
 }
 
 void Client::api_refresh(bool expired, int64_t expire_at, const std::string& info) {
@@ -630,7 +636,7 @@ void Client::api_refresh(bool expired, int64_t expire_at, const std::string& inf
   reschedule();
   std::string out;
   codec_.encode_refresh_push(out, push, transport_info_.unidirectional);
-  send(std::move(out));
+  send(std::move(out), "push_refresh");
 }
 
 }  // namespace gyre::node

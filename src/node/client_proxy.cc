@@ -36,16 +36,29 @@ proxy::Caller Client::proxy_caller() const {
   return c;
 }
 
-void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string body,
+void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, std::string body,
                            std::function<void(proxy::HttpResponse)> done) {
   proxy::HttpRequest req;
   req.url = p.endpoint;
   req.headers = proxy::request_headers(p, request_.headers);
   req.body = std::move(body);
   req.timeout = p.timeout;
+  const auto started = clock().now();
   node_.http_post(std::move(req),
-                  [self = shared_from_this(), this, done = std::move(done)](
+                  [self = shared_from_this(), this, type, started, done = std::move(done)](
                       proxy::HttpResponse r) {
+                    // centrifugo_proxy_*{protocol="http",type}: every call, even when the
+                    // client left meanwhile; a transport failure or a non-200 is an error.
+                    if (auto* m = node_.metrics()) {
+                      const auto& mid = metrics::ids();
+                      std::chrono::duration<double> d = clock().now() - started;
+                      m->observe(mid.proxy_duration_seconds, {"http", type}, d.count());
+                      m->observe(mid.proxy_duration_seconds_histogram, {"http", type},
+                                 d.count());
+                      if (r.status != 200) {
+                        m->inc(mid.proxy_errors, {"http", type});
+                      }
+                    }
                     if (closed_) {
                       return;  // the client left meanwhile: the answer has no one to go to
                     }
@@ -66,7 +79,7 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   ++inflight_;
   connect_inflight_ = true;
   auto held = std::make_shared<protocol::ConnectRequest>(std::move(cmd.connect));
-  post_to_proxy(p, std::move(*body), [this, id, held](proxy::HttpResponse r) {
+  post_to_proxy(p, "connect", std::move(*body), [this, id, held](proxy::HttpResponse r) {
     --inflight_;
     connect_inflight_ = false;
     in_dispatch_ = true;
@@ -109,7 +122,7 @@ void Client::handle_rpc(Command& cmd) {
     return;
   }
   ++inflight_;
-  post_to_proxy(*p, std::move(*body), [this, id](proxy::HttpResponse r) {
+  post_to_proxy(*p, "rpc", std::move(*body), [this, id](proxy::HttpResponse r) {
     if (std::string why = transport_failure(r); !why.empty()) {
       spdlog::error("rpc proxy: client {}: {}", id_, why);
       reply_error(id, errors::internal());
@@ -127,7 +140,7 @@ void Client::handle_rpc(Command& cmd) {
       }
       std::string out;
       codec_.encode_rpc(out, id, result);
-      send(std::move(out));
+      this->reply(id, std::move(out));
     }
     finish_command();
   });
@@ -144,7 +157,7 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   }
   ++inflight_;
   auto held = std::make_shared<protocol::SubscribeRequest>(std::move(cmd.subscribe));
-  post_to_proxy(p, std::move(*body), [this, id, held](proxy::HttpResponse r) {
+  post_to_proxy(p, "subscribe", std::move(*body), [this, id, held](proxy::HttpResponse r) {
     --inflight_;
     in_dispatch_ = true;
     auto decided = [&]() -> std::expected<policy::ProxyGrant, Failure> {
@@ -208,7 +221,7 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   ++inflight_;
   const bool json = codec_.type() == protocol::ProtocolType::kJson;
   auto held = std::make_shared<protocol::PublishRequest>(std::move(cmd.publish));
-  post_to_proxy(p, std::move(*body), [this, id, held, json](proxy::HttpResponse r) {
+  post_to_proxy(p, "publish", std::move(*body), [this, id, held, json](proxy::HttpResponse r) {
     --inflight_;
     in_dispatch_ = true;
     if (std::string why = transport_failure(r); !why.empty()) {
@@ -245,7 +258,7 @@ void Client::refresh_via_proxy() {
     return;
   }
   refresh_inflight_ = true;
-  post_to_proxy(*p, proxy::encode_refresh_request(*p, proxy_caller()),
+  post_to_proxy(*p, "refresh", proxy::encode_refresh_request(*p, proxy_caller()),
                 [this](proxy::HttpResponse r) {
                   refresh_inflight_ = false;
                   const int64_t now = clock().unix_seconds();

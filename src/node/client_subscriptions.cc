@@ -25,6 +25,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   // Registered before the engine reads the stream: publications from now on are buffered
   // and released after the reply through the position check (client-protocol.md §5.4).
   node_.local().hub.add(p.channel, s);
+  count(metrics::ids().node_action_count, {"add_subscription"});
 
   protocol::SubscribeResult base;
   base.was_recovering = p.recover;
@@ -87,6 +88,9 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
       }
       r.offset = d.offset;
       r.recovered = d.recovered;
+      if (rq.recover) {
+        count(metrics::ids().client_recover, {d.recovered ? "yes" : "no"});
+      }
       r.publications = std::move(d.publications);
       if (r.recovered && s->delta && !r.publications.empty()) {
         // client-protocol.md §9.2 rule 5; the last one is the client's base for live patches.
@@ -104,6 +108,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   };
   auto launch = [this, p, rq, st, step, need_stream]() mutable {
     if (p.emit_presence) {
+      count(metrics::ids().node_action_count, {"add_presence"});
       engine::ClientInfo ci{user_, id_, info_, p.chan_info};
       node_.engine().add_presence(p.channel, id_, std::move(ci),
                                   [st, step](OpResult<bool> r) mutable {
@@ -114,6 +119,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
                                   });
     }
     if (need_stream) {
+      count(metrics::ids().node_action_count, {rq.recover ? "history_recover" : "history_stream_top"});
       engine::HistoryFilter f =
           recovery::history_filter(rq, cfg_->client_recovery_max_publication_limit);
       node_.engine().history(p.channel, std::move(f), p.meta_ttl,
@@ -163,6 +169,7 @@ void Client::activate_subscription(const std::string& channel) {
     reschedule();
   }
   if (s->emit_join_leave) {
+    count(metrics::ids().node_messages_sent_count, {"join"});
     node_.engine().publish_join(channel, engine::ClientInfo{user_, id_, info_, s->chan_info});
   }
   auto buffered = std::move(s->buffer);
@@ -187,14 +194,17 @@ void Client::remove_subscription(const std::string& channel_ref,
   std::unique_ptr<ClientSubscription> sub = std::move(it->second);
   subs_.erase(it);
   node_.local().hub.remove(channel, sub.get());
+  count(metrics::ids().node_action_count, {"remove_subscription"});
   if (node_.engine().tracks_subscriptions()) {
     node_.engine().unsubscribe(channel);
   }
   if (sub->emit_presence) {
+    count(metrics::ids().node_action_count, {"remove_presence"});
     node_.engine().remove_presence(channel, id_, nullptr);
   }
   if (sub->active) {
     if (sub->emit_join_leave) {
+      count(metrics::ids().node_messages_sent_count, {"leave"});
       node_.engine().publish_leave(channel, engine::ClientInfo{user_, id_, info_, sub->chan_info});
     }
     if (sub->expire_at > 0) {
@@ -204,7 +214,8 @@ void Client::remove_subscription(const std::string& channel_ref,
   if (push && !closed_) {
     std::string out;
     codec_.encode_unsubscribe(out, channel, *push, transport_info_.unidirectional);
-    send(std::move(out));
+    count(metrics::ids().client_num_server_unsubscribes, {std::to_string(push->code)});
+    send(std::move(out), "push_unsubscribe");
   }
 }
 
@@ -265,10 +276,40 @@ void Client::deliver(ClientSubscription& sub, const std::shared_ptr<const hub::F
     auto form = sub.delta_ready && !f->patch.empty() ? hub::Fanout::Form::kDeltaPatch
                                                      : hub::Fanout::Form::kDeltaFull;
     sub.delta_ready = true;
+    count_push(*f, form);
     transport_->send_shared(f, form);
     return;
   }
+  count_push(*f, hub::Fanout::Form::kPlain);
   transport_->send_shared(f);
+}
+
+void Client::count_push(const hub::Fanout& f, hub::Fanout::Form form) {
+  static constexpr std::string_view kTypes[] = {"push_publication", "push_join", "push_leave"};
+  const auto kind = static_cast<size_t>(f.kind);
+  // The JSON push is {"push":{...}}; unidirectional transports send the bare Push inside.
+  constexpr size_t kWrapper = sizeof(R"({"push":})") - 1;
+  uint64_t bytes = 0;
+  if (codec_.type() == protocol::ProtocolType::kJson && form == hub::Fanout::Form::kPlain) {
+    bytes = transport_info_.unidirectional && f.json.size() > kWrapper ? f.json.size() - kWrapper
+                                                                        : f.json.size();
+  }
+  if (transport_slot_ >= kOtherTransport) {
+    count(metrics::ids().transport_messages_sent, {"_", kTypes[kind], transport_info_.name});
+    count(metrics::ids().transport_messages_sent_size, {"_", kTypes[kind], transport_info_.name},
+          bytes);
+    return;
+  }
+  auto& slot = node_.local().push_series[kind][transport_slot_];
+  if (slot.count == nullptr) {
+    auto& m = node_.local().metrics;
+    slot.count = &m.at(metrics::ids().transport_messages_sent,
+                       {"_", kTypes[kind], transport_info_.name});
+    slot.bytes = &m.at(metrics::ids().transport_messages_sent_size,
+                       {"_", kTypes[kind], transport_info_.name});
+  }
+  ++slot.count->count;
+  slot.bytes->count += bytes;
 }
 
 // ------------------------------------------------------------------- server API operations
@@ -299,11 +340,11 @@ void Client::api_subscribe(SubscribeParams p) {
     push.data = data;
     std::string out;
     codec_.encode_subscribe_push(out, ch, push, transport_info_.unidirectional);
-    send(std::move(out));
+    send(std::move(out), "push_subscribe");
     for (const auto& pub : res->publications) {
       std::string msg;
       codec_.encode_pub(msg, ch, *pub, transport_info_.unidirectional);
-      send(std::move(msg));
+      send(std::move(msg), "push_publication");
     }
     activate_subscription(ch);
   });

@@ -1,5 +1,7 @@
 #include "node/node.h"
 
+#include <algorithm>
+
 #include <boost/asio/steady_timer.hpp>
 #include <unistd.h>
 
@@ -23,6 +25,15 @@ struct Node::Ticker {
   boost::asio::steady_timer timer;
 };
 
+size_t transport_slot(std::string_view name) {
+  for (size_t i = 0; i < kOtherTransport; ++i) {
+    if (kCountedTransports[i] == name) {
+      return i;
+    }
+  }
+  return kOtherTransport;
+}
+
 Runtime Node::make_runtime(std::shared_ptr<const config::Config> cfg) {
   Runtime r;
   r.connection_verifier = std::make_shared<auth::Verifier>(cfg->token, cfg);
@@ -42,6 +53,7 @@ Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const confi
              [this](unsigned) {
                auto st = std::make_unique<NodeShard>();
                st->runtime = runtime_;
+               metrics::precreate(st->metrics);
                return st;
              }),
       tickers_(shards, [&shards](unsigned i) { return std::make_unique<Ticker>(shards.at(i)); }) {
@@ -238,11 +250,13 @@ void Node::tick() {
 void Node::register_client(Client* c) {
   local().clients.insert(c);
   num_clients_.fetch_add(1, std::memory_order_relaxed);
+  local().metrics.inc(metrics::ids().node_action_count, {"add_client"});
 }
 
 void Node::unregister_client(Client* c) {
   if (local().clients.erase(c) != 0) {
     num_clients_.fetch_sub(1, std::memory_order_relaxed);
+    local().metrics.inc(metrics::ids().node_action_count, {"remove_client"});
   }
 }
 
@@ -293,16 +307,73 @@ void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
 void Node::handle_publication(const std::string& channel,
                               std::shared_ptr<const protocol::Publication> pub, bool delta,
                               std::shared_ptr<const protocol::Publication> prev) {
+  if (auto* m = metrics()) {
+    m->inc(metrics::ids().node_messages_received_count, {"publication"});
+    // From publishing (the publication's time) to its arrival here, once per publication.
+    if (pub->time > 0) {
+      auto lag_ms = clock::unix_ms() - pub->time;
+      m->observe(metrics::ids().node_pub_sub_lag_seconds, {},
+                 static_cast<double>(lag_ms < 0 ? -lag_ms : lag_ms) / 1000);
+    }
+  }
   fan_out(hub::make_publication_fanout(channel, std::move(pub), delta, shards_.size(),
                                        std::move(prev)));
 }
 
 void Node::handle_join(const std::string& channel, const protocol::ClientInfo& info) {
+  if (auto* m = metrics()) {
+    m->inc(metrics::ids().node_messages_received_count, {"join"});
+  }
   fan_out(hub::make_join_fanout(channel, info, shards_.size()));
 }
 
 void Node::handle_leave(const std::string& channel, const protocol::ClientInfo& info) {
+  if (auto* m = metrics()) {
+    m->inc(metrics::ids().node_messages_received_count, {"leave"});
+  }
   fan_out(hub::make_leave_fanout(channel, info, shards_.size()));
+}
+
+void Node::collect_metrics(std::function<void(metrics::Snapshot)> done) {
+  struct Part {
+    metrics::Snapshot values;
+    uint64_t num_subs = 0;
+    std::vector<std::string> channels;
+  };
+  state_.map_reduce(
+      [](NodeShard& st) {
+        Part p;
+        p.values = st.metrics.snapshot();
+        p.num_subs = st.hub.num_subscriptions();
+        st.hub.for_each_channel(
+            [&p](const std::string& name, size_t) { p.channels.push_back(name); });
+        return p;
+      },
+      Part{},
+      [](Part acc, Part p) {
+        acc.values.merge(std::move(p.values));
+        acc.num_subs += p.num_subs;
+        acc.channels.insert(acc.channels.end(), std::make_move_iterator(p.channels.begin()),
+                            std::make_move_iterator(p.channels.end()));
+        return acc;
+      },
+      [this, done = std::move(done)](Part all) {
+        // A channel subscribed on several shards counts once, as in the info API.
+        std::sort(all.channels.begin(), all.channels.end());
+        auto distinct = std::unique(all.channels.begin(), all.channels.end());
+        const auto& reg = metrics::registry();
+        const auto& id = metrics::ids();
+        auto& v = all.values;
+        v.at(reg, id.node_num_clients, {}).value = static_cast<double>(num_clients());
+        v.at(reg, id.node_num_users, {}).value = static_cast<double>(num_users());
+        v.at(reg, id.node_num_subscriptions, {}).value = static_cast<double>(all.num_subs);
+        v.at(reg, id.node_num_channels, {}).value =
+            static_cast<double>(distinct - all.channels.begin());
+        v.at(reg, id.node_num_nodes, {}).value = 1;  // one node: no node discovery yet
+        v.at(reg, id.node_build, {kVersion}).value = 1;
+        v.at(reg, id.gyre_shards, {}).value = static_cast<double>(shards_.size());
+        done(std::move(v));
+      });
 }
 
 void Node::for_each_connection(std::string user, std::string client, std::string session,

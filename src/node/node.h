@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -17,6 +18,8 @@
 #include "core/sharded.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
+#include "metrics/names.h"
+#include "metrics/shard_metrics.h"
 #include "proxy/http_proxy.h"
 #include "node/session_clock.h"
 #include "node/timer_wheel.h"
@@ -45,6 +48,13 @@ struct Runtime {
   std::shared_ptr<const auth::Verifier> subscription_verifier;
 };
 
+// The transports whose fan-out pushes are counted through pre-resolved series (the last
+// slot: any other name, looked up per push).
+inline constexpr std::string_view kCountedTransports[] = {
+    "websocket", "http_stream", "sse", "uni_websocket", "uni_http_stream", "uni_sse"};
+inline constexpr size_t kOtherTransport = std::size(kCountedTransports);
+size_t transport_slot(std::string_view name);
+
 // One shard's share of the node. Shard-local: touched only by its shard's thread.
 struct NodeShard {
   Runtime runtime;
@@ -53,6 +63,16 @@ struct NodeShard {
   SessionClock clock;  // "now" of this shard's clients and of its wheel (tests: manual)
   std::unordered_set<Client*> clients;
   std::unordered_multimap<std::string, Client*> users;  // user id -> its connections here
+  // This shard's metric values (metrics/names.h families); summed over shards on scrape.
+  metrics::ShardMetrics metrics{metrics::registry()};
+  // centrifugo_transport_messages_sent{,_size} of fan-out pushes, by push kind (publication,
+  // join, leave) and transport slot: resolved on first use, so that delivering to each
+  // subscriber costs two adds and no lookup.
+  struct PushSeries {
+    metrics::Series* count = nullptr;
+    metrics::Series* bytes = nullptr;
+  };
+  std::array<std::array<PushSeries, kOtherTransport>, 3> push_series{};
 };
 
 class Node final : public engine::EventHandler {
@@ -97,6 +117,16 @@ class Node final : public engine::EventHandler {
   const std::string& id() const { return id_; }
   const std::string& name() const { return name_; }
   int64_t uptime_seconds() const;
+
+  // The calling shard's metric values; null outside the shard threads (CLI, unit tests
+  // driving a client off-shard), where nothing is counted.
+  metrics::ShardMetrics* metrics() {
+    NodeShard* st = state_.local_if_any();
+    return st != nullptr ? &st->metrics : nullptr;
+  }
+  // Every shard's metric values merged, with the node gauges (clients, users, subscriptions,
+  // channels, nodes, build) and Gyre's shard count set; `done` runs on the calling shard.
+  void collect_metrics(std::function<void(metrics::Snapshot)> done);
 
   // The calling shard's state (shard threads only).
   NodeShard& local() { return state_.local(); }

@@ -13,6 +13,8 @@
 
 #include "core/ascii.h"
 #include "core/glob.h"
+#include "metrics/exposition.h"
+#include "metrics/process.h"
 #include "node/timer_wheel.h"
 #include "proxy/http_proxy.h"
 #include "server/request_parser.h"
@@ -287,7 +289,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     if (routes_.health && cfg.health && path == cfg.health_handler_prefix) {
-      respond_simple(http::status::ok, "{}", req.keep_alive(), "application/json");
+      if (!cfg.health_engine_check) {
+        respond_simple(http::status::ok, "{}", req.keep_alive(), "application/json");
+        return;
+      }
+      // Gyre: 503 while the engine's backend is unreachable (health_engine_check).
+      node_.engine().check_health([self = shared_from_this(), keep = req.keep_alive()](bool ok) {
+        if (ok) {
+          self->respond_simple(http::status::ok, "{}", keep, "application/json");
+        } else {
+          self->respond_simple(http::status::service_unavailable,
+                               R"({"error":"engine unavailable"})", keep, "application/json");
+        }
+      });
+      return;
+    }
+    if (routes_.health && cfg.prometheus && path == cfg.prometheus_handler_prefix) {
+      // Every shard's values are copied on its own thread and merged here.
+      node_.collect_metrics([self = shared_from_this(),
+                             keep = req.keep_alive()](metrics::Snapshot values) {
+        metrics::collect_process(metrics::registry(), values);
+        self->respond(200, std::string(metrics::kContentType),
+                      metrics::expose(metrics::registry(), values), keep);
+      });
       return;
     }
     if (routes_.api && !cfg.api_disable && api_.matches(path)) {
@@ -360,6 +384,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return false;
     }
     if (static_cast<int64_t>(node_.num_clients()) >= cfg.client_connection_limit) {
+      if (auto* m = node_.metrics()) {
+        m->inc(metrics::ids().node_client_connection_limit);
+      }
       if (log_allowed(g_limit_log_ms, std::chrono::seconds(3))) {
         spdlog::warn("node connection limit reached: {}", cfg.client_connection_limit);
       }

@@ -19,7 +19,7 @@ namespace gyre::server {
 struct Routes {
   bool transports = false;
   bool api = false;
-  bool health = false;
+  bool health = false;  // the internal endpoints: health and Prometheus metrics
 };
 
 struct HttpShard;  // one shard's deadline wheel and origin globs (http_server.cc)

@@ -7,6 +7,8 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -37,15 +39,19 @@ using gyre::config::Config;
 
 constexpr std::string_view kVersion = gyre::node::Node::kVersion;
 
+// Centrifugo's logging (reference.md §8.4): JSON lines to log_file (appended) or to a
+// non-terminal stdout, the console format on a terminal. Throws when log_file cannot be opened.
 void setup_logging(const Config& cfg) {
   std::shared_ptr<spdlog::logger> logger;
   if (!cfg.log_file.empty()) {
-    logger = spdlog::basic_logger_mt("gyre", cfg.log_file, false);
+    logger = gyre::logging::make_file_logger("gyre", cfg.log_file);
   } else {
     logger = gyre::logging::make_stdout_logger("gyre");
   }
   spdlog::set_default_logger(logger);
-  const std::string& l = cfg.log_level;
+  // Case-insensitive, as Centrifugo matches strings.ToUpper(log_level); unknown means info.
+  std::string l = cfg.log_level;
+  std::ranges::transform(l, l.begin(), [](unsigned char c) { return std::tolower(c); });
   auto level = spdlog::level::info;
   if (l == "none") {
     level = spdlog::level::off;
@@ -57,6 +63,8 @@ void setup_logging(const Config& cfg) {
     level = spdlog::level::warn;
   } else if (l == "error") {
     level = spdlog::level::err;
+  } else if (l == "fatal") {
+    level = spdlog::level::critical;
   }
   spdlog::set_level(level);
   spdlog::flush_on(spdlog::level::info);
@@ -65,11 +73,17 @@ void setup_logging(const Config& cfg) {
 // A shard's event loop. Output is corked: ready handlers (reads, fan-outs, engine results)
 // run first, and queued output is written when the loop runs out of ready work — or after
 // kMaxHandlersPerFlush handlers under sustained load — so one writev per connection carries
-// everything produced meanwhile.
-void run_shard(gyre::Shard& shard) {
+// everything produced meanwhile. `metrics`: the shard's values, for the gyre_shard_* counters
+// (plain adds on this thread).
+void run_shard(gyre::Shard& shard, gyre::metrics::ShardMetrics& metrics) {
   constexpr int kMaxHandlersPerFlush = 256;
   gyre::Shard::set_current(&shard);
   gyre::transport::WebSocketSession::set_loop_driven_flush(true);
+  const auto& ids = gyre::metrics::ids();
+  const std::string label = std::to_string(shard.id());
+  uint64_t& turns = metrics.at(ids.gyre_shard_loop_turns_total, {label}).count;
+  uint64_t& handlers = metrics.at(ids.gyre_shard_handlers_total, {label}).count;
+  uint64_t& flushes = metrics.at(ids.gyre_shard_flushes_total, {label}).count;
   auto& io = shard.io();
   auto guard = boost::asio::make_work_guard(io);
   while (!io.stopped()) {
@@ -78,6 +92,9 @@ void run_shard(gyre::Shard& shard) {
       ++ran;
     }
     size_t flushed = gyre::transport::WebSocketSession::flush_dirty();
+    ++turns;
+    handlers += static_cast<uint64_t>(ran);
+    flushes += flushed;
     if (ran == 0 && flushed == 0) {
       io.run_one();
     }
@@ -197,11 +214,31 @@ int run_server(const gyre::config::LoadResult& loaded,
   // this the first log line after that raises SIGPIPE. Sockets never raise it (MSG_NOSIGNAL).
   std::signal(SIGPIPE, SIG_IGN);
   auto cfg = std::make_shared<const Config>(loaded.config);
-  setup_logging(*cfg);
+  try {
+    setup_logging(*cfg);
+  } catch (const std::exception& e) {
+    std::cerr << "error: log_file \"" << cfg->log_file << "\": " << e.what() << "\n";
+    return 1;
+  }
   apply_test_hooks();
   for (const auto& w : loaded.warnings) {
     spdlog::warn("{}", w);
   }
+  // Before anything else is set up, as Centrifugo writes it: a failure stops start-up.
+  if (!cfg->pid_file.empty()) {
+    std::ofstream pid(cfg->pid_file, std::ios::trunc);
+    pid << getpid() << "\n";
+    if (!pid.flush()) {
+      spdlog::critical("pid_file \"{}\": cannot write it", cfg->pid_file);
+      return 1;
+    }
+  }
+  auto remove_pid_file = [&cfg] {
+    if (!cfg->pid_file.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(cfg->pid_file, ec);
+    }
+  };
   unsigned threads = cfg->gomaxprocs > 0 ? static_cast<unsigned>(cfg->gomaxprocs)
                                          : std::max(1u, std::thread::hardware_concurrency());
   gyre::ShardSet shards(threads);
@@ -211,6 +248,7 @@ int run_server(const gyre::config::LoadResult& loaded,
     node = std::make_unique<gyre::node::Node>(shards, engine.get(), cfg);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
+    remove_pid_file();
     return 1;
   }
   // JWK Sets are fetched on the shard that needs them.
@@ -260,13 +298,17 @@ int run_server(const gyre::config::LoadResult& loaded,
     }
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
+    remove_pid_file();
     return 1;
   }
-  if (!cfg->pid_file.empty()) {
-    std::ofstream(cfg->pid_file) << getpid() << "\n";
-  }
-  spdlog::info("starting Gyre {} (node {}, name {}), engine: {}, threads: {}", kVersion,
-               node->id(), node->name(), cfg->engine, threads);
+  spdlog::info("{}", gyre::logging::with_fields(
+                         "starting Gyre", gyre::logging::Fields()
+                                              .str("version", kVersion)
+                                              .num("pid", getpid())
+                                              .str("engine", cfg->engine)
+                                              .num("gomaxprocs", threads)
+                                              .str("node", node->id())
+                                              .str("name", node->name())));
   if (cfg->engine == "redis") {
     const bool cluster = !cfg->redis_cluster_address.empty();
     const bool sentinel = !cluster && !cfg->redis_sentinel_address.empty();
@@ -373,9 +415,11 @@ int run_server(const gyre::config::LoadResult& loaded,
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < shards.size(); ++i) {
-    workers.emplace_back([&shards, i] { run_shard(shards.at(i)); });
+    workers.emplace_back([&shards, &node, i] {
+      run_shard(shards.at(i), node->shard_state(i).metrics);
+    });
   }
-  run_shard(shards.at(0));
+  run_shard(shards.at(0), node->shard_state(0).metrics);
   for (auto& t : workers) {
     t.join();
   }
@@ -383,10 +427,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   // session, ...) are destroyed now, while the node, the engine, the servers and every
   // loop they reference are alive; the declarations above are then destroyed in reverse.
   shards.discard_pending();
-  if (!cfg->pid_file.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(cfg->pid_file, ec);
-  }
+  remove_pid_file();
   if (cfg->shutdown_termination_delay.count() > 0) {
     std::this_thread::sleep_for(cfg->shutdown_termination_delay);
   }

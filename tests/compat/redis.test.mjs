@@ -286,6 +286,7 @@ test('a node started before Redis answers 100, then serves once Redis is up', { 
   const node = await startServer({
     engine: 'redis', redis_address: `127.0.0.1:${port}`, redis_io_timeout: '1s', redis_connect_timeout: '500ms',
     api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
+    health_engine_check: false,  // /health would answer 503 until Redis is up (docs/operations.md)
   });
   scope.defer(() => node.stop());
   assert.deepEqual((await node.api('publish', { channel: 'plain:x', data: {} })).json,

@@ -235,4 +235,16 @@ bool ClusterClient::apply_slots(const Reply& r, const std::string& from) {
   return true;
 }
 
+bool ClusterClient::ready() const {
+  if (stopped_ || slots_.empty() || slots_.front().empty()) {
+    return false;
+  }
+  for (const auto& [node, conn] : nodes_) {
+    if (conn && !conn->ready()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace gyre::engine::redis

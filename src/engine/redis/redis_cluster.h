@@ -43,6 +43,9 @@ class ClusterClient : public std::enable_shared_from_this<ClusterClient> {
   void stop();
   void command(std::vector<std::string> argv, Connection::Handler done);
 
+  // For health: a slot map is known and none of its node connections is down.
+  bool ready() const;
+
   // The node serving `slot` in the current map ("" while unknown; for tests and logs).
   const std::string& node_of(int slot) const { return slots_[static_cast<size_t>(slot)]; }
 

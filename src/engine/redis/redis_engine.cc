@@ -706,4 +706,30 @@ bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_vi
   return false;
 }
 
+void RedisEngine::check_health(std::function<void(bool)> done) {
+  state_.submit_to(
+      0,
+      [](ShardState& s) {
+        // Every Redis shard: its command path (a connection, or the cluster client) and its
+        // PUB/SUB connection.
+        for (const auto& conn : s.conns) {
+          if (conn && !conn->ready()) {
+            return false;
+          }
+        }
+        for (const auto& cluster : s.clusters) {
+          if (cluster && !cluster->ready()) {
+            return false;
+          }
+        }
+        for (const auto& ps : s.pubsubs) {
+          if (!ps || !ps->conn || !ps->conn->ready()) {
+            return false;
+          }
+        }
+        return !s.conns.empty() || !s.clusters.empty();
+      },
+      std::move(done));
+}
+
 }  // namespace gyre::engine::redis

@@ -91,6 +91,8 @@ class RedisEngine final : public Engine {
   bool tracks_subscriptions() const override { return true; }
   void subscribe(std::string channel, Callback<bool> done) override;
   void unsubscribe(std::string channel) override;
+  // Healthy while shard 0's command connection and the PUB/SUB connection are up.
+  void check_health(std::function<void(bool)> done) override;
 
   // Node-to-node control (centrifuge RedisBroker): the PUB/SUB connection also subscribes
   // P.control and P.node.<node_id> and hands their messages to handle_control on shard 0;

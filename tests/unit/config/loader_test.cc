@@ -474,7 +474,7 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
   input.config_path = write("config.json", R"({"redis_tls_cert": "x", "admin": true,
-      "prometheus": true, "proxy_sub_refresh_endpoint": "http://x", "tls": false,
+      "graphite": true, "proxy_sub_refresh_endpoint": "http://x", "tls": false,
       "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
@@ -482,7 +482,7 @@ TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   std::vector<std::string> expected = {
       "key \"redis_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"admin\" is not supported by this version of Gyre and is ignored",
-      "key \"prometheus\" is not supported by this version of Gyre and is ignored",
+      "key \"graphite\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_sub_refresh_endpoint\" is not supported by this version of Gyre and is ignored",
       "key \"tls\" is not supported by this version of Gyre and is ignored",
       "key \"redis_sentinel_tls_cert\" is not supported by this version of Gyre and is ignored",

@@ -426,10 +426,15 @@ TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {
                 "key \"channel.namespaces[0].subscription_type\" is not supported by this version "
                 "of Gyre and is ignored",
                 "unknown key \"client.bogus\""}));
-  r = load_env({{"CENTRIFUGO_PROMETHEUS_ENABLED", "true"}});
+  r = load_env({{"CENTRIFUGO_GRAPHITE_ENABLED", "true"}});
   EXPECT_EQ(r.warnings, std::vector<std::string>{
-                            "key \"prometheus\" is not supported by this version of Gyre and is "
-                            "ignored (from CENTRIFUGO_PROMETHEUS_ENABLED)"});
+                            "key \"graphite\" is not supported by this version of Gyre and is "
+                            "ignored (from CENTRIFUGO_GRAPHITE_ENABLED)"});
+  r = load_env({{"CENTRIFUGO_PROMETHEUS_ENABLED", "true"},
+                {"CENTRIFUGO_PROMETHEUS_HANDLER_PREFIX", "/m"}});
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_TRUE(r.config.prometheus);
+  EXPECT_EQ(r.config.prometheus_handler_prefix, "/m");
 }
 
 TEST_F(V6ConfigTest, SwitchesWhoseLossWouldChangeBehaviourAreErrors) {

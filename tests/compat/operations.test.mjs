@@ -1,0 +1,332 @@
+// Operations (issue #15): Prometheus metrics on /metrics with Centrifugo v5.4.9's names, labels
+// and values after known activity; /health following the engine; log_file JSON lines; pid_file.
+// With a Centrifugo v5.4.9 binary in CENTRIFUGO_BIN the HELP and TYPE lines of every family
+// both expose are compared with the real server's (skipped with the reason otherwise).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  test, startServer, spawnGyre, freePort, makeTempDir, waitHealthy, httpRequest, Server, userToken,
+  once, until, sleep,
+} from './harness.mjs';
+import { RedisServer } from './redis_server.mjs';
+
+const NS = [
+  {
+    name: 'ns', history_size: 10, history_ttl: '300s', force_recovery: true, allow_subscribe_for_client: true,
+  },
+];
+const CONFIG = {
+  api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, prometheus: true, gomaxprocs: 2,
+};
+
+async function server(scope, config, opts) {
+  const s = await startServer(config, opts);
+  scope.defer(() => s.stop());
+  return s;
+}
+
+/** Parses the text exposition into Map<series (name{labels}), value> plus HELP/TYPE lines. */
+function parseMetrics(text) {
+  const series = new Map();
+  const meta = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# ')) {
+      const [, kind, name] = line.split(' ', 3);
+      meta.set(`${kind} ${name}`, line);
+      continue;
+    }
+    const cut = line.lastIndexOf(' ');
+    series.set(line.slice(0, cut), line.slice(cut + 1));
+  }
+  return { series, meta };
+}
+
+async function scrape(server, pathName = '/metrics') {
+  const r = await httpRequest(server.base + pathName);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.contentType, 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores');
+  return parseMetrics(r.text);
+}
+
+async function connected(scope, server, user) {
+  const c = scope.sdk(server, { token: userToken(user) });
+  const p = once(c, 'connected', 5000);
+  c.connect();
+  await p;
+  return c;
+}
+
+async function subscribed(client, channel, opts = {}) {
+  const sub = client.newSubscription(channel, opts);
+  const p = once(sub, 'subscribed', 5000);
+  sub.subscribe();
+  return [sub, await p];
+}
+
+test('metrics: exact Centrifugo series after known activity, summed over shards', async (t, scope) => {
+  const srv = await server(scope, CONFIG);
+  const a = await connected(scope, srv, 'alice');
+  const b = await connected(scope, srv, 'bob');
+  const [subA] = await subscribed(a, 'ns:room');
+  const got = [];
+  const [subB] = await subscribed(b, 'ns:room');
+  subB.on('publication', (ctx) => got.push(ctx.data));
+  let last;
+  for (let i = 1; i <= 3; i++) last = await srv.apiOk('publish', { channel: 'ns:room', data: { i } });
+  await until(() => got.length === 3, 5000, 'three publications at bob');
+  // A reply error: presence is not enabled in the namespace (108).
+  await assert.rejects(subA.presence(), (e) => e.code === 108);
+  // A recovering subscription: a third client subscribes from offset 1 of the stream.
+  const c = await connected(scope, srv, 'carol');
+  const [, ctx] = await subscribed(c, 'ns:room', { since: { offset: 1, epoch: last.epoch } });
+  assert.equal(ctx.recovered, true);
+
+  const { series, meta } = await scrape(srv);
+  const expect = {
+    'centrifugo_node_num_clients': '3',
+    'centrifugo_node_num_users': '3',
+    'centrifugo_node_num_subscriptions': '3',
+    'centrifugo_node_num_channels': '1',
+    'centrifugo_node_num_nodes': '1',
+    'centrifugo_node_build{version="0.1.0"}': '1',
+    'centrifugo_node_messages_sent_count{type="publication"}': '3',
+    'centrifugo_node_messages_sent_count{type="join"}': '0',
+    'centrifugo_node_messages_received_count{type="publication"}': '3',
+    'centrifugo_node_action_count{action="add_client"}': '3',
+    'centrifugo_node_action_count{action="add_subscription"}': '3',
+    'centrifugo_node_action_count{action="history_recover"}': '1',
+    'centrifugo_node_action_count{action="history_stream_top"}': '2',
+    'centrifugo_node_action_count{action="remove_client"}': '0',
+    'centrifugo_transport_connect_count{transport="websocket"}': '3',
+    'centrifugo_transport_connect_count{transport="sse"}': '0',
+    'centrifugo_client_recover{recovered="yes"}': '1',
+    'centrifugo_client_recover{recovered="no"}': '0',
+    'centrifugo_client_num_reply_errors{code="108",method="presence"}': '1',
+    'centrifugo_client_command_duration_seconds_count{method="connect"}': '3',
+    'centrifugo_client_command_duration_seconds_count{method="subscribe"}': '3',
+    'centrifugo_client_command_duration_seconds_count{method="presence"}': '1',
+    'centrifugo_client_command_duration_seconds_count{method="rpc"}': '0',
+    'centrifugo_client_command_duration_seconds{method="rpc",quantile="0.5"}': 'NaN',
+    'centrifugo_transport_messages_received{channel_namespace="_",frame_type="connect",transport="websocket"}': '3',
+    'centrifugo_transport_messages_received{channel_namespace="_",frame_type="subscribe",transport="websocket"}': '3',
+    'centrifugo_transport_messages_sent{channel_namespace="_",frame_type="connect",transport="websocket"}': '3',
+    'centrifugo_transport_messages_sent{channel_namespace="_",frame_type="push_publication",transport="websocket"}': '6',
+    'centrifugo_transport_messages_sent{channel_namespace="_",frame_type="presence",transport="websocket"}': '1',
+    'centrifugo_api_command_duration_seconds_count{method="publish",protocol="http"}': '3',
+    'centrifugo_api_command_duration_seconds_histogram_count{method="publish",protocol="http"}': '3',
+    'centrifugo_api_command_duration_seconds_histogram_bucket{method="publish",protocol="http",le="+Inf"}': '3',
+    'centrifugo_node_client_connection_limit': '0',
+    'centrifugo_node_pub_sub_lag_seconds_count': '3',
+    'centrifugo_node_pub_sub_lag_seconds_bucket{le="+Inf"}': '3',
+    'gyre_shards': '2',
+  };
+  for (const [k, v] of Object.entries(expect)) assert.equal(series.get(k), v, k);
+  // Each push_publication is the JSON push of {"i":n}: its bytes are counted per subscriber.
+  const bytes = Number(series.get('centrifugo_transport_messages_sent_size{channel_namespace="_",frame_type="push_publication",transport="websocket"}'));
+  assert.ok(bytes > 6 * 30, `push bytes ${bytes}`);
+  // Quantiles of an observed summary are numbers; histogram buckets are cumulative.
+  assert.match(series.get('centrifugo_client_command_duration_seconds{method="connect",quantile="0.99"}'), /^[0-9.e+-]+$/);
+  const buckets = [...series.entries()].filter(([k]) => k.startsWith('centrifugo_api_command_duration_seconds_histogram_bucket{method="publish"'));
+  assert.equal(buckets.length, 12);
+  for (let i = 1; i < buckets.length; i++) assert.ok(Number(buckets[i][1]) >= Number(buckets[i - 1][1]));
+  // Process collector and Gyre's shard loop counters.
+  for (const name of ['process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_open_fds',
+    'process_max_fds', 'process_start_time_seconds']) {
+    assert.ok(Number(series.get(name)) > 0, `${name} = ${series.get(name)}`);
+  }
+  assert.ok(Number(series.get('process_cpu_seconds_total')) >= 0);  // may still be 0 (10 ms ticks)
+  assert.ok(Number(series.get('gyre_shard_loop_turns_total{shard="0"}')) > 0);
+  assert.ok(Number(series.get('gyre_shard_handlers_total{shard="1"}')) > 0);
+  assert.equal(meta.get('HELP centrifugo_node_num_clients'), '# HELP centrifugo_node_num_clients Number of clients connected.');
+  assert.equal(meta.get('TYPE centrifugo_client_command_duration_seconds'), '# TYPE centrifugo_client_command_duration_seconds summary');
+  assert.equal(meta.get('TYPE process_cpu_seconds_total'), '# TYPE process_cpu_seconds_total counter');
+
+  // Disconnects and unsubscribes the server initiates are counted by code.
+  await srv.apiOk('unsubscribe', { user: 'bob', channel: 'ns:room' });
+  await srv.apiOk('disconnect', { user: 'carol' });
+  await until(async () => {
+    const m = (await scrape(srv)).series;
+    return m.get('centrifugo_client_num_server_unsubscribes{code="2000"}') === '1'
+      && m.get('centrifugo_client_num_server_disconnects{code="3503"}') === '1'
+      && m.get('centrifugo_node_num_clients') === '2'
+      && m.get('centrifugo_node_action_count{action="remove_subscription"}') === '2';
+  }, 5000, 'server unsubscribe and disconnect counted');
+});
+
+test('metrics: ping/pong round trips observed per transport', async (t, scope) => {
+  const srv = await server(scope, { ...CONFIG, ping_interval: '1s', pong_timeout: '500ms' });
+  await connected(scope, srv, 'pinger');
+  await until(async () => Number((await scrape(srv)).series.get(
+    'centrifugo_client_ping_pong_duration_seconds_count{transport="websocket"}')) >= 1, 8000, 'a pong observed');
+  const { series, meta } = await scrape(srv);
+  assert.equal(meta.get('TYPE centrifugo_client_ping_pong_duration_seconds'), '# TYPE centrifugo_client_ping_pong_duration_seconds histogram');
+  assert.ok(series.has('centrifugo_client_ping_pong_duration_seconds_bucket{transport="websocket",le="0.0001"}'));
+  assert.ok(Number(series.get('centrifugo_transport_messages_sent{channel_namespace="_",frame_type="server_ping",transport="websocket"}')) >= 1);
+  assert.ok(Number(series.get('centrifugo_transport_messages_received{channel_namespace="_",frame_type="client_pong",transport="websocket"}')) >= 1);
+});
+
+test('metrics: off by default (404); only on the internal port when it is split', async (t, scope) => {
+  const off = await server(scope, { api_key: 'k' });
+  assert.equal((await httpRequest(off.base + '/metrics')).status, 404);
+  const internal = await freePort();
+  const split = await server(scope, { prometheus: true, prometheus_handler_prefix: '/prom', internal_port: String(internal) },
+    { listenPort: internal });
+  const ext = `http://127.0.0.1:${split.config.port}`;
+  assert.equal((await httpRequest(ext + '/prom')).status, 404);
+  const r = await httpRequest(`http://127.0.0.1:${internal}/prom`);
+  assert.equal(r.status, 200);
+  assert.match(r.text, /^centrifugo_node_num_clients 0$/m);
+});
+
+test('metrics: proxy calls counted by type, failures as errors', async (t, scope) => {
+  // A connect proxy that is down: the call fails (error 100 to the client) and counts.
+  const dead = await freePort();
+  const srv = await server(scope, {
+    prometheus: true, proxy_connect_endpoint: `http://127.0.0.1:${dead}/connect`, proxy_connect_timeout: '1s',
+  });
+  const ws = await scope.raw(srv);
+  ws.send({ id: 1, connect: {} });
+  const reply = await ws.reply(1);
+  assert.equal(reply.error.code, 100);
+  const { series } = await scrape(srv);
+  assert.equal(series.get('centrifugo_proxy_duration_seconds_count{protocol="http",type="connect"}'), '1');
+  assert.equal(series.get('centrifugo_proxy_duration_seconds_histogram_count{protocol="http",type="connect"}'), '1');
+  assert.equal(series.get('centrifugo_proxy_errors{protocol="http",type="connect"}'), '1');
+  assert.equal(series.get('centrifugo_client_num_reply_errors{code="100",method="connect"}'), '1');
+});
+
+const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
+const peerSkip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
+  ? `CENTRIFUGO_BIN (a Centrifugo v5.4.9 binary) not set or missing: "${CENTRIFUGO_BIN}"`
+  : false;
+if (peerSkip) console.log(`# operations: Centrifugo comparison skipped: ${peerSkip}`);
+
+test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared family', { skip: peerSkip }, async (t, scope) => {
+  const port = await freePort();
+  const dir = makeTempDir('centrifugo-');
+  const cfgPath = path.join(dir, 'config.json');
+  const cfg = { port: String(port), health: true, prometheus: true, api_key: 'k', token_hmac_secret_key: 'secret' };
+  writeFileSync(cfgPath, JSON.stringify(cfg));
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('CENTRIFUGO_')) delete env[k];
+  const proc = spawn(CENTRIFUGO_BIN, ['--config', cfgPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const handle = { proc, dir, out: { text: () => '' }, exited: null };
+  handle.exitPromise = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(handle.exited = { code, signal })));
+  const cf = new Server(handle, port, cfg);
+  try {
+    await waitHealthy(port, handle, 15000);
+    const gy = await server(scope, { api_key: 'k', prometheus: true, token_hmac_secret_key: 'secret' });
+    // The same activity on both: API publishes and a proxy-less client connect + reply error.
+    for (const s of [cf, gy]) {
+      await s.apiOk('publish', { channel: 'x', data: {} });
+      await s.apiOk('info', {});
+      const c = await connected(scope, s, 'u');
+      await assert.rejects(c.rpc('m', {}), (e) => e.code === 104 || e.code === 108);
+      c.disconnect();
+    }
+    const want = await scrape(cf);
+    const have = await scrape(gy);
+    let shared = 0;
+    for (const [k, line] of have.meta) {
+      const name = k.split(' ')[1];
+      if (name.startsWith('gyre_')) continue;
+      assert.ok(want.meta.has(k), `Centrifugo has no ${k}`);
+      assert.equal(line, want.meta.get(k));
+      shared++;
+    }
+    assert.ok(shared > 40, `shared HELP/TYPE lines: ${shared}`);
+    for (const k of [
+      'centrifugo_node_messages_sent_count{type="publication"}',
+      'centrifugo_node_messages_received_count{type="publication"}',
+      'centrifugo_api_command_duration_seconds_count{method="publish",protocol="http"}',
+      'centrifugo_api_command_duration_seconds_count{method="info",protocol="http"}',
+      'centrifugo_transport_connect_count{transport="websocket"}',
+      'centrifugo_client_command_duration_seconds_count{method="connect"}',
+      'centrifugo_node_action_count{action="add_client"}',
+      'centrifugo_node_action_count{action="remove_client"}',
+    ]) {
+      assert.equal(have.series.get(k), want.series.get(k), k);
+    }
+  } finally {
+    await cf.stop();
+  }
+});
+
+test('health: 503 while Redis is unreachable, 200 again after; health_engine_check: false keeps 200', async (t, scope) => {
+  const redis = await RedisServer.start();
+  try {
+    const common = { engine: 'redis', redis_address: redis.address, redis_connect_timeout: '300ms', redis_io_timeout: '500ms' };
+    const checked = await server(scope, common);
+    const plain = await server(scope, { ...common, health_engine_check: false });
+    assert.deepEqual(await checked.health(), { status: 200, text: '{}' });
+    await redis.stop();
+    await until(async () => (await checked.health()).status === 503, 8000, 'health 503 with Redis down');
+    assert.deepEqual(await checked.health(), { status: 503, text: '{"error":"engine unavailable"}' });
+    assert.deepEqual(await plain.health(), { status: 200, text: '{}' });
+    await redis.spawn();
+    await until(async () => (await checked.health()).status === 200, 10000, 'health 200 after Redis is back');
+  } finally {
+    await redis.stop();
+  }
+});
+
+/** The exit of a spawned server that must stop by itself (killed after 8 s so none leaks). */
+async function exited(h) {
+  const timer = setTimeout(() => h.proc.kill('SIGKILL'), 8000);
+  const r = await h.exitPromise;
+  clearTimeout(timer);
+  return r;
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/;
+
+test('logs: log_file gets zerolog JSON lines (level, fields, time, message); pid_file written and removed', async (t, scope) => {
+  const dir = makeTempDir('gyre-logs-');
+  const logFile = path.join(dir, 'gyre.log');
+  const pidFile = path.join(dir, 'gyre.pid');
+  writeFileSync(logFile, 'kept line\n');  // appended to, as Centrifugo opens it with O_APPEND
+  const srv = await startServer({ log_file: logFile, pid_file: pidFile, log_level: 'info', gomaxprocs: 1 });
+  assert.equal(readFileSync(pidFile, 'utf8'), `${srv.proc.pid}\n`);
+  // Nothing goes to stdout with log_file.
+  assert.equal(srv.output().includes('starting Gyre'), false);
+  await srv.stop();
+  assert.equal(existsSync(pidFile), false, 'pid_file removed on shutdown');
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines[0], 'kept line');
+  const entries = lines.slice(1).map((l) => JSON.parse(l));
+  const start = entries.find((e) => e.message === 'starting Gyre');
+  assert.deepEqual(Object.keys(start), ['level', 'version', 'pid', 'engine', 'gomaxprocs', 'node', 'name', 'time', 'message']);
+  assert.equal(start.level, 'info');
+  assert.equal(start.version, '0.1.0');
+  assert.equal(start.pid, srv.proc.pid);
+  assert.equal(start.engine, 'memory');
+  assert.equal(start.gomaxprocs, 1);
+  assert.match(start.time, RFC3339);
+  for (const e of entries) {
+    assert.ok(['info', 'warn'].includes(e.level), JSON.stringify(e));
+    assert.equal(Object.keys(e)[0], 'level');
+    assert.deepEqual(Object.keys(e).slice(-2), ['time', 'message']);
+  }
+  assert.ok(entries.some((e) => e.message === 'bye'));
+});
+
+test('logs: JSON lines on a non-terminal stdout; log_level is case-insensitive (WARN drops info)', async (t, scope) => {
+  const srv = await server(scope, { log_level: 'WARN', bogus_option: 1 });
+  const out = srv.output().split('\n').filter((l) => l.startsWith('[stdout] ')).map((l) => l.slice(9));
+  const entries = out.map((l) => JSON.parse(l));
+  assert.deepEqual(entries.map((e) => [e.level, e.message]), [['warn', 'unknown key "bogus_option"']]);
+  assert.match(entries[0].time, RFC3339);
+});
+
+test('logs: a log_file that cannot be opened and a pid_file that cannot be written stop start-up', async () => {
+  const dir = makeTempDir('gyre-logs-');
+  const h1 = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), log_file: path.join(dir, 'no', 'such', 'x.log') }) });
+  assert.equal((await exited(h1)).code, 1);
+  assert.match(h1.out.text(), /error: log_file ".*no\/such\/x\.log": cannot open it: No such file or directory/);
+  const h2 = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), pid_file: path.join(dir, 'no', 'such', 'x.pid') }) });
+  assert.equal((await exited(h2)).code, 1);
+  assert.match(h2.out.text(), /"level":"fatal".*pid_file \\".*x\.pid\\": cannot write it/);
+});

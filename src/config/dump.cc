@@ -61,6 +61,8 @@ Value field_value(const FieldRef& ref, Type type, Shape shape) {
           return Value::make_string(internal::format_duration(*p));
         } else if constexpr (std::is_same_v<T, CodeTransforms>) {
           return transforms_value(*p, type);
+        } else if constexpr (std::is_same_v<T, Value>) {
+          return *p;
         } else {
           Value list = Value::make_array();
           for (const auto& s : *p) {
@@ -339,6 +341,10 @@ std::string env_value(const FieldRef& ref, Type type) {
           return internal::format_duration(*p);
         } else if constexpr (std::is_same_v<T, CodeTransforms>) {
           return "";  // rendered field by field by the caller
+        } else if constexpr (std::is_same_v<T, Value>) {
+          std::string json;
+          json_value(json, *p, -1);
+          return quoted(json);
         } else {
           if (p->empty()) {
             return quoted("");  // as centrifugo defaultenv prints an empty list

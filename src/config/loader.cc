@@ -346,7 +346,15 @@ LoadResult load(const LoadInput& input) {
     compile_regex(config.namespaces[i].options, fmt::format("namespaces[{}].channel_regex", i));
   }
   if (input.validate) {
+    internal::resolve_proxies(config, result.warnings);
     validate(config);
+  } else {
+    // Unchecked (samples, reload preparation): resolve what is valid, skip what is not.
+    try {
+      internal::resolve_proxies(config, result.warnings);
+    } catch (const ConfigError&) {
+      config.proxies_resolved = {};
+    }
   }
   return result;
 }
@@ -532,6 +540,13 @@ Config apply_reload(const Config& running, const Config& fresh) {
   next.user_personal_single_connection = fresh.user_personal_single_connection;
   next.channel = fresh.channel;
   next.namespaces = fresh.namespaces;
+  // RPC routing reloads as Centrifugo's rule config does; the proxies themselves do not, so
+  // every name must still resolve against the running ones.
+  next.rpc_proxy_name = fresh.rpc_proxy_name;
+  next.rpc_namespace_boundary = fresh.rpc_namespace_boundary;
+  next.rpc_namespaces = fresh.rpc_namespaces;
+  next.proxies_resolved.rpc_namespaces = fresh.proxies_resolved.rpc_namespaces;
+  internal::check_proxy_names(next);
   return next;
 }
 

@@ -19,22 +19,6 @@ namespace od = simdjson::ondemand;
 using JsonType = od::json_type;
 using protocol::key_is;
 
-std::optional<ProxyConfig> make_proxy(const config::Config& cfg, const std::string& endpoint,
-                                      config::Duration timeout) {
-  if (endpoint.empty()) {
-    return std::nullopt;
-  }
-  ProxyConfig p;
-  p.endpoint = endpoint;
-  p.timeout = timeout;
-  for (const auto& h : cfg.proxy_http_headers) {
-    p.http_headers.push_back(ascii_lower(h));
-  }
-  p.binary_encoding = cfg.proxy_binary_encoding;
-  p.include_connection_meta = cfg.proxy_include_connection_meta;
-  return p;
-}
-
 void write_common(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
   w.field("client", c.client);
   w.field("transport", c.transport);
@@ -61,8 +45,12 @@ bool write_payload(protocol::JsonWriter& w, const ProxyConfig& p, std::string_vi
   return true;
 }
 
-void write_user_and_meta(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
+void write_user(protocol::JsonWriter& w, const Caller& c) {
   w.field("user", c.user);  // always present, even "" (server-api.md §4.3)
+}
+
+// Last, as in the reference's field order (server-api.md §4.11 field numbers).
+void write_meta(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
   if (p.include_connection_meta && !c.meta.empty()) {
     w.field_raw("meta", c.meta);
   }
@@ -389,36 +377,135 @@ void fail_result(Reply<R>& reply) {
 
 }  // namespace
 
-std::optional<ProxyConfig> connect_proxy(const config::Config& cfg) {
-  return make_proxy(cfg, cfg.proxy_connect_endpoint, cfg.proxy_connect_timeout);
+namespace {
+
+const ProxyConfig* of_kind(const config::Config& cfg, config::ResolvedProxies::Kind kind) {
+  const auto& p = cfg.proxies_resolved.by_kind[kind];
+  return p ? &*p : nullptr;
 }
 
-std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg) {
-  return make_proxy(cfg, cfg.proxy_rpc_endpoint, cfg.proxy_rpc_timeout);
-}
-
-std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg) {
-  return make_proxy(cfg, cfg.proxy_refresh_endpoint, cfg.proxy_refresh_timeout);
-}
-
-std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
-                                           const config::ChannelOptions& o) {
-  if (!o.proxy_subscribe) {
-    return std::nullopt;
+// Default mode: the kind's proxy when the namespace asks for it; granular: the named one.
+const ProxyConfig* channel_proxy(const config::Config& cfg, bool wanted,
+                                 const std::string& name, config::ResolvedProxies::Kind kind) {
+  if (cfg.granular_proxy_mode) {
+    return name.empty() ? nullptr : cfg.proxies_resolved.find(name);
   }
-  return make_proxy(cfg, cfg.proxy_subscribe_endpoint, cfg.proxy_subscribe_timeout);
+  return wanted || !name.empty() ? of_kind(cfg, kind) : nullptr;
 }
 
-std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
-                                         const config::ChannelOptions& o) {
-  if (!o.proxy_publish) {
-    return std::nullopt;
+}  // namespace
+
+const ProxyConfig* connect_proxy(const config::Config& cfg) {
+  if (cfg.granular_proxy_mode) {
+    return cfg.connect_proxy_name.empty() ? nullptr
+                                          : cfg.proxies_resolved.find(cfg.connect_proxy_name);
   }
-  return make_proxy(cfg, cfg.proxy_publish_endpoint, cfg.proxy_publish_timeout);
+  return of_kind(cfg, config::ResolvedProxies::kConnect);
+}
+
+const ProxyConfig* refresh_proxy(const config::Config& cfg) {
+  if (cfg.granular_proxy_mode) {
+    return cfg.refresh_proxy_name.empty() ? nullptr
+                                          : cfg.proxies_resolved.find(cfg.refresh_proxy_name);
+  }
+  return of_kind(cfg, config::ResolvedProxies::kRefresh);
+}
+
+const ProxyConfig* subscribe_proxy(const config::Config& cfg, const config::ChannelOptions& o) {
+  return channel_proxy(cfg, o.proxy_subscribe, o.subscribe_proxy_name,
+                       config::ResolvedProxies::kSubscribe);
+}
+
+const ProxyConfig* publish_proxy(const config::Config& cfg, const config::ChannelOptions& o) {
+  return channel_proxy(cfg, o.proxy_publish, o.publish_proxy_name,
+                       config::ResolvedProxies::kPublish);
+}
+
+const ProxyConfig* sub_refresh_proxy(const config::Config& cfg,
+                                     const config::ChannelOptions& o) {
+  return channel_proxy(cfg, o.proxy_sub_refresh, o.sub_refresh_proxy_name,
+                       config::ResolvedProxies::kSubRefresh);
+}
+
+bool server_side_sub_refresh(const config::ChannelOptions& o) {
+  return o.proxy_sub_refresh || !o.sub_refresh_proxy_name.empty();
+}
+
+std::expected<const ProxyConfig*, Error> rpc_proxy(const config::Config& cfg,
+                                                   std::string_view method) {
+  if (!cfg.granular_proxy_mode) {
+    if (const ProxyConfig* p = of_kind(cfg, config::ResolvedProxies::kRpc)) {
+      return p;
+    }
+    return std::unexpected(errors::not_available());
+  }
+  // Centrifugo installs an RPC handler only when some rpc_proxy_name is set.
+  const auto& namespaces = cfg.proxies_resolved.rpc_namespaces;
+  const bool any = !cfg.rpc_proxy_name.empty() ||
+                   std::any_of(namespaces.begin(), namespaces.end(),
+                               [](const auto& ns) { return !ns.rpc_proxy_name.empty(); });
+  if (!any) {
+    return std::unexpected(errors::not_available());
+  }
+  std::string_view ns_name;
+  const std::string& boundary = cfg.rpc_namespace_boundary;
+  if (!boundary.empty()) {
+    if (size_t at = method.find(boundary); at != std::string_view::npos) {
+      ns_name = method.substr(0, at);
+    }
+  }
+  const std::string* proxy_name = &cfg.rpc_proxy_name;
+  if (!ns_name.empty()) {
+    auto ns = std::find_if(namespaces.begin(), namespaces.end(),
+                           [&](const auto& n) { return n.name == ns_name; });
+    if (ns == namespaces.end()) {
+      return std::unexpected(errors::method_not_found());
+    }
+    proxy_name = &ns->rpc_proxy_name;
+  }
+  if (proxy_name->empty()) {
+    return std::unexpected(errors::not_available());
+  }
+  const ProxyConfig* p = cfg.proxies_resolved.find(*proxy_name);
+  if (p == nullptr) {
+    return std::unexpected(errors::not_available());  // a reload dropped it; config checks
+  }
+  return p;
+}
+
+std::optional<StatusTransformed> transform_status(const ProxyConfig& p, int status) {
+  for (const auto& t : p.http_status_transforms) {
+    if (t.status_code != status) {
+      continue;
+    }
+    StatusTransformed out;
+    if (t.error_code > 0) {
+      out.error = Error{t.error_code, t.error_message, t.error_temporary};
+      return out;
+    }
+    if (t.disconnect_code > 0) {
+      out.disconnect = Disconnect{t.disconnect_code, t.disconnect_reason};
+      return out;
+    }
+  }
+  return std::nullopt;
 }
 
 Headers request_headers(const ProxyConfig& p, const Headers& client_headers) {
   Headers out;
+  for (const auto& [name, value] : p.static_http_headers) {
+    if (name == "content-type") {
+      continue;  // forced below
+    }
+    const bool allowed =
+        std::find(p.http_headers.begin(), p.http_headers.end(), name) != p.http_headers.end();
+    const bool forwarded =
+        allowed && std::any_of(client_headers.begin(), client_headers.end(),
+                               [&](const auto& h) { return ascii_lower(h.first) == name; });
+    if (!forwarded) {
+      out.emplace_back(name, value);
+    }
+  }
   for (const auto& [name, value] : client_headers) {
     std::string lower = ascii_lower(name);
     if (lower == "content-type") {
@@ -465,13 +552,14 @@ std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller
   protocol::JsonWriter w(out);
   w.begin_object();
   write_common(w, p, c);
-  write_user_and_meta(w, p, c);
+  write_user(w, c);
   if (!req.method.empty()) {
     w.field("method", req.method);
   }
   if (!write_payload(w, p, req.data)) {
     return std::nullopt;
   }
+  write_meta(w, p, c);
   w.end_object();
   return out;
 }
@@ -485,11 +573,12 @@ std::optional<std::string> encode_channel_request(const ProxyConfig& p, const Ca
   protocol::JsonWriter w(out);
   w.begin_object();
   write_common(w, p, c);
-  write_user_and_meta(w, p, c);
+  write_user(w, c);
   w.field("channel", channel);
   if (!write_payload(w, p, data)) {
     return std::nullopt;
   }
+  write_meta(w, p, c);
   w.end_object();
   return out;
 }
@@ -501,9 +590,51 @@ std::string encode_refresh_request(const ProxyConfig& p, const Caller& c) {
   protocol::JsonWriter w(out);
   w.begin_object();
   write_common(w, p, c);
-  write_user_and_meta(w, p, c);
+  write_user(w, c);
+  write_meta(w, p, c);
   w.end_object();
   return out;
+}
+
+std::string encode_sub_refresh_request(const ProxyConfig& p, const Caller& c,
+                                       std::string_view channel) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user(w, c);
+  w.field("channel", channel);
+  write_meta(w, p, c);
+  w.end_object();
+  return out;
+}
+
+std::optional<Reply<SubRefreshResult>> decode_sub_refresh_reply(std::string_view body) {
+  return decode_reply<SubRefreshResult>(body, [&](od::object& o, Reply<SubRefreshResult>& r) {
+    RawPair info;
+    SubRefreshResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "expired")) {
+        return decode_bool(v, result.expired);
+      }
+      if (key_is(key, "expire_at")) {
+        return decode_int(v, result.expire_at);
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    result.bad_info = !info.resolve(result.info);
+    r.result = std::move(result);
+    return true;
+  });
 }
 
 std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body) {

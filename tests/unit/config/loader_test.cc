@@ -474,7 +474,7 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
   input.config_path = write("config.json", R"({"redis_use_lists": true, "admin": true,
-      "prometheus": true, "proxy_sub_refresh_endpoint": "http://x", "tls": false,
+      "prometheus": true, "proxy_grpc_compression": true, "tls": false,
       "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
@@ -483,7 +483,7 @@ TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
       "key \"redis_use_lists\" is not supported by this version of Gyre and is ignored",
       "key \"admin\" is not supported by this version of Gyre and is ignored",
       "key \"prometheus\" is not supported by this version of Gyre and is ignored",
-      "key \"proxy_sub_refresh_endpoint\" is not supported by this version of Gyre and is ignored",
+      "key \"proxy_grpc_compression\" is not supported by this version of Gyre and is ignored",
       "key \"tls\" is not supported by this version of Gyre and is ignored",
       "key \"redis_sentinel_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_cache_empty\" is not supported by this version of Gyre and is ignored",
@@ -623,6 +623,8 @@ TEST_F(LoaderTest, EveryKeyAcceptsAValueOfItsType) {
       case schema::Type::kDisconnectTransforms:
       case schema::Type::kHttpTransforms:
         return R"({"enabled": true})";
+      case schema::Type::kJson:
+        return "[]";
     }
     return "";
   };

@@ -43,17 +43,12 @@ void Applier::apply_env(const std::map<std::string, std::string>& env) {
     }
     std::string key = ascii_lower(std::string_view(name).substr(kEnvPrefix.size()));
     // Names Centrifugo v5 knows keep v5 value rules, also those v6 shares (§4.2).
-    const schema::Signal signal = schema::top_level_signal(key, false);
-    if (signal == schema::Signal::kV5) {
+    if (schema::top_level_signal(key, false) == schema::Signal::kV5) {
       origin_ = fmt::format(" (from {})", name);
       apply_top_level(key, Value::make_string(text));
       if (!is_shared_env_name(name)) {
         env_v5_ = true;
       }
-    } else if (signal == schema::Signal::kNone && is_v5_only_shared_key(key)) {
-      // CENTRIFUGO_PROXIES: the v5 list (Gyre does not map v6 proxies yet); says no shape.
-      origin_ = fmt::format(" (from {})", name);
-      apply_top_level(key, Value::make_string(text));
     } else if (name.starts_with(kV6NamespaceItemPrefix)) {
       item_names.emplace_back(name, text);
     } else {
@@ -92,16 +87,6 @@ void Applier::apply_flags(const std::map<std::string, std::string>& flags) {
       apply_top_level(key, Value::make_string(text));
     }
   }
-}
-
-// A name of both shapes (v6-config.md §4.1 class C) that Gyre reads only as a v5 key.
-bool Applier::is_v5_only_shared_key(std::string_view key) {
-  for (const auto& spec : schema::global_keys()) {
-    if (spec.name == key) {
-      return spec.v6.empty();
-    }
-  }
-  return false;
 }
 
 bool Applier::env_signals_v6() const { return env_v6_ && !env_v5_; }

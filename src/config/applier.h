@@ -37,7 +37,6 @@ class Applier {
   void apply_flags(const std::map<std::string, std::string>& flags);
   bool env_signals_v6() const;
  private:
-  static bool is_v5_only_shared_key(std::string_view key);
   [[noreturn]] void fail(std::string_view path, std::string_view message) const;
   void warn(std::string message);
   void apply_top_level(const std::string& key, const Value& value);

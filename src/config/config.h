@@ -133,6 +133,7 @@ struct ProxyDefinition {
 struct RpcNamespace {
   std::string name;
   std::string rpc_proxy_name;
+  bool proxy_enabled = false;  // v6 (rpc.namespaces[].proxy_enabled); "" name = `default`
 };
 
 // The proxies of a loaded Config, resolved once by the loader (config/proxies.cc) from the
@@ -144,6 +145,7 @@ struct ResolvedProxies {
   // Granular mode: `proxies` by name.
   std::vector<ProxyDefinition> named;
   std::vector<RpcNamespace> rpc_namespaces;
+  // v6: methods without an rpc namespace may use the proxy (rpc.without_namespace).
   // Union of every proxy's http_headers (lower-cased): what a connection keeps of its
   // upgrade/HTTP request for later proxy calls.
   std::vector<std::string> captured_headers;
@@ -228,6 +230,18 @@ struct Config {
   std::string rpc_proxy_name;
   Value rpc_namespaces = Value::make_array();
   std::string rpc_namespace_boundary = ":";
+  // Centrifugo v6 proxy objects (v6-config.md §2.2), raw; read only in the v6 shape.
+  Value v6_connect_proxy = Value::make_object();
+  Value v6_refresh_proxy = Value::make_object();
+  Value v6_subscribe_proxy = Value::make_object();
+  Value v6_publish_proxy = Value::make_object();
+  Value v6_sub_refresh_proxy = Value::make_object();
+  Value v6_subscribe_stream_proxy = Value::make_object();
+  Value v6_rpc_proxy = Value::make_object();
+  bool v6_rpc_proxy_enabled = false;
+  // The file/env shape was v6: proxies follow v6 rules (no granular mode; `default` names the
+  // unnamed proxy of each type; enabled switches). Set by the loader.
+  bool v6_proxies = false;
   ResolvedProxies proxies_resolved;
   Duration ping_interval{25000};
   Duration pong_timeout{8000};

@@ -84,10 +84,14 @@ void render_table(std::string& out, std::span<const schema::KeySpec<Owner>> keys
                   std::string_view prefix, std::string_view v6_prefix) {
   out += "| v5 key | v6 path | Type | Default | Meaning |\n|---|---|---|---|---|\n";
   for (const auto& k : keys) {
-    out += "| `";
-    out += prefix;
-    out += k.name;
-    out += "` | ";
+    if (k.name.empty()) {
+      out += "| — | ";  // a v6-only option
+    } else {
+      out += "| `";
+      out += prefix;
+      out += k.name;
+      out += "` | ";
+    }
     if (k.v6.empty()) {
       out += "—";
     } else {

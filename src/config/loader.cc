@@ -328,6 +328,7 @@ LoadResult load(const LoadInput& input) {
   applier.apply_flags(input.flags);
   result.shape = file_shape.value_or(applier.env_signals_v6() ? Shape::kV6 : Shape::kV5);
   if (result.shape == Shape::kV6) {
+    config.v6_proxies = true;
     apply_v6_zero_defaults(config);
     if (config.client_connection_rate_limit > 0 && config.client_connection_limit <= 0) {
       // v6-config.md §2.4: v6 applies the rate limit on its own; Gyre keeps v5's rule for now.
@@ -545,6 +546,7 @@ Config apply_reload(const Config& running, const Config& fresh) {
   next.rpc_proxy_name = fresh.rpc_proxy_name;
   next.rpc_namespace_boundary = fresh.rpc_namespace_boundary;
   next.rpc_namespaces = fresh.rpc_namespaces;
+  next.v6_rpc_proxy_enabled = fresh.v6_rpc_proxy_enabled;
   next.proxies_resolved.rpc_namespaces = fresh.proxies_resolved.rpc_namespaces;
   internal::check_proxy_names(next);
   return next;

@@ -65,10 +65,11 @@ uint32_t code_of(const Value& v, const std::string& path) {
   return static_cast<uint32_t>(c);
 }
 
-// A Go duration string, or an integer number of seconds (as every v5 duration in Gyre).
-Duration duration_of(const Value& v, const std::string& path) {
+// A Go duration string, or an integer: seconds in v5 (as every v5 duration in Gyre),
+// nanoseconds in a v6 file (v6-config.md §1.8).
+Duration duration_of(const Value& v, const std::string& path, bool v6 = false) {
   if (v.kind == Value::Kind::kInt) {
-    return Duration(v.integer * 1000);
+    return v6 ? Duration(v.integer / 1000000) : Duration(v.integer * 1000);
   }
   Duration d{0};
   if (!parse_duration(string_of(v, path), d)) {
@@ -269,9 +270,186 @@ void check_channel_names(const ResolvedProxies& r, const ChannelOptions& o,
   }
 }
 
+
+// ---- Centrifugo v6 (v6-config.md §2.2, §2.6)
+
+// A v6 Proxy object. `with_enabled`: client.proxy.connect/refresh have `enabled`;
+// `with_name`: proxies[] items. Returns the definition and whether it is switched on
+// (`enabled`, or a non-empty endpoint where there is no switch).
+std::pair<ProxyDefinition, bool> parse_v6_proxy(const Value& v, const std::string& path,
+                                                bool with_enabled, bool with_name,
+                                                Warnings& warnings) {
+  expect(v, Value::Kind::kObject, path);
+  ProxyDefinition p;
+  bool enabled = false;
+  for (const auto& [raw_key, value] : v.fields) {
+    const std::string key = ascii_lower(raw_key);
+    std::string kp = fmt::format("{}.{}", path, key);
+    if (value.kind == Value::Kind::kNull) {
+      continue;
+    }
+    if (key == "endpoint") {
+      p.endpoint = string_of(value, kp);
+    } else if (key == "timeout") {
+      p.timeout = duration_of(value, kp, true);
+    } else if (key == "http_headers") {
+      p.http_headers = lower_list(value, kp);
+    } else if (key == "binary_encoding") {
+      p.binary_encoding = bool_of(value, kp);
+    } else if (key == "include_connection_meta") {
+      p.include_connection_meta = bool_of(value, kp);
+    } else if (key == "enabled" && with_enabled) {
+      enabled = bool_of(value, kp);
+    } else if (key == "name" && with_name) {
+      p.name = string_of(value, kp);
+    } else if (key == "http") {
+      for (const auto& [raw_hk, hv] : expect(value, Value::Kind::kObject, kp).fields) {
+        const std::string hk = ascii_lower(raw_hk);
+        std::string hp = fmt::format("{}.{}", kp, hk);
+        if (hv.kind == Value::Kind::kNull) {
+          continue;
+        }
+        if (hk == "static_headers") {
+          p.static_http_headers = header_map(hv, hp);
+        } else if (hk == "status_to_code_transforms") {
+          p.http_status_transforms = status_transforms(hv, hp, warnings);
+        } else if (hk == "tls") {
+          for (const auto& [tk, tv] : expect(hv, Value::Kind::kObject, hp).fields) {
+            if (ascii_lower(tk) == "enabled" && tv.kind == Value::Kind::kBool && tv.boolean) {
+              fail(hp + ".enabled", "true is not supported yet; supported: false (https:// "
+                                    "endpoints use the system CA store)");
+            }
+          }
+        } else {
+          warn_unknown(warnings, hp);
+        }
+      }
+    } else if (key == "grpc_metadata" || key == "grpc") {
+      continue;  // gRPC proxy options; a gRPC endpoint is refused below
+    } else {
+      warn_unknown(warnings, kp);
+    }
+  }
+  if (p.timeout.count() == 0) {
+    p.timeout = Duration(1000);
+  }
+  if (p.timeout.count() < 0) {
+    fail(path + ".timeout", "must not be negative");
+  }
+  const bool on = with_enabled ? enabled : !p.endpoint.empty();
+  if (with_name || (with_enabled && enabled)) {
+    if (p.endpoint.empty()) {
+      fail(path + ".endpoint", "required when the proxy is enabled or named");
+    }
+  }
+  if (!p.endpoint.empty()) {
+    check_endpoint(path + ".endpoint", p.endpoint);
+  }
+  return {std::move(p), on};
+}
+
+void resolve_v6(Config& config, Warnings& warnings) {
+  ResolvedProxies r;
+  struct Row {
+    ResolvedProxies::Kind kind;
+    const char* name;
+    const Value& value;
+    const char* path;
+    bool with_enabled;
+  };
+  const Row rows[] = {
+      {ResolvedProxies::kConnect, "connect", config.v6_connect_proxy, "client.proxy.connect", true},
+      {ResolvedProxies::kRefresh, "refresh", config.v6_refresh_proxy, "client.proxy.refresh", true},
+      {ResolvedProxies::kSubscribe, "subscribe", config.v6_subscribe_proxy,
+       "channel.proxy.subscribe", false},
+      {ResolvedProxies::kPublish, "publish", config.v6_publish_proxy, "channel.proxy.publish",
+       false},
+      {ResolvedProxies::kSubRefresh, "sub_refresh", config.v6_sub_refresh_proxy,
+       "channel.proxy.sub_refresh", false},
+      {ResolvedProxies::kRpc, "rpc", config.v6_rpc_proxy, "rpc.proxy", false},
+  };
+  for (const auto& row : rows) {
+    auto [p, on] = parse_v6_proxy(row.value, row.path, row.with_enabled, false, warnings);
+    if (on) {
+      p.name = row.name;
+      add_captured(r.captured_headers, p.http_headers);
+      r.by_kind[row.kind] = std::move(p);
+    }
+  }
+  {
+    auto [stream, on] = parse_v6_proxy(config.v6_subscribe_stream_proxy,
+                                       "channel.proxy.subscribe_stream", false, false, warnings);
+    if (on) {
+      fail("channel.proxy.subscribe_stream.endpoint",
+           "subscribe stream proxies need GRPC, which this version of Gyre does not support");
+    }
+  }
+  const Value& list = expect(config.proxies, Value::Kind::kArray, "proxies");
+  for (size_t i = 0; i < list.items.size(); ++i) {
+    std::string ip = fmt::format("proxies[{}]", i);
+    auto [p, on] = parse_v6_proxy(list.items[i], ip, false, true, warnings);
+    if (p.name == "default") {
+      fail(ip + ".name", "\"default\" is reserved for the unnamed proxy of each type");
+    }
+    if (!is_valid_name(p.name)) {
+      fail(ip + ".name", fmt::format("invalid proxy name \"{}\", must match "
+                                     "^[-a-zA-Z0-9_.]{{2,}}$ regular expression",
+                                     p.name));
+    }
+    if (r.find(p.name) != nullptr) {
+      fail(ip + ".name", fmt::format("duplicate proxy name: {}", p.name));
+    }
+    add_captured(r.captured_headers, p.http_headers);
+    r.named.push_back(std::move(p));
+  }
+  const Value& nss = expect(config.rpc_namespaces, Value::Kind::kArray, "rpc.namespaces");
+  std::set<std::string> names;
+  for (size_t i = 0; i < nss.items.size(); ++i) {
+    std::string ip = fmt::format("rpc.namespaces[{}]", i);
+    RpcNamespace ns;
+    for (const auto& [raw_key, value] : expect(nss.items[i], Value::Kind::kObject, ip).fields) {
+      const std::string key = ascii_lower(raw_key);
+      std::string kp = fmt::format("{}.{}", ip, key);
+      if (value.kind == Value::Kind::kNull) {
+        continue;
+      }
+      if (key == "name") {
+        ns.name = string_of(value, kp);
+      } else if (key == "proxy_name") {
+        ns.rpc_proxy_name = string_of(value, kp);
+      } else if (key == "proxy_enabled") {
+        ns.proxy_enabled = bool_of(value, kp);
+      } else {
+        warn_unknown(warnings, kp);
+      }
+    }
+    if (ns.rpc_proxy_name == "default") {
+      ns.rpc_proxy_name.clear();
+    }
+    if (!is_valid_name(ns.name)) {
+      fail(ip + ".name", fmt::format("invalid rpc namespace name \"{}\" (must match "
+                                     "^[-a-zA-Z0-9_.]{{2,}}$)",
+                                     ns.name));
+    }
+    if (!names.insert(ns.name).second) {
+      fail(ip + ".name", fmt::format("rpc namespace name must be unique: {}", ns.name));
+    }
+    r.rpc_namespaces.push_back(std::move(ns));
+  }
+  if (config.rpc_proxy_name == "default") {
+    config.rpc_proxy_name.clear();
+  }
+  config.proxies_resolved = std::move(r);
+  check_proxy_names(config);
+}
+
 }  // namespace
 
 void resolve_proxies(Config& config, std::vector<std::string>& warnings) {
+  if (config.v6_proxies) {
+    resolve_v6(config, warnings);
+    return;
+  }
   ResolvedProxies r;
   auto static_headers = header_map(config.proxy_static_http_headers, "proxy_static_http_headers");
   auto transforms =
@@ -396,6 +574,20 @@ void resolve_proxies(Config& config, std::vector<std::string>& warnings) {
 
 void check_proxy_names(const Config& config) {
   const ResolvedProxies& r = config.proxies_resolved;
+  if (config.v6_proxies) {
+    // v6: "" is `default` (the unnamed proxy of the type); other names are proxies[] items.
+    check_name(r, "rpc.without_namespace.proxy_name", config.rpc_proxy_name, "rpc");
+    check_channel_names(r, config.channel, "channel.without_namespace.");
+    for (size_t i = 0; i < config.namespaces.size(); ++i) {
+      check_channel_names(r, config.namespaces[i].options,
+                          fmt::format("channel.namespaces[{}].", i));
+    }
+    for (size_t i = 0; i < r.rpc_namespaces.size(); ++i) {
+      check_name(r, fmt::format("rpc.namespaces[{}].proxy_name", i),
+                 r.rpc_namespaces[i].rpc_proxy_name, "rpc");
+    }
+    return;
+  }
   if (!config.granular_proxy_mode) {
     return;
   }

@@ -108,7 +108,7 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"granular_proxy_mode", "", T::kBool, &Config::granular_proxy_mode,
      "Granular proxy mode: proxies are named entries of `proxies`, chosen by *_proxy_name "
      "options; the proxy_<type>_endpoint keys are then ignored."},
-    {"proxies", "", T::kJson, &Config::proxies,
+    {"proxies", "proxies", T::kJson, &Config::proxies,
      "Granular mode: list of {name, endpoint, timeout, http_headers, static_http_headers, "
      "binary_encoding, include_connection_meta, http_status_to_code_transforms}; name matches "
      "^[-a-zA-Z0-9_.]{2,}$ and is unique, endpoint is required."},
@@ -116,13 +116,31 @@ const KeySpec<Config> kGlobalKeys[] = {
      "Granular mode: the proxy called for connections without a token."},
     {"refresh_proxy_name", "", T::kString, &Config::refresh_proxy_name,
      "Granular mode: the proxy refreshing expiring connections."},
-    {"rpc_proxy_name", "", T::kString, &Config::rpc_proxy_name,
+    {"rpc_proxy_name", "rpc.without_namespace.proxy_name", T::kString, &Config::rpc_proxy_name,
      "Granular mode: the proxy of RPC methods without an rpc namespace; empty = 108."},
-    {"rpc_namespaces", "", T::kJson, &Config::rpc_namespaces,
+    {"rpc_namespaces", "rpc.namespaces", T::kJson, &Config::rpc_namespaces,
      "Granular mode: list of {name, rpc_proxy_name}; a method <name><boundary>... goes to that "
      "proxy, an unknown rpc namespace gets 104."},
-    {"rpc_namespace_boundary", "", T::kString, &Config::rpc_namespace_boundary,
+    {"rpc_namespace_boundary", "rpc.namespace_boundary", T::kString, &Config::rpc_namespace_boundary,
      "Separates the rpc namespace from the rest of an RPC method; empty = no rpc namespaces."},
+    // v6 proxy objects (v6-config.md §2.2, §2.6): no v5 key of their own, the v5 proxy_* keys
+    // and granular names above are their v5 equivalents.
+    {"", "client.proxy.connect", T::kJson, &Config::v6_connect_proxy,
+     "v6: the connect proxy object {enabled, endpoint, timeout, http_headers, binary_encoding, "
+     "include_connection_meta, http: {static_headers, status_to_code_transforms}}."},
+    {"", "client.proxy.refresh", T::kJson, &Config::v6_refresh_proxy,
+     "v6: the refresh proxy object (as client.proxy.connect)."},
+    {"", "channel.proxy.subscribe", T::kJson, &Config::v6_subscribe_proxy,
+     "v6: the subscribe proxy named `default` (a proxy object without `enabled`)."},
+    {"", "channel.proxy.publish", T::kJson, &Config::v6_publish_proxy,
+     "v6: the publish proxy named `default`."},
+    {"", "channel.proxy.sub_refresh", T::kJson, &Config::v6_sub_refresh_proxy,
+     "v6: the sub refresh proxy named `default`."},
+    {"", "channel.proxy.subscribe_stream", T::kJson, &Config::v6_subscribe_stream_proxy,
+     "v6: the subscribe stream proxy (GRPC only: an endpoint is a start-up error)."},
+    {"", "rpc.proxy", T::kJson, &Config::v6_rpc_proxy, "v6: the RPC proxy named `default`."},
+    {"", "rpc.without_namespace.proxy_enabled", T::kBool, &Config::v6_rpc_proxy_enabled,
+     "v6: RPC methods without an rpc namespace go to rpc.without_namespace.proxy_name."},
     {"ping_interval", "client.ping_interval", T::kDuration, &Config::ping_interval, "Server ping period."},
     {"pong_timeout", "client.pong_timeout", T::kDuration, &Config::pong_timeout,
      "Wait for a pong; must be less than ping_interval."},

@@ -387,10 +387,57 @@ const ProxyConfig* of_kind(const config::Config& cfg, config::ResolvedProxies::K
 // Default mode: the kind's proxy when the namespace asks for it; granular: the named one.
 const ProxyConfig* channel_proxy(const config::Config& cfg, bool wanted,
                                  const std::string& name, config::ResolvedProxies::Kind kind) {
+  if (cfg.v6_proxies) {
+    // v6: <type>_proxy_enabled switches, the name picks `default` ("") or a proxies[] item.
+    if (!wanted) {
+      return nullptr;
+    }
+    return name.empty() ? of_kind(cfg, kind) : cfg.proxies_resolved.find(name);
+  }
   if (cfg.granular_proxy_mode) {
     return name.empty() ? nullptr : cfg.proxies_resolved.find(name);
   }
   return wanted || !name.empty() ? of_kind(cfg, kind) : nullptr;
+}
+
+// v6 (v6-config.md §2.6): the method always splits at rpc.namespace_boundary; proxy names
+// "" (= `default`) are rpc.proxy, others proxies[] items.
+std::expected<const ProxyConfig*, Error> v6_rpc_proxy(const config::Config& cfg,
+                                                      std::string_view method) {
+  const auto& namespaces = cfg.proxies_resolved.rpc_namespaces;
+  const bool any = cfg.v6_rpc_proxy_enabled ||
+                   std::any_of(namespaces.begin(), namespaces.end(),
+                               [](const auto& ns) { return ns.proxy_enabled; });
+  if (!any) {
+    return std::unexpected(errors::not_available());
+  }
+  std::string_view ns_name;
+  const std::string& boundary = cfg.rpc_namespace_boundary;
+  if (!boundary.empty()) {
+    if (size_t at = method.find(boundary); at != std::string_view::npos) {
+      ns_name = method.substr(0, at);
+    }
+  }
+  bool enabled = cfg.v6_rpc_proxy_enabled;
+  const std::string* name = &cfg.rpc_proxy_name;
+  if (!ns_name.empty()) {
+    auto ns = std::find_if(namespaces.begin(), namespaces.end(),
+                           [&](const auto& n) { return n.name == ns_name; });
+    if (ns == namespaces.end()) {
+      return std::unexpected(errors::method_not_found());
+    }
+    enabled = ns->proxy_enabled;
+    name = &ns->rpc_proxy_name;
+  }
+  const ProxyConfig* p = nullptr;
+  if (enabled) {
+    p = name->empty() ? of_kind(cfg, config::ResolvedProxies::kRpc)
+                      : cfg.proxies_resolved.find(*name);
+  }
+  if (p == nullptr) {
+    return std::unexpected(errors::not_available());
+  }
+  return p;
 }
 
 }  // namespace
@@ -433,6 +480,9 @@ bool server_side_sub_refresh(const config::ChannelOptions& o) {
 
 std::expected<const ProxyConfig*, Error> rpc_proxy(const config::Config& cfg,
                                                    std::string_view method) {
+  if (cfg.v6_proxies) {
+    return v6_rpc_proxy(cfg, method);
+  }
   if (!cfg.granular_proxy_mode) {
     if (const ProxyConfig* p = of_kind(cfg, config::ResolvedProxies::kRpc)) {
       return p;

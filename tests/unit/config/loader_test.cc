@@ -631,7 +631,9 @@ TEST_F(LoaderTest, EveryKeyAcceptsAValueOfItsType) {
   // (flag name, value): v5 keys and v6 paths; v6 flags use v6 value rules.
   std::vector<std::pair<std::string, std::string>> keys;
   for (const auto& k : schema::global_keys()) {
-    keys.emplace_back(std::string(k.name), sample(k.type));
+    if (!k.name.empty()) {
+      keys.emplace_back(std::string(k.name), sample(k.type));
+    }
     if (!k.v6.empty() && k.type != schema::Type::kNamespaces &&
         k.type != schema::Type::kDisconnectTransforms && k.type != schema::Type::kHttpTransforms) {
       keys.emplace_back(std::string(k.v6), sample(k.type));

@@ -1,5 +1,10 @@
 // Proxy keys at load (config/proxies.cc): default-mode resolution, granular mode, and every
 // start-up error naming its key (server-api.md §4.1, §4.10).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
@@ -159,6 +164,100 @@ TEST(ProxiesConfig, StartUpErrorsNameTheKey) {
             "config: key \"proxy_static_http_headers.X-A\": expected string, got 1");
   EXPECT_EQ(error_of({{"CENTRIFUGO_PROXY_STATIC_HTTP_HEADERS", R"(["X-A"])"}}),
             "config: key \"proxy_static_http_headers\": expected object, got array");
+}
+
+LoadResult load_v6(const std::string& json) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("gyre-proxies-" + std::to_string(getpid()) + ".json");
+  std::ofstream(path) << json;
+  LoadInput input;
+  input.config_path = path.string();
+  try {
+    LoadResult r = load(input);
+    std::filesystem::remove(path);
+    return r;
+  } catch (...) {
+    std::filesystem::remove(path);
+    throw;
+  }
+}
+
+std::string v6_error(const std::string& json) {
+  try {
+    load_v6(json);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ProxiesConfig, V6ProxyObjectsMapToTheSameProxies) {
+  LoadResult r = load_v6(R"({
+    "http_server": {"port": 8000},
+    "client": {"proxy": {
+      "connect": {"enabled": true, "endpoint": "http://127.0.0.1:1/c", "timeout": "2s",
+                  "http_headers": ["Authorization"],
+                  "http": {"static_headers": {"X-S": "v"},
+                           "status_to_code_transforms": [{"status_code": 404,
+                               "to_error": {"code": 1404, "message": "nf"}}]}},
+      "refresh": {"endpoint": "http://127.0.0.1:1/r"}}},
+    "channel": {"proxy": {"sub_refresh": {"endpoint": "http://127.0.0.1:1/sr"}},
+                "namespaces": [{"name": "ns", "subscribe_proxy_enabled": true,
+                                "subscribe_proxy_name": "named"}]},
+    "rpc": {"proxy": {"endpoint": "http://127.0.0.1:1/rpc"},
+            "without_namespace": {"proxy_enabled": true, "proxy_name": "default"},
+            "namespaces": [{"name": "r1", "proxy_enabled": true, "proxy_name": "named"}]},
+    "proxies": [{"name": "named", "endpoint": "http://127.0.0.1:1/n", "binary_encoding": true}]
+  })");
+  const Config& c = r.config;
+  ASSERT_TRUE(c.v6_proxies);
+  const auto& p = c.proxies_resolved;
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kConnect]);
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kConnect]->timeout, Duration(2000));
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kConnect]->static_http_headers.size(), 1u);
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kConnect]->http_status_transforms.size(), 1u);
+  EXPECT_FALSE(p.by_kind[ResolvedProxies::kRefresh]) << "v6 needs enabled: true";
+  EXPECT_TRUE(p.by_kind[ResolvedProxies::kSubRefresh]);
+  EXPECT_TRUE(p.by_kind[ResolvedProxies::kRpc]);
+  ASSERT_NE(p.find("named"), nullptr);
+  EXPECT_TRUE(p.find("named")->binary_encoding);
+  EXPECT_TRUE(c.v6_rpc_proxy_enabled);
+  EXPECT_EQ(c.rpc_proxy_name, "");
+  ASSERT_EQ(p.rpc_namespaces.size(), 1u);
+  EXPECT_TRUE(p.rpc_namespaces[0].proxy_enabled);
+  EXPECT_EQ(p.rpc_namespaces[0].rpc_proxy_name, "named");
+  EXPECT_EQ(p.captured_headers, std::vector<std::string>{"authorization"});
+  for (const auto& w : r.warnings) {
+    EXPECT_EQ(w.find("proxy"), std::string::npos) << w;
+  }
+}
+
+TEST(ProxiesConfig, V6ErrorsNameThePath) {
+  EXPECT_EQ(v6_error(R"({"http_server": {"port": 8000},
+      "client": {"proxy": {"connect": {"enabled": true}}}})"),
+            "config: key \"client.proxy.connect.endpoint\": required when the proxy is enabled "
+            "or named");
+  EXPECT_EQ(v6_error(R"({"http_server": {"port": 8000},
+      "channel": {"namespaces": [{"name": "ns", "publish_proxy_name": "nope"}]}})"),
+            "config: key \"channel.namespaces[0].publish_proxy_name\": publish proxy not found: "
+            "nope");
+  EXPECT_EQ(v6_error(R"({"http_server": {"port": 8000},
+      "proxies": [{"name": "default", "endpoint": "http://x"}]})"),
+            "config: key \"proxies[0].name\": \"default\" is reserved for the unnamed proxy of "
+            "each type");
+  EXPECT_EQ(v6_error(R"({"http_server": {"port": 8000},
+      "rpc": {"proxy": {"endpoint": "grpc://127.0.0.1:1"}}})"),
+            "config: key \"rpc.proxy.endpoint\": \"grpc://127.0.0.1:1\" is not an http:// or "
+            "https:// URL; GRPC proxies are not supported by this version of Gyre");
+  EXPECT_EQ(v6_error(R"({"http_server": {"port": 8000},
+      "channel": {"proxy": {"subscribe_stream": {"endpoint": "grpc://127.0.0.1:1"}}}})"),
+            "config: key \"channel.proxy.subscribe_stream.endpoint\": \"grpc://127.0.0.1:1\" is "
+            "not an http:// or https:// URL; GRPC proxies are not supported by this version of "
+            "Gyre");
+  EXPECT_EQ(v6_error(R"({"http_server": {"port": 8000},
+      "channel": {"proxy": {"subscribe_stream": {"endpoint": "http://127.0.0.1:1"}}}})"),
+            "config: key \"channel.proxy.subscribe_stream.endpoint\": subscribe stream proxies "
+            "need GRPC, which this version of Gyre does not support");
 }
 
 }  // namespace

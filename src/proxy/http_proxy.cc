@@ -6,8 +6,10 @@
 #include <map>
 
 #include "core/ascii.h"
+#include "auth/jwt_claims.h"
 #include "core/base64.h"
 #include "protocol/codec.h"
+#include "protocol/json_decode.h"
 #include "protocol/json_entities.h"
 #include "protocol/json_raw.h"
 #include "protocol/json_writer.h"
@@ -18,6 +20,11 @@ namespace {
 namespace od = simdjson::ondemand;
 using JsonType = od::json_type;
 using protocol::key_is;
+using protocol::json::decode_raw;
+using protocol::json::decode_string;
+using protocol::json::for_each_member;
+using protocol::json::type_of;
+using auth::claims::decode_override;
 
 void write_common(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
   w.field("client", c.client);
@@ -58,27 +65,6 @@ void write_meta(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) 
 
 // --- decoding helpers (Go encoding/json leniency, server-api.md §0.1)
 
-template <class Fn>
-bool for_each_member(od::object& object, Fn&& fn) {
-  for (auto member : object) {
-    od::field field;
-    if (std::move(member).get(field) != simdjson::SUCCESS) {
-      return false;
-    }
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return false;
-    }
-    od::value value = field.value();
-    if (!fn(key, value)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool type_of(od::value& v, JsonType& t) { return v.type().get(t) == simdjson::SUCCESS; }
-
 // Opens `v` as an object; `is_null` when it is null (Go leaves the field unset).
 bool object_of(od::value& v, od::object& out, bool& is_null) {
   JsonType t;
@@ -90,31 +76,6 @@ bool object_of(od::value& v, od::object& out, bool& is_null) {
     return true;
   }
   return t == JsonType::object && v.get_object().get(out) == simdjson::SUCCESS;
-}
-
-bool decode_string(od::value& v, std::string& out) {
-  JsonType t;
-  if (!type_of(v, t)) {
-    return false;
-  }
-  if (t == JsonType::null) {
-    return true;
-  }
-  std::string_view s;
-  if (t != JsonType::string || v.get_string().get(s) != simdjson::SUCCESS) {
-    return false;
-  }
-  out.assign(s);
-  return true;
-}
-
-bool decode_raw(od::value& v, std::optional<std::string>& out) {
-  std::string_view raw;
-  if (!protocol::raw_json_bytes(v, raw)) {
-    return false;
-  }
-  out.emplace(raw);
-  return true;
 }
 
 bool decode_bool(od::value& v, bool& out) {
@@ -239,56 +200,6 @@ bool decode_disconnect(od::value& v, std::optional<Disconnect>& out) {
   }
   out = std::move(d);
   return true;
-}
-
-bool decode_bool_value(od::value& v, std::optional<bool>& out) {
-  od::object o;
-  bool is_null = false;
-  if (!object_of(v, o, is_null)) {
-    return false;
-  }
-  if (is_null) {
-    out.reset();
-    return true;
-  }
-  bool b = false;
-  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
-        return key_is(key, "value") ? decode_bool(m, b) : true;
-      })) {
-    return false;
-  }
-  out = b;
-  return true;
-}
-
-bool decode_override(od::value& v, auth::SubscribeOptionOverride& out) {
-  od::object o;
-  bool is_null = false;
-  if (!object_of(v, o, is_null)) {
-    return false;
-  }
-  if (is_null) {
-    out = {};
-    return true;
-  }
-  return for_each_member(o, [&](std::string_view key, od::value& m) {
-    if (key_is(key, "presence")) {
-      return decode_bool_value(m, out.presence);
-    }
-    if (key_is(key, "join_leave")) {
-      return decode_bool_value(m, out.join_leave);
-    }
-    if (key_is(key, "force_push_join_leave")) {
-      return decode_bool_value(m, out.force_push_join_leave);
-    }
-    if (key_is(key, "force_recovery")) {
-      return decode_bool_value(m, out.force_recovery);
-    }
-    if (key_is(key, "force_positioning")) {
-      return decode_bool_value(m, out.force_positioning);
-    }
-    return true;
-  });
 }
 
 // A raw field with its base64 twin; the twin wins when non-empty (all results but publish).

@@ -383,5 +383,19 @@ TEST_F(HttpProxyTest, GranularModeRoutesByNameAndRpcNamespace) {
   EXPECT_EQ(rpc_proxy(no_rpc, "n9:get").error().code, 108u);
 }
 
+TEST_F(HttpProxyTest, OverrideDecodesAsGoLikeJwtClaims) {
+  // A repeated BoolValue key updates the existing value (Go decodes into the pointer); null
+  // clears it; a null `value` leaves it.
+  auto reply = decode_subscribe_reply(
+      R"({"result":{"override":{"presence":{"value":true},"presence":{},)"
+      R"("join_leave":{"value":true},"join_leave":null,)"
+      R"("force_recovery":{"value":true},"force_recovery":{"value":null}}}})");
+  ASSERT_TRUE(reply && reply->result);
+  const auto& o = reply->result->override;
+  EXPECT_EQ(o.presence, std::optional<bool>(true));
+  EXPECT_EQ(o.join_leave, std::nullopt);
+  EXPECT_EQ(o.force_recovery, std::optional<bool>(true));
+}
+
 }  // namespace
 }  // namespace gyre::proxy

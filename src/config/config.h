@@ -215,6 +215,8 @@ struct Config {
   Duration proxy_publish_timeout{1000};
   std::string proxy_sub_refresh_endpoint;  // namespaces with proxy_sub_refresh
   Duration proxy_sub_refresh_timeout{1000};
+  std::string proxy_subscribe_stream_endpoint;  // GRPC only: refused at start-up
+  Duration proxy_subscribe_stream_timeout{1000};
   std::vector<std::string> proxy_http_headers;  // client request headers to forward
   // The next four are raw trees as read (JSON objects/arrays); `proxies_resolved` holds
   // their checked, typed form.

@@ -488,6 +488,10 @@ void resolve_proxies(Config& config, std::vector<std::string>& warnings) {
   }
 
   if (!config.granular_proxy_mode) {
+    if (!config.proxy_subscribe_stream_endpoint.empty()) {
+      fail("proxy_subscribe_stream_endpoint",
+           "subscribe stream proxies need GRPC, which this version of Gyre does not support");
+    }
     struct Row {
       ResolvedProxies::Kind kind;
       const char* name;

@@ -146,6 +146,9 @@ TEST(ProxiesConfig, StartUpErrorsNameTheKey) {
             "config: key \"namespaces[0].subscribe_stream_proxy_name\": subscribe stream "
             "proxies need GRPC, which this version of Gyre does not support");
   // Default mode.
+  EXPECT_EQ(error_of({{"CENTRIFUGO_PROXY_SUBSCRIBE_STREAM_ENDPOINT", "grpc://127.0.0.1:1"}}),
+            "config: key \"proxy_subscribe_stream_endpoint\": subscribe stream proxies need "
+            "GRPC, which this version of Gyre does not support");
   EXPECT_EQ(error_of({{"CENTRIFUGO_PROXY_SUB_REFRESH_ENDPOINT", "127.0.0.1:9000"}}),
             "config: key \"proxy_sub_refresh_endpoint\": \"127.0.0.1:9000\" is not an http:// "
             "or https:// URL; GRPC proxies are not supported by this version of Gyre");

@@ -1,5 +1,10 @@
 #include "proxy/http_proxy.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
@@ -395,6 +400,37 @@ TEST_F(HttpProxyTest, OverrideDecodesAsGoLikeJwtClaims) {
   EXPECT_EQ(o.presence, std::optional<bool>(true));
   EXPECT_EQ(o.join_leave, std::nullopt);
   EXPECT_EQ(o.force_recovery, std::optional<bool>(true));
+}
+
+TEST_F(HttpProxyTest, V6ShapeRoutesByEnabledSwitchesAndDefaultName) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("gyre-v6-proxy-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << R"({"http_server": {"port": 8000},
+    "client": {"proxy": {"connect": {"enabled": true, "endpoint": "http://127.0.0.1:1/c"}}},
+    "channel": {"proxy": {"subscribe": {"endpoint": "http://127.0.0.1:1/s"}}},
+    "rpc": {"proxy": {"endpoint": "http://127.0.0.1:1/rpc"},
+            "without_namespace": {"proxy_enabled": true},
+            "namespaces": [{"name": "n1", "proxy_enabled": true, "proxy_name": "other"},
+                           {"name": "n2"}]},
+    "proxies": [{"name": "other", "endpoint": "http://127.0.0.1:1/o"}]})";
+  config::LoadInput input;
+  input.config_path = path.string();
+  config::Config cfg = config::load(input).config;
+  std::filesystem::remove(path);
+  ASSERT_TRUE(cfg.v6_proxies);
+  ASSERT_NE(connect_proxy(cfg), nullptr);
+  EXPECT_EQ(connect_proxy(cfg)->endpoint, "http://127.0.0.1:1/c");
+  EXPECT_EQ((*rpc_proxy(cfg, "plain"))->endpoint, "http://127.0.0.1:1/rpc");
+  EXPECT_EQ((*rpc_proxy(cfg, "n1:x"))->name, "other");
+  EXPECT_EQ(rpc_proxy(cfg, "n2:x").error().code, 108u);
+  EXPECT_EQ(rpc_proxy(cfg, "n3:x").error().code, 104u);
+  config::ChannelOptions o;
+  o.subscribe_proxy_name = "other";
+  EXPECT_EQ(subscribe_proxy(cfg, o), nullptr) << "v6: not enabled";
+  o.proxy_subscribe = true;
+  EXPECT_EQ(subscribe_proxy(cfg, o)->name, "other");
+  o.subscribe_proxy_name.clear();  // `default`
+  EXPECT_EQ(subscribe_proxy(cfg, o)->endpoint, "http://127.0.0.1:1/s");
 }
 
 }  // namespace

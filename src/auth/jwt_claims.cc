@@ -6,6 +6,7 @@
 #include <limits>
 #include <system_error>
 
+#include "protocol/json_decode.h"
 #include "protocol/json_raw.h"
 
 namespace gyre::auth::claims {
@@ -48,32 +49,12 @@ bool with_document(const simdjson::padded_string& json, Fn&& fn) {
   return fn(doc);
 }
 
-// Calls `fn(key, value)` for each member of `object`, in document order.
-template <class Fn>
-bool for_each_member(od::object& object, Fn&& fn) {
-  for (auto member : object) {
-    od::field field;
-    if (std::move(member).get(field) != simdjson::SUCCESS) {
-      return false;
-    }
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return false;
-    }
-    od::value value = field.value();
-    if (!fn(key, value)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 using protocol::key_is;
-
-
-bool type_of(od::value& v, JsonType& type) {
-  return v.type().get(type) == simdjson::SUCCESS;
-}
+using protocol::json::decode_bool_value;
+using protocol::json::decode_raw;
+using protocol::json::decode_string;
+using protocol::json::for_each_member;
+using protocol::json::type_of;
 
 
 // RFC 8259 number grammar (Go's isValidNumber), for numbers given as JSON strings.
@@ -115,33 +96,6 @@ bool is_json_number(std::string_view s) {
 // --- field decoders ---------------------------------------------------------------------
 // Each writes into an existing field because Go's decoder does: a repeated key is applied on
 // top of what the earlier one left.
-
-// string: null leaves the field unchanged.
-bool decode_string(od::value& v, std::string& field) {
-  JsonType type;
-  if (!type_of(v, type)) {
-    return false;
-  }
-  if (type == JsonType::null) {
-    return true;
-  }
-  std::string_view s;
-  if (type != JsonType::string || v.get_string().get(s) != simdjson::SUCCESS) {
-    return false;
-  }
-  field.assign(s);
-  return true;
-}
-
-// json.RawMessage: the exact bytes of any value, `null` included (server-api.md §0.2).
-bool decode_raw(od::value& v, std::optional<std::string>& field) {
-  std::string_view raw;
-  if (!protocol::raw_json_bytes(v, raw)) {
-    return false;
-  }
-  field.emplace(raw);
-  return true;
-}
 
 // *jwt.NumericDate: Go decodes it through json.Number, which takes a JSON number or a string
 // holding one; the value may be fractional. null clears it.
@@ -254,43 +208,7 @@ bool decode_string_array(od::value& v, std::vector<std::string>& field) {
   return true;
 }
 
-// *BoolValue ({"value": bool}): null clears the override; an object sets it (false unless
-// `value` says otherwise).
-bool decode_bool_value(od::value& v, std::optional<bool>& field) {
-  JsonType type;
-  if (!type_of(v, type)) {
-    return false;
-  }
-  if (type == JsonType::null) {
-    field.reset();
-    return true;
-  }
-  od::object object;
-  if (type != JsonType::object || v.get_object().get(object) != simdjson::SUCCESS) {
-    return false;
-  }
-  if (!field) {
-    field = false;
-  }
-  return for_each_member(object, [&](std::string_view key, od::value& member) {
-    if (!key_is(key, "value")) {
-      return true;
-    }
-    JsonType member_type;
-    if (!type_of(member, member_type)) {
-      return false;
-    }
-    if (member_type == JsonType::null) {
-      return true;
-    }
-    bool b = false;
-    if (member_type != JsonType::boolean || member.get_bool().get(b) != simdjson::SUCCESS) {
-      return false;
-    }
-    field = b;
-    return true;
-  });
-}
+}  // namespace
 
 // *SubscribeOptionOverride: null clears it; an object updates the listed options.
 bool decode_override(od::value& v, SubscribeOptionOverride& field) {
@@ -325,6 +243,8 @@ bool decode_override(od::value& v, SubscribeOptionOverride& field) {
     return true;
   });
 }
+
+namespace {
 
 
 // Keys of SubscribeOptions; false when `key` is not one of them.

@@ -51,6 +51,10 @@ struct DecodedClaims {
   std::string client;
 };
 
+// *SubscribeOptionOverride (Go encoding/json): null clears it; an object updates the listed
+// options ({"value": bool} each). Also used by the proxy's answer decoder.
+bool decode_override(simdjson::ondemand::value& v, SubscribeOptionOverride& field);
+
 // The JOSE header (cristalhq/jwt Header): alg, typ, cty, kid, all strings. typ is not checked.
 struct Header {
   std::string alg;

@@ -279,6 +279,23 @@ void Applier::set(FieldRef ref, Type type, const Value& value, const std::string
     case Type::kHttpTransforms:
       *std::get<CodeTransforms*>(ref) = to_transforms(value, path, type);
       return;
+    case Type::kJson: {
+      Value* target = std::get<Value*>(ref);
+      if (text_ && value.kind == Value::Kind::kString) {
+        // From the environment or a flag: JSON (as Centrifugo reads such keys).
+        try {
+          *target = parse_json(value.string, fmt::format("key \"{}\"", path));
+        } catch (const ConfigError& e) {
+          throw ConfigError(e.what() + origin_);
+        }
+      } else {
+        *target = value;
+      }
+      if (target->kind != Value::Kind::kArray && target->kind != Value::Kind::kObject) {
+        fail(path, fmt::format("expected JSON object or array, got {}", describe(*target)));
+      }
+      return;
+    }
   }
 }
 

@@ -174,7 +174,9 @@ const std::vector<std::pair<std::string, std::string>>& Applier::v6_env_table() 
   static const auto table = [] {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& spec : schema::global_keys()) {
-      if (spec.v6.empty()) {
+      // v6 proxy objects (client.proxy.connect, ...): Centrifugo has only their leaf
+      // variables, which Gyre reports as not supported (files are read).
+      if (spec.v6.empty() || (spec.type == Type::kJson && spec.name.empty())) {
         continue;
       }
       if (spec.type == Type::kDisconnectTransforms || spec.type == Type::kHttpTransforms) {

@@ -6,7 +6,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include "config/value.h"
 
 namespace re2 {
 class RE2;
@@ -51,7 +55,8 @@ struct ChannelOptions {
   std::string channel_regex;
   // Compiled channel_regex (RE2), null when channel_regex is empty.
   std::shared_ptr<const re2::RE2> channel_regex_compiled;
-  // Proxy switches: parsed and validated now, acted on by the proxy issue.
+  // Proxies of the namespace (server-api.md §4.1): default-mode switches and granular-mode
+  // names (validated against `proxies` at load).
   bool proxy_subscribe = false;
   bool proxy_publish = false;
   bool proxy_sub_refresh = false;
@@ -97,6 +102,62 @@ struct CodeTransform {
 struct CodeTransforms {
   bool enabled = false;
   std::vector<CodeTransform> transforms;
+};
+
+// One HTTP status transform of a proxy (server-api.md §4.10): a non-200 `status_code` acts
+// as {"error": to_error} (error_code > 0) or {"disconnect": to_disconnect}.
+struct ProxyStatusTransform {
+  int status_code = 0;
+  uint32_t error_code = 0;
+  std::string error_message;
+  bool error_temporary = false;
+  uint32_t disconnect_code = 0;
+  std::string disconnect_reason;
+};
+
+// One resolved HTTP proxy (server-api.md §4.1): an entry of `proxies` in granular mode, or
+// a proxy_<type>_endpoint with the shared proxy_* options in default mode.
+struct ProxyDefinition {
+  std::string name;  // granular mode; the proxy type in default mode ("connect", ...)
+  std::string endpoint;
+  Duration timeout{1000};
+  std::vector<std::string> http_headers;  // lower-cased client header names to forward
+  std::vector<std::pair<std::string, std::string>> static_http_headers;  // sorted by name
+  bool binary_encoding = false;
+  bool include_connection_meta = false;
+  std::vector<ProxyStatusTransform> http_status_transforms;
+};
+
+// An entry of rpc_namespaces (granular mode): methods "<name><rpc_namespace_boundary>..."
+// go to the proxy `rpc_proxy_name` ("" = none: 108).
+struct RpcNamespace {
+  std::string name;
+  std::string rpc_proxy_name;
+  bool proxy_enabled = false;  // v6 (rpc.namespaces[].proxy_enabled); "" name = `default`
+};
+
+// The proxies of a loaded Config, resolved once by the loader (config/proxies.cc) from the
+// keys above. Immutable with its Config.
+struct ResolvedProxies {
+  enum Kind { kConnect, kRefresh, kSubscribe, kPublish, kSubRefresh, kRpc, kKinds };
+  // Default mode: the proxy of each kind whose endpoint is set.
+  std::optional<ProxyDefinition> by_kind[kKinds];
+  // Granular mode: `proxies` by name.
+  std::vector<ProxyDefinition> named;
+  std::vector<RpcNamespace> rpc_namespaces;
+  // v6: methods without an rpc namespace may use the proxy (rpc.without_namespace).
+  // Union of every proxy's http_headers (lower-cased): what a connection keeps of its
+  // upgrade/HTTP request for later proxy calls.
+  std::vector<std::string> captured_headers;
+
+  const ProxyDefinition* find(std::string_view name) const {
+    for (const auto& p : named) {
+      if (p.name == name) {
+        return &p;
+      }
+    }
+    return nullptr;
+  }
 };
 
 struct Config {
@@ -156,9 +217,38 @@ struct Config {
   Duration proxy_subscribe_timeout{1000};
   std::string proxy_publish_endpoint;  // namespaces with proxy_publish
   Duration proxy_publish_timeout{1000};
+  std::string proxy_sub_refresh_endpoint;  // namespaces with proxy_sub_refresh
+  Duration proxy_sub_refresh_timeout{1000};
+  std::string proxy_subscribe_stream_endpoint;  // GRPC only: refused at start-up
+  Duration proxy_subscribe_stream_timeout{1000};
   std::vector<std::string> proxy_http_headers;  // client request headers to forward
+  // The next four are raw trees as read (JSON objects/arrays); `proxies_resolved` holds
+  // their checked, typed form.
+  Value proxy_static_http_headers = Value::make_object();     // {name: value}
+  Value proxy_http_status_code_transforms = Value::make_array();
   bool proxy_binary_encoding = false;
   bool proxy_include_connection_meta = false;
+  // Granular mode (server-api.md §4.1.2).
+  bool granular_proxy_mode = false;
+  Value proxies = Value::make_array();
+  std::string connect_proxy_name;
+  std::string refresh_proxy_name;
+  std::string rpc_proxy_name;
+  Value rpc_namespaces = Value::make_array();
+  std::string rpc_namespace_boundary = ":";
+  // Centrifugo v6 proxy objects (v6-config.md §2.2), raw; read only in the v6 shape.
+  Value v6_connect_proxy = Value::make_object();
+  Value v6_refresh_proxy = Value::make_object();
+  Value v6_subscribe_proxy = Value::make_object();
+  Value v6_publish_proxy = Value::make_object();
+  Value v6_sub_refresh_proxy = Value::make_object();
+  Value v6_subscribe_stream_proxy = Value::make_object();
+  Value v6_rpc_proxy = Value::make_object();
+  bool v6_rpc_proxy_enabled = false;
+  // The file/env shape was v6: proxies follow v6 rules (no granular mode; `default` names the
+  // unnamed proxy of each type; enabled switches). Set by the loader.
+  bool v6_proxies = false;
+  ResolvedProxies proxies_resolved;
   Duration ping_interval{25000};
   Duration pong_timeout{8000};
   Duration client_stale_close_delay{10000};

@@ -30,6 +30,8 @@ std::string_view type_name(schema::Type t) {
       return "object {enabled, transforms: [{code, to: {code, reason}}]}";
     case schema::Type::kHttpTransforms:
       return "object {enabled, transforms: [{code, to: {status_code, body}}]}";
+    case schema::Type::kJson:
+      return "JSON object or list (text: JSON)";
   }
   return "";
 }
@@ -51,6 +53,8 @@ std::string render_value(const schema::FieldRef& ref) {
           return p->enabled ? "`{\"enabled\": true}`" : "`{\"enabled\": false}`";
         } else if constexpr (std::is_same_v<T, Duration>) {
           return "`\"" + internal::format_duration(*p) + "\"`";
+        } else if constexpr (std::is_same_v<T, Value>) {
+          return p->kind == Value::Kind::kObject ? "`{}`" : "`[]`";
         } else {
           std::string out = "`[";
           for (size_t i = 0; i < p->size(); ++i) {
@@ -80,10 +84,14 @@ void render_table(std::string& out, std::span<const schema::KeySpec<Owner>> keys
                   std::string_view prefix, std::string_view v6_prefix) {
   out += "| v5 key | v6 path | Type | Default | Meaning |\n|---|---|---|---|---|\n";
   for (const auto& k : keys) {
-    out += "| `";
-    out += prefix;
-    out += k.name;
-    out += "` | ";
+    if (k.name.empty()) {
+      out += "| — | ";  // a v6-only option
+    } else {
+      out += "| `";
+      out += prefix;
+      out += k.name;
+      out += "` | ";
+    }
     if (k.v6.empty()) {
       out += "—";
     } else {
@@ -131,8 +139,9 @@ std::string render_reference_markdown() {
       "upper-cased, `-` and `.` as `_`). `*_proxy_name: \"default\"` is the unnamed proxy.\n\n"
       "An invalid value stops start-up with a message naming the key; an unknown key is a "
       "warning. Options of either version that Gyre does not implement yet (Redis/NATS "
-      "engines, proxies, GRPC, admin, Prometheus, consumers, ...) are recognised and reported "
-      "as ignored; `engine`/`broker` values other than the supported ones, `tls: true`, "
+      "engines, GRPC and gRPC proxy options, admin, Prometheus, consumers, ...) are "
+      "recognised and reported as ignored; gRPC proxy endpoints, `engine`/`broker` values "
+      "other than the supported ones, `tls: true`, "
       "`http_server.tls.enabled: true`, `broker.enabled: true` and "
       "`presence_manager.enabled: true` are errors, because ignoring them would change "
       "behaviour silently. `gyre defaultconfig` and `gyre defaultenv` print every v6 option "

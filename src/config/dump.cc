@@ -61,6 +61,8 @@ Value field_value(const FieldRef& ref, Type type, Shape shape) {
           return Value::make_string(internal::format_duration(*p));
         } else if constexpr (std::is_same_v<T, CodeTransforms>) {
           return transforms_value(*p, type);
+        } else if constexpr (std::is_same_v<T, Value>) {
+          return *p;
         } else {
           Value list = Value::make_array();
           for (const auto& s : *p) {
@@ -339,6 +341,10 @@ std::string env_value(const FieldRef& ref, Type type) {
           return internal::format_duration(*p);
         } else if constexpr (std::is_same_v<T, CodeTransforms>) {
           return "";  // rendered field by field by the caller
+        } else if constexpr (std::is_same_v<T, Value>) {
+          std::string json;
+          json_value(json, *p, -1);
+          return quoted(json);
         } else {
           if (p->empty()) {
             return quoted("");  // as centrifugo defaultenv prints an empty list
@@ -430,6 +436,9 @@ Value config_tree(const Config& config, Shape shape) {
       continue;
     }
     Value value = field_value(schema::bind(c, spec.member), spec.type, shape);
+    if (shape == Shape::kV6 && key.ends_with(".proxy_name") && value.string.empty()) {
+      value = Value::make_string("default");  // v6: the unnamed proxy
+    }
     if (key == "http_server.internal_port" && value.kind == Value::Kind::kInt) {
       value = Value::make_string(std::to_string(value.integer));  // still a string in v6 (§2.4)
     }
@@ -484,7 +493,8 @@ std::string render_env(const Config& config) {
   Config& c = const_cast<Config&>(config);
   std::vector<std::string> lines;
   for (const auto& spec : schema::global_keys()) {
-    if (spec.v6.empty()) {
+    // v6 proxy objects have only leaf variables in Centrifugo (not read by Gyre yet).
+    if (spec.v6.empty() || (spec.type == Type::kJson && spec.name.empty())) {
       continue;
     }
     std::string name = env_name(spec.v6);
@@ -509,6 +519,9 @@ std::string render_env(const Config& config) {
       continue;
     }
     std::string value = env_value(ref, spec.type);
+    if (spec.v6.ends_with(".proxy_name") && value == "\"\"") {
+      value = "\"default\"";  // v6: "" is the unnamed proxy, `default`
+    }
     if (spec.v6 == "http_server.internal_port" && !value.starts_with('"')) {
       value = quoted(value);  // still a string in v6 (§2.4)
     }

@@ -34,6 +34,11 @@ std::vector<std::string> split_fields(std::string_view text);
 // A decimal integer with an optional '+'.
 bool parse_int(std::string_view text, int64_t& out);
 bool all_digits(std::string_view text);
+// Checks the proxy keys and fills config.proxies_resolved (config/proxies.cc); throws
+// ConfigError naming the key. Unknown keys inside proxy objects become warnings.
+void resolve_proxies(Config& config, std::vector<std::string>& warnings);
+// Granular mode: every *_proxy_name names a proxy of config.proxies_resolved.
+void check_proxy_names(const Config& config);
 // A value as an error message shows it: true, 42, 1.5, "text", object...
 std::string describe(const Value& v);
 

@@ -328,6 +328,7 @@ LoadResult load(const LoadInput& input) {
   applier.apply_flags(input.flags);
   result.shape = file_shape.value_or(applier.env_signals_v6() ? Shape::kV6 : Shape::kV5);
   if (result.shape == Shape::kV6) {
+    config.v6_proxies = true;
     apply_v6_zero_defaults(config);
     if (config.client_connection_rate_limit > 0 && config.client_connection_limit <= 0) {
       // v6-config.md §2.4: v6 applies the rate limit on its own; Gyre keeps v5's rule for now.
@@ -346,7 +347,15 @@ LoadResult load(const LoadInput& input) {
     compile_regex(config.namespaces[i].options, fmt::format("namespaces[{}].channel_regex", i));
   }
   if (input.validate) {
+    internal::resolve_proxies(config, result.warnings);
     validate(config);
+  } else {
+    // Unchecked (samples, reload preparation): resolve what is valid, skip what is not.
+    try {
+      internal::resolve_proxies(config, result.warnings);
+    } catch (const ConfigError&) {
+      config.proxies_resolved = {};
+    }
   }
   return result;
 }
@@ -532,6 +541,14 @@ Config apply_reload(const Config& running, const Config& fresh) {
   next.user_personal_single_connection = fresh.user_personal_single_connection;
   next.channel = fresh.channel;
   next.namespaces = fresh.namespaces;
+  // RPC routing reloads as Centrifugo's rule config does; the proxies themselves do not, so
+  // every name must still resolve against the running ones.
+  next.rpc_proxy_name = fresh.rpc_proxy_name;
+  next.rpc_namespace_boundary = fresh.rpc_namespace_boundary;
+  next.rpc_namespaces = fresh.rpc_namespaces;
+  next.v6_rpc_proxy_enabled = fresh.v6_rpc_proxy_enabled;
+  next.proxies_resolved.rpc_namespaces = fresh.proxies_resolved.rpc_namespaces;
+  internal::check_proxy_names(next);
   return next;
 }
 

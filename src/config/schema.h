@@ -31,17 +31,21 @@ enum class Type {
   // {code, reason} (kDisconnectTransforms) or {status_code, body} (kHttpTransforms).
   kDisconnectTransforms,
   kHttpTransforms,
+  // A JSON object or array kept as a tree (proxies, rpc_namespaces, proxy static headers and
+  // status transforms); text: JSON. Checked and typed by config/proxies.cc.
+  kJson,
 };
 
 // Where the value of a key lives inside its owner struct.
 template <class Owner>
 using Member = std::variant<std::monostate, bool Owner::*, int Owner::*, int64_t Owner::*,
                             std::string Owner::*, Duration Owner::*,
-                            std::vector<std::string> Owner::*, CodeTransforms Owner::*>;
+                            std::vector<std::string> Owner::*, CodeTransforms Owner::*,
+                            Value Owner::*>;
 
 // A pointer to the storage of one key inside a concrete config object.
 using FieldRef = std::variant<bool*, int*, int64_t*, std::string*, Duration*,
-                              std::vector<std::string>*, CodeTransforms*>;
+                              std::vector<std::string>*, CodeTransforms*, Value*>;
 
 template <class Owner>
 struct KeySpec {

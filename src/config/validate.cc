@@ -56,23 +56,6 @@ void validate_regex(const std::string& key, const std::string& pattern) {
   }
 }
 
-// server-api.md §4.1.3: http:// and https:// endpoints are HTTP proxies; anything else is a
-// gRPC target, which Gyre does not implement yet: a start-up error, never a silent no-op.
-void validate_proxy_endpoint(std::string_view key, const std::string& endpoint,
-                             std::string_view timeout_key, Duration timeout) {
-  if (endpoint.empty()) {
-    return;
-  }
-  if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
-    fail(key, fmt::format("\"{}\" is not an http:// or https:// URL; GRPC proxies are not "
-                          "supported by this version of Gyre",
-                          endpoint));
-  }
-  if (timeout.count() <= 0) {
-    fail(timeout_key, "must be positive when the proxy is enabled");
-  }
-}
-
 void validate_token(const TokenConfig& token, std::string_view prefix) {
   auto key = [prefix](std::string_view field) { return fmt::format("{}{}", prefix, field); };
   if (!token.audience.empty() && !token.audience_regex.empty()) {
@@ -255,16 +238,7 @@ void validate(const Config& config) {
            fmt::format("invalid glob pattern \"{}\"", config.allowed_origins[i]));
     }
   }
-  validate_proxy_endpoint("proxy_connect_endpoint", config.proxy_connect_endpoint,
-                          "proxy_connect_timeout", config.proxy_connect_timeout);
-  validate_proxy_endpoint("proxy_rpc_endpoint", config.proxy_rpc_endpoint, "proxy_rpc_timeout",
-                          config.proxy_rpc_timeout);
-  validate_proxy_endpoint("proxy_refresh_endpoint", config.proxy_refresh_endpoint,
-                          "proxy_refresh_timeout", config.proxy_refresh_timeout);
-  validate_proxy_endpoint("proxy_subscribe_endpoint", config.proxy_subscribe_endpoint,
-                          "proxy_subscribe_timeout", config.proxy_subscribe_timeout);
-  validate_proxy_endpoint("proxy_publish_endpoint", config.proxy_publish_endpoint,
-                          "proxy_publish_timeout", config.proxy_publish_timeout);
+  // Proxy endpoints, names and transforms: config/proxies.cc (resolve_proxies, at load).
   require_whole_seconds("global_history_meta_ttl", config.global_history_meta_ttl);
   require_whole_seconds("global_presence_ttl", config.global_presence_ttl);
 

@@ -76,7 +76,7 @@ void Client::reschedule() {
       auto at = [&](int64_t unix_deadline) {
         return steady_now + std::chrono::seconds(std::max<int64_t>(0, unix_deadline - unix_now));
       };
-      if (expire_at_ > 0 && !cfg.proxy_refresh_endpoint.empty()) {
+      if (expire_at_ > 0 && proxy::refresh_proxy(cfg) != nullptr) {
         if (!refresh_inflight_) {
           consider(at(expire_at_));  // server-side refresh through the proxy
         }
@@ -89,7 +89,7 @@ void Client::reschedule() {
         auto grace =
             std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_sub_close_delay);
         for (const auto& [ch, sub] : subs_) {
-          if (sub->active && sub->expire_at > 0) {
+          if (sub->active && sub->expire_at > 0 && !sub->refresh_inflight) {
             consider(at(sub->expire_at + grace.count() + 1));
           }
         }
@@ -497,7 +497,7 @@ void Client::run_timers(clock::TimePoint now) {
   if (expire_at_ > 0 || expiring_subs_ > 0) {
     unix_now = clock().unix_seconds();
   }
-  if (expire_at_ > 0 && !cfg.proxy_refresh_endpoint.empty()) {
+  if (expire_at_ > 0 && proxy::refresh_proxy(cfg) != nullptr) {
     if (!refresh_inflight_ && unix_now >= expire_at_) {
       refresh_via_proxy();
       if (closed_) {
@@ -515,8 +515,15 @@ void Client::run_timers(clock::TimePoint now) {
     auto grace =
         std::chrono::duration_cast<std::chrono::seconds>(cfg.client_expired_sub_close_delay);
     std::vector<std::string> expired;
+    std::vector<std::string> to_refresh;
     for (const auto& [ch, s] : subs_) {
       if (s->active && s->expire_at > 0 && unix_now > s->expire_at + grace.count()) {
+        if (s->server_refresh) {
+          if (!s->refresh_inflight) {
+            to_refresh.push_back(ch);
+          }
+          continue;
+        }
         if (s->server_side) {
           close_with(disconnects::subscription_expired());
           return;
@@ -526,6 +533,12 @@ void Client::run_timers(clock::TimePoint now) {
     }
     for (const auto& ch : expired) {
       remove_subscription(ch, protocol::Unsubscribe{2501, "subscription expired"});
+    }
+    for (const auto& ch : to_refresh) {
+      sub_refresh_via_proxy(ch);
+      if (closed_) {
+        return;
+      }
     }
   }
 }

@@ -57,6 +57,10 @@ class ClientSubscription final : public hub::Subscriber {
   bool position_check_pending = false;
   config::Duration meta_ttl{0};
   int64_t expire_at = 0;  // Unix seconds, 0 = never
+  // Expiry refreshed server-side through the sub refresh proxy (server-api.md §4.8): the
+  // client got no ttl and may not send sub_refresh.
+  bool server_refresh = false;
+  bool refresh_inflight = false;  // a sub refresh proxy call is out
   std::string chan_info;
   std::vector<std::shared_ptr<const hub::Fanout>> buffer;  // pushes before the reply
 };
@@ -154,6 +158,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void handle_rpc(protocol::Command& cmd);
   // Refresh proxy (server-api.md §4.5): the connection reached its expiry.
   void refresh_via_proxy();
+  // Sub refresh proxy (server-api.md §4.8): subscription `channel` passed its expiry and
+  // client_expired_sub_close_delay.
+  void sub_refresh_via_proxy(const std::string& channel);
   // Subscribe after the permission checks passed: creates the subscription and replies.
   void subscribe_authorized(uint32_t id, SubscribeParams params);
   // Subscribe proxy (server-api.md §4.6) for a tokenless subscribe in a proxied namespace.

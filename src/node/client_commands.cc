@@ -76,7 +76,7 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   result.data = std::move(reply_data);
   // With a refresh proxy the expiry is handled server-side: the client is not told
   // (server-api.md §4.4).
-  if (expire_at > 0 && cfg.proxy_refresh_endpoint.empty()) {
+  if (expire_at > 0 && proxy::refresh_proxy(cfg) == nullptr) {
     result.expires = true;
     result.ttl = ttl_until(expire_at);
   }
@@ -575,6 +575,11 @@ void Client::handle_sub_refresh(Command& cmd) {
   auto it = subs_.find(r.channel);
   if (it == subs_.end() || !it->second->active) {
     reply_error(id, errors::permission_denied());
+    return;
+  }
+  if (it->second->server_refresh) {
+    // Server-side refresh through the sub refresh proxy: the client may not refresh.
+    close_with(disconnects::bad_request());
     return;
   }
   if (r.token.empty()) {

@@ -317,6 +317,9 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
     p.data = grant->data;
     p.expire_at = grant->expire_at > 0 ? grant->expire_at : 0;
   }
+  // Centrifugo: ClientSideRefresh is off in a namespace with a sub refresh proxy, whatever
+  // granted the subscription (server-api.md §4.8).
+  p.server_refresh = proxy::server_side_sub_refresh(o);
   p.recover = r.recover;
   p.offset = r.offset;
   p.epoch = r.epoch;

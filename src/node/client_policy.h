@@ -38,6 +38,7 @@ struct SubscribeParams {
   bool cache_recovery = false;  // force_recovery_mode: cache
   bool delta = false;           // fossil delta negotiated
   int64_t expire_at = 0;
+  bool server_refresh = false;  // the namespace refreshes expiry via the sub refresh proxy
   std::string chan_info;
   std::string data;  // reply/push data
   // Recovery input.

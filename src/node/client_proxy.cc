@@ -13,15 +13,35 @@ using protocol::Command;
 
 namespace {
 
-// Why a proxy answer is a transport failure, for the log; empty when it is usable.
-std::string transport_failure(const proxy::HttpResponse& r) {
+// The backend's answer as a decoded reply: a 200 body decoded by `decode`, or a non-200
+// status matched by one of `transforms_of`'s status transforms (server-api.md §4.10; null:
+// transforms do not apply). nullopt: a transport failure, logged.
+template <class R>
+std::optional<proxy::Reply<R>> answer_of(const proxy::HttpResponse& r,
+                                         const proxy::ProxyConfig* transforms_of,
+                                         std::optional<proxy::Reply<R>> (*decode)(std::string_view),
+                                         std::string_view what, std::string_view client) {
   if (r.status == 0) {
-    return r.body;
+    spdlog::error("{} proxy: client {}: {}", what, client, r.body);
+    return std::nullopt;
   }
   if (r.status != 200) {
-    return "unexpected HTTP status " + std::to_string(r.status);
+    if (transforms_of != nullptr) {
+      if (auto t = proxy::transform_status(*transforms_of, r.status)) {
+        proxy::Reply<R> out;
+        out.error = std::move(t->error);
+        out.disconnect = std::move(t->disconnect);
+        return out;
+      }
+    }
+    spdlog::error("{} proxy: client {}: unexpected HTTP status {}", what, client, r.status);
+    return std::nullopt;
   }
-  return {};
+  auto reply = decode(r.body);
+  if (!reply) {
+    spdlog::error("{} proxy: client {}: undecodable response", what, client);
+  }
+  return reply;
 }
 
 }  // namespace
@@ -44,8 +64,10 @@ void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, s
   req.body = std::move(body);
   req.timeout = p.timeout;
   const auto started = clock().now();
+  // The held config keeps `p` (and the proxy `done` may consult) alive over a reload.
   node_.http_post(std::move(req),
-                  [self = shared_from_this(), this, type, started, done = std::move(done)](
+                  [self = shared_from_this(), this, type, started, held_cfg = cfg_,
+                   done = std::move(done)](
                       proxy::HttpResponse r) {
                     // centrifugo_proxy_*{protocol="http",type}: every call, even when the
                     // client left meanwhile; a transport failure or a non-200 is an error.
@@ -79,15 +101,12 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   ++inflight_;
   connect_inflight_ = true;
   auto held = std::make_shared<protocol::ConnectRequest>(std::move(cmd.connect));
-  post_to_proxy(p, "connect", std::move(*body), [this, id, held](proxy::HttpResponse r) {
+  post_to_proxy(p, "connect", std::move(*body), [this, id, held, pp = &p](proxy::HttpResponse r) {
     --inflight_;
     connect_inflight_ = false;
     in_dispatch_ = true;
-    if (std::string why = transport_failure(r); !why.empty()) {
-      spdlog::error("connect proxy: client {}: {}", id_, why);
-      fail_connect(id, errors::internal());
-    } else if (auto reply = proxy::decode_connect_reply(r.body); !reply) {
-      spdlog::error("connect proxy: client {}: undecodable response", id_);
+    auto reply = answer_of(r, pp, &proxy::decode_connect_reply, "connect", id_);
+    if (!reply) {
       fail_connect(id, errors::internal());
     } else if (reply->disconnect) {
       fail_connect(id, *reply->disconnect);
@@ -106,12 +125,14 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
 }
 
 void Client::handle_rpc(Command& cmd) {
-  auto p = proxy::rpc_proxy(*cfg_);
-  if (!p) {
-    // Centrifugo registers no RPC handler without an RPC proxy (client-protocol.md §4.12).
-    reply_error(cmd.id, errors::not_available());
+  // Without an RPC proxy Centrifugo registers no RPC handler (108, client-protocol.md
+  // §4.12); granular mode routes by rpc namespace (104 / 108, server-api.md §4.1.2).
+  auto routed = proxy::rpc_proxy(*cfg_, cmd.rpc.method);
+  if (!routed) {
+    reply_error(cmd.id, routed.error());
     return;
   }
+  const proxy::ProxyConfig* p = *routed;
   const uint32_t id = cmd.id;
   auto body = proxy::encode_rpc_request(*p, proxy_caller(), cmd.rpc);
   if (!body) {
@@ -122,12 +143,9 @@ void Client::handle_rpc(Command& cmd) {
     return;
   }
   ++inflight_;
-  post_to_proxy(*p, "rpc", std::move(*body), [this, id](proxy::HttpResponse r) {
-    if (std::string why = transport_failure(r); !why.empty()) {
-      spdlog::error("rpc proxy: client {}: {}", id_, why);
-      reply_error(id, errors::internal());
-    } else if (auto reply = proxy::decode_rpc_reply(r.body); !reply) {
-      spdlog::error("rpc proxy: client {}: undecodable response", id_);
+  post_to_proxy(*p, "rpc", std::move(*body), [this, id, p](proxy::HttpResponse r) {
+    auto reply = answer_of(r, p, &proxy::decode_rpc_reply, "rpc", id_);
+    if (!reply) {
       reply_error(id, errors::internal());
     } else if (reply->disconnect) {
       close_with(*reply->disconnect);
@@ -157,17 +175,12 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   }
   ++inflight_;
   auto held = std::make_shared<protocol::SubscribeRequest>(std::move(cmd.subscribe));
-  post_to_proxy(p, "subscribe", std::move(*body), [this, id, held](proxy::HttpResponse r) {
+  post_to_proxy(p, "subscribe", std::move(*body), [this, id, held, pp = &p](proxy::HttpResponse r) {
     --inflight_;
     in_dispatch_ = true;
     auto decided = [&]() -> std::expected<policy::ProxyGrant, Failure> {
-      if (std::string why = transport_failure(r); !why.empty()) {
-        spdlog::error("subscribe proxy: client {}: {}", id_, why);
-        return std::unexpected(errors::internal());
-      }
-      auto reply = proxy::decode_subscribe_reply(r.body);
+      auto reply = answer_of(r, pp, &proxy::decode_subscribe_reply, "subscribe", id_);
       if (!reply) {
-        spdlog::error("subscribe proxy: client {}: undecodable response", id_);
         return std::unexpected(errors::internal());
       }
       if (reply->disconnect) {
@@ -221,14 +234,11 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   ++inflight_;
   const bool json = codec_.type() == protocol::ProtocolType::kJson;
   auto held = std::make_shared<protocol::PublishRequest>(std::move(cmd.publish));
-  post_to_proxy(p, "publish", std::move(*body), [this, id, held, json](proxy::HttpResponse r) {
+  post_to_proxy(p, "publish", std::move(*body), [this, id, held, json, pp = &p](proxy::HttpResponse r) {
     --inflight_;
     in_dispatch_ = true;
-    if (std::string why = transport_failure(r); !why.empty()) {
-      spdlog::error("publish proxy: client {}: {}", id_, why);
-      reply_error(id, errors::internal());
-    } else if (auto reply = proxy::decode_publish_reply(r.body); !reply) {
-      spdlog::error("publish proxy: client {}: undecodable response", id_);
+    auto reply = answer_of(r, pp, &proxy::decode_publish_reply, "publish", id_);
+    if (!reply) {
       reply_error(id, errors::internal());
     } else if (reply->disconnect) {
       close_with(*reply->disconnect);
@@ -262,12 +272,9 @@ void Client::refresh_via_proxy() {
                 [this](proxy::HttpResponse r) {
                   refresh_inflight_ = false;
                   const int64_t now = clock().unix_seconds();
-                  std::optional<proxy::Reply<proxy::RefreshResult>> reply;
-                  if (std::string why = transport_failure(r); !why.empty()) {
-                    spdlog::error("refresh proxy: client {}: {}", id_, why);
-                  } else if (reply = proxy::decode_refresh_reply(r.body); !reply) {
-                    spdlog::error("refresh proxy: client {}: undecodable response", id_);
-                  }
+                  // Status transforms have no effect for refresh (server-api.md §4.10).
+                  auto reply = answer_of(r, nullptr, &proxy::decode_refresh_reply, "refresh",
+                                         id_);
                   if (!reply) {
                     // Transport failure: keep the connection, try again in 60 s.
                     expire_at_ = now + 60;
@@ -294,6 +301,61 @@ void Client::refresh_via_proxy() {
                   if (res.meta) {
                     meta_ = std::move(*res.meta);
                   }
+                  reschedule();
+                });
+}
+
+void Client::sub_refresh_via_proxy(const std::string& channel) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) {
+    return;
+  }
+  ClientSubscription* s = it->second.get();
+  const config::Config& cfg = *cfg_;
+  channel::Resolved res;
+  const proxy::ProxyConfig* p = nullptr;
+  if (channel::resolve(cfg, channel, res)) {
+    p = proxy::sub_refresh_proxy(cfg, *res.options);
+  }
+  if (p == nullptr) {
+    // No sub refresh proxy for the namespace (granular mode without a name, or none
+    // configured): Centrifugo's handler fails, and the subscription expires.
+    remove_subscription(channel, protocol::Unsubscribe{2501, "subscription expired"});
+    return;
+  }
+  s->refresh_inflight = true;
+  post_to_proxy(*p, "sub_refresh", proxy::encode_sub_refresh_request(*p, proxy_caller(), channel),
+                [this, channel, s, pp = p](proxy::HttpResponse r) {
+                  auto it = subs_.find(channel);
+                  if (it == subs_.end() || it->second.get() != s || !s->refresh_inflight) {
+                    return;  // unsubscribed meanwhile
+                  }
+                  s->refresh_inflight = false;
+                  const int64_t now = clock().unix_seconds();
+                  auto reply =
+                      answer_of(r, pp, &proxy::decode_sub_refresh_reply, "sub refresh", id_);
+                  if (!reply) {
+                    // Transport failure: keep the subscription, check again in 60 s.
+                    s->expire_at = now + 60;
+                    reschedule();
+                    return;
+                  }
+                  // Transformed statuses and `{}` have no result: expired, as is a bad
+                  // b64info (an internal error in the reference ends the subscription).
+                  const auto& res = reply->result;
+                  if (!res || res->expired || res->bad_info ||
+                      (res->expire_at > 0 && res->expire_at < now)) {
+                    remove_subscription(channel,
+                                        protocol::Unsubscribe{2501, "subscription expired"});
+                    return;
+                  }
+                  if (!res->info.empty()) {
+                    s->chan_info = res->info;
+                  }
+                  if (res->expire_at == 0) {
+                    --expiring_subs_;  // stops expiring (reference behaviour)
+                  }
+                  s->expire_at = res->expire_at;
                   reschedule();
                 });
 }

@@ -19,6 +19,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   s->positioned = p.positioned || p.recoverable;
   s->delta = p.delta;
   s->expire_at = p.expire_at;
+  s->server_refresh = p.server_refresh && !p.server_side;
   s->chan_info = p.chan_info;
   s->meta_ttl = p.meta_ttl;
   subs_[p.channel] = std::move(sub);
@@ -31,7 +32,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   base.was_recovering = p.recover;
   base.delta = p.delta;
   base.data = p.data;
-  if (p.expire_at > 0) {
+  if (p.expire_at > 0 && !s->server_refresh) {
     base.expires = true;
     base.ttl = ttl_until(p.expire_at);
   }

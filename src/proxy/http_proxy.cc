@@ -6,8 +6,10 @@
 #include <map>
 
 #include "core/ascii.h"
+#include "auth/jwt_claims.h"
 #include "core/base64.h"
 #include "protocol/codec.h"
+#include "protocol/json_decode.h"
 #include "protocol/json_entities.h"
 #include "protocol/json_raw.h"
 #include "protocol/json_writer.h"
@@ -18,22 +20,11 @@ namespace {
 namespace od = simdjson::ondemand;
 using JsonType = od::json_type;
 using protocol::key_is;
-
-std::optional<ProxyConfig> make_proxy(const config::Config& cfg, const std::string& endpoint,
-                                      config::Duration timeout) {
-  if (endpoint.empty()) {
-    return std::nullopt;
-  }
-  ProxyConfig p;
-  p.endpoint = endpoint;
-  p.timeout = timeout;
-  for (const auto& h : cfg.proxy_http_headers) {
-    p.http_headers.push_back(ascii_lower(h));
-  }
-  p.binary_encoding = cfg.proxy_binary_encoding;
-  p.include_connection_meta = cfg.proxy_include_connection_meta;
-  return p;
-}
+using protocol::json::decode_raw;
+using protocol::json::decode_string;
+using protocol::json::for_each_member;
+using protocol::json::type_of;
+using auth::claims::decode_override;
 
 void write_common(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
   w.field("client", c.client);
@@ -61,35 +52,18 @@ bool write_payload(protocol::JsonWriter& w, const ProxyConfig& p, std::string_vi
   return true;
 }
 
-void write_user_and_meta(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
+void write_user(protocol::JsonWriter& w, const Caller& c) {
   w.field("user", c.user);  // always present, even "" (server-api.md §4.3)
+}
+
+// Last, as in the reference's field order (server-api.md §4.11 field numbers).
+void write_meta(protocol::JsonWriter& w, const ProxyConfig& p, const Caller& c) {
   if (p.include_connection_meta && !c.meta.empty()) {
     w.field_raw("meta", c.meta);
   }
 }
 
 // --- decoding helpers (Go encoding/json leniency, server-api.md §0.1)
-
-template <class Fn>
-bool for_each_member(od::object& object, Fn&& fn) {
-  for (auto member : object) {
-    od::field field;
-    if (std::move(member).get(field) != simdjson::SUCCESS) {
-      return false;
-    }
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return false;
-    }
-    od::value value = field.value();
-    if (!fn(key, value)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool type_of(od::value& v, JsonType& t) { return v.type().get(t) == simdjson::SUCCESS; }
 
 // Opens `v` as an object; `is_null` when it is null (Go leaves the field unset).
 bool object_of(od::value& v, od::object& out, bool& is_null) {
@@ -102,31 +76,6 @@ bool object_of(od::value& v, od::object& out, bool& is_null) {
     return true;
   }
   return t == JsonType::object && v.get_object().get(out) == simdjson::SUCCESS;
-}
-
-bool decode_string(od::value& v, std::string& out) {
-  JsonType t;
-  if (!type_of(v, t)) {
-    return false;
-  }
-  if (t == JsonType::null) {
-    return true;
-  }
-  std::string_view s;
-  if (t != JsonType::string || v.get_string().get(s) != simdjson::SUCCESS) {
-    return false;
-  }
-  out.assign(s);
-  return true;
-}
-
-bool decode_raw(od::value& v, std::optional<std::string>& out) {
-  std::string_view raw;
-  if (!protocol::raw_json_bytes(v, raw)) {
-    return false;
-  }
-  out.emplace(raw);
-  return true;
 }
 
 bool decode_bool(od::value& v, bool& out) {
@@ -253,56 +202,6 @@ bool decode_disconnect(od::value& v, std::optional<Disconnect>& out) {
   return true;
 }
 
-bool decode_bool_value(od::value& v, std::optional<bool>& out) {
-  od::object o;
-  bool is_null = false;
-  if (!object_of(v, o, is_null)) {
-    return false;
-  }
-  if (is_null) {
-    out.reset();
-    return true;
-  }
-  bool b = false;
-  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
-        return key_is(key, "value") ? decode_bool(m, b) : true;
-      })) {
-    return false;
-  }
-  out = b;
-  return true;
-}
-
-bool decode_override(od::value& v, auth::SubscribeOptionOverride& out) {
-  od::object o;
-  bool is_null = false;
-  if (!object_of(v, o, is_null)) {
-    return false;
-  }
-  if (is_null) {
-    out = {};
-    return true;
-  }
-  return for_each_member(o, [&](std::string_view key, od::value& m) {
-    if (key_is(key, "presence")) {
-      return decode_bool_value(m, out.presence);
-    }
-    if (key_is(key, "join_leave")) {
-      return decode_bool_value(m, out.join_leave);
-    }
-    if (key_is(key, "force_push_join_leave")) {
-      return decode_bool_value(m, out.force_push_join_leave);
-    }
-    if (key_is(key, "force_recovery")) {
-      return decode_bool_value(m, out.force_recovery);
-    }
-    if (key_is(key, "force_positioning")) {
-      return decode_bool_value(m, out.force_positioning);
-    }
-    return true;
-  });
-}
-
 // A raw field with its base64 twin; the twin wins when non-empty (all results but publish).
 struct RawPair {
   std::optional<std::string> raw;
@@ -389,36 +288,185 @@ void fail_result(Reply<R>& reply) {
 
 }  // namespace
 
-std::optional<ProxyConfig> connect_proxy(const config::Config& cfg) {
-  return make_proxy(cfg, cfg.proxy_connect_endpoint, cfg.proxy_connect_timeout);
+namespace {
+
+const ProxyConfig* of_kind(const config::Config& cfg, config::ResolvedProxies::Kind kind) {
+  const auto& p = cfg.proxies_resolved.by_kind[kind];
+  return p ? &*p : nullptr;
 }
 
-std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg) {
-  return make_proxy(cfg, cfg.proxy_rpc_endpoint, cfg.proxy_rpc_timeout);
-}
-
-std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg) {
-  return make_proxy(cfg, cfg.proxy_refresh_endpoint, cfg.proxy_refresh_timeout);
-}
-
-std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
-                                           const config::ChannelOptions& o) {
-  if (!o.proxy_subscribe) {
-    return std::nullopt;
+// Default mode: the kind's proxy when the namespace asks for it; granular: the named one.
+const ProxyConfig* channel_proxy(const config::Config& cfg, bool wanted,
+                                 const std::string& name, config::ResolvedProxies::Kind kind) {
+  if (cfg.v6_proxies) {
+    // v6: <type>_proxy_enabled switches, the name picks `default` ("") or a proxies[] item.
+    if (!wanted) {
+      return nullptr;
+    }
+    return name.empty() ? of_kind(cfg, kind) : cfg.proxies_resolved.find(name);
   }
-  return make_proxy(cfg, cfg.proxy_subscribe_endpoint, cfg.proxy_subscribe_timeout);
+  if (cfg.granular_proxy_mode) {
+    return name.empty() ? nullptr : cfg.proxies_resolved.find(name);
+  }
+  return wanted || !name.empty() ? of_kind(cfg, kind) : nullptr;
 }
 
-std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
-                                         const config::ChannelOptions& o) {
-  if (!o.proxy_publish) {
-    return std::nullopt;
+// v6 (v6-config.md §2.6): the method always splits at rpc.namespace_boundary; proxy names
+// "" (= `default`) are rpc.proxy, others proxies[] items.
+std::expected<const ProxyConfig*, Error> v6_rpc_proxy(const config::Config& cfg,
+                                                      std::string_view method) {
+  const auto& namespaces = cfg.proxies_resolved.rpc_namespaces;
+  const bool any = cfg.v6_rpc_proxy_enabled ||
+                   std::any_of(namespaces.begin(), namespaces.end(),
+                               [](const auto& ns) { return ns.proxy_enabled; });
+  if (!any) {
+    return std::unexpected(errors::not_available());
   }
-  return make_proxy(cfg, cfg.proxy_publish_endpoint, cfg.proxy_publish_timeout);
+  std::string_view ns_name;
+  const std::string& boundary = cfg.rpc_namespace_boundary;
+  if (!boundary.empty()) {
+    if (size_t at = method.find(boundary); at != std::string_view::npos) {
+      ns_name = method.substr(0, at);
+    }
+  }
+  bool enabled = cfg.v6_rpc_proxy_enabled;
+  const std::string* name = &cfg.rpc_proxy_name;
+  if (!ns_name.empty()) {
+    auto ns = std::find_if(namespaces.begin(), namespaces.end(),
+                           [&](const auto& n) { return n.name == ns_name; });
+    if (ns == namespaces.end()) {
+      return std::unexpected(errors::method_not_found());
+    }
+    enabled = ns->proxy_enabled;
+    name = &ns->rpc_proxy_name;
+  }
+  const ProxyConfig* p = nullptr;
+  if (enabled) {
+    p = name->empty() ? of_kind(cfg, config::ResolvedProxies::kRpc)
+                      : cfg.proxies_resolved.find(*name);
+  }
+  if (p == nullptr) {
+    return std::unexpected(errors::not_available());
+  }
+  return p;
+}
+
+}  // namespace
+
+const ProxyConfig* connect_proxy(const config::Config& cfg) {
+  if (cfg.granular_proxy_mode) {
+    return cfg.connect_proxy_name.empty() ? nullptr
+                                          : cfg.proxies_resolved.find(cfg.connect_proxy_name);
+  }
+  return of_kind(cfg, config::ResolvedProxies::kConnect);
+}
+
+const ProxyConfig* refresh_proxy(const config::Config& cfg) {
+  if (cfg.granular_proxy_mode) {
+    return cfg.refresh_proxy_name.empty() ? nullptr
+                                          : cfg.proxies_resolved.find(cfg.refresh_proxy_name);
+  }
+  return of_kind(cfg, config::ResolvedProxies::kRefresh);
+}
+
+const ProxyConfig* subscribe_proxy(const config::Config& cfg, const config::ChannelOptions& o) {
+  return channel_proxy(cfg, o.proxy_subscribe, o.subscribe_proxy_name,
+                       config::ResolvedProxies::kSubscribe);
+}
+
+const ProxyConfig* publish_proxy(const config::Config& cfg, const config::ChannelOptions& o) {
+  return channel_proxy(cfg, o.proxy_publish, o.publish_proxy_name,
+                       config::ResolvedProxies::kPublish);
+}
+
+const ProxyConfig* sub_refresh_proxy(const config::Config& cfg,
+                                     const config::ChannelOptions& o) {
+  return channel_proxy(cfg, o.proxy_sub_refresh, o.sub_refresh_proxy_name,
+                       config::ResolvedProxies::kSubRefresh);
+}
+
+bool server_side_sub_refresh(const config::ChannelOptions& o) {
+  return o.proxy_sub_refresh || !o.sub_refresh_proxy_name.empty();
+}
+
+std::expected<const ProxyConfig*, Error> rpc_proxy(const config::Config& cfg,
+                                                   std::string_view method) {
+  if (cfg.v6_proxies) {
+    return v6_rpc_proxy(cfg, method);
+  }
+  if (!cfg.granular_proxy_mode) {
+    if (const ProxyConfig* p = of_kind(cfg, config::ResolvedProxies::kRpc)) {
+      return p;
+    }
+    return std::unexpected(errors::not_available());
+  }
+  // Centrifugo installs an RPC handler only when some rpc_proxy_name is set.
+  const auto& namespaces = cfg.proxies_resolved.rpc_namespaces;
+  const bool any = !cfg.rpc_proxy_name.empty() ||
+                   std::any_of(namespaces.begin(), namespaces.end(),
+                               [](const auto& ns) { return !ns.rpc_proxy_name.empty(); });
+  if (!any) {
+    return std::unexpected(errors::not_available());
+  }
+  std::string_view ns_name;
+  const std::string& boundary = cfg.rpc_namespace_boundary;
+  if (!boundary.empty()) {
+    if (size_t at = method.find(boundary); at != std::string_view::npos) {
+      ns_name = method.substr(0, at);
+    }
+  }
+  const std::string* proxy_name = &cfg.rpc_proxy_name;
+  if (!ns_name.empty()) {
+    auto ns = std::find_if(namespaces.begin(), namespaces.end(),
+                           [&](const auto& n) { return n.name == ns_name; });
+    if (ns == namespaces.end()) {
+      return std::unexpected(errors::method_not_found());
+    }
+    proxy_name = &ns->rpc_proxy_name;
+  }
+  if (proxy_name->empty()) {
+    return std::unexpected(errors::not_available());
+  }
+  const ProxyConfig* p = cfg.proxies_resolved.find(*proxy_name);
+  if (p == nullptr) {
+    return std::unexpected(errors::not_available());  // a reload dropped it; config checks
+  }
+  return p;
+}
+
+std::optional<StatusTransformed> transform_status(const ProxyConfig& p, int status) {
+  for (const auto& t : p.http_status_transforms) {
+    if (t.status_code != status) {
+      continue;
+    }
+    StatusTransformed out;
+    if (t.error_code > 0) {
+      out.error = Error{t.error_code, t.error_message, t.error_temporary};
+      return out;
+    }
+    if (t.disconnect_code > 0) {
+      out.disconnect = Disconnect{t.disconnect_code, t.disconnect_reason};
+      return out;
+    }
+  }
+  return std::nullopt;
 }
 
 Headers request_headers(const ProxyConfig& p, const Headers& client_headers) {
   Headers out;
+  for (const auto& [name, value] : p.static_http_headers) {
+    if (name == "content-type") {
+      continue;  // forced below
+    }
+    const bool allowed =
+        std::find(p.http_headers.begin(), p.http_headers.end(), name) != p.http_headers.end();
+    const bool forwarded =
+        allowed && std::any_of(client_headers.begin(), client_headers.end(),
+                               [&](const auto& h) { return ascii_lower(h.first) == name; });
+    if (!forwarded) {
+      out.emplace_back(name, value);
+    }
+  }
   for (const auto& [name, value] : client_headers) {
     std::string lower = ascii_lower(name);
     if (lower == "content-type") {
@@ -465,13 +513,14 @@ std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller
   protocol::JsonWriter w(out);
   w.begin_object();
   write_common(w, p, c);
-  write_user_and_meta(w, p, c);
+  write_user(w, c);
   if (!req.method.empty()) {
     w.field("method", req.method);
   }
   if (!write_payload(w, p, req.data)) {
     return std::nullopt;
   }
+  write_meta(w, p, c);
   w.end_object();
   return out;
 }
@@ -485,11 +534,12 @@ std::optional<std::string> encode_channel_request(const ProxyConfig& p, const Ca
   protocol::JsonWriter w(out);
   w.begin_object();
   write_common(w, p, c);
-  write_user_and_meta(w, p, c);
+  write_user(w, c);
   w.field("channel", channel);
   if (!write_payload(w, p, data)) {
     return std::nullopt;
   }
+  write_meta(w, p, c);
   w.end_object();
   return out;
 }
@@ -501,9 +551,51 @@ std::string encode_refresh_request(const ProxyConfig& p, const Caller& c) {
   protocol::JsonWriter w(out);
   w.begin_object();
   write_common(w, p, c);
-  write_user_and_meta(w, p, c);
+  write_user(w, c);
+  write_meta(w, p, c);
   w.end_object();
   return out;
+}
+
+std::string encode_sub_refresh_request(const ProxyConfig& p, const Caller& c,
+                                       std::string_view channel) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object();
+  write_common(w, p, c);
+  write_user(w, c);
+  w.field("channel", channel);
+  write_meta(w, p, c);
+  w.end_object();
+  return out;
+}
+
+std::optional<Reply<SubRefreshResult>> decode_sub_refresh_reply(std::string_view body) {
+  return decode_reply<SubRefreshResult>(body, [&](od::object& o, Reply<SubRefreshResult>& r) {
+    RawPair info;
+    SubRefreshResult result;
+    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+      if (key_is(key, "expired")) {
+        return decode_bool(v, result.expired);
+      }
+      if (key_is(key, "expire_at")) {
+        return decode_int(v, result.expire_at);
+      }
+      if (key_is(key, "info")) {
+        return decode_raw(v, info.raw);
+      }
+      if (key_is(key, "b64info")) {
+        return decode_string(v, info.b64);
+      }
+      return true;
+    });
+    if (!ok) {
+      return false;
+    }
+    result.bad_info = !info.resolve(result.info);
+    r.result = std::move(result);
+    return true;
+  });
 }
 
 std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <expected>
 #include <functional>
 #include <optional>
 #include <string>
@@ -40,29 +41,44 @@ struct HttpResponse {
 // Sends a POST on the calling shard; `done` runs exactly once, later, on the same shard.
 using HttpPost = std::function<void(HttpRequest, std::function<void(HttpResponse)>)>;
 
-// One configured proxy (server-api.md §4.1.1: the proxy_* keys shared by every type).
-struct ProxyConfig {
-  std::string endpoint;
-  std::chrono::milliseconds timeout{1000};
-  std::vector<std::string> http_headers;  // lower-cased names of client headers to forward
-  bool binary_encoding = false;
-  bool include_connection_meta = false;
+// One configured proxy (server-api.md §4.1): resolved at config load, immutable, owned by
+// the Config it came from (pointers below live as long as that Config).
+using ProxyConfig = config::ProxyDefinition;
+
+// The proxy of each event, default or granular mode (server-api.md §4.1); null when there is
+// none. A namespace that asks for a proxy the node lacks answers 108, as Centrifugo
+// (client_policy).
+const ProxyConfig* connect_proxy(const config::Config& cfg);
+const ProxyConfig* refresh_proxy(const config::Config& cfg);
+// Subscribe / publish / sub refresh proxies of a namespace. Default mode: the
+// proxy_<type>_endpoint proxy when the namespace has proxy_<type> (or a <type>_proxy_name,
+// which Centrifugo's default mode treats alike). Granular mode: the proxy named by
+// <type>_proxy_name.
+const ProxyConfig* subscribe_proxy(const config::Config& cfg, const config::ChannelOptions& o);
+const ProxyConfig* publish_proxy(const config::Config& cfg, const config::ChannelOptions& o);
+const ProxyConfig* sub_refresh_proxy(const config::Config& cfg,
+                                     const config::ChannelOptions& o);
+// Whether the namespace's subscriptions are refreshed server-side (its sub refresh is a
+// proxy: proxy_sub_refresh or sub_refresh_proxy_name), so the client is not given a ttl.
+bool server_side_sub_refresh(const config::ChannelOptions& o);
+// The RPC proxy of `method`, or the error the client gets: 108 without any RPC proxy (no RPC
+// handler), in granular mode 104 for an unknown rpc namespace and 108 for a method whose
+// namespace has no rpc_proxy_name (server-api.md §4.1.2, §4.9).
+std::expected<const ProxyConfig*, Error> rpc_proxy(const config::Config& cfg,
+                                                   std::string_view method);
+
+// A non-200 status matched by the proxy's status transforms (server-api.md §4.10): the
+// answer as if the body were {"error": ...} or {"disconnect": ...}; nullopt when none
+// matches (a transport failure).
+struct StatusTransformed {
+  std::optional<Error> error;
+  std::optional<Disconnect> disconnect;
 };
+std::optional<StatusTransformed> transform_status(const ProxyConfig& p, int status);
 
-// The connect and RPC proxies of the default (non-granular) mode; nullopt when disabled.
-std::optional<ProxyConfig> connect_proxy(const config::Config& cfg);
-std::optional<ProxyConfig> rpc_proxy(const config::Config& cfg);
-std::optional<ProxyConfig> refresh_proxy(const config::Config& cfg);
-// Subscribe / publish proxies of a namespace: nullopt unless the namespace asks for the proxy
-// (proxy_subscribe / proxy_publish) and its endpoint is configured. A namespace that asks
-// for a proxy the node lacks answers 108, as Centrifugo (client_policy).
-std::optional<ProxyConfig> subscribe_proxy(const config::Config& cfg,
-                                           const config::ChannelOptions& o);
-std::optional<ProxyConfig> publish_proxy(const config::Config& cfg,
-                                         const config::ChannelOptions& o);
-
-// The request headers of a proxy call (server-api.md §4.2): the forwarded client headers
-// named in `p.http_headers`, then Content-Type: application/json.
+// The request headers of a proxy call (server-api.md §4.2): the static headers, overridden by
+// the forwarded client headers named in `p.http_headers`, then Content-Type:
+// application/json.
 Headers request_headers(const ProxyConfig& p, const Headers& client_headers);
 
 // Who calls: the fields common to every request (server-api.md §4.3).
@@ -82,6 +98,9 @@ std::optional<std::string> encode_rpc_request(const ProxyConfig& p, const Caller
                                               const protocol::RpcRequest& req);
 // Refresh: the common fields, user and meta only.
 std::string encode_refresh_request(const ProxyConfig& p, const Caller& c);
+// Sub refresh (server-api.md §4.8): the common fields, user, channel and meta.
+std::string encode_sub_refresh_request(const ProxyConfig& p, const Caller& c,
+                                       std::string_view channel);
 std::optional<std::string> encode_subscribe_request(const ProxyConfig& p, const Caller& c,
                                                     std::string_view channel,
                                                     std::string_view data);
@@ -118,6 +137,14 @@ struct RefreshResult {
   bool bad_info = false;            // b64info did not decode: the connection closes (3004)
 };
 
+// SubRefreshResult (server-api.md §4.8).
+struct SubRefreshResult {
+  bool expired = false;
+  int64_t expire_at = 0;
+  std::string info;       // b64info decoded when non-empty; "" = keep
+  bool bad_info = false;  // b64info did not decode: the subscription expires
+};
+
 // SubscribeResult (server-api.md §4.6): b64info/b64data win when non-empty.
 struct SubscribeResult {
   int64_t expire_at = 0;
@@ -139,6 +166,8 @@ std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body);
 std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body);
 // Only `result` matters for refresh: `error` and `disconnect` are ignored (server-api.md §4.5).
 std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body);
+// As refresh: only `result` matters (server-api.md §4.8).
+std::optional<Reply<SubRefreshResult>> decode_sub_refresh_reply(std::string_view body);
 std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body);
 std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body);
 

@@ -68,11 +68,12 @@ struct OriginGlobs {
 
 namespace {
 
-// The client headers forwarded to proxies (proxy_http_headers), kept for the session: the
-// first non-empty value of each configured name, as Centrifugo's Header.Get.
+// The client headers forwarded to proxies (proxy_http_headers, or the http_headers of every
+// granular proxy), kept for the session: the first non-empty value of each configured name,
+// as Centrifugo's Header.Get.
 void capture_proxy_headers(const config::Config& cfg, const IncomingRequest& req,
                            node::ConnectionRequest& cr) {
-  for (const auto& name : cfg.proxy_http_headers) {
+  for (const auto& name : cfg.proxies_resolved.captured_headers) {
     std::string_view value = req[name];
     if (!value.empty()) {
       cr.headers.emplace_back(ascii_lower(name), std::string(value));

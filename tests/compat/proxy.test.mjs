@@ -5,58 +5,11 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { Backend } from './proxy_backend.mjs';
 import {
   test, startServer, spawnGyre, freePort, RawClient, WebSocket, userToken, until, sleep,
   assertServerAlive,
 } from './harness.mjs';
-
-/** A backend: `routes[path](body, req, res)` answers; every request is recorded. */
-class Backend {
-  constructor() {
-    this.requests = [];
-    this.connections = 0;
-    this.routes = {};
-    this.server = http.createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        const rec = { path: req.url, method: req.method, headers: req.headers, text, json: JSON.parse(text) };
-        this.requests.push(rec);
-        const route = this.routes[req.url];
-        if (!route) {
-          res.writeHead(404).end();
-          return;
-        }
-        route(rec, res);
-      });
-    });
-    this.server.on('connection', (sock) => {
-      this.connections++;
-      sock.on('error', () => {});
-    });
-  }
-  async start() {
-    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = this.server.address().port;
-    this.url = `http://127.0.0.1:${this.port}`;
-  }
-  reply(path, obj, status = 200) {
-    this.routes[path] = (rec, res) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(typeof obj === 'string' ? obj : JSON.stringify(typeof obj === 'function' ? obj(rec) : obj));
-    };
-  }
-  take(path) {
-    const i = this.requests.findIndex((r) => r.path === path);
-    assert.ok(i >= 0, `no request to ${path}; got ${JSON.stringify(this.requests.map((r) => r.path))}`);
-    return this.requests.splice(i, 1)[0];
-  }
-  async stop() {
-    this.server.closeAllConnections?.();
-    await new Promise((r) => this.server.close(r));
-  }
-}
 
 let backend;
 let srv;
@@ -148,7 +101,7 @@ test('connect proxy: exact request body, forwarded headers, every result field h
   const rreq = backend.take('/rpc');
   assert.equal(rreq.text,
     `{"client":"${res.client}","transport":"websocket","protocol":"json","encoding":"json",` +
-    `"user":"u56","meta":{"plan":"gold"},"method":"getPrice","data":{"id":12}}`);
+    `"user":"u56","method":"getPrice","data":{"id":12},"meta":{"plan":"gold"}}`);
   assert.equal(rreq.headers.authorization, 'Bearer abc');
 });
 
@@ -373,7 +326,7 @@ test('subscribe proxy: exact request, result info/data/override/expire_at honour
   const req = backend.take('/subscribe');
   assert.equal(req.text,
     `{"client":"${client}","transport":"websocket","protocol":"json","encoding":"json",` +
-    `"user":"sub1","meta":{"m":"sub1"},"channel":"px:room","data":{"want":1}}`);
+    `"user":"sub1","channel":"px:room","data":{"want":1},"meta":{"m":"sub1"}}`);
   assert.equal(req.headers['x-custom'], 'h-sub');
   // The channel info from the proxy is the subscriber's: presence shows it.
   const p = await srv.apiOk('presence', { channel: 'px:room' });
@@ -406,7 +359,7 @@ test('publish proxy: exact request, modified data is published, skip_history', a
   const req = backend.take('/publish');
   assert.equal(req.text,
     `{"client":"${client}","transport":"websocket","protocol":"json","encoding":"json",` +
-    `"user":"pub1","meta":{"m":"pub1"},"channel":"px:news","data":{"text":"original"}}`);
+    `"user":"pub1","channel":"px:news","data":{"text":"original"},"meta":{"m":"pub1"}}`);
   const push = await c.push((p) => p.channel === 'px:news' && p.pub);
   assert.deepEqual(push.push.pub.data, { text: 'modified' });
   assert.equal(push.push.pub.info.user, 'pub1');

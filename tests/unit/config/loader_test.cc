@@ -474,7 +474,7 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
   input.config_path = write("config.json", R"({"redis_tls_cert": "x", "admin": true,
-      "graphite": true, "proxy_sub_refresh_endpoint": "http://x", "tls": false,
+      "graphite": true, "proxy_grpc_compression": true, "tls": false,
       "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
@@ -483,7 +483,7 @@ TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
       "key \"redis_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"admin\" is not supported by this version of Gyre and is ignored",
       "key \"graphite\" is not supported by this version of Gyre and is ignored",
-      "key \"proxy_sub_refresh_endpoint\" is not supported by this version of Gyre and is ignored",
+      "key \"proxy_grpc_compression\" is not supported by this version of Gyre and is ignored",
       "key \"tls\" is not supported by this version of Gyre and is ignored",
       "key \"redis_sentinel_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_cache_empty\" is not supported by this version of Gyre and is ignored",
@@ -680,13 +680,17 @@ TEST_F(LoaderTest, EveryKeyAcceptsAValueOfItsType) {
       case schema::Type::kDisconnectTransforms:
       case schema::Type::kHttpTransforms:
         return R"({"enabled": true})";
+      case schema::Type::kJson:
+        return "[]";
     }
     return "";
   };
   // (flag name, value): v5 keys and v6 paths; v6 flags use v6 value rules.
   std::vector<std::pair<std::string, std::string>> keys;
   for (const auto& k : schema::global_keys()) {
-    keys.emplace_back(std::string(k.name), sample(k.type));
+    if (!k.name.empty()) {
+      keys.emplace_back(std::string(k.name), sample(k.type));
+    }
     if (!k.v6.empty() && k.type != schema::Type::kNamespaces &&
         k.type != schema::Type::kDisconnectTransforms && k.type != schema::Type::kHttpTransforms) {
       keys.emplace_back(std::string(k.v6), sample(k.type));

@@ -63,11 +63,13 @@ void setup_logging(const Config& cfg) {
 // A shard's event loop. Output is corked: ready handlers (reads, fan-outs, engine results)
 // run first, and queued output is written when the loop runs out of ready work — or after
 // kMaxHandlersPerFlush handlers under sustained load — so one writev per connection carries
-// everything produced meanwhile.
+// everything produced meanwhile. Connections written a moment ago may be held a short window
+// (write coalescing, transport/write_coalescing.h); the loop then wakes for the earliest hold.
 void run_shard(gyre::Shard& shard) {
   constexpr int kMaxHandlersPerFlush = 256;
   gyre::Shard::set_current(&shard);
-  gyre::transport::WebSocketSession::set_loop_driven_flush(true);
+  using WS = gyre::transport::WebSocketSession;
+  WS::set_loop_driven_flush(true);
   auto& io = shard.io();
   auto guard = boost::asio::make_work_guard(io);
   while (!io.stopped()) {
@@ -75,9 +77,21 @@ void run_shard(gyre::Shard& shard) {
     while (ran < kMaxHandlersPerFlush && io.poll_one() != 0) {
       ++ran;
     }
-    size_t flushed = gyre::transport::WebSocketSession::flush_dirty();
+    size_t flushed = WS::flush_dirty();
     if (ran == 0 && flushed == 0) {
-      io.run_one();
+      // Nothing ready: wait for events, but not past the earliest write hold (write
+      // coalescing; the wait's resolution is epoll's millisecond).
+      WS::loop_idle();
+      uint64_t until = WS::hold_deadline_us();
+      if (until == 0) {
+        io.run_one();
+      } else {
+        uint64_t now = gyre::transport::coalescing_now_us();
+        if (until > now) {
+          io.run_one_for(std::chrono::microseconds(until - now));
+        }
+      }
+      WS::loop_busy();
     }
   }
 }
@@ -155,6 +169,10 @@ int run_server(const gyre::config::LoadResult& loaded,
   auto cfg = std::make_shared<const Config>(loaded.config);
   setup_logging(*cfg);
   apply_test_hooks();
+  gyre::transport::WebSocketSession::set_write_coalescing(gyre::transport::coalescing_options(
+      cfg->client_write_delay.count(),
+      cfg->client_max_messages_in_frame == 0 ? 16 : cfg->client_max_messages_in_frame,
+      cfg->client_reply_without_queue));
   for (const auto& w : loaded.warnings) {
     spdlog::warn("{}", w);
   }

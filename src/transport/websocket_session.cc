@@ -272,14 +272,41 @@ void WebSocketSession::clear_out(bool keep_partial_front) {
   }
 }
 
+WebSocketSession::Chunk* WebSocketSession::joinable_tail() {
+  if (out_empty()) {
+    return nullptr;
+  }
+  Chunk& last = out_.back();
+  if (last.sent != 0 || !frame_has_room(last.messages)) {
+    return nullptr;
+  }
+  if (last.open) {
+    return &last;
+  }
+  // An unsent shared push (not compressed, not uni_websocket's bare push) becomes an owned
+  // frame that further messages join: its bytes are copied once.
+  if (last.slot == nullptr || opts_.deflate || opts_.unidirectional) {
+    return nullptr;
+  }
+  size_t h = server_header_len(*last.frame);
+  last.owned.reserve(std::max<size_t>(1024, 2 * last.frame->size()));
+  last.owned.assign(*last.frame, h);
+  queued_bytes_ -= std::min(queued_bytes_, h);
+  release(last);
+  last.open = true;
+  last.messages = 1;
+  last.header_len = 0;
+  return &last;
+}
+
 void WebSocketSession::send(std::string message) {
   if (close_queued_ || finished_) {
     return;
   }
   const bool json = opts_.protocol == protocol::ProtocolType::kJson;
   size_t added = message.size();
-  Chunk* last = out_empty() ? nullptr : &out_.back();
-  if (last != nullptr && last->open && last->sent == 0 && frame_has_room(last->messages)) {
+  Chunk* last = joinable_tail();
+  if (last != nullptr) {
     if (json) {
       last->owned += '\n';
       ++added;
@@ -335,24 +362,13 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                                           : D::kZDeltaPatch)
                                : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
-  } else if (!opts_.unidirectional && g_coalescing.max_messages_in_frame != 1 && !out_empty()) {
+  } else if (Chunk* tail = opts_.unidirectional ? nullptr : joinable_tail()) {
     // client_max_messages_in_frame: a push queued behind an unsent data frame joins it (JSON
     // lines, or Protobuf's varint-delimited messages), as Centrifuge's writer merges queued
-    // messages. The push's bytes are copied; an unsent shared push in front is turned into
-    // such a frame first.
-    Chunk& last = out_.back();
-    if (last.sent == 0 && frame_has_room(last.messages) && (last.open || last.slot != nullptr)) {
+    // messages. The push's bytes are copied.
+    Chunk& last = *tail;
+    {  // NOLINT(readability-braces-around-statements): scope of the join
       const bool json = opts_.protocol == protocol::ProtocolType::kJson;
-      if (!last.open) {
-        size_t h = server_header_len(*last.frame);
-        last.owned.reserve(std::max<size_t>(1024, 2 * last.frame->size()));
-        last.owned.assign(*last.frame, h);
-        queued_bytes_ -= std::min(queued_bytes_, h);
-        release(last);
-        last.open = true;
-        last.messages = 1;
-        last.header_len = 0;
-      }
       size_t h = server_header_len(*frame);
       size_t added = frame->size() - h;
       if (json) {

@@ -140,6 +140,10 @@ class WebSocketSession final : public node::Transport,
 
   bool out_empty() const { return head_ == out_.size(); }
   Chunk& push_chunk();
+  // The last queued chunk if further messages may join its frame (unsent, room left per
+  // client_max_messages_in_frame), turning an uncompressed shared push into an open owned
+  // frame; else null.
+  Chunk* joinable_tail();
   void pop_front_chunk();
   void clear_out(bool keep_partial_front);
   static void release(Chunk& c);

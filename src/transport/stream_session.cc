@@ -188,7 +188,7 @@ void StreamSession::enqueue_close(const Disconnect& d) {
   if (client_) {
     client_->transport_closed();
   }
-  schedule_flush();
+  schedule_flush(true);  // a held stream ends now, with what is queued before
 }
 
 void StreamSession::schedule_flush(bool urgent) {

@@ -472,7 +472,7 @@ void WebSocketSession::push_control(uint8_t opcode, std::string_view payload) {
   c.header_len = static_cast<uint8_t>(ws::write_header(c.header, opcode, payload.size()));
   c.owned.assign(payload);
   queued_bytes_ += c.owned.size();
-  schedule_flush();
+  schedule_flush(true);  // control frames (ping, pong) never wait for a coalescing window
 }
 
 void WebSocketSession::close(const Disconnect& d) {
@@ -503,7 +503,7 @@ void WebSocketSession::enqueue_close(uint16_t code, std::string_view reason) {
   Chunk& c = push_chunk();
   c.owned = ws::close_frame(code, reason);  // header included
   queued_bytes_ += c.owned.size();
-  schedule_flush();
+  schedule_flush(true);  // a held connection closes now, with what is queued before
 }
 
 void WebSocketSession::schedule_flush(bool urgent) {

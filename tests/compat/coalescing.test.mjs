@@ -18,6 +18,7 @@ import { test, startServer, userToken, uniq, runGyre, makeTempDir } from './harn
 let srvDefault; // adaptive coalescing (the default)
 let srvHeld; // a fixed 1-minute window, replies without queue
 let srvTwo; // the same, at most 2 messages per frame
+let srvStream; // the same as srvHeld, with http_stream
 
 const base = { api_key: 'k', token_hmac_secret_key: 'secret', allow_subscribe_for_client: true, gomaxprocs: 1 };
 
@@ -27,9 +28,10 @@ before(async () => {
   srvTwo = await startServer({
     ...base, client_write_delay: '1m', client_reply_without_queue: true, client_max_messages_in_frame: 2,
   });
+  srvStream = await startServer({ ...base, client_write_delay: '1m', client_reply_without_queue: true, http_stream: true });
 });
 after(async () => {
-  await Promise.all([srvDefault, srvHeld, srvTwo].filter(Boolean).map((x) => x.stop()));
+  await Promise.all([srvDefault, srvHeld, srvTwo, srvStream].filter(Boolean).map((x) => x.stop()));
 });
 
 async function subscribed(s, server, ch) {
@@ -81,6 +83,51 @@ test('client_write_delay: publications to a recently written connection are held
   const m = await c.message();
   assert.equal(m.text, [pushLine(ch, { n: 1 }), pushLine(ch, { n: 2 }), pushLine(ch, { n: 3 }),
     JSON.stringify({ id: 3, subscribe: {} })].join('\n'));
+});
+
+test('client_write_delay: a disconnect does not wait for the window: held pushes, then the close frame', async (t, s) => {
+  const ch = uniq('co');
+  const c = await subscribed(s, srvHeld, ch);
+  await srvHeld.apiOk('publish', { channel: ch, data: { n: 1 } });
+  assert.equal(c.frames.filter((f) => !f.taken).length, 0, `held: ${c.dump()}`);
+  await srvHeld.apiOk('disconnect', { user: 'u1', disconnect: { code: 4000, reason: 'bye' } });
+  assert.equal((await c.message()).text, pushLine(ch, { n: 1 }));
+  assert.deepEqual(await c.close(), { code: 4000, reason: 'bye' });
+});
+
+test('client_write_delay: HTTP-stream output is held and leaves with the next reply too', async (t, s) => {
+  const ch = uniq('co');
+  const ac = new AbortController();
+  s.defer(() => ac.abort());
+  const res = await fetch(`${srvStream.base}/connection/http_stream`, {
+    method: 'POST', signal: ac.signal,
+    body: JSON.stringify({ id: 1, connect: { token: userToken('u1') } }) + '\n' +
+      JSON.stringify({ id: 2, subscribe: { channel: ch } }) + '\n',
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let text = '';
+  const readUntil = async (pred) => {
+    while (!pred(text)) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `stream ended: ${text}`);
+      text += dec.decode(value, { stream: true });
+    }
+  };
+  await readUntil((x) => x.includes('"id":2'));
+  const { session, node } = JSON.parse(text.split('\n')[0]).connect;
+  text = '';
+  await srvStream.apiOk('publish', { channel: ch, data: { n: 1 } });
+  // The reply to a command sent through /emulation does not wait for the window and carries
+  // the held push before it.
+  const em = await fetch(`${srvStream.base}/emulation`, {
+    method: 'POST',
+    body: JSON.stringify({ session, node, data: JSON.stringify({ id: 3, subscribe: { channel: ch + 'b' } }) }),
+  });
+  assert.equal(em.status, 204);
+  await readUntil((x) => x.includes('"id":3'));
+  assert.equal(text, pushLine(ch, { n: 1 }) + '\n' + JSON.stringify({ id: 3, subscribe: {} }) + '\n');
 });
 
 test('client_max_messages_in_frame: 2 splits the held output into frames of two messages', async (t, s) => {

@@ -65,11 +65,14 @@ uint64_t CoalescingPolicy::window_us() const {
     case CoalescingOptions::Mode::kAdaptive:
       break;
   }
-  if (load_ <= kLoadFloor) {
-    return 0;
+  uint64_t by_load = 0;
+  if (load_ > kLoadFloor) {
+    double f = std::min(1.0, (load_ - kLoadFloor) / (kLoadFull - kLoadFloor));
+    by_load = static_cast<uint64_t>(f * static_cast<double>(kLoadWindow.count()));
   }
-  double f = std::min(1.0, (load_ - kLoadFloor) / (kLoadFull - kLoadFloor));
-  auto by_load = static_cast<uint64_t>(f * static_cast<double>(kLoadWindow.count()));
+  // Not gated by the load: a loop that just spent milliseconds writing one fan-out is busy in
+  // those moments however idle it is on average (e.g. waiting for a slow publisher's next
+  // request), and holding adds no more than that flush delays everyone anyway.
   uint64_t by_flush = std::max(flush_max_cur_, flush_max_prev_);
   return std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count()));
 }

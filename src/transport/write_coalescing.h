@@ -11,10 +11,10 @@
 // that was not written within the window (an idle one) is written at once, so a lone message
 // gets no added latency.
 //
-// The adaptive window follows the shard loop's load: zero while the loop is mostly idle
-// (busy fraction <= kLoadFloor); above that, the larger of a load-proportional part (up to
-// kLoadWindow at kLoadFull) and the longest flush of the loop over the last period, bounded by
-// kAdaptiveMaxWindow. The flush term matters for fan-outs to many connections: when writing
+// The adaptive window follows the shard loop's load: the larger of a load-proportional part
+// (zero while the loop's busy fraction is <= kLoadFloor, up to kLoadWindow at kLoadFull) and
+// the longest flush of the loop over the current and the last period, bounded by
+// kAdaptiveMaxWindow. An idle loop (no flush for a period, low load) has a zero window. The flush term matters for fan-outs to many connections: when writing
 // one publication to every subscriber takes longer than the load part of the window, the
 // subscribers were never "written a moment ago" when the next publication comes, and nothing
 // would ever be held; with the window at least as long as a flush, the next publications

@@ -127,10 +127,24 @@ TEST(WriteCoalescingTest, AdaptiveWindowCoversTheLongestFlushUpToItsBound) {
   // Bounded.
   p.flush_took(60'000);
   EXPECT_EQ(p.window_us(), static_cast<uint64_t>(CoalescingPolicy::kAdaptiveMaxWindow.count()));
-  // An idle loop holds nothing, whatever the flushes took.
+  // An idle loop: the flush is remembered one more period, then the window is zero.
   p.loop_idle(t);
   p.loop_busy(t + 1'000'000);
+  EXPECT_EQ(p.window_us(), static_cast<uint64_t>(CoalescingPolicy::kAdaptiveMaxWindow.count()));
+  p.loop_idle(t + 1'000'001);
+  p.loop_busy(t + 2'000'000);
   EXPECT_EQ(p.window_us(), 0u);
+}
+
+TEST(WriteCoalescingTest, ALongFlushHoldsEvenWhenTheLoopIsMostlyIdle) {
+  // A slow sequential publisher: the loop waits for each request most of the time, but each
+  // publication's flush to every subscriber takes milliseconds.
+  auto p = adaptive();
+  uint64_t t = run_loop(p, 1'000'000, 100, 900, 50'000);
+  ASSERT_EQ(p.window_us(), 0u);
+  p.flush_took(4000);
+  EXPECT_EQ(p.window_us(), 4000u);
+  EXPECT_EQ(p.hold_until(t + 1000, static_cast<uint32_t>(t), false, 10), t + 4000);
 }
 
 TEST(WriteCoalescingTest, AConnectionIdleLongerThanTheWindowIsWrittenAtOnce) {

@@ -119,9 +119,11 @@ const KeySpec<Config> kGlobalKeys[] = {
      "written at once. WebSocket, HTTP-stream, SSE and uni transports."},
     {"client_max_messages_in_frame", "client.max_messages_in_frame", T::kInt,
      &Config::client_max_messages_in_frame,
-     "Messages joined in one WebSocket frame (JSON lines, Protobuf varint-delimited): 0 = 16 "
-     "(as Centrifuge), -1 = no limit, 1 = one per frame. Not for uni_websocket and compressed "
-     "pushes."},
+     "Messages joined in one WebSocket frame (JSON lines, Protobuf varint-delimited). 0 "
+     "(default): replies up to 16 per frame, each publication push its own frame (the "
+     "centrifuge-js SDK can reorder publication events when a frame of several pushes is "
+     "followed by another frame at once); N > 0: at most N, pushes joined too, as "
+     "Centrifuge's writer; -1: no limit. Not for uni_websocket and compressed pushes."},
     {"client_reply_without_queue", "client.reply_without_queue", T::kBool,
      &Config::client_reply_without_queue,
      "Command replies (and other messages to one connection) never wait for the "

@@ -217,7 +217,7 @@ void validate(const Config& config) {
   }
   if (config.client_max_messages_in_frame < -1) {
     fail("client_max_messages_in_frame",
-         fmt::format("must be positive, 0 (default 16) or -1 (no limit), got {}",
+         fmt::format("must be positive, 0 (default) or -1 (no limit), got {}",
                      config.client_max_messages_in_frame));
   }
   if (config.client_queue_max_size <= 0) {

@@ -171,7 +171,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   apply_test_hooks();
   gyre::transport::WebSocketSession::set_write_coalescing(gyre::transport::coalescing_options(
       cfg->client_write_delay.count(),
-      cfg->client_max_messages_in_frame == 0 ? 16 : cfg->client_max_messages_in_frame,
+      cfg->client_max_messages_in_frame,
       cfg->client_reply_without_queue));
   for (const auto& w : loaded.warnings) {
     spdlog::warn("{}", w);

@@ -285,7 +285,8 @@ WebSocketSession::Chunk* WebSocketSession::joinable_tail() {
   }
   // An unsent shared push (not compressed, not uni_websocket's bare push) becomes an owned
   // frame that further messages join: its bytes are copied once.
-  if (last.slot == nullptr || opts_.deflate || opts_.unidirectional) {
+  if (last.slot == nullptr || opts_.deflate || opts_.unidirectional ||
+      !g_coalescing.join_pushes) {
     return nullptr;
   }
   size_t h = server_header_len(*last.frame);
@@ -362,7 +363,9 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                                           : D::kZDeltaPatch)
                                : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
-  } else if (Chunk* tail = opts_.unidirectional ? nullptr : joinable_tail()) {
+  } else if (Chunk* tail = opts_.unidirectional || !g_coalescing.join_pushes
+                                ? nullptr
+                                : joinable_tail()) {
     // client_max_messages_in_frame: a push queued behind an unsent data frame joins it (JSON
     // lines, or Protobuf's varint-delimited messages), as Centrifuge's writer merges queued
     // messages. The push's bytes are copied.

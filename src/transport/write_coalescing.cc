@@ -18,8 +18,10 @@ CoalescingOptions coalescing_options(int64_t write_delay_ms, int64_t max_message
     o.fixed_window = std::chrono::milliseconds(write_delay_ms);
   }
   o.reply_without_queue = reply_without_queue;
+  o.join_pushes = max_messages_in_frame != 0;
   o.max_messages_in_frame =
-      max_messages_in_frame < 0
+      max_messages_in_frame == 0 ? 16
+      : max_messages_in_frame < 0
           ? 0
           : static_cast<uint32_t>(std::min<int64_t>(max_messages_in_frame, UINT32_MAX));
   return o;

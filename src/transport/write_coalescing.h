@@ -44,10 +44,14 @@ struct CoalescingOptions {
   bool reply_without_queue = false;
   // client_max_messages_in_frame: messages joined into one WebSocket frame (0: no limit).
   uint32_t max_messages_in_frame = 16;
+  // Whether fanned-out pushes join frames too (client_max_messages_in_frame set explicitly);
+  // by default only replies are joined and each push keeps its pre-framed shared frame.
+  bool join_pushes = false;
 };
 
 // Converts the configuration values: write_delay_ms < 0 off, 0 adaptive, > 0 fixed;
-// max_messages_in_frame -1 = no limit, else the positive limit.
+// max_messages_in_frame 0 = replies up to 16 per frame, pushes one per frame; -1 = no limit,
+// pushes joined; N > 0 = at most N, pushes joined.
 CoalescingOptions coalescing_options(int64_t write_delay_ms, int64_t max_messages_in_frame,
                                      bool reply_without_queue);
 

@@ -16,15 +16,17 @@ import path from 'node:path';
 import { test, startServer, userToken, uniq, runGyre, makeTempDir } from './harness.mjs';
 
 let srvDefault; // adaptive coalescing (the default)
-let srvHeld; // a fixed 1-minute window, replies without queue
+let srvHeld; // a fixed 1-minute window, replies without queue, pushes joined (16 per frame)
 let srvTwo; // the same, at most 2 messages per frame
-let srvStream; // the same as srvHeld, with http_stream
+let srvStream; // a fixed 1-minute window, replies without queue, frames by default; http_stream
 
 const base = { api_key: 'k', token_hmac_secret_key: 'secret', allow_subscribe_for_client: true, gomaxprocs: 1 };
 
 before(async () => {
   srvDefault = await startServer({ ...base });
-  srvHeld = await startServer({ ...base, client_write_delay: '1m', client_reply_without_queue: true });
+  srvHeld = await startServer({
+    ...base, client_write_delay: '1m', client_reply_without_queue: true, client_max_messages_in_frame: 16,
+  });
   srvTwo = await startServer({
     ...base, client_write_delay: '1m', client_reply_without_queue: true, client_max_messages_in_frame: 2,
   });
@@ -78,11 +80,23 @@ test('client_write_delay: publications to a recently written connection are held
   await srvHeld.apiOk('publish', { channel: ch, data: { n: 3 } });
   assert.equal(c.frames.filter((f) => !f.taken).length, 0, `held, nothing written yet: ${c.dump()}`);
   // A command's reply does not wait for the window: it goes at once, with the held pushes
-  // before it, all in one frame (client_max_messages_in_frame defaults to 16).
+  // before it, all in one frame (client_max_messages_in_frame: 16).
   c.sendText(JSON.stringify({ id: 3, subscribe: { channel: ch + 'b' } }));
   const m = await c.message();
   assert.equal(m.text, [pushLine(ch, { n: 1 }), pushLine(ch, { n: 2 }), pushLine(ch, { n: 3 }),
     JSON.stringify({ id: 3, subscribe: {} })].join('\n'));
+});
+
+test('client_max_messages_in_frame default: held pushes leave with the reply, each push in its own frame', async (t, s) => {
+  const ch = uniq('co');
+  const c = await subscribed(s, srvStream, ch);
+  await srvStream.apiOk('publish', { channel: ch, data: { n: 1 } });
+  await srvStream.apiOk('publish', { channel: ch, data: { n: 2 } });
+  assert.equal(c.frames.filter((f) => !f.taken).length, 0, `held: ${c.dump()}`);
+  c.sendText(JSON.stringify({ id: 3, subscribe: { channel: ch + 'b' } }));
+  assert.equal((await c.message()).text, pushLine(ch, { n: 1 }));
+  assert.equal((await c.message()).text, pushLine(ch, { n: 2 }));
+  assert.equal((await c.message()).text, JSON.stringify({ id: 3, subscribe: {} }));
 });
 
 test('client_write_delay: a disconnect does not wait for the window: held pushes, then the close frame', async (t, s) => {
@@ -152,7 +166,7 @@ test('client_max_messages_in_frame below -1 is a config error naming the key; -1
   };
   const bad = check({ client_max_messages_in_frame: -2 });
   assert.notEqual(bad.code, 0, bad.out);
-  assert.match(bad.out, /key "client_max_messages_in_frame": must be positive, 0 \(default 16\) or -1 \(no limit\), got -2/);
+  assert.match(bad.out, /key "client_max_messages_in_frame": must be positive, 0 \(default\) or -1 \(no limit\), got -2/);
   for (const cfg of [{ client_max_messages_in_frame: -1 }, { client_max_messages_in_frame: 0 },
     { client_write_delay: '-1ms' }, { client_write_delay: '5ms', client_reply_without_queue: true }]) {
     const r = check(cfg);

@@ -34,7 +34,12 @@ TEST(WriteCoalescingTest, OptionsFromConfigValues) {
   EXPECT_EQ(fixed.fixed_window.count(), 5000);
   EXPECT_TRUE(fixed.reply_without_queue);
   EXPECT_EQ(coalescing_options(0, -1, false).max_messages_in_frame, 0u);  // no limit
+  EXPECT_TRUE(coalescing_options(0, -1, false).join_pushes);
   EXPECT_EQ(coalescing_options(0, 1, false).max_messages_in_frame, 1u);
+  // 0: replies up to 16 per frame, pushes one per frame.
+  EXPECT_EQ(coalescing_options(0, 0, false).max_messages_in_frame, 16u);
+  EXPECT_FALSE(coalescing_options(0, 0, false).join_pushes);
+  EXPECT_TRUE(coalescing_options(0, 16, false).join_pushes);
 }
 
 TEST(WriteCoalescingTest, OffNeverHolds) {

@@ -258,6 +258,10 @@ struct Config {
   Duration client_channel_position_check_delay{40000};
   Duration client_channel_position_max_time_lag{0};
   int64_t client_queue_max_size = 1048576;
+  // Write coalescing (Centrifugo PRO names): < 0 off, 0 adaptive, > 0 fixed window.
+  Duration client_write_delay{0};
+  int64_t client_max_messages_in_frame = 0;  // 0 = 16 (Centrifuge's default), -1 = no limit
+  bool client_reply_without_queue = false;
   int64_t client_channel_limit = 128;
   int64_t client_user_connection_limit = 0;
   int64_t client_connection_limit = 0;

@@ -171,6 +171,23 @@ const KeySpec<Config> kGlobalKeys[] = {
      &Config::client_channel_position_max_time_lag, "Position check lag threshold."},
     {"client_queue_max_size", "client.queue_max_size", T::kInt, &Config::client_queue_max_size,
      "Output queue bytes per connection before 3008."},
+    {"client_write_delay", "client.write_delay", T::kDuration, &Config::client_write_delay,
+     "Write coalescing (Centrifugo PRO's name): a connection written less than this ago holds "
+     "further output until then (or 16 KiB), so the pushes meanwhile share one write. 0 = "
+     "adaptive: zero while the loop is idle, up to 2ms as it gets busy; negative (\"-1ms\") = "
+     "off, every message written at once. A connection not written within the window is "
+     "written at once. WebSocket, HTTP-stream, SSE and uni transports."},
+    {"client_max_messages_in_frame", "client.max_messages_in_frame", T::kInt,
+     &Config::client_max_messages_in_frame,
+     "Messages joined in one WebSocket frame (JSON lines, Protobuf varint-delimited). 0 "
+     "(default): replies up to 16 per frame, each publication push its own frame (the "
+     "centrifuge-js SDK can reorder publication events when a frame of several pushes is "
+     "followed by another frame at once); N > 0: at most N, pushes joined too, as "
+     "Centrifuge's writer; -1: no limit. Not for uni_websocket and compressed pushes."},
+    {"client_reply_without_queue", "client.reply_without_queue", T::kBool,
+     &Config::client_reply_without_queue,
+     "Command replies (and other messages to one connection) never wait for the "
+     "client_write_delay window: the connection is written in the same loop turn."},
     {"client_channel_limit", "client.channel_limit", T::kInt, &Config::client_channel_limit,
      "Subscriptions per connection."},
     {"client_user_connection_limit", "client.user_connection_limit", T::kInt, &Config::client_user_connection_limit,

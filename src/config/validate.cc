@@ -214,6 +214,11 @@ void validate(const Config& config) {
                                       format_duration(config.ping_interval),
                                       format_duration(config.pong_timeout)));
   }
+  if (config.client_max_messages_in_frame < -1) {
+    fail("client_max_messages_in_frame",
+         fmt::format("must be positive, 0 (default) or -1 (no limit), got {}",
+                     config.client_max_messages_in_frame));
+  }
   if (config.client_queue_max_size <= 0) {
     fail("client_queue_max_size",
          fmt::format("must be positive, got {}", config.client_queue_max_size));

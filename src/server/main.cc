@@ -73,12 +73,14 @@ void setup_logging(const Config& cfg) {
 // A shard's event loop. Output is corked: ready handlers (reads, fan-outs, engine results)
 // run first, and queued output is written when the loop runs out of ready work — or after
 // kMaxHandlersPerFlush handlers under sustained load — so one writev per connection carries
-// everything produced meanwhile. `metrics`: the shard's values, for the gyre_shard_* counters
-// (plain adds on this thread).
+// everything produced meanwhile. Connections written a moment ago may be held a short window
+// (write coalescing, transport/write_coalescing.h); the loop then wakes for the earliest hold.
+// `metrics`: the shard's values, for the gyre_shard_* counters (plain adds on this thread).
 void run_shard(gyre::Shard& shard, gyre::metrics::ShardMetrics& metrics) {
   constexpr int kMaxHandlersPerFlush = 256;
   gyre::Shard::set_current(&shard);
-  gyre::transport::WebSocketSession::set_loop_driven_flush(true);
+  using WS = gyre::transport::WebSocketSession;
+  WS::set_loop_driven_flush(true);
   const auto& ids = gyre::metrics::ids();
   const std::string label = std::to_string(shard.id());
   uint64_t& turns = metrics.at(ids.gyre_shard_loop_turns_total, {label}).count;
@@ -91,12 +93,24 @@ void run_shard(gyre::Shard& shard, gyre::metrics::ShardMetrics& metrics) {
     while (ran < kMaxHandlersPerFlush && io.poll_one() != 0) {
       ++ran;
     }
-    size_t flushed = gyre::transport::WebSocketSession::flush_dirty();
+    size_t flushed = WS::flush_dirty();
     ++turns;
     handlers += static_cast<uint64_t>(ran);
     flushes += flushed;
     if (ran == 0 && flushed == 0) {
-      io.run_one();
+      // Nothing ready: wait for events, but not past the earliest write hold (write
+      // coalescing; the wait's resolution is epoll's millisecond).
+      WS::loop_idle();
+      uint64_t until = WS::hold_deadline_us();
+      if (until == 0) {
+        io.run_one();
+      } else {
+        uint64_t now = gyre::transport::coalescing_now_us();
+        if (until > now) {
+          io.run_one_for(std::chrono::microseconds(until - now));
+        }
+      }
+      WS::loop_busy();
     }
   }
 }
@@ -221,6 +235,10 @@ int run_server(const gyre::config::LoadResult& loaded,
     return 1;
   }
   apply_test_hooks();
+  gyre::transport::WebSocketSession::set_write_coalescing(gyre::transport::coalescing_options(
+      cfg->client_write_delay.count(),
+      cfg->client_max_messages_in_frame,
+      cfg->client_reply_without_queue));
   for (const auto& w : loaded.warnings) {
     spdlog::warn("{}", w);
   }

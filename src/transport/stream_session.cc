@@ -11,6 +11,7 @@
 #include "transport/http_util.h"
 #include "transport/shared_frames.h"
 #include "transport/websocket_session.h"
+#include "transport/websocket_session_internal.h"
 
 namespace gyre::transport {
 
@@ -128,7 +129,7 @@ void StreamSession::send(std::string message) {
     }
     return;
   }
-  schedule_flush();
+  schedule_flush(WebSocketSession::write_coalescing().reply_without_queue);
 }
 
 void StreamSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
@@ -187,25 +188,55 @@ void StreamSession::enqueue_close(const Disconnect& d) {
   if (client_) {
     client_->transport_closed();
   }
-  schedule_flush();
+  schedule_flush(true);  // a held stream ends now, with what is queued before
 }
 
-void StreamSession::schedule_flush() {
-  if (flush_posted_ || writing_ || finished_) {
+void StreamSession::schedule_flush(bool urgent) {
+  if (writing_ || finished_) {
     return;
+  }
+  urgent_ = urgent_ || urgent;
+  if (flush_posted_ || (held_ && !urgent_)) {
+    return;  // flushed this turn, or when the hold ends
   }
   flush_posted_ = true;
   // One write per event-loop turn: messages queued in this turn share a chunk.
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->flush_posted_ = false;
-    self->flush();
+    self->flush_or_hold();
   });
+}
+
+void StreamSession::flush_or_hold() {
+  WebSocketShards::Io* io = WebSocketShards::local_if_installed();
+  if (io != nullptr && io->policy.enabled() && !urgent_ && !closing_ && head_queued_ &&
+      !http_response_ && !writing_ && !finished_) {
+    uint64_t now = coalescing_now_us();
+    uint64_t until = io->policy.hold_until(now, last_write_us_, !written_, body_.size());
+    if (until != 0) {
+      if (!held_) {
+        held_ = true;
+        io->hold(until, shared_from_this(), &StreamSession::on_hold_end);
+      }
+      return;
+    }
+  }
+  flush();
+}
+
+void StreamSession::on_hold_end(void* self) {
+  auto* s = static_cast<StreamSession*>(self);
+  if (s->held_) {
+    s->flush();
+  }
 }
 
 void StreamSession::flush() {
   if (writing_ || finished_) {
     return;
   }
+  held_ = false;  // a pending hold entry is stale from here on
+  urgent_ = false;
   out_.clear();
   if (http_response_) {
     out_ = std::move(*http_response_);
@@ -247,6 +278,8 @@ void StreamSession::flush() {
 
 void StreamSession::start_write() {
   writing_ = true;
+  written_ = true;
+  last_write_us_ = static_cast<uint32_t>(coalescing_now_us());
   if (!timer_) {
     timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
   }

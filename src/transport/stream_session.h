@@ -78,7 +78,10 @@ class StreamSession final : public node::Transport,
   bool sse() const { return opts_.kind == StreamKind::kSse || opts_.kind == StreamKind::kUniSse; }
   void append_message(std::string_view msg);
   void enqueue_close(const Disconnect& d);
-  void schedule_flush();
+  // `urgent`: written this turn even if the stream is held (reply_without_queue).
+  void schedule_flush(bool urgent = false);
+  void flush_or_hold();  // the turn's flush: holds it when write coalescing says so
+  static void on_hold_end(void* self);
   void flush();
   void start_write();  // writes out_
   void on_written(const boost::system::error_code& ec);
@@ -100,6 +103,11 @@ class StreamSession final : public node::Transport,
   bool closing_ = false;       // the disconnect is queued: end the stream after it
   bool finished_ = false;
   bool watching_ = false;
+  // Write coalescing (write_coalescing.h), as WebSocketSession.
+  bool written_ = false;
+  bool held_ = false;
+  bool urgent_ = false;
+  uint32_t last_write_us_ = 0;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
 };

@@ -21,7 +21,6 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr size_t kMaxMessagesPerFrame = 16;  // as Centrifuge's writer
 constexpr size_t kMaxIov = 64;
 constexpr auto kCloseWait = std::chrono::seconds(5);
 
@@ -36,7 +35,74 @@ std::atomic<size_t> g_live_sessions{0};
 // uni_websocket native ping period and pong wait: written once at startup, read-only after.
 std::chrono::milliseconds g_uni_ping_interval{25000};
 std::chrono::milliseconds g_uni_pong_wait{25000 / 9};
+// client_write_delay & co.: written once at startup, read-only after. Coalescing itself is
+// off until a shard's loop drives the flush (set_loop_driven_flush).
+CoalescingOptions g_coalescing;
+
+bool frame_has_room(uint32_t messages) {
+  uint32_t max = g_coalescing.max_messages_in_frame;
+  return max == 0 || messages < max;
+}
+
+// Bytes of a server frame's header (unmasked): 2, 4 or 10.
+size_t server_header_len(const std::string& frame) {
+  uint8_t len7 = static_cast<uint8_t>(frame[1]) & 0x7F;
+  return len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+}
 }  // namespace
+
+void WebSocketSession::set_write_coalescing(const CoalescingOptions& o) { g_coalescing = o; }
+
+const CoalescingOptions& WebSocketSession::write_coalescing() { return g_coalescing; }
+
+void WebSocketSession::loop_idle() {
+  auto& io = WebSocketShards::local();
+  if (io.policy.enabled()) {
+    io.policy.loop_idle(coalescing_now_us());
+  }
+}
+
+void WebSocketSession::loop_busy() {
+  auto& io = WebSocketShards::local();
+  if (io.policy.enabled()) {
+    io.policy.loop_busy(coalescing_now_us());
+  }
+}
+
+uint64_t WebSocketSession::hold_deadline_us() {
+  auto& io = WebSocketShards::local();
+  return io.held.empty() ? 0 : io.held_min_us;
+}
+
+size_t WebSocketShards::Io::release_due_holds() {
+  if (held.empty() || now_us < held_min_us) {
+    return 0;
+  }
+  // Flushing may queue new holds (not for these objects: they were just written), so the due
+  // entries are taken out first.
+  size_t due = 0;
+  uint64_t next_min = UINT64_MAX;
+  std::vector<Held> fire;
+  size_t keep = 0;
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (held[i].until_us <= now_us) {
+      fire.push_back(std::move(held[i]));
+    } else {
+      next_min = std::min(next_min, held[i].until_us);
+      if (keep != i) {
+        held[keep] = std::move(held[i]);
+      }
+      ++keep;
+    }
+  }
+  held.resize(keep);
+  held_min_us = next_min;
+  for (auto& h : fire) {
+    h.fn(h.keep.get());
+    ++due;
+  }
+  return due;
+}
 
 WebSocketShards::WebSocketShards(ShardSet& shards)
     : io_(shards, [](unsigned) { return std::make_unique<Io>(); }) {
@@ -45,6 +111,10 @@ WebSocketShards::WebSocketShards(ShardSet& shards)
 }
 
 WebSocketShards::~WebSocketShards() { g_shards = nullptr; }
+
+WebSocketShards::Io* WebSocketShards::local_if_installed() {
+  return g_shards != nullptr ? g_shards->io_.local_if_any() : nullptr;
+}
 
 WebSocketShards::Io& WebSocketShards::local() {
   assert(g_shards != nullptr && "WebSocketShards not installed");
@@ -202,14 +272,42 @@ void WebSocketSession::clear_out(bool keep_partial_front) {
   }
 }
 
+WebSocketSession::Chunk* WebSocketSession::joinable_tail() {
+  if (out_empty()) {
+    return nullptr;
+  }
+  Chunk& last = out_.back();
+  if (last.sent != 0 || !frame_has_room(last.messages)) {
+    return nullptr;
+  }
+  if (last.open) {
+    return &last;
+  }
+  // An unsent shared push (not compressed, not uni_websocket's bare push) becomes an owned
+  // frame that further messages join: its bytes are copied once.
+  if (last.slot == nullptr || opts_.deflate || opts_.unidirectional ||
+      !g_coalescing.join_pushes) {
+    return nullptr;
+  }
+  size_t h = server_header_len(*last.frame);
+  last.owned.reserve(std::max<size_t>(1024, 2 * last.frame->size()));
+  last.owned.assign(*last.frame, h);
+  queued_bytes_ -= std::min(queued_bytes_, h);
+  release(last);
+  last.open = true;
+  last.messages = 1;
+  last.header_len = 0;
+  return &last;
+}
+
 void WebSocketSession::send(std::string message) {
   if (close_queued_ || finished_) {
     return;
   }
   const bool json = opts_.protocol == protocol::ProtocolType::kJson;
   size_t added = message.size();
-  Chunk* last = out_empty() ? nullptr : &out_.back();
-  if (last != nullptr && last->open && last->sent == 0 && last->messages < kMaxMessagesPerFrame) {
+  Chunk* last = joinable_tail();
+  if (last != nullptr) {
     if (json) {
       last->owned += '\n';
       ++added;
@@ -241,7 +339,7 @@ void WebSocketSession::send(std::string message) {
     }
     return;
   }
-  schedule_flush();
+  schedule_flush(g_coalescing.reply_without_queue);
 }
 
 void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
@@ -249,7 +347,6 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   if (close_queued_ || finished_) {
     return;
   }
-  seal_open_chunk();
   SharedFrames& slot = shared_frames(*f, shard_id_);
   // Framed once per shard, protocol and form: server frames are unmasked, so the same bytes
   // suit every subscriber that needs that form.
@@ -266,7 +363,35 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                                           : D::kZDeltaPatch)
                                : (form == F::kDeltaPatch ? D::kZPbPatch : D::kZPbFrame);
     frame = deflated_frame(slot, frame, which);
+  } else if (Chunk* tail = opts_.unidirectional || !g_coalescing.join_pushes
+                                ? nullptr
+                                : joinable_tail()) {
+    // client_max_messages_in_frame: a push queued behind an unsent data frame joins it (JSON
+    // lines, or Protobuf's varint-delimited messages), as Centrifuge's writer merges queued
+    // messages. The push's bytes are copied.
+    Chunk& last = *tail;
+    {  // NOLINT(readability-braces-around-statements): scope of the join
+      const bool json = opts_.protocol == protocol::ProtocolType::kJson;
+      size_t h = server_header_len(*frame);
+      size_t added = frame->size() - h;
+      if (json) {
+        last.owned += '\n';
+        ++added;
+      }
+      last.owned.append(*frame, h);
+      ++last.messages;
+      queued_bytes_ += added;
+      if (static_cast<int64_t>(queued_bytes_) > opts_.queue_max_size) {
+        if (client_) {
+          client_->disconnect(disconnects::slow());
+        }
+        return;
+      }
+      schedule_flush();
+      return;
+    }
   }
+  seal_open_chunk();
   slot.acquire(f);
   Chunk& c = push_chunk();
   c.slot = &slot;
@@ -350,7 +475,7 @@ void WebSocketSession::push_control(uint8_t opcode, std::string_view payload) {
   c.header_len = static_cast<uint8_t>(ws::write_header(c.header, opcode, payload.size()));
   c.owned.assign(payload);
   queued_bytes_ += c.owned.size();
-  schedule_flush();
+  schedule_flush(true);  // control frames (ping, pong) never wait for a coalescing window
 }
 
 void WebSocketSession::close(const Disconnect& d) {
@@ -381,12 +506,16 @@ void WebSocketSession::enqueue_close(uint16_t code, std::string_view reason) {
   Chunk& c = push_chunk();
   c.owned = ws::close_frame(code, reason);  // header included
   queued_bytes_ += c.owned.size();
-  schedule_flush();
+  schedule_flush(true);  // a held connection closes now, with what is queued before
 }
 
-void WebSocketSession::schedule_flush() {
-  if (dirty_ || writing_ || finished_) {
+void WebSocketSession::schedule_flush(bool urgent) {
+  if (writing_ || finished_) {
     return;
+  }
+  urgent_ = urgent_ || urgent;
+  if (dirty_ || (held_ && !urgent_)) {
+    return;  // flushed this turn, or when the hold ends
   }
   dirty_ = true;
   auto& io = WebSocketShards::local();
@@ -397,19 +526,63 @@ void WebSocketSession::schedule_flush() {
   }
 }
 
+void WebSocketSession::on_hold_end(void* self) {
+  auto* s = static_cast<WebSocketSession*>(self);
+  if (s->held_) {
+    s->held_ = false;
+    s->flush();
+  }
+}
+
+namespace {
+// A flush that wrote connections ends: its duration feeds the adaptive window.
+void flushed(WebSocketShards::Io& io) {
+  uint64_t end = coalescing_now_us();
+  io.policy.flush_took(end - io.now_us);
+  io.last_flush_start_us = io.now_us;
+  io.last_flush_end_us = end;
+}
+}  // namespace
+
 size_t WebSocketSession::flush_dirty() {
   auto& io = WebSocketShards::local();
   io.flush_posted = false;
+  const bool coalesce = io.policy.enabled();
+  size_t n = 0;
+  if (coalesce) {
+    io.now_us = coalescing_now_us();
+    io.policy.loop_busy(io.now_us);
+    n += io.release_due_holds();
+  }
   if (io.dirty.empty()) {
-    return 0;
+    if (n != 0) {
+      flushed(io);
+    }
+    return n;
   }
   auto dirty = std::move(io.dirty);
   io.dirty.clear();
   for (auto& s : dirty) {
     s->dirty_ = false;
+    if (coalesce && !s->urgent_ && !s->close_queued_) {
+      uint64_t until = io.policy.hold_until(io.now_us, io.effective_last_write(s->last_write_us_),
+                                            !s->written_, s->queued_bytes_);
+      if (until != 0) {
+        if (!s->held_) {
+          s->held_ = true;
+          io.hold(until, s, &WebSocketSession::on_hold_end);
+        }
+        continue;
+      }
+    }
+    s->held_ = false;
+    s->urgent_ = false;
     s->flush();
+    ++n;
   }
-  size_t n = dirty.size();
+  if (coalesce && n != 0) {
+    flushed(io);
+  }
   // Keep the vector's capacity for the next turn.
   dirty.clear();
   if (io.dirty.empty()) {
@@ -418,12 +591,18 @@ size_t WebSocketSession::flush_dirty() {
   return n;
 }
 
-void WebSocketSession::set_loop_driven_flush(bool on) { WebSocketShards::local().loop_driven = on; }
+void WebSocketSession::set_loop_driven_flush(bool on) {
+  auto& io = WebSocketShards::local();
+  io.loop_driven = on;
+  io.policy = on ? CoalescingPolicy(g_coalescing) : CoalescingPolicy();
+}
 
 void WebSocketSession::flush() {
   if (finished_ || writing_) {
     return;
   }
+  held_ = false;  // a pending hold entry is stale from here on
+  urgent_ = false;
   std::array<asio::const_buffer, kMaxIov> iov;
   while (!out_empty()) {
     size_t n_iov = 0;
@@ -463,6 +642,8 @@ void WebSocketSession::flush() {
       finish();
       return;
     }
+    written_ = true;
+    last_write_us_ = static_cast<uint32_t>(WebSocketShards::local().now_us);
     while (written > 0 && !out_empty()) {
       Chunk& c = out_[head_];
       size_t left = c.size() - c.sent;

@@ -11,6 +11,7 @@
 #include "node/client.h"
 #include "node/transport.h"
 #include "transport/shared_frames.h"
+#include "transport/write_coalescing.h"
 #include "transport/ws_frame.h"
 #include "transport/ws_reader.h"
 
@@ -47,6 +48,8 @@ class WebSocketShards {
 
   // The calling shard's Io. Only on a shard thread of the installed set.
   static Io& local();
+  // The calling shard's Io, or null when no WebSocketShards is installed (tools, tests).
+  static Io* local_if_installed();
 
  private:
   Sharded<Io> io_;
@@ -105,6 +108,19 @@ class WebSocketSession final : public node::Transport,
   // them (server/main.cc). Not thread-safe: call before the shard threads start.
   static void set_uni_native_ping(std::chrono::milliseconds interval,
                                   std::chrono::milliseconds timeout);
+  // Write coalescing and frame joining (client_write_delay, client_max_messages_in_frame,
+  // client_reply_without_queue) for WebSocket and HTTP streaming sessions. Coalescing applies
+  // on loop-driven shards only (set_loop_driven_flush); the frame limit everywhere. Not
+  // thread-safe: call before the shard threads start.
+  static void set_write_coalescing(const CoalescingOptions& o);
+  static const CoalescingOptions& write_coalescing();
+  // The shard loop reports when it blocks waiting for events and when it wakes (the
+  // adaptive window follows its busy fraction). On a shard thread.
+  static void loop_idle();
+  static void loop_busy();
+  // The earliest time (coalescing_now_us clock) a held connection is due, 0 when none: the
+  // loop must not block past it. On a shard thread.
+  static uint64_t hold_deadline_us();
 
  private:
   // One queued write: a shared pre-framed push (the shard's slot of a Fanout, refcounted
@@ -116,14 +132,18 @@ class WebSocketSession final : public node::Transport,
     uint8_t header[10];
     uint8_t header_len = 0;
     bool open = false;     // an owned data frame still accepting messages
-    uint8_t messages = 0;
     uint32_t sent = 0;     // bytes of header+body already written
+    uint32_t messages = 0;
     size_t body_size() const { return frame != nullptr ? frame->size() : owned.size(); }
     size_t size() const { return header_len + body_size(); }
   };
 
   bool out_empty() const { return head_ == out_.size(); }
   Chunk& push_chunk();
+  // The last queued chunk if further messages may join its frame (unsent, room left per
+  // client_max_messages_in_frame), turning an uncompressed shared push into an open owned
+  // frame; else null.
+  Chunk* joinable_tail();
   void pop_front_chunk();
   void clear_out(bool keep_partial_front);
   static void release(Chunk& c);
@@ -134,7 +154,9 @@ class WebSocketSession final : public node::Transport,
   // Acts on one event of the reader; false stops reading.
   bool handle_event(const ws::ReadEvent& e);
   void fail_protocol(uint16_t code, std::string_view reason);
-  void schedule_flush();
+  // `urgent`: written this turn even if the connection is held (reply_without_queue).
+  void schedule_flush(bool urgent = false);
+  static void on_hold_end(void* self);
   void flush();
   void seal_open_chunk();
   void seal(Chunk& c);
@@ -179,6 +201,12 @@ class WebSocketSession final : public node::Transport,
   bool reading_ = false;
   bool peer_closed_ = false;
   bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
+  // Write coalescing: written once at least, output held until a hold ends, a message that
+  // must go this turn is queued.
+  bool written_ = false;
+  bool held_ = false;
+  bool urgent_ = false;
+  uint32_t last_write_us_ = 0;  // low 32 bits of coalescing_now_us() at the last write
   // Set when the connection failed on bad input (fail_protocol): what follows is the rest of a
   // refused frame, not frames, so it is read and dropped until EOF or the close wait ends.
   bool discard_input_ = false;

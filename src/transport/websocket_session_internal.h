@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "transport/websocket_session.h"
+#include "transport/write_coalescing.h"
 
 // Definitions shared by the two halves of WebSocketSession (websocket_session.cc: setup and
 // writing; websocket_reader.cc: reading). Not for other modules.
@@ -22,6 +23,37 @@ struct WebSocketShards::Io {
   std::vector<std::shared_ptr<WebSocketSession>> dirty;
   bool flush_posted = false;
   bool loop_driven = false;
+  // Write coalescing (write_coalescing.h): enabled only on loop-driven shards, where the
+  // loop wakes for the earliest hold (hold_deadline_us).
+  CoalescingPolicy policy;
+  uint64_t now_us = 0;  // the clock when this turn's flush began
+  // The last flush that wrote connections: they were stamped with its start and are taken as
+  // written at its end (a flush of many connections can take milliseconds).
+  uint64_t last_flush_start_us = 0;
+  uint64_t last_flush_end_us = 0;
+  uint32_t effective_last_write(uint32_t stamp) const {
+    return stamp == static_cast<uint32_t>(last_flush_start_us)
+               ? static_cast<uint32_t>(last_flush_end_us)
+               : stamp;
+  }
+  // Connections (WebSocket and HTTP streaming) whose output is held until `until_us`; `fn`
+  // flushes the object behind `keep` if it is still held. Entries may be stale (the object
+  // was written meanwhile): `fn` then does nothing.
+  struct Held {
+    uint64_t until_us;
+    std::shared_ptr<void> keep;
+    void (*fn)(void*);
+  };
+  std::vector<Held> held;
+  uint64_t held_min_us = 0;  // earliest until_us in `held` (valid when non-empty)
+  void hold(uint64_t until_us, std::shared_ptr<void> keep, void (*fn)(void*)) {
+    if (held.empty() || until_us < held_min_us) {
+      held_min_us = until_us;
+    }
+    held.push_back({until_us, std::move(keep), fn});
+  }
+  // Flushes the holds that are due at now_us; returns how many were due.
+  size_t release_due_holds();
 };
 
 // cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a

@@ -653,10 +653,29 @@ void Executor::info(OutcomeCallback done) const {
   node::Node* node = &node_;
   node_.stats([node, done = std::move(done)](node::Node::Stats s) mutable {
     auto write = [node, s, done = std::move(done)](
+                     const std::optional<node::control::Metrics>& own,
                      const std::vector<node::control::NodeInfo>& peers) {
       std::string out;
       bool encodable = true;
       JsonWriter w(out);
+      // A node's metrics snapshot, as Centrifugo's API writes it (items: Go's sorted map keys).
+      auto write_metrics = [&w, &encodable](const node::control::Metrics& m) {
+        std::string num;
+        encodable = encodable && append_go_float(num, m.interval);
+        w.key("metrics");
+        w.begin_object();
+        w.field_raw("interval", num);
+        w.key("items");
+        w.begin_object();
+        for (const auto& [k, v] : m.items) {
+          num.clear();
+          encodable = encodable && append_go_float(num, v);
+          w.key_escaped(k);
+          w.raw(num.empty() ? "0" : num);
+        }
+        w.end_object();
+        w.end_object();
+      };
       w.begin_object();
       w.key("nodes");
       w.begin_array();
@@ -669,6 +688,9 @@ void Executor::info(OutcomeCallback done) const {
       w.field_uint("num_channels", s.num_channels);
       if (int64_t up = node->uptime_seconds(); up > 0) {
         w.field_uint("uptime", static_cast<uint64_t>(up));
+      }
+      if (own) {
+        write_metrics(*own);
       }
       w.field_uint("num_subs", s.num_subs);
       w.end_object();
@@ -684,22 +706,7 @@ void Executor::info(OutcomeCallback done) const {
           w.field_uint("uptime", p.uptime);
         }
         if (p.metrics) {
-          // Centrifugo's node metrics, as its API writes them (items: Go's sorted map keys).
-          std::string num;
-          encodable = encodable && append_go_float(num, p.metrics->interval);
-          w.key("metrics");
-          w.begin_object();
-          w.field_raw("interval", num);
-          w.key("items");
-          w.begin_object();
-          for (const auto& [k, v] : p.metrics->items) {
-            num.clear();
-            encodable = encodable && append_go_float(num, v);
-            w.key_escaped(k);
-            w.raw(num.empty() ? "0" : num);
-          }
-          w.end_object();
-          w.end_object();
+          write_metrics(*p.metrics);
         }
         w.field_uint("num_subs", p.num_subs);
         w.end_object();
@@ -714,10 +721,16 @@ void Executor::info(OutcomeCallback done) const {
     };
     node::Cluster* cluster = node->cluster();
     if (cluster == nullptr) {
-      write({});
+      write(std::nullopt, {});
       return;
     }
-    cluster->peers(std::move(write));
+    cluster->own_metrics([cluster, write = std::move(write)](
+                             std::optional<node::control::Metrics> own) mutable {
+      cluster->peers([own = std::move(own), write = std::move(write)](
+                         std::vector<node::control::NodeInfo> peers) mutable {
+        write(own, peers);
+      });
+    });
   });
 }
 

@@ -171,6 +171,8 @@ struct Config {
   int gomaxprocs = 0;   // event-loop threads; 0 = number of cores
   Duration shutdown_timeout{30000};
   Duration shutdown_termination_delay{0};
+  // Cadence of the metrics snapshot in this node's cluster info; 0 = 60 s (as Centrifugo).
+  Duration node_info_metrics_aggregate_interval{60000};
 
   // --- HTTP servers
   std::string address;  // "" = all interfaces

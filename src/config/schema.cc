@@ -25,6 +25,9 @@ const KeySpec<Config> kGlobalKeys[] = {
      "Hard deadline for graceful shutdown."},
     {"shutdown_termination_delay", "", T::kDuration, &Config::shutdown_termination_delay,
      "Sleep before exit after shutdown."},
+    {"node_info_metrics_aggregate_interval", "node.info_metrics_aggregate_interval", T::kDuration,
+     &Config::node_info_metrics_aggregate_interval,
+     "Period of the metrics snapshot a node sends in its node info (engine redis); 0 = 60s."},
     // --- HTTP servers
     {"address", "http_server.address", T::kString, &Config::address, "Listen address; empty = all interfaces."},
     {"port", "http_server.port", T::kPort, &Config::port, "Listen port (external)."},
@@ -465,7 +468,6 @@ constexpr UnsupportedKey kUnsupportedKeys[] = {
     {"grpc_api_tls_disable"},
     {"grpc_api_tls_key"},
     {"http3"},
-    {"node_info_metrics_aggregate_interval"},
     {"opentelemetry"},
     {"opentelemetry_api"},
     {"opentelemetry_consuming"},

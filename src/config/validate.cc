@@ -184,6 +184,11 @@ void validate_redis(const Config& config) {
 }  // namespace
 
 void validate(const Config& config) {
+  if (config.node_info_metrics_aggregate_interval.count() < 0) {
+    fail("node_info_metrics_aggregate_interval",
+         fmt::format("must not be negative, got {}",
+                     format_duration(config.node_info_metrics_aggregate_interval)));
+  }
   if (config.engine != schema::kSupportedEngine && config.engine != schema::kRedisEngine) {
     fail("engine", fmt::format("\"{}\" is not supported yet; supported: {}, {}", config.engine,
                                schema::kSupportedEngine, schema::kRedisEngine));

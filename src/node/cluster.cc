@@ -6,6 +6,8 @@
 
 #include "channel/channel.h"
 #include "core/glob.h"
+#include "metrics/names.h"
+#include "metrics/process.h"
 #include "node/client.h"
 #include "node/node.h"
 
@@ -25,14 +27,52 @@ void answer_on(Shard* origin, F&& fn) {
 
 }  // namespace
 
-Cluster::Cluster(Node& node) : node_(node), timer_(node.shards().at(0).io()) {}
+Cluster::Cluster(Node& node)
+    : node_(node),
+      timer_(node.shards().at(0).io()),
+      metrics_timer_(node.shards().at(0).io()) {}
 
 Cluster::~Cluster() = default;
 
 void Cluster::start() {
   node_.shards().at(0).post([this] {
+    // centrifuge: 0 means the default.
+    auto interval = node_.config()->node_info_metrics_aggregate_interval;
+    if (interval.count() > 0) {
+      metrics_interval_ = std::chrono::duration_cast<std::chrono::milliseconds>(interval);
+    }
     publish_info("");
     arm();
+    // The start snapshot (Centrifugo exports one at start) rides on the next node info.
+    aggregate_metrics(false);
+    arm_metrics();
+  });
+}
+
+void Cluster::arm_metrics() {
+  if (stopped_) {
+    return;
+  }
+  metrics_timer_.expires_after(metrics_interval_);
+  metrics_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !stopped_) {
+      aggregate_metrics(true);
+      arm_metrics();
+    }
+  });
+}
+
+void Cluster::aggregate_metrics(bool remember) {
+  node_.collect_metrics([this, remember](metrics::Snapshot values) {
+    const auto& reg = metrics::registry();
+    metrics::collect_process(reg, values);
+    // This node plus the peers it knows (the registry lives here, on shard 0).
+    values.at(reg, metrics::ids().node_num_nodes, {}).value =
+        static_cast<double>(peers_.size() + 1);
+    control::Metrics m;
+    m.interval = std::chrono::duration<double>(metrics_interval_).count();
+    m.items = aggregator_.flatten(reg, values, remember);
+    pending_metrics_ = std::move(m);
   });
 }
 
@@ -41,6 +81,7 @@ void Cluster::stop(std::function<void()> done) {
   node_.shards().at(0).post([this, origin, done = std::move(done)]() mutable {
     stopped_ = true;
     timer_.cancel();
+    metrics_timer_.cancel();
     control::Command cmd;
     cmd.shutdown = true;
     publish(std::move(cmd), "", [origin, done = std::move(done)](OpResult<bool>) mutable {
@@ -87,6 +128,13 @@ void Cluster::publish_info(std::string to_node) {
     n.num_channels = static_cast<uint32_t>(s.num_channels);
     n.num_subs = static_cast<uint32_t>(s.num_subs);
     n.uptime = static_cast<uint32_t>(std::max<int64_t>(0, node_.uptime_seconds()));
+    if (pending_metrics_ && to_node.empty()) {
+      // Sent once per snapshot, as centrifuge (receivers keep it until the next one); only
+      // to every node, so that a newcomer's own copy does not use it up.
+      n.metrics = std::move(pending_metrics_);
+      pending_metrics_.reset();
+      sent_metrics_ = n.metrics;
+    }
     publish(std::move(cmd), to_node, {});
   });
 }
@@ -126,6 +174,15 @@ void Cluster::peers(std::function<void(std::vector<control::NodeInfo>)> done) {
     }
     answer_on(origin, [done = std::move(done), out = std::move(out)]() mutable {
       done(std::move(out));
+    });
+  });
+}
+
+void Cluster::own_metrics(std::function<void(std::optional<control::Metrics>)> done) {
+  Shard* origin = Shard::current();
+  node_.shards().at(0).post([this, origin, done = std::move(done)]() mutable {
+    answer_on(origin, [done = std::move(done), m = sent_metrics_]() mutable {
+      done(std::move(m));
     });
   });
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/op_result.h"
+#include "metrics/node_info.h"
 #include "node/control_codec.h"
 
 // Node-to-node control (centrifuge node.go's control path) over an engine that supports it
@@ -22,6 +24,10 @@
 //   P.control every 3 s and at start; a node seen for the first time gets this node's info
 //   at once on its own channel (P.node.<id>); a node silent for more than 7 s, or that sent
 //   Shutdown, is forgotten. API `info` lists this node (fresh counts) plus the registry.
+// - Metrics: as centrifuge, a snapshot of this node's metrics (metrics/node_info.h) is taken
+//   at start and then every node_info_metrics_aggregate_interval (merged over the shards by
+//   Node::collect_metrics, never blocking a loop); the next node info carries it once, and
+//   API `info` shows the last one sent for this node (peers' are kept between theirs).
 // - Commands: API subscribe/unsubscribe/disconnect/refresh (and the single-connection
 //   disconnect with a whitelist) act locally, then go to every other node as a Command; a
 //   received Command acts on the local connections of the user (client/session filters).
@@ -62,6 +68,8 @@ class Cluster {
 
   // The other nodes known now (not this one), sorted by uid.
   void peers(std::function<void(std::vector<control::NodeInfo>)> done);
+  // The metrics snapshot this node sent last (none before its first node info).
+  void own_metrics(std::function<void(std::optional<control::Metrics>)> done);
 
   // Sends `cmd` (its uid is set to this node's) to every other node.
   void broadcast(control::Command cmd, OpCallback<bool> done);
@@ -98,6 +106,10 @@ class Cluster {
 
   void tick();
   void arm();
+  // Takes a metrics snapshot for the next node info; `remember`: a periodic one (counters
+  // as changes since the previous), false for the one taken at start.
+  void aggregate_metrics(bool remember);
+  void arm_metrics();
   // Gathers this node's counts, then publishes its info to `to_node` ("" = every node).
   void publish_info(std::string to_node);
   void publish(control::Command cmd, std::string to_node, OpCallback<bool> done);
@@ -114,6 +126,11 @@ class Cluster {
   std::unordered_map<uint64_t, Survey> surveys_;
   uint64_t next_survey_id_ = 0;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer metrics_timer_;
+  std::chrono::milliseconds metrics_interval_{60000};
+  metrics::NodeInfoAggregator aggregator_;
+  std::optional<control::Metrics> pending_metrics_;  // for the next node info
+  std::optional<control::Metrics> sent_metrics_;     // the last one sent (API info)
   bool stopped_ = false;
   EmulationHandler emulation_;
 };

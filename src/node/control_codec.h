@@ -16,7 +16,7 @@
 namespace gyre::node::control {
 
 // controlpb.Metrics: what Centrifugo attaches to its node info once per
-// node_info_metrics_aggregate_interval (Gyre nodes send none).
+// node_info_metrics_aggregate_interval (Gyre nodes too: node/cluster.h).
 struct Metrics {
   double interval = 0;
   std::map<std::string, double> items;

@@ -67,7 +67,8 @@ before(async () => {
     engine: 'redis', redis_address: `127.0.0.1:${redis.port}`, api_key: 'k', token_hmac_secret_key: 'secret',
     namespaces: NS, http_stream: true,
   };
-  gyre = await startServer({ ...common, name: 'gyre-node' });
+  // A short metrics cadence so that the test sees the Gyre node's snapshot follow activity.
+  gyre = await startServer({ ...common, name: 'gyre-node', node_info_metrics_aggregate_interval: '1s' });
   cf = await startCentrifugo({ ...common, name: 'centrifugo-node' });
   // A second mixed pair sharded over two Redis instances (client-side sharding).
   redis2 = await RedisServer.start();
@@ -211,12 +212,63 @@ test('mixed cluster: API info lists the Gyre and the Centrifugo node on each sid
   assert.deepEqual(relayed, mine);
   const rawCf = await cf.api('info', {});
   const rawGyre = await gyre.api('info', {});
-  const metricsText = (text) => text.slice(text.indexOf('"metrics"'), text.indexOf('"num_subs"', text.indexOf('"metrics"')));
+  // The Centrifugo node's entry (the Gyre node's own carries metrics too).
+  const metricsText = (text) => {
+    const at = text.indexOf('"metrics"', text.indexOf(`"uid":"${cfId}"`));
+    return text.slice(at, text.indexOf('"num_subs"', at));
+  };
   assert.equal(metricsText(rawGyre.text), metricsText(rawCf.text), 'byte-identical metrics JSON');
   const g = onCf.find((n) => n.uid === gyreId);
   assert.equal(g.version, '0.1.0');
   assert.equal(typeof g.num_clients, 'number');
   assert.equal(typeof g.num_subs, 'number');
+});
+
+test("mixed cluster: the Gyre node's metrics snapshot reaches Centrifugo's API info", { skip }, async (t, scope) => {
+  const gyreId = await uidOf(gyre);
+  const cfId = await uidOf(cf);
+  const [c] = await connected(scope, gyre, 'metrics-user');
+  const channel = uniq('chat:metrics');
+  await subscribed(c, channel);
+  // Gauges follow the activity: one client of one user subscribed to one channel, two nodes.
+  const want = {
+    'centrifugo.node.num_clients': 1,
+    'centrifugo.node.num_users': 1,
+    'centrifugo.node.num_subscriptions': 1,
+    'centrifugo.node.num_channels': 1,
+    'centrifugo.node.num_nodes': 2,
+    'centrifugo.node.build.version.0.1.0': 1,
+  };
+  let m;
+  await until(async () => {
+    m = (await cf.apiOk('info', {})).nodes.find((n) => n.uid === gyreId)?.metrics;
+    return m && Object.entries(want).every(([k, v]) => m.items[k] === v);
+  }, 15000, "the Gyre node's gauges on Centrifugo").catch(() => {});
+  assert.ok(m, 'metrics of the Gyre node on Centrifugo');
+  assert.equal(m.interval, 1);
+  for (const [k, v] of Object.entries(want)) assert.equal(m.items[k], v, `${k} in ${JSON.stringify(m.items)}`);
+  // Counters and summaries as changes over the interval, under Centrifugo's flattened names.
+  for (const k of [
+    'centrifugo.node.messages_sent_count.type.control',
+    'centrifugo.transport.connect_count.transport.websocket',
+    'centrifugo.client.command_duration_seconds.count.method.connect',
+    'centrifugo.client.command_duration_seconds.sum.method.connect',
+  ]) {
+    assert.equal(typeof m.items[k], 'number', `${k} in ${JSON.stringify(m.items)}`);
+  }
+  assert.ok(m.items['process.resident.memory_bytes'] > 0, JSON.stringify(m.items));
+  assert.equal(m.items['gyre.shards'] >= 1, true);
+  // No histogram series (Centrifugo sends none).
+  assert.deepEqual(Object.keys(m.items).filter((k) => k.includes('histogram') || k.includes('bucket')), []);
+  // Gyre's own API info shows the snapshot it sent last.
+  let own;
+  await until(async () => {
+    own = (await gyre.apiOk('info', {})).nodes.find((n) => n.uid === gyreId)?.metrics;
+    return own && own.items['centrifugo.node.num_clients'] === 1;
+  }, 10000, "the Gyre node's metrics in its own info").catch(() => {});
+  assert.equal(own?.interval, 1, JSON.stringify(own));
+  assert.equal(own.items['centrifugo.node.num_clients'], 1);
+  assert.ok(cfId);
 });
 
 test('mixed cluster: API disconnect on one node reaches a user on the other, both directions', { skip }, async (t, scope) => {

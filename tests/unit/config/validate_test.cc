@@ -219,6 +219,14 @@ TEST_F(ConfigValidateTest, NegativeHistoryValuesAreRejected) {
   EXPECT_EQ(error(), "config: key \"history_ttl\": must not be negative, got -5s");
 }
 
+TEST_F(ConfigValidateTest, NodeInfoMetricsIntervalMustNotBeNegative) {
+  config_.node_info_metrics_aggregate_interval = seconds(0);  // Centrifugo's default (60s)
+  EXPECT_EQ(error(), "");
+  config_.node_info_metrics_aggregate_interval = seconds(-1);
+  EXPECT_EQ(error(),
+            "config: key \"node_info_metrics_aggregate_interval\": must not be negative, got -1s");
+}
+
 TEST_F(ConfigValidateTest, PortMustBeANumberInRange) {
   config_.port = "0";
   EXPECT_EQ(error(), "");

@@ -140,6 +140,42 @@ TEST_F(ClusterTest, StartPublishesThisNodesInfoToEveryNode) {
   EXPECT_EQ(cmd.node->num_clients, 0u);
 }
 
+TEST_F(ClusterTest, TheStartMetricsSnapshotGoesOnceWithTheNextBroadcastInfo) {
+  node->start();
+  poll();
+  ASSERT_TRUE(last("").node);
+  EXPECT_FALSE(last("").node->metrics);  // the snapshot is taken after the first info
+  receive(peer_info("p1", 3));
+  poll();
+  ASSERT_TRUE(last("p1").node);
+  EXPECT_FALSE(last("p1").node->metrics);  // a newcomer's copy does not use it up
+  // The next broadcast (3 s cadence) carries it.
+  std::optional<control::Metrics> sent;
+  const size_t before = engine.sent.size();
+  for (int i = 0; i < 100 && !sent; ++i) {
+    shards.at(0).io().run_one_for(std::chrono::milliseconds(100));
+    for (size_t k = before; k < engine.sent.size(); ++k) {
+      auto cmd = control::decode(engine.sent[k].first);
+      if (cmd && cmd->node && engine.sent[k].second.empty()) {
+        sent = cmd->node->metrics;
+        break;
+      }
+    }
+  }
+  shards.at(0).io().restart();
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->interval, 60);  // Centrifugo's default
+  EXPECT_EQ(sent->items.at("centrifugo.node.num_nodes"), 1);  // taken at start, before p1
+  EXPECT_EQ(sent->items.at("centrifugo.node.num_clients"), 0);
+  EXPECT_EQ(sent->items.at("centrifugo.node.build.version." + std::string(Node::kVersion)), 1);
+  // API info shows what this node sent last.
+  std::optional<std::optional<control::Metrics>> own;
+  node->cluster()->own_metrics([&own](std::optional<control::Metrics> m) { own = std::move(m); });
+  poll();
+  ASSERT_TRUE(own && *own);
+  EXPECT_EQ((*own)->items, sent->items);
+}
+
 TEST_F(ClusterTest, ANewPeerIsListedAndGetsThisNodesInfoAtOnce) {
   receive(peer_info("p1", 3));
   poll();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Backend } from './proxy_backend.mjs';
 import {
-  test, startServer, spawnGyre, freePort, WebSocket, RawClient, until, sleep,
+  test, startServer, spawnGyre, freePort, WebSocket, RawClient, until, sleep, Server, waitHealthy,
 } from './harness.mjs';
 
 /** A raw WebSocket client with extra upgrade headers. */
@@ -268,4 +268,38 @@ test('proxy config errors name the key', async () => {
   for (const [config, pattern] of cases) {
     assert.match(await startupError(config), pattern, JSON.stringify(config));
   }
+});
+
+test('v6 environment only: a connect proxy configured by CENTRIFUGO_CLIENT_PROXY_CONNECT_* takes a tokenless client', async (t, scope) => {
+  const [b] = await backends(scope, 1);
+  b.reply('/env-connect', { result: { user: 'env-user', data: { via: 'env' } } });
+  const port = await freePort();
+  // An empty file: the shape comes from the (v6) variable names.
+  const handle = spawnGyre({
+    configText: '{}',
+    env: {
+      CENTRIFUGO_HTTP_SERVER_PORT: String(port),
+      CENTRIFUGO_HEALTH_ENABLED: 'true',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED: 'true',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT: `${b.url}/env-connect`,
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_TIMEOUT: '2s',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_HEADERS: 'X-Custom',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_STATIC_HEADERS: '{"X-Static":"from-env"}',
+    },
+  });
+  const s = new Server(handle, port, {});
+  scope.defer(() => s.stop());
+  await waitHealthy(port, handle);
+  assert.doesNotMatch(s.output(), /not supported|unknown key/);
+  const c = await rawWithHeaders(scope, s, { 'X-Custom': 'c1' });
+  const r = await c.call('connect', { data: { hi: 1 } });
+  assert.ok(r.connect, JSON.stringify(r));
+  assert.deepEqual(r.connect.data, { via: 'env' });
+  const req = b.take('/env-connect');
+  assert.equal(req.text,
+    `{"client":"${r.connect.client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"data":{"hi":1}}`);
+  assert.equal(req.headers['x-custom'], 'c1');
+  assert.equal(req.headers['x-static'], 'from-env');
+  assert.equal(b.requests.length, 0);
 });

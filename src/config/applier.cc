@@ -49,7 +49,7 @@ void Applier::apply_env(const std::map<std::string, std::string>& env) {
       if (!is_shared_env_name(name)) {
         env_v5_ = true;
       }
-    } else if (name.starts_with(kV6NamespaceItemPrefix)) {
+    } else if (name.starts_with(kV6NamespaceItemPrefix) || name.starts_with(kV6ProxyItemPrefix)) {
       item_names.emplace_back(name, text);
     } else {
       v6_names.emplace_back(name, text);
@@ -62,7 +62,11 @@ void Applier::apply_env(const std::map<std::string, std::string>& env) {
   }
   for (const auto& [name, text] : item_names) {
     origin_ = fmt::format(" (from {})", name);
-    apply_v6_namespace_env(name, text);
+    if (name.starts_with(kV6ProxyItemPrefix)) {
+      apply_v6_proxy_item_env(name, text);
+    } else {
+      apply_v6_namespace_env(name, text);
+    }
   }
   v6_ = false;
 }

@@ -78,6 +78,16 @@ class Applier {
   // CENTRIFUGO_CHANNEL_NAMESPACES_<N>_<OPTION>, N = the name with '.' and '-' as '_',
   // upper-cased. Applies to namespaces from any source.
   void apply_v6_namespace_env(const std::string& name, const std::string& text);
+  // Per-leaf variables of the v6 Proxy objects (§2.2): CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT,
+  // CENTRIFUGO_CHANNEL_PROXY_PUBLISH_HTTP_STATIC_HEADERS, ... set that leaf of the raw object,
+  // which config/proxies.cc then reads exactly as the file key. False if `name` is none.
+  bool apply_v6_proxy_env(const std::string& name, const std::string& text);
+  // CENTRIFUGO_PROXIES_<N>_<FIELD>: a leaf of the proxies[] item whose name maps to N (§1.5).
+  void apply_v6_proxy_item_env(const std::string& name, const std::string& text);
+  // Sets the Proxy-object leaf named by the env suffix `field` (e.g. "HTTP_TLS_ENABLED") in
+  // `object`; false if the suffix names no leaf of such an object.
+  bool set_v6_proxy_leaf(Value& object, std::string_view field, const std::string& text,
+                         bool with_enabled, bool with_name, const std::string& path_prefix);
   // v6 lists in the environment: items separated by one space (§1.4).
   static std::vector<std::string> split_v6_list(std::string_view text);
   bool apply_token_key(const std::string& key, const Value& value, std::string_view prefix,

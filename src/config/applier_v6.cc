@@ -16,6 +16,110 @@ namespace gyre::config::internal {
 
 // Centrifugo v6 shape (v6-config.md §1-§2): nested keys, v6 environment names and values.
 
+namespace {
+
+// How a Proxy-object leaf reads its environment value (v6-config.md §1.4).
+enum class LeafKind { kString, kBool, kDuration, kList, kMap, kArray };
+
+struct ProxyLeaf {
+  std::string_view path;  // inside the Proxy object, e.g. "http.static_headers"
+  LeafKind kind;
+};
+
+// Every leaf of a v6 Proxy object (§2.2) and of its TLS objects (§2.1). `enabled` (connect,
+// refresh) and `name` (proxies[]) are added by the caller.
+constexpr ProxyLeaf kProxyLeaves[] = {
+    {"endpoint", LeafKind::kString},
+    {"timeout", LeafKind::kDuration},
+    {"http_headers", LeafKind::kList},
+    {"grpc_metadata", LeafKind::kList},
+    {"emulated_headers", LeafKind::kList},
+    {"binary_encoding", LeafKind::kBool},
+    {"include_connection_meta", LeafKind::kBool},
+    {"http.static_headers", LeafKind::kMap},
+    {"http.status_to_code_transforms", LeafKind::kArray},
+    {"http.tls.enabled", LeafKind::kBool},
+    {"http.tls.cert_pem", LeafKind::kString},
+    {"http.tls.key_pem", LeafKind::kString},
+    {"http.tls.server_ca_pem", LeafKind::kString},
+    {"http.tls.client_ca_pem", LeafKind::kString},
+    {"http.tls.insecure_skip_verify", LeafKind::kBool},
+    {"http.tls.server_name", LeafKind::kString},
+    {"grpc.tls.enabled", LeafKind::kBool},
+    {"grpc.tls.cert_pem", LeafKind::kString},
+    {"grpc.tls.key_pem", LeafKind::kString},
+    {"grpc.tls.server_ca_pem", LeafKind::kString},
+    {"grpc.tls.client_ca_pem", LeafKind::kString},
+    {"grpc.tls.insecure_skip_verify", LeafKind::kBool},
+    {"grpc.tls.server_name", LeafKind::kString},
+    {"grpc.credentials_key", LeafKind::kString},
+    {"grpc.credentials_value", LeafKind::kString},
+    {"grpc.compression", LeafKind::kBool},
+    {"grpc.static_metadata", LeafKind::kMap},
+};
+
+// The field of an object, keys compared case-insensitively (v6 keys are); created if absent.
+Value& field_of(Value& object, std::string_view key) {
+  for (auto& [k, v] : object.fields) {
+    if (ascii_lower(k) == key) {
+      return v;
+    }
+  }
+  object.fields.emplace_back(std::string(key), Value());
+  return object.fields.back().second;
+}
+
+// "my-proxy.1" -> "MY_PROXY_1": the <N> of per-item variables (§1.5).
+std::string item_env_token(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    out += (c == '.' || c == '-') ? '_' : (c >= 'a' && c <= 'z' ? char(c - 'a' + 'A') : c);
+  }
+  return out;
+}
+
+// The `name` of an item of a named array, "" if it has none.
+std::string item_name(const Value& item) {
+  if (item.kind != Value::Kind::kObject) {
+    return "";
+  }
+  for (const auto& [k, v] : item.fields) {
+    if (ascii_lower(k) == "name" && v.kind == Value::Kind::kString) {
+      return v.string;
+    }
+  }
+  return "";
+}
+
+std::string_view trim_spaces(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// The v6 Proxy objects that have per-leaf variables, with the extra `enabled` switch of the
+// client proxies (§2.2).
+struct ProxyBlock {
+  std::string_view path;
+  Value Config::*member;
+  bool with_enabled;
+};
+constexpr ProxyBlock kProxyBlocks[] = {
+    {"client.proxy.connect", &Config::v6_connect_proxy, true},
+    {"client.proxy.refresh", &Config::v6_refresh_proxy, true},
+    {"channel.proxy.subscribe", &Config::v6_subscribe_proxy, false},
+    {"channel.proxy.publish", &Config::v6_publish_proxy, false},
+    {"channel.proxy.sub_refresh", &Config::v6_sub_refresh_proxy, false},
+    {"channel.proxy.subscribe_stream", &Config::v6_subscribe_stream_proxy, false},
+    {"rpc.proxy", &Config::v6_rpc_proxy, false},
+};
+
+}  // namespace
+
 // Sets the option at v6 `path` if the schema has it; false otherwise.
 bool Applier::apply_v6_leaf(const std::string& path, const Value& value) {
   for (const auto& spec : schema::global_keys()) {
@@ -250,7 +354,24 @@ void Applier::apply_v6_env(const std::string& name, const std::string& text) {
       apply_v6_namespaces_env(text);
       return;
     }
+    if (path == "proxies") {
+      // A JSON array replaces the list; space-separated names append items with only a
+      // name (§1.5), whose fields CENTRIFUGO_PROXIES_<N>_<FIELD> may then set.
+      std::string_view trimmed = trim_spaces(text);
+      if (!(trimmed.starts_with('[') && trimmed.ends_with(']'))) {
+        Value& list = config_.proxies;
+        for (auto& item_name : split_v6_list(text)) {
+          Value item = Value::make_object();
+          item.fields.emplace_back("name", Value::make_string(std::move(item_name)));
+          list.items.push_back(std::move(item));
+        }
+        return;
+      }
+    }
     apply_v6_leaf(path, Value::make_string(text));
+    return;
+  }
+  if (apply_v6_proxy_env(name, text)) {
     return;
   }
   // Unsupported v6 options: the longest matching entry, named in the message.
@@ -357,6 +478,117 @@ void Applier::apply_v6_namespace_env(const std::string& name, const std::string&
     }
   }
   // No such namespace, or no such option: Centrifugo v6 reports it as unknown (§1.5).
+  warn(fmt::format("unknown key \"{}\"",
+                   ascii_lower(std::string_view(name).substr(kEnvPrefix.size()))));
+}
+
+bool Applier::set_v6_proxy_leaf(Value& object, std::string_view field, const std::string& text,
+                                bool with_enabled, bool with_name,
+                                const std::string& path_prefix) {
+  const ProxyLeaf* leaf = nullptr;
+  static constexpr ProxyLeaf kEnabled{"enabled", LeafKind::kBool};
+  static constexpr ProxyLeaf kName{"name", LeafKind::kString};
+  for (const auto& candidate : kProxyLeaves) {
+    if (v6_env_name(candidate.path).substr(kEnvPrefix.size()) == field) {
+      leaf = &candidate;
+      break;
+    }
+  }
+  if (leaf == nullptr && with_enabled && field == "ENABLED") {
+    leaf = &kEnabled;
+  }
+  if (leaf == nullptr && with_name && field == "NAME") {
+    leaf = &kName;
+  }
+  if (leaf == nullptr) {
+    return false;
+  }
+  const std::string path = path_prefix + "." + std::string(leaf->path);
+  Value value;
+  switch (leaf->kind) {
+    case LeafKind::kString:
+      value = Value::make_string(text);
+      break;
+    case LeafKind::kBool:
+      value = Value::make_bool(to_bool(Value::make_string(text), path));
+      break;
+    case LeafKind::kDuration:
+      to_v6_duration(Value::make_string(text), path);  // checks: a bare number has no unit
+      value = Value::make_string(text);
+      break;
+    case LeafKind::kList:
+      value = Value::make_array();
+      for (auto& item : split_v6_list(text)) {
+        value.items.push_back(Value::make_string(std::move(item)));
+      }
+      break;
+    case LeafKind::kMap:
+    case LeafKind::kArray: {
+      try {
+        value = parse_json(text, fmt::format("key \"{}\"", path));
+      } catch (const ConfigError& e) {
+        throw ConfigError(e.what() + origin_);
+      }
+      const Value::Kind want =
+          leaf->kind == LeafKind::kMap ? Value::Kind::kObject : Value::Kind::kArray;
+      if (value.kind != want) {
+        fail(path, fmt::format("expected JSON {}, got {}", kind_name(want), describe(value)));
+      }
+      break;
+    }
+  }
+  // The proxy resolver reports errors with a path but not their origin: check here what it
+  // would refuse, so the message names the variable.
+  if (leaf->path == "http.tls.enabled" && value.boolean) {
+    fail(path, "true is not supported yet; supported: false (https:// endpoints use the "
+               "system CA store)");
+  }
+  Value* target = &object;
+  std::string_view rest = leaf->path;
+  while (true) {
+    if (target->kind != Value::Kind::kObject) {
+      *target = Value::make_object();
+    }
+    size_t dot = rest.find('.');
+    Value& next = field_of(*target, rest.substr(0, dot));
+    if (dot == std::string_view::npos) {
+      next = std::move(value);
+      return true;
+    }
+    target = &next;
+    rest.remove_prefix(dot + 1);
+  }
+}
+
+bool Applier::apply_v6_proxy_env(const std::string& name, const std::string& text) {
+  for (const auto& block : kProxyBlocks) {
+    std::string env = v6_env_name(block.path) + "_";
+    if (name.size() > env.size() && name.starts_with(env) &&
+        set_v6_proxy_leaf(config_.*block.member, std::string_view(name).substr(env.size()),
+                          text, block.with_enabled, false, std::string(block.path))) {
+      env_v6_ = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Applier::apply_v6_proxy_item_env(const std::string& name, const std::string& text) {
+  env_v6_ = true;
+  if (config_.proxies.kind == Value::Kind::kArray) {
+    for (size_t i = 0; i < config_.proxies.items.size(); ++i) {
+      Value& item = config_.proxies.items[i];
+      std::string prefix = std::string(kV6ProxyItemPrefix) + item_env_token(item_name(item)) + "_";
+      if (item_name(item).empty() || !name.starts_with(prefix) || name.size() == prefix.size()) {
+        continue;
+      }
+      if (set_v6_proxy_leaf(item, std::string_view(name).substr(prefix.size()), text, false,
+                            true, fmt::format("proxies[{}]", i))) {
+        return;
+      }
+    }
+  }
+  // No such proxy, or no such field: Centrifugo v6 reports it as unknown (§1.5).
   warn(fmt::format("unknown key \"{}\"",
                    ascii_lower(std::string_view(name).substr(kEnvPrefix.size()))));
 }

@@ -20,6 +20,7 @@ bool parse_go_bool(std::string_view text, bool& out);
 
 inline constexpr std::string_view kEnvPrefix = "CENTRIFUGO_";
 inline constexpr std::string_view kV6NamespaceItemPrefix = "CENTRIFUGO_CHANNEL_NAMESPACES_";
+inline constexpr std::string_view kV6ProxyItemPrefix = "CENTRIFUGO_PROXIES_";
 inline constexpr uint64_t kMaxDurationNs =
     static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 // 1<<63: the magnitude of the most negative duration, the bound Go's parser checks against.

@@ -450,6 +450,23 @@ void resolve_proxies(Config& config, std::vector<std::string>& warnings) {
     resolve_v6(config, warnings);
     return;
   }
+  // The v6 Proxy objects are read only in the v6 shape; their variables with a v5-shaped file
+  // would otherwise be lost silently.
+  const std::pair<const char*, const Value*> v6_objects[] = {
+      {"client.proxy.connect", &config.v6_connect_proxy},
+      {"client.proxy.refresh", &config.v6_refresh_proxy},
+      {"channel.proxy.subscribe", &config.v6_subscribe_proxy},
+      {"channel.proxy.publish", &config.v6_publish_proxy},
+      {"channel.proxy.sub_refresh", &config.v6_sub_refresh_proxy},
+      {"channel.proxy.subscribe_stream", &config.v6_subscribe_stream_proxy},
+      {"rpc.proxy", &config.v6_rpc_proxy},
+  };
+  for (const auto& [path, object] : v6_objects) {
+    if (object->kind == Value::Kind::kObject && !object->fields.empty()) {
+      fail(path, "a Centrifugo v6 proxy option cannot be combined with a configuration in the "
+                 "v5 shape; use the v5 proxy_* keys there");
+    }
+  }
   ResolvedProxies r;
   auto static_headers = header_map(config.proxy_static_http_headers, "proxy_static_http_headers");
   auto transforms =

@@ -525,8 +525,12 @@ void Client::run_timers(clock::TimePoint now) {
           continue;
         }
         if (s->server_side) {
-          close_with(disconnects::subscription_expired());
-          return;
+          // Given to the sub refresh proxy when there is one (Centrifugo v5.4.9); the
+          // connection is closed otherwise (sub_refresh_via_proxy).
+          if (!s->refresh_inflight) {
+            to_refresh.push_back(ch);
+          }
+          continue;
         }
         expired.push_back(ch);
       }

@@ -314,18 +314,29 @@ void Client::sub_refresh_via_proxy(const std::string& channel) {
   const config::Config& cfg = *cfg_;
   channel::Resolved res;
   const proxy::ProxyConfig* p = nullptr;
+  const bool server_side = s->server_side;
   if (channel::resolve(cfg, channel, res)) {
-    p = proxy::sub_refresh_proxy(cfg, *res.options);
+    p = server_side ? proxy::server_side_sub_refresh_proxy(cfg, *res.options)
+                    : proxy::sub_refresh_proxy(cfg, *res.options);
   }
+  // An expired subscription ends: a server-side one closes the connection (3006), as
+  // Centrifugo does for subscriptions the client did not make; others are unsubscribed.
+  auto expire = [this, server_side](const std::string& ch) {
+    if (server_side) {
+      close_with(disconnects::subscription_expired());
+    } else {
+      remove_subscription(ch, protocol::Unsubscribe{2501, "subscription expired"});
+    }
+  };
   if (p == nullptr) {
     // No sub refresh proxy for the namespace (granular mode without a name, or none
     // configured): Centrifugo's handler fails, and the subscription expires.
-    remove_subscription(channel, protocol::Unsubscribe{2501, "subscription expired"});
+    expire(channel);
     return;
   }
   s->refresh_inflight = true;
   post_to_proxy(*p, "sub_refresh", proxy::encode_sub_refresh_request(*p, proxy_caller(), channel),
-                [this, channel, s, pp = p](proxy::HttpResponse r) {
+                [this, channel, s, pp = p, expire](proxy::HttpResponse r) {
                   auto it = subs_.find(channel);
                   if (it == subs_.end() || it->second.get() != s || !s->refresh_inflight) {
                     return;  // unsubscribed meanwhile
@@ -345,8 +356,7 @@ void Client::sub_refresh_via_proxy(const std::string& channel) {
                   const auto& res = reply->result;
                   if (!res || res->expired || res->bad_info ||
                       (res->expire_at > 0 && res->expire_at < now)) {
-                    remove_subscription(channel,
-                                        protocol::Unsubscribe{2501, "subscription expired"});
+                    expire(channel);
                     return;
                   }
                   if (!res->info.empty()) {

@@ -385,6 +385,12 @@ const ProxyConfig* sub_refresh_proxy(const config::Config& cfg,
                        config::ResolvedProxies::kSubRefresh);
 }
 
+const ProxyConfig* server_side_sub_refresh_proxy(const config::Config& cfg,
+                                                 const config::ChannelOptions& o) {
+  return channel_proxy(cfg, cfg.v6_proxies ? o.proxy_sub_refresh : true,
+                       o.sub_refresh_proxy_name, config::ResolvedProxies::kSubRefresh);
+}
+
 bool server_side_sub_refresh(const config::ChannelOptions& o) {
   return o.proxy_sub_refresh || !o.sub_refresh_proxy_name.empty();
 }

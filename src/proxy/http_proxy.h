@@ -58,6 +58,14 @@ const ProxyConfig* subscribe_proxy(const config::Config& cfg, const config::Chan
 const ProxyConfig* publish_proxy(const config::Config& cfg, const config::ChannelOptions& o);
 const ProxyConfig* sub_refresh_proxy(const config::Config& cfg,
                                      const config::ChannelOptions& o);
+// The proxy refreshing an expired server-side subscription (connect proxy `subs` or API
+// subscribe with expire_at). Centrifugo v5.4.9 installs one sub refresh handler for every
+// subscription without client-side refresh: in default mode it calls
+// proxy_sub_refresh_endpoint whatever the namespace's proxy_sub_refresh, in granular mode the
+// namespace's sub_refresh_proxy_name. v6 shape: the namespace's sub_refresh proxy when
+// enabled. nullptr: none, the subscription expires.
+const ProxyConfig* server_side_sub_refresh_proxy(const config::Config& cfg,
+                                                 const config::ChannelOptions& o);
 // Whether the namespace's subscriptions are refreshed server-side (its sub refresh is a
 // proxy: proxy_sub_refresh or sub_refresh_proxy_name), so the client is not given a ttl.
 bool server_side_sub_refresh(const config::ChannelOptions& o);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Backend } from './proxy_backend.mjs';
 import {
-  test, startServer, spawnGyre, freePort, WebSocket, RawClient, until, sleep,
+  test, startServer, spawnGyre, freePort, WebSocket, RawClient, until, sleep, Server, waitHealthy,
 } from './harness.mjs';
 
 /** A raw WebSocket client with extra upgrade headers. */
@@ -268,4 +268,87 @@ test('proxy config errors name the key', async () => {
   for (const [config, pattern] of cases) {
     assert.match(await startupError(config), pattern, JSON.stringify(config));
   }
+});
+
+test('v6 environment only: a connect proxy configured by CENTRIFUGO_CLIENT_PROXY_CONNECT_* takes a tokenless client', async (t, scope) => {
+  const [b] = await backends(scope, 1);
+  b.reply('/env-connect', { result: { user: 'env-user', data: { via: 'env' } } });
+  const port = await freePort();
+  // An empty file: the shape comes from the (v6) variable names.
+  const handle = spawnGyre({
+    configText: '{}',
+    env: {
+      CENTRIFUGO_HTTP_SERVER_PORT: String(port),
+      CENTRIFUGO_HEALTH_ENABLED: 'true',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED: 'true',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT: `${b.url}/env-connect`,
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_TIMEOUT: '2s',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_HEADERS: 'X-Custom',
+      CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_STATIC_HEADERS: '{"X-Static":"from-env"}',
+    },
+  });
+  const s = new Server(handle, port, {});
+  scope.defer(() => s.stop());
+  await waitHealthy(port, handle);
+  assert.doesNotMatch(s.output(), /not supported|unknown key/);
+  const c = await rawWithHeaders(scope, s, { 'X-Custom': 'c1' });
+  const r = await c.call('connect', { data: { hi: 1 } });
+  assert.ok(r.connect, JSON.stringify(r));
+  assert.deepEqual(r.connect.data, { via: 'env' });
+  const req = b.take('/env-connect');
+  assert.equal(req.text,
+    `{"client":"${r.connect.client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"data":{"hi":1}}`);
+  assert.equal(req.headers['x-custom'], 'c1');
+  assert.equal(req.headers['x-static'], 'from-env');
+  assert.equal(b.requests.length, 0);
+});
+
+test('sub refresh proxy: an expiring server-side subscription (API subscribe with expire_at) is refreshed, then expired → 3006', async (t, scope) => {
+  const [b] = await backends(scope, 1);
+  // Default mode: Centrifugo v5.4.9 calls proxy_sub_refresh_endpoint for every expiring
+  // subscription without client-side refresh, whatever the namespace's proxy_sub_refresh.
+  const s = await startServer({
+    proxy_connect_endpoint: `${b.url}/connect`,
+    proxy_sub_refresh_endpoint: `${b.url}/sub_refresh`,
+    proxy_sub_refresh_timeout: '1s',
+    client_expired_sub_close_delay: '0s',
+    client_presence_update_interval: '1s',
+    api_key: 'k',
+    namespaces: [{ name: 'ss', presence: true }],
+  });
+  scope.defer(() => s.stop());
+  const soon = () => Math.floor(Date.now() / 1000) + 1;
+  b.reply('/connect', { result: { user: 'ssu' } });
+  const c = await rawWithHeaders(scope, s);
+  const con = await c.call('connect', {});
+  assert.ok(con.connect, JSON.stringify(con));
+  let calls = 0;
+  let release;
+  const released = new Promise((r) => { release = r; });
+  b.routes['/sub_refresh'] = async (rec, res) => {
+    calls++;
+    if (calls === 1) {
+      res.writeHead(200).end(JSON.stringify({ result: { expire_at: soon() + 1, info: { v: 1 } } }));
+      return;
+    }
+    await released;  // the second answer waits until the test saw the new channel info
+    res.writeHead(200).end(JSON.stringify({ result: { expired: true } }));
+  };
+  await s.apiOk('subscribe', { user: 'ssu', channel: 'ss:a', expire_at: soon() });
+  await c.push((p) => p.channel === 'ss:a' && p.subscribe, 5000, 'server-side subscribe push');
+  await until(() => calls >= 1, 6000, 'first sub refresh call');
+  const first = b.take('/sub_refresh');
+  assert.equal(first.text,
+    `{"client":"${con.connect.client}","transport":"websocket","protocol":"json","encoding":"json",` +
+    `"user":"ssu","channel":"ss:a"}`);
+  await until(async () => {
+    const p = await s.apiOk('presence', { channel: 'ss:a' });
+    return Object.values(p.presence).some((e) => e.chan_info && e.chan_info.v === 1);
+  }, 6000, 'channel info replaced by the refresh result');
+  assert.ok(c.isOpen, 'refreshed: the connection stays');
+  release();
+  // The second answer says expired: a server-side subscription ends the connection.
+  assert.deepEqual(await c.waitClose(8000), { code: 3006, reason: 'subscription expired' });
+  assert.equal(calls, 2);
 });

@@ -263,5 +263,146 @@ TEST(ProxiesConfig, V6ErrorsNameThePath) {
             "need GRPC, which this version of Gyre does not support");
 }
 
+// v6 per-leaf variables of the Proxy objects (v6-config.md §1.3, §2.2): each one resolves
+// as the matching file key.
+TEST(ProxiesConfig, V6ProxyLeafVariablesResolveAsTheFileKeys) {
+  LoadResult r = load_env({
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED", "true"},
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT", "http://127.0.0.1:1/c"},
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_TIMEOUT", "2500ms"},
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_HEADERS", "Authorization X-Real-Ip"},
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_STATIC_HEADERS", R"({"X-S":"v","x-b":"w"})"},
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_STATUS_TO_CODE_TRANSFORMS",
+       R"([{"status_code":404,"to_error":{"code":1404,"message":"nf","temporary":true}}])"},
+      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_BINARY_ENCODING", "1"},
+      {"CENTRIFUGO_CLIENT_PROXY_REFRESH_ENDPOINT", "http://127.0.0.1:1/r"},
+      {"CENTRIFUGO_CLIENT_PROXY_REFRESH_ENABLED", "T"},
+      {"CENTRIFUGO_CHANNEL_PROXY_SUBSCRIBE_ENDPOINT", "http://127.0.0.1:1/s"},
+      {"CENTRIFUGO_CHANNEL_PROXY_SUBSCRIBE_INCLUDE_CONNECTION_META", "true"},
+      {"CENTRIFUGO_CHANNEL_PROXY_PUBLISH_ENDPOINT", "https://example.com/p"},
+      {"CENTRIFUGO_CHANNEL_PROXY_PUBLISH_TIMEOUT", "3s"},
+      {"CENTRIFUGO_CHANNEL_PROXY_SUB_REFRESH_ENDPOINT", "http://127.0.0.1:1/sr"},
+      {"CENTRIFUGO_CHANNEL_PROXY_SUB_REFRESH_HTTP_TLS_ENABLED", "false"},
+      {"CENTRIFUGO_RPC_PROXY_ENDPOINT", "http://127.0.0.1:1/rpc"},
+      {"CENTRIFUGO_RPC_PROXY_TIMEOUT", "1m"},
+      {"CENTRIFUGO_RPC_WITHOUT_NAMESPACE_PROXY_ENABLED", "true"},
+  });
+  const Config& c = r.config;
+  ASSERT_TRUE(c.v6_proxies) << "v6 names alone select the v6 shape";
+  const auto& p = c.proxies_resolved;
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kConnect]);
+  const ProxyDefinition& connect = *p.by_kind[ResolvedProxies::kConnect];
+  EXPECT_EQ(connect.endpoint, "http://127.0.0.1:1/c");
+  EXPECT_EQ(connect.timeout, Duration(2500));
+  EXPECT_EQ(connect.http_headers, (std::vector<std::string>{"authorization", "x-real-ip"}));
+  EXPECT_EQ(connect.static_http_headers,
+            (std::vector<std::pair<std::string, std::string>>{{"x-b", "w"}, {"x-s", "v"}}));
+  ASSERT_EQ(connect.http_status_transforms.size(), 1u);
+  EXPECT_EQ(connect.http_status_transforms[0].status_code, 404);
+  EXPECT_EQ(connect.http_status_transforms[0].error_code, 1404u);
+  EXPECT_EQ(connect.http_status_transforms[0].error_message, "nf");
+  EXPECT_TRUE(connect.http_status_transforms[0].error_temporary);
+  EXPECT_TRUE(connect.binary_encoding);
+  EXPECT_FALSE(connect.include_connection_meta);
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kRefresh]);
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kRefresh]->endpoint, "http://127.0.0.1:1/r");
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kRefresh]->timeout, Duration(1000));
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kSubscribe]);
+  EXPECT_TRUE(p.by_kind[ResolvedProxies::kSubscribe]->include_connection_meta);
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kPublish]);
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kPublish]->endpoint, "https://example.com/p");
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kPublish]->timeout, Duration(3000));
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kSubRefresh]);
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kSubRefresh]->endpoint, "http://127.0.0.1:1/sr");
+  ASSERT_TRUE(p.by_kind[ResolvedProxies::kRpc]);
+  EXPECT_EQ(p.by_kind[ResolvedProxies::kRpc]->timeout, Duration(60000));
+  EXPECT_TRUE(c.v6_rpc_proxy_enabled);
+  EXPECT_EQ(p.captured_headers, (std::vector<std::string>{"authorization", "x-real-ip"}));
+  for (const auto& w : r.warnings) {
+    EXPECT_EQ(w.find("proxy"), std::string::npos) << w;
+  }
+}
+
+TEST(ProxiesConfig, V6ProxyLeafVariablesOverrideTheFileLeafByLeaf) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("gyre-proxies-env-" + std::to_string(getpid()) + ".json");
+  std::ofstream(path) << R"({"http_server": {"port": 8000},
+      "client": {"proxy": {"connect": {"Endpoint": "http://127.0.0.1:1/file",
+                                       "timeout": "5s", "http_headers": ["x-file"]}}}})";
+  LoadInput input;
+  input.config_path = path.string();
+  input.env = {{"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT", "http://127.0.0.1:1/env"},
+               {"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED", "true"}};
+  LoadResult r = load(input);
+  std::filesystem::remove(path);
+  const auto& connect = r.config.proxies_resolved.by_kind[ResolvedProxies::kConnect];
+  ASSERT_TRUE(connect);
+  EXPECT_EQ(connect->endpoint, "http://127.0.0.1:1/env");
+  EXPECT_EQ(connect->timeout, Duration(5000));
+  EXPECT_EQ(connect->http_headers, std::vector<std::string>{"x-file"});
+}
+
+TEST(ProxiesConfig, V6NamedProxiesFromNamesAndPerFieldVariables) {
+  LoadResult r = load_env({
+      {"CENTRIFUGO_PROXIES", "auth my-proxy.2"},
+      {"CENTRIFUGO_PROXIES_AUTH_ENDPOINT", "http://127.0.0.1:1/auth"},
+      {"CENTRIFUGO_PROXIES_AUTH_TIMEOUT", "4s"},
+      {"CENTRIFUGO_PROXIES_AUTH_HTTP_STATIC_HEADERS", R"({"x-k":"v"})"},
+      {"CENTRIFUGO_PROXIES_MY_PROXY_2_ENDPOINT", "http://127.0.0.1:1/two"},
+      {"CENTRIFUGO_PROXIES_MY_PROXY_2_INCLUDE_CONNECTION_META", "true"},
+      {"CENTRIFUGO_PROXIES_NOPE_ENDPOINT", "http://127.0.0.1:1/nope"},
+      {"CENTRIFUGO_CHANNEL_NAMESPACES", "ns"},
+      {"CENTRIFUGO_CHANNEL_NAMESPACES_NS_PUBLISH_PROXY_ENABLED", "true"},
+      {"CENTRIFUGO_CHANNEL_NAMESPACES_NS_PUBLISH_PROXY_NAME", "auth"},
+  });
+  const auto& p = r.config.proxies_resolved;
+  ASSERT_NE(p.find("auth"), nullptr);
+  EXPECT_EQ(p.find("auth")->endpoint, "http://127.0.0.1:1/auth");
+  EXPECT_EQ(p.find("auth")->timeout, Duration(4000));
+  EXPECT_EQ(p.find("auth")->static_http_headers,
+            (std::vector<std::pair<std::string, std::string>>{{"x-k", "v"}}));
+  ASSERT_NE(p.find("my-proxy.2"), nullptr);
+  EXPECT_EQ(p.find("my-proxy.2")->endpoint, "http://127.0.0.1:1/two");
+  EXPECT_TRUE(p.find("my-proxy.2")->include_connection_meta);
+  ASSERT_EQ(r.config.namespaces.size(), 1u);
+  EXPECT_EQ(r.config.namespaces[0].options.publish_proxy_name, "auth");
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "unknown key \"proxies_nope_endpoint\" (from "
+                            "CENTRIFUGO_PROXIES_NOPE_ENDPOINT)"});
+}
+
+TEST(ProxiesConfig, V6ProxyLeafVariableErrorsNameTheVariable) {
+  EXPECT_EQ(error_of({{"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED", "yes"}}),
+            "config: key \"client.proxy.connect.enabled\": invalid boolean \"yes\" (from "
+            "CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED)");
+  EXPECT_EQ(error_of({{"CENTRIFUGO_RPC_PROXY_TIMEOUT", "5"}}),
+            "config: key \"rpc.proxy.timeout\": invalid duration \"5\" (from "
+            "CENTRIFUGO_RPC_PROXY_TIMEOUT)");
+  EXPECT_EQ(error_of({{"CENTRIFUGO_CHANNEL_PROXY_PUBLISH_HTTP_STATIC_HEADERS", "[1]"}}),
+            "config: key \"channel.proxy.publish.http.static_headers\": expected JSON object, "
+            "got array (from CENTRIFUGO_CHANNEL_PROXY_PUBLISH_HTTP_STATIC_HEADERS)");
+  EXPECT_EQ(error_of({{"CENTRIFUGO_CLIENT_PROXY_REFRESH_HTTP_TLS_ENABLED", "true"}}),
+            "config: key \"client.proxy.refresh.http.tls.enabled\": true is not supported yet; "
+            "supported: false (https:// endpoints use the system CA store) (from "
+            "CENTRIFUGO_CLIENT_PROXY_REFRESH_HTTP_TLS_ENABLED)");
+  EXPECT_EQ(error_of({{"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED", "true"}}),
+            "config: key \"client.proxy.connect.endpoint\": required when the proxy is enabled "
+            "or named");
+  EXPECT_EQ(error_of({{"CENTRIFUGO_CHANNEL_PROXY_SUBSCRIBE_ENDPOINT", "grpc://127.0.0.1:1"}}),
+            "config: key \"channel.proxy.subscribe.endpoint\": \"grpc://127.0.0.1:1\" is not an "
+            "http:// or https:// URL; GRPC proxies are not supported by this version of Gyre");
+  // A v5-shaped configuration cannot take them: refused, never silently dropped.
+  EXPECT_EQ(error_of({{"CENTRIFUGO_PROXY_CONNECT_ENDPOINT", "http://127.0.0.1:1/v5"},
+                      {"CENTRIFUGO_TOKEN_HMAC_SECRET_KEY", "k"},
+                      {"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT", "http://127.0.0.1:1/v6"}}),
+            "config: key \"client.proxy.connect\": a Centrifugo v6 proxy option cannot be "
+            "combined with a configuration in the v5 shape; use the v5 proxy_* keys there");
+  // Still not supported: map/shared-poll proxies (v6 features Gyre does not have).
+  LoadResult r = load_env({{"CENTRIFUGO_CHANNEL_PROXY_MAP_PUBLISH_ENDPOINT", "http://x/"}});
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "key \"channel.proxy\" is not supported by this version of Gyre and "
+                            "is ignored (from CENTRIFUGO_CHANNEL_PROXY_MAP_PUBLISH_ENDPOINT)"});
+}
+
 }  // namespace
 }  // namespace gyre::config

@@ -13,6 +13,8 @@
 #include <ctime>
 #include <string_view>
 
+#include "core/json_escape.h"
+
 namespace gyre::logging {
 
 NonBlockingFdSink::NonBlockingFdSink(int fd) : fd_(fd) {
@@ -133,39 +135,6 @@ std::shared_ptr<spdlog::logger> make_file_logger(const std::string& name, const 
 }
 
 namespace {
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 std::string_view zerolog_level(spdlog::level::level_enum l) {
   switch (l) {

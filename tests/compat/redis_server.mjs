@@ -29,8 +29,12 @@ export class RedisServer {
   }
   async spawn() {
     this.output = '';
+    // A replica's full sync writes an RDB file even with `--save ''`: keep it in a temp dir,
+    // never in the test's working directory.
+    this.dir ??= mkdtempSync(path.join(os.tmpdir(), 'gyre-redis-'));
     this.proc = spawn(redisServerPath(), ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'no', '--daemonize', 'no', ...(this.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir, ...(this.extraArgs ?? [])],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.output += d; });
     this.proc.stderr.on('data', (d) => { this.output += d; });
     this.exited = new Promise((resolve) => this.proc.on('exit', resolve));

@@ -587,8 +587,15 @@ void Client::check_positions(clock::TimePoint now) {
             return;  // checked again next period (as Centrifugo does on engine errors)
           }
           const auto& top = r->top;
-          if (top.epoch == s->position.epoch && s->position.offset >= top.offset) {
+          if (top.epoch == s->position.epoch && s->position.offset == top.offset) {
             s->position_check_failures = 0;
+            return;
+          }
+          if (top.epoch == s->position.epoch && s->position.offset > top.offset) {
+            // The stream lost what this subscriber saw (a failover to a replica without the
+            // last writes, a restart from an older snapshot): its offsets will be reused.
+            // Centrifugo requires equality too.
+            insufficient_state(*s);
             return;
           }
           // One miss is allowed: a publication may be on its way to this shard.

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/random.h"
 #include "engine/redis/redis_sharding.h"
 
 namespace gyre::engine::redis {
@@ -14,12 +15,49 @@ namespace {
 
 // Centrifuge sends subscriptions in batches of at most 512 channels (reference.md §7).
 constexpr size_t kSubscribeBatch = 512;
+// Reading a stream back after a PUB/SUB reconnect: tries while the command connection is
+// down, and the pause between them (publications of the channel wait meanwhile).
+constexpr int kVerifyAttempts = 20;
+constexpr std::chrono::milliseconds kVerifyRetry{100};
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// Moves a stream to a new epoch when it is still in the old one. KEYS: meta. ARGV: old
+// epoch, new epoch. Returns the stream's epoch afterwards ("" without a meta key: the next
+// publication starts a new stream anyway). The field is the one Centrifugo's scripts read.
+constexpr std::string_view kChangeEpoch = R"lua(
+local e = redis.call("hget", KEYS[1], "e")
+if e == ARGV[1] then
+  redis.call("hset", KEYS[1], "e", ARGV[2])
+  return ARGV[2]
+end
+if not e then
+  return ""
+end
+return e
+)lua";
+
+// The stream's epoch, top offset and the publication at one offset ("" when not there).
+// KEYS: stream, meta. ARGV: offset.
+constexpr std::string_view kStreamEntryAt = R"lua(
+local m = redis.call("hmget", KEYS[2], "e", "s")
+local d = ""
+local entry = redis.call("xrange", KEYS[1], ARGV[1], ARGV[1])
+if #entry > 0 then
+  local fields = entry[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == "d" then
+      d = fields[i + 1]
+      break
+    end
+  end
+end
+return {m[1] or "", m[2] or "0", d}
+)lua";
 
 // Integer replies of the scripts arrive as integers (Lua numbers) or strings (values read
 // back from a hash).
@@ -621,7 +659,7 @@ void RedisEngine::on_push(PubSub& ps, const Reply& r) {
       }
       return;
     }
-    handle_message(r.elements[1].str, r.elements[2].str);
+    deliver_message(&ps, r.elements[1].str, r.elements[2].str);
     return;
   }
   if (kind == "subscribe" && r.elements.size() >= 2) {
@@ -645,11 +683,22 @@ void RedisEngine::on_push(PubSub& ps, const Reply& r) {
       answer(origin, [done = std::move(done)] { done(true); });
     }
     it->second.waiters.clear();
+    if (auto& c = it->second.continuity; c && c->offset > 0 && !c->changing) {
+      // Subscribed again after a lost connection: publications made meanwhile never came,
+      // and the server may be another one (failover). Check the stream still holds what
+      // was seen last before delivering more.
+      verify_continuity(ps, *channel, 0);
+    }
   }
   // "unsubscribe" confirmations need nothing.
 }
 
 bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_view data) {
+  return deliver_message(nullptr, pubsub_channel, data);
+}
+
+bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
+                                  std::string_view data) {
   auto channel = keys_.channel_of(pubsub_channel);
   auto m = parse_pubsub_message(data);
   if (!channel || !m) {
@@ -674,7 +723,7 @@ bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_vi
       // Without history the delta flag rides in the Publication; it is not the client's.
       bool delta = m->delta || pub->delta;
       pub->delta = false;
-      std::shared_ptr<const Publication> prev;
+      std::shared_ptr<Publication> prev;
       if (m->delta && !m->prev_payload.empty()) {
         auto p = std::make_shared<Publication>();
         if (!decode_publication(m->prev_payload, *p)) {
@@ -685,7 +734,11 @@ bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_vi
         p->epoch = pub->epoch;
         prev = std::move(p);
       }
-      handler_->handle_publication(*channel, std::move(pub), delta, std::move(prev));
+      HeldPublication h{std::move(pub), delta, std::move(prev)};
+      if (ps != nullptr && !check_continuity(*ps, *channel, h, m->payload)) {
+        return true;  // held until the stream's epoch changed
+      }
+      handler_->handle_publication(*channel, std::move(h.pub), h.delta, std::move(h.prev));
       return true;
     }
     case PubSubMessage::Type::kJoin:
@@ -704,6 +757,156 @@ bool RedisEngine::handle_message(std::string_view pubsub_channel, std::string_vi
     }
   }
   return false;
+}
+
+bool RedisEngine::check_continuity(PubSub& ps, const std::string& channel, HeldPublication& h,
+                                   std::string_view payload) {
+  auto it = ps.channels.find(channel);
+  if (it == ps.channels.end() || h.pub->offset == 0) {
+    return true;
+  }
+  auto& c = it->second.continuity;
+  if (!c) {
+    c = std::make_unique<Continuity>();
+  }
+  if (!c->relabel_from.empty() && h.pub->epoch == c->relabel_from) {
+    h.pub->epoch = c->relabel_to;
+    if (h.prev) {
+      h.prev->epoch = c->relabel_to;
+    }
+  }
+  h.hash = std::hash<std::string_view>{}(payload);
+  if (c->changing) {
+    c->held.push_back(std::move(h));
+    return false;
+  }
+  if (!c->epoch.empty() && h.pub->epoch == c->epoch && h.pub->offset <= c->offset) {
+    spdlog::warn(
+        "redis pubsub: channel {} offset {} after {} in epoch {}: the stream lost "
+        "publications (failover or restart), moving it to a new epoch",
+        channel, h.pub->offset, c->offset, c->epoch);
+    c->changing = true;
+    c->held.push_back(std::move(h));
+    change_epoch(ps, channel, c->epoch);
+    return false;
+  }
+  c->epoch = h.pub->epoch;
+  c->offset = h.pub->offset;
+  c->hash = h.hash;
+  return true;
+}
+
+void RedisEngine::verify_continuity(PubSub& ps, const std::string& channel, int attempt) {
+  Continuity& c = *ps.channels.at(channel).continuity;
+  c.changing = true;
+  run(ps.redis_shard,
+      {"EVAL", std::string(kStreamEntryAt), "2", keys_.stream(channel), keys_.stream_meta(channel),
+       std::to_string(c.offset)},
+      [this, &ps, channel, epoch = c.epoch, offset = c.offset, hash = c.hash,
+       attempt](std::expected<Reply, std::string> r) {
+        auto it = ps.channels.find(channel);
+        if (it == ps.channels.end() || !it->second.continuity) {
+          return;  // no local subscriber any more
+        }
+        if (!r && attempt < kVerifyAttempts) {
+          // The command connection may still be moving to the new server: ask again soon
+          // (the publications wait meanwhile).
+          auto timer = std::make_shared<boost::asio::steady_timer>(shards_.at(0).io());
+          timer->expires_after(kVerifyRetry);
+          timer->async_wait([this, &ps, channel, attempt, timer](boost::system::error_code ec) {
+            auto again = ps.channels.find(channel);
+            if (ec || again == ps.channels.end() || !again->second.continuity) {
+              return;
+            }
+            verify_continuity(ps, channel, attempt + 1);
+          });
+          return;
+        }
+        uint64_t top = 0;
+        bool lost = false;
+        if (r && r->type == Reply::Type::kArray && r->elements.size() == 3 &&
+            to_u64(r->elements[1], top)) {
+          const std::string& data = r->elements[2].str;
+          // Same epoch, but the stream ends before what was seen, or its entry at that
+          // offset is another publication (the offset was reused). A trimmed entry cannot
+          // be compared; recovery from before it fails honestly anyway.
+          lost = r->elements[0].str == epoch &&
+                 (top < offset ||
+                  (!data.empty() && std::hash<std::string_view>{}(data) != hash));
+        } else {
+          // Cannot tell: deliver as it comes (the positioning checks still apply).
+          spdlog::warn("redis pubsub: checking the stream of {} after a reconnect: {}", channel,
+                       r ? r->str : r.error());
+        }
+        if (lost) {
+          spdlog::warn(
+              "redis pubsub: channel {}: the stream no longer holds offset {} of epoch {} as "
+              "seen (failover or restart), moving it to a new epoch",
+              channel, offset, epoch);
+          change_epoch(ps, channel, epoch);
+          return;
+        }
+        release_held(ps, channel, "", "");
+      });
+}
+
+void RedisEngine::change_epoch(PubSub& ps, const std::string& channel,
+                               const std::string& old_epoch) {
+  // Centrifugo's epochs are Unix seconds; any string is a valid epoch to its nodes.
+  std::string next = std::to_string(unix_now());
+  if (next == old_epoch) {
+    next += random::letters(4);
+  }
+  run(ps.redis_shard,
+      {"EVAL", std::string(kChangeEpoch), "1", keys_.stream_meta(channel), old_epoch, next},
+      [this, &ps, channel, old_epoch, next](std::expected<Reply, std::string> r) {
+        // Back on shard 0 (run() uses the calling shard's connection).
+        std::string epoch = next;
+        if (r && r->type == Reply::Type::kString && !r->str.empty()) {
+          epoch = r->str;
+        } else if (!r || r->is_error()) {
+          // The subscribers get insufficient state all the same; their resubscription
+          // reads the stream again.
+          spdlog::warn("redis pubsub: changing the epoch of {}: {}", channel,
+                       r ? r->str : r.error());
+        }
+        release_held(ps, channel, old_epoch, epoch);
+      });
+}
+
+void RedisEngine::release_held(PubSub& ps, const std::string& channel,
+                               const std::string& old_epoch, const std::string& epoch) {
+  auto it = ps.channels.find(channel);
+  if (it == ps.channels.end() || !it->second.continuity) {
+    return;  // no local subscriber any more
+  }
+  Continuity& c = *it->second.continuity;
+  c.changing = false;
+  if (!old_epoch.empty()) {
+    c.relabel_from = old_epoch;
+    c.relabel_to = epoch;
+    c.epoch = epoch;
+    c.offset = 0;
+  }
+  auto held = std::move(c.held);
+  c.held.clear();
+  for (auto& h : held) {
+    if (!old_epoch.empty() && h.pub->epoch == old_epoch) {
+      h.pub->epoch = epoch;
+      if (h.prev) {
+        h.prev->epoch = epoch;
+      }
+    }
+    c.epoch = h.pub->epoch;
+    c.offset = h.pub->offset;
+    c.hash = h.hash;
+  }
+  // Delivery may end subscriptions (and erase this entry): `c` is not used below.
+  for (auto& h : held) {
+    if (handler_ != nullptr) {
+      handler_->handle_publication(channel, std::move(h.pub), h.delta, std::move(h.prev));
+    }
+  }
 }
 
 void RedisEngine::check_health(std::function<void(bool)> done) {

@@ -1,0 +1,220 @@
+// Redis Sentinel, master killed (issue #12): a master, a replica and three Sentinels; two
+// Gyre nodes with subscribers on both; a publisher keeps publishing through the API of both
+// nodes while the master is SIGKILLed and the replica promoted. Nodes follow +switch-master,
+// API calls during the outage answer error 100 (never hang), every publication answered OK
+// reaches every subscriber (live or recovered, `recovered: true`).
+//
+// A write the replica never got (replication cut, then the master killed) is lost by the
+// promotion, and the new master hands its offset out again in the same epoch — Centrifugo's
+// Lua scripts keep the epoch while the meta hash exists, so a subscriber that saw the lost
+// publication would skip the new one silently. Gyre nodes notice (the stream no longer holds
+// what their PUB/SUB saw) and move the stream to a new epoch in Redis: the subscriber gets
+// insufficient state (unsubscribe 2500), resubscribes and is told `recovered: false`.
+//
+// Timing-heavy (Sentinel down-after 1 s, a failover): skipped under sanitizers
+// (GYRE_SANITIZED).
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  test, startServer, userToken, uniq, once, collect, until, sleep, httpRequest,
+} from './harness.mjs';
+import { RedisServer, SentinelServer, RespClient } from './redis_server.mjs';
+
+const skip = process.env.GYRE_SANITIZED ? 'timing-heavy fault test (GYRE_SANITIZED)' : false;
+const NS = [
+  {
+    name: 'chat', history_size: 100, history_ttl: '300s', force_recovery: true, allow_subscribe_for_client: true,
+  },
+];
+const MASTER = 'gyremaster';
+const IO_TIMEOUT_MS = 1000;
+
+let master;
+let replica;
+const sentinels = [];
+let a;
+let b;
+
+async function call(port, ...args) {
+  const c = await RespClient.connect(port);
+  try {
+    return await c.call(...args);
+  } finally {
+    c.close();
+  }
+}
+
+before(async () => {
+  if (skip) return;
+  master = await RedisServer.start();
+  replica = await RedisServer.start(undefined, ['--replicaof', '127.0.0.1', String(master.port)]);
+  for (let i = 0; i < 3; i++) sentinels.push(await SentinelServer.start(MASTER, master.port));
+  for (const s of sentinels) {
+    await until(async () => (await call(s.port, 'SENTINEL', 'replicas', MASTER)).length === 1, 15000,
+      'every sentinel sees the replica');
+  }
+  const cfg = {
+    engine: 'redis', redis_sentinel_address: [sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')],
+    redis_sentinel_master_name: MASTER, redis_io_timeout: `${IO_TIMEOUT_MS}ms`,
+    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
+  };
+  a = await startServer(cfg);
+  b = await startServer(cfg);
+});
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+  for (const s of sentinels) await s.stop();
+  await replica?.stop();
+  await master?.stop();
+});
+
+async function connected(scope, server, user) {
+  const c = scope.sdk(server, { token: userToken(user) });
+  const p = once(c, 'connected', 5000);
+  c.connect();
+  await p;
+  return c;
+}
+
+// A subscription with everything it reports.
+async function watched(client, channel) {
+  const sub = client.newSubscription(channel);
+  const w = {
+    sub, pubs: collect(sub, 'publication'), subscribing: collect(sub, 'subscribing'),
+    subscribed: collect(sub, 'subscribed'),
+  };
+  const p = once(sub, 'subscribed', 5000);
+  sub.subscribe();
+  await p;
+  return w;
+}
+
+async function publishRaw(node, channel, data) {
+  try {
+    const r = await httpRequest(`${node.base}/api/publish`, {
+      method: 'POST', body: JSON.stringify({ channel, data }), headers: { 'X-API-Key': 'k' },
+      // No hang: an answer well within this bound (redis_io_timeout is 1 s).
+      timeout: 3 * IO_TIMEOUT_MS,
+    });
+    if (r.json?.result) return { ok: true, offset: r.json.result.offset };
+    return { ok: false, code: r.json?.error?.code ?? `HTTP ${r.status}` };
+  } catch (e) {
+    return { ok: false, code: `no answer: ${e.message}` };
+  }
+}
+
+test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d is lost; a lost write ends in recovered: false',
+  { skip, timeout: 90000 }, async (t, scope) => {
+    const ch1 = `chat:${uniq()}`; // the publisher's channel
+    const ch2 = `chat:${uniq()}`; // the channel that loses a write
+    const ca = await connected(scope, a, 'alice');
+    const cb = await connected(scope, b, 'bob');
+    const w1 = [await watched(ca, ch1), await watched(cb, ch1)];
+    const w2 = [await watched(ca, ch2), await watched(cb, ch2)];
+
+    for (let n = 1; n <= 2; n++) await a.apiOk('publish', { channel: ch2, data: { n } });
+    await until(() => w2.every((w) => w.pubs.length === 2), 5000, 'ch2 publications 1, 2');
+    const epoch2 = (await a.apiOk('history', { channel: ch2, limit: 0 })).epoch;
+
+    // The publisher: one publication at a time, alternating nodes.
+    const oked = []; // [offset, i]
+    const errors = [];
+    let running = true;
+    let paused = false;
+    let idle = Promise.resolve();
+    scope.defer(() => { running = false; });
+    const loop = (async () => {
+      for (let i = 1; running; i++) {
+        if (paused) {
+          await sleep(10);
+          i--;
+          continue;
+        }
+        let done;
+        idle = new Promise((r) => { done = r; });
+        const r = await publishRaw(i % 2 ? a : b, ch1, { i });
+        if (r.ok) oked.push([r.offset, i]);
+        else errors.push(r.code);
+        done();
+        await sleep(20);
+      }
+    })();
+    await until(() => oked.length >= 5, 10000, 'publications before the kill');
+
+    // Everything so far is on the replica; then cut replication (the replica cannot log in
+    // again) and make one more write on ch2 that only the master has.
+    paused = true;
+    await idle;
+    assert.equal(await call(master.port, 'WAIT', '1', '5000'), 1);
+    const admin = await RespClient.connect(master.port); // stays logged in
+    scope.defer(() => admin.close());
+    assert.equal(await admin.call('CONFIG', 'SET', 'requirepass', 'replication-cut'), 'OK');
+    assert.equal(await admin.call('CLIENT', 'KILL', 'TYPE', 'replica'), 1);
+    const lost = await a.apiOk('publish', { channel: ch2, data: { n: 3, lost: true } });
+    assert.equal(lost.offset, 3);
+    await until(() => w2.every((w) => w.pubs.length === 3), 5000, 'the unreplicated publication delivered');
+    assert.equal(await call(replica.port, 'XLEN', `centrifugo.stream.${ch2}`), 2, 'the replica lacks it');
+    const beforeKill = oked.length;
+    await master.stop(); // SIGKILL
+    paused = false;
+
+    await until(async () => {
+      const r = await call(sentinels[0].port, 'SENTINEL', 'get-master-addr-by-name', MASTER);
+      return Number(r[1].toString()) === replica.port;
+    }, 30000, 'the replica promoted');
+    for (const node of [a, b]) {
+      await until(() => node.handle.out.text().includes(
+        `Sentinel +switch-master ${MASTER} 127.0.0.1 ${master.port} 127.0.0.1 ${replica.port}`),
+      10000, '+switch-master followed');
+    }
+    await until(() => oked.length >= beforeKill + 6, 20000, 'publications after the failover');
+    running = false;
+    await loop;
+
+    // During the outage the API answered, with error 100 only.
+    assert.ok(errors.length > 0, 'the outage was seen');
+    assert.deepEqual([...new Set(errors)], [100]);
+
+    // Both nodes healthy again (PUB/SUB resubscribed); one last publication reaches both.
+    for (const node of [a, b]) {
+      await until(async () => (await node.health()).status === 200, 10000, 'healthy again');
+    }
+    const last = await b.apiOk('publish', { channel: ch1, data: { i: 'last' } });
+    oked.push([last.offset, 'last']);
+
+    // ch1: the stream holds every OK'd publication, and each subscriber ends with the whole
+    // stream, in order (any resubscription recovered).
+    const h1 = await a.apiOk('history', { channel: ch1, limit: -1 });
+    const stream = h1.publications.map((p) => [p.offset, p.data.i]);
+    for (const o of oked) assert.ok(stream.some(([off, i]) => off === o[0] && i === o[1]), `OK'd ${o} kept`);
+    assert.deepEqual(stream.map(([off]) => off), Array.from({ length: stream.length }, (_, k) => k + 1));
+    for (const w of w1) {
+      await until(() => w.pubs.length >= stream.length, 10000, 'every publication delivered');
+      assert.deepEqual(w.pubs.map((p) => [p.offset, p.data.i]), stream);
+      assert.ok(w.subscribed.slice(1).every((c) => c.recovered === true), 'any resubscription recovered');
+    }
+
+    // ch2: offset 3 of the epoch was lost; the nodes moved the stream to a new epoch.
+    const h2 = await a.apiOk('history', { channel: ch2, limit: -1 });
+    assert.notEqual(h2.epoch, epoch2);
+    assert.deepEqual(h2.publications.map((p) => p.data.n), [1, 2]);
+    // The next publication reuses offset 3: subscribers that saw the lost one are told.
+    const again = await a.apiOk('publish', { channel: ch2, data: { n: 'again' } });
+    assert.deepEqual(again, { offset: 3, epoch: h2.epoch });
+    for (const w of w2) {
+      await until(() => w.subscribed.length === 2, 10000, 'resubscribed after insufficient state');
+      assert.deepEqual(w.subscribing.map((c) => [c.code, c.reason]), [[0, 'subscribe called'], [2500, 'insufficient state']]);
+      const ctx = w.subscribed[1];
+      assert.equal(ctx.wasRecovering, true);
+      assert.equal(ctx.recovered, false);
+      assert.equal(ctx.streamPosition.epoch, h2.epoch);
+    }
+    const next = await b.apiOk('publish', { channel: ch2, data: { n: 4 } });
+    assert.equal(next.offset, 4);
+    for (const w of w2) {
+      await until(() => w.pubs.length === 4, 5000, 'live again in the new epoch');
+      assert.deepEqual(w.pubs.map((p) => [p.offset, p.data.n]), [[1, 1], [2, 2], [3, 3], [4, 4]]);
+    }
+    assert.match(a.handle.out.text() + b.handle.out.text(), new RegExp(`channel ${ch2}: the stream no longer holds offset 3`));
+  });

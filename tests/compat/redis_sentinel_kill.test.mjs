@@ -15,10 +15,10 @@
 // (GYRE_SANITIZED).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { test, startServer, userToken, once, uniq, until } from './harness.mjs';
 import {
-  test, startServer, userToken, uniq, once, collect, until, sleep, httpRequest,
-} from './harness.mjs';
-import { RedisServer, SentinelServer, RespClient } from './redis_server.mjs';
+  RedisServer, SentinelServer, RespClient, watchSubscription as watched, startPublisher,
+} from './redis_server.mjs';
 
 const skip = process.env.GYRE_SANITIZED ? 'timing-heavy fault test (GYRE_SANITIZED)' : false;
 const NS = [
@@ -77,33 +77,6 @@ async function connected(scope, server, user) {
   return c;
 }
 
-// A subscription with everything it reports.
-async function watched(client, channel) {
-  const sub = client.newSubscription(channel);
-  const w = {
-    sub, pubs: collect(sub, 'publication'), subscribing: collect(sub, 'subscribing'),
-    subscribed: collect(sub, 'subscribed'),
-  };
-  const p = once(sub, 'subscribed', 5000);
-  sub.subscribe();
-  await p;
-  return w;
-}
-
-async function publishRaw(node, channel, data) {
-  try {
-    const r = await httpRequest(`${node.base}/api/publish`, {
-      method: 'POST', body: JSON.stringify({ channel, data }), headers: { 'X-API-Key': 'k' },
-      // No hang: an answer well within this bound (redis_io_timeout is 1 s).
-      timeout: 3 * IO_TIMEOUT_MS,
-    });
-    if (r.json?.result) return { ok: true, offset: r.json.result.offset };
-    return { ok: false, code: r.json?.error?.code ?? `HTTP ${r.status}` };
-  } catch (e) {
-    return { ok: false, code: `no answer: ${e.message}` };
-  }
-}
-
 test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d is lost; a lost write ends in recovered: false',
   { skip, timeout: 90000 }, async (t, scope) => {
     const ch1 = `chat:${uniq()}`; // the publisher's channel
@@ -118,34 +91,14 @@ test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d i
     const epoch2 = (await a.apiOk('history', { channel: ch2, limit: 0 })).epoch;
 
     // The publisher: one publication at a time, alternating nodes.
-    const oked = []; // [offset, i]
-    const errors = [];
-    let running = true;
-    let paused = false;
-    let idle = Promise.resolve();
-    scope.defer(() => { running = false; });
-    const loop = (async () => {
-      for (let i = 1; running; i++) {
-        if (paused) {
-          await sleep(10);
-          i--;
-          continue;
-        }
-        let done;
-        idle = new Promise((r) => { done = r; });
-        const r = await publishRaw(i % 2 ? a : b, ch1, { i });
-        if (r.ok) oked.push([r.offset, i]);
-        else errors.push(r.code);
-        done();
-        await sleep(20);
-      }
-    })();
+    const publisher = startPublisher([a, b], ch1, 3 * IO_TIMEOUT_MS);
+    scope.defer(() => publisher.stop());
+    const { oked, errors } = publisher;
     await until(() => oked.length >= 5, 10000, 'publications before the kill');
 
     // Everything so far is on the replica; then cut replication (the replica cannot log in
     // again) and make one more write on ch2 that only the master has.
-    paused = true;
-    await idle;
+    await publisher.pause();
     assert.equal(await call(master.port, 'WAIT', '1', '5000'), 1);
     const admin = await RespClient.connect(master.port); // stays logged in
     scope.defer(() => admin.close());
@@ -157,7 +110,7 @@ test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d i
     assert.equal(await call(replica.port, 'XLEN', `centrifugo.stream.${ch2}`), 2, 'the replica lacks it');
     const beforeKill = oked.length;
     await master.stop(); // SIGKILL
-    paused = false;
+    publisher.resume();
 
     await until(async () => {
       const r = await call(sentinels[0].port, 'SENTINEL', 'get-master-addr-by-name', MASTER);
@@ -169,8 +122,7 @@ test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d i
       10000, '+switch-master followed');
     }
     await until(() => oked.length >= beforeKill + 6, 20000, 'publications after the failover');
-    running = false;
-    await loop;
+    await publisher.stop();
 
     // During the outage the API answered, with error 100 only.
     assert.ok(errors.length > 0, 'the outage was seen');

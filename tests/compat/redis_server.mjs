@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, sleep } from './harness.mjs';
+import { freePort, sleep, once, collect, httpRequest } from './harness.mjs';
 
 export function redisServerPath() {
   const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -327,21 +327,22 @@ export function keySlot(key) {
 }
 
 /**
- * A Redis Cluster of `n` masters (no replicas) on free loopback ports, made with
- * `redis-cli --cluster create`; nodes files in a temp dir.
+ * A Redis Cluster of `n` masters, each with `replicas` replicas, on free loopback ports, made
+ * with `redis-cli --cluster create`; nodes files in a temp dir. `nodeTimeout` (ms) is
+ * cluster-node-timeout: how long a killed master takes to be failed over.
  */
 export class RedisCluster {
-  static async start(n = 3) {
+  static async start(n = 3, { replicas = 0, nodeTimeout = 2000 } = {}) {
     const c = new RedisCluster();
     c.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-cluster-'));
     c.nodes = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n * (1 + replicas); i++) {
       const port = await freePort();
       c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
-        path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', '2000']));
+        path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', String(nodeTimeout)]));
     }
     const r = spawnSync('redis-cli', ['--cluster', 'create', ...c.nodes.map((s) => `127.0.0.1:${s.port}`),
-      '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });
+      '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });
     if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
     const deadline = Date.now() + 20000;
     for (;;) {
@@ -349,6 +350,11 @@ export class RedisCluster {
       for (const s of c.nodes) {
         const info = (await c.call(s.port, 'CLUSTER', 'INFO')).toString();
         if (!info.includes('cluster_state:ok')) ok = false;
+      }
+      // Every replica attached to its master (a failover needs it).
+      if (ok && replicas > 0) {
+        const slots = await c.call(c.nodes[0].port, 'CLUSTER', 'SLOTS');
+        if (slots.some((range) => range.length < 3 + replicas)) ok = false;
       }
       if (ok) return c;
       if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok');
@@ -366,11 +372,15 @@ export class RedisCluster {
       cl.close();
     }
   }
-  /** The port of the master serving `slot` (from CLUSTER SLOTS of the first node). */
-  async ownerOf(slot) {
-    const ranges = await this.call(this.nodes[0].port, 'CLUSTER', 'SLOTS');
-    for (const [start, end, master] of ranges) {
-      if (slot >= start && slot <= end) return Number(master[1]);
+  /** The port of the master serving `slot` (from CLUSTER SLOTS of the node on `askPort`). */
+  async ownerOf(slot, askPort = this.nodes[0].port) {
+    return (await this.servers(slot, askPort))[0];
+  }
+  /** The ports serving `slot`: master first, then its replicas. */
+  async servers(slot, askPort = this.nodes[0].port) {
+    const ranges = await this.call(askPort, 'CLUSTER', 'SLOTS');
+    for (const [start, end, ...nodes] of ranges) {
+      if (slot >= start && slot <= end) return nodes.map((n) => Number(n[1]));
     }
     throw new Error(`slot ${slot} not served`);
   }
@@ -395,4 +405,67 @@ export class RedisCluster {
 
 function assertOk(reply) {
   if (reply !== 'OK') throw new Error(`expected OK, got ${JSON.stringify(reply)}`);
+}
+
+// ------------------------------------------------------------------------------- fault tests
+
+/** Subscribes `client` to `channel` and records everything the subscription reports. */
+export async function watchSubscription(client, channel) {
+  const sub = client.newSubscription(channel);
+  const w = {
+    sub, pubs: collect(sub, 'publication'), subscribing: collect(sub, 'subscribing'),
+    subscribed: collect(sub, 'subscribed'),
+  };
+  const p = once(sub, 'subscribed', 5000);
+  sub.subscribe();
+  await p;
+  return w;
+}
+
+/**
+ * A publisher for fault tests: publishes {i} to `channel` one at a time through the API of
+ * `nodes` in turn (20 ms apart) until stop(). Each call must be answered within
+ * `answerWithinMs` (no hang); `oked` gets [offset, i] of every OK, `errors` every error code
+ * (or "no answer: ..."). pause() resolves once no call is in flight.
+ */
+export function startPublisher(nodes, channel, answerWithinMs, apiKey = 'k') {
+  const p = { oked: [], errors: [], running: true, paused: false, idle: Promise.resolve() };
+  const one = async (node, data) => {
+    try {
+      const r = await httpRequest(`${node.base}/api/publish`, {
+        method: 'POST', body: JSON.stringify({ channel, data }), headers: { 'X-API-Key': apiKey },
+        timeout: answerWithinMs,
+      });
+      if (r.json?.result) return { ok: true, offset: r.json.result.offset };
+      return { ok: false, code: r.json?.error?.code ?? `HTTP ${r.status}` };
+    } catch (e) {
+      return { ok: false, code: `no answer: ${e.message}` };
+    }
+  };
+  p.done = (async () => {
+    for (let i = 1; p.running;) {
+      if (p.paused) {
+        await sleep(10);
+        continue;
+      }
+      let finished;
+      p.idle = new Promise((r) => { finished = r; });
+      const r = await one(nodes[i % nodes.length], { i });
+      if (r.ok) p.oked.push([r.offset, i]);
+      else p.errors.push(r.code);
+      finished();
+      i++;
+      await sleep(20);
+    }
+  })();
+  p.pause = async () => {
+    p.paused = true;
+    await p.idle;
+  };
+  p.resume = () => { p.paused = false; };
+  p.stop = async () => {
+    p.running = false;
+    await p.done;
+  };
+  return p;
 }

@@ -64,12 +64,15 @@ std::string_view routing_key(const std::vector<std::string>& argv) {
 }
 
 ClusterClient::ClusterClient(asio::io_context& io, ConnectionOptions base,
-                             std::vector<Endpoint> seeds, std::string name)
+                             std::vector<Endpoint> seeds, std::string name,
+                             std::chrono::milliseconds refresh_interval)
     : io_(io),
       base_(std::move(base)),
       name_(std::move(name)),
       slots_(kClusterSlots),
-      retry_timer_(io) {
+      retry_timer_(io),
+      refresh_interval_(refresh_interval),
+      refresh_timer_(io) {
   base_.db = 0;
   base_.sentinel.reset();
   base_.endpoints.clear();  // each node connection goes to its own node
@@ -78,11 +81,29 @@ ClusterClient::ClusterClient(asio::io_context& io, ConnectionOptions base,
   }
 }
 
-void ClusterClient::start() { refresh(); }
+void ClusterClient::start() {
+  refresh();
+  arm_periodic_refresh();
+}
+
+void ClusterClient::arm_periodic_refresh() {
+  if (stopped_ || refresh_interval_.count() <= 0) {
+    return;
+  }
+  refresh_timer_.expires_after(refresh_interval_);
+  refresh_timer_.async_wait([this, self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || stopped_) {
+      return;
+    }
+    refresh();
+    arm_periodic_refresh();
+  });
+}
 
 void ClusterClient::stop() {
   stopped_ = true;
   retry_timer_.cancel();
+  refresh_timer_.cancel();
   for (auto& [node, conn] : nodes_) {
     conn->stop();
   }
@@ -232,15 +253,47 @@ bool ClusterClient::apply_slots(const Reply& r, const std::string& from) {
     }
   }
   slots_ = std::move(next);
+  ++refreshes_;
+  // Not from inside the reply handler of a connection that may be closed.
+  asio::post(io_, [self = shared_from_this()] { self->prune(); });
   return true;
+}
+
+void ClusterClient::prune() {
+  if (stopped_) {
+    return;
+  }
+  std::unordered_map<std::string, bool> serving;
+  for (const auto& node : slots_) {
+    if (!node.empty()) {
+      serving[node] = true;
+    }
+  }
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (serving.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::debug("redis {}: {} serves no slot any more: closing its connection", name_,
+                  it->first);
+    it->second->stop();  // commands still on it fail (error 100 to their callers)
+    it = nodes_.erase(it);
+  }
 }
 
 bool ClusterClient::ready() const {
   if (stopped_ || slots_.empty() || slots_.front().empty()) {
     return false;
   }
+  std::unordered_map<std::string, bool> serving;
+  for (const auto& node : slots_) {
+    if (node.empty()) {
+      return false;  // a slot nobody serves
+    }
+    serving[node] = true;
+  }
   for (const auto& [node, conn] : nodes_) {
-    if (conn && !conn->ready()) {
+    if (conn && serving.contains(node) && !conn->ready()) {
       return false;
     }
   }

@@ -4,7 +4,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { test, startServer, freePort, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer, RespClient, decodePublication, decodeClientInfo } from './redis_server.mjs';
+import { RedisServer, RespClient, decodePublication, decodeClientInfo, watchSubscription } from './redis_server.mjs';
 
 const NS = [
   {
@@ -279,6 +279,45 @@ test('Redis restart: the API answers 100 while it is down; nodes reconnect, resu
   }, 15000, 'delivery after the restart');
   assert.deepEqual(pubs[0].data, { up: true });
   assert.equal(cb.state, 'connected');
+});
+
+test('Redis restart with data loss: recoverable subscribers get insufficient state, then recovered: false', { timeout: 40000 }, async (t, scope) => {
+  const ch = `chat:${uniq()}`;
+  const [ca] = await connected(scope, a, 'alice');
+  const [cb] = await connected(scope, b, 'bob');
+  const watches = [await watchSubscription(ca, ch), await watchSubscription(cb, ch)];
+  for (let n = 1; n <= 2; n++) await a.apiOk('publish', { channel: ch, data: { n } });
+  await until(() => watches.every((w) => w.pubs.length === 2), 5000, 'publications 1, 2');
+  const { epoch } = await a.apiOk('history', { channel: ch, limit: 0 });
+
+  await redis.restart(); // same port, empty data set: the stream and its epoch are gone
+  for (const node of [a, b]) {
+    await until(async () => (await node.health()).status === 200, 15000, 'node back on Redis');
+  }
+  // The stream starts again at offset 1. Its epoch is the Unix second of the first write
+  // (as Centrifugo's), so within the same second as the old one it is the same epoch: the
+  // nodes see offset 1 after 2 and move the stream to a new epoch themselves. Either way no
+  // subscriber may take it for a continuation of the old stream.
+  const first = await b.apiOk('publish', { channel: ch, data: { n: 'new 1' } });
+  assert.equal(first.offset, 1);
+  for (const w of watches) {
+    await until(() => w.subscribed.length === 2, 10000, 'resubscribed after insufficient state');
+  }
+  const now = await a.apiOk('history', { channel: ch, limit: 0 });
+  assert.notEqual(now.epoch, epoch);
+  assert.equal(now.offset, 1);
+  for (const w of watches) {
+    assert.deepEqual(w.subscribing.slice(1).map((c) => [c.code, c.reason]), [[2500, 'insufficient state']]);
+    assert.equal(w.subscribed[1].wasRecovering, true);
+    assert.equal(w.subscribed[1].recovered, false);
+    assert.deepEqual(w.subscribed[1].streamPosition, { offset: 1, epoch: now.epoch });
+  }
+  const second = await a.apiOk('publish', { channel: ch, data: { n: 'new 2' } });
+  assert.deepEqual(second, { offset: 2, epoch: now.epoch });
+  for (const w of watches) {
+    await until(() => w.pubs.length === 3, 5000, 'live in the new epoch');
+    assert.deepEqual(w.pubs.map((p) => [p.offset, p.data.n]), [[1, 1], [2, 2], [2, 'new 2']]);
+  }
 });
 
 test('a node started before Redis answers 100, then serves once Redis is up', { timeout: 40000 }, async (t, scope) => {

@@ -4,7 +4,10 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { test, startServer, freePort, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer, RespClient, decodePublication, decodeClientInfo, watchSubscription } from './redis_server.mjs';
+import {
+  RedisServer, RespClient, decodePublication, decodeClientInfo, watchSubscription, connectedClient as connected,
+  subscribedTo as subscribed, startGyreNodes, redisNodeConfig,
+} from './redis_server.mjs';
 
 const NS = [
   {
@@ -25,37 +28,18 @@ let a;
 let b;
 
 function nodeConfig(extra = {}) {
-  return {
-    engine: 'redis', redis_address: redis.address, redis_io_timeout: '1s', redis_connect_timeout: '500ms',
-    api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, ...extra,
-  };
+  return redisNodeConfig({ redis_address: redis.address }, NS, extra);
 }
 
 before(async () => {
   redis = await RedisServer.start();
-  a = await startServer(nodeConfig());
-  b = await startServer(nodeConfig());
+  [a, b] = await startGyreNodes(2, nodeConfig());
 });
 after(async () => {
   await a?.stop();
   await b?.stop();
   await redis?.stop();
 });
-
-async function connected(scope, server, user, opts = {}) {
-  const c = scope.sdk(server, { token: userToken(user), ...opts });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  const ctx = await p;
-  return [c, ctx];
-}
-
-async function subscribed(client, channel, opts = {}) {
-  const sub = client.newSubscription(channel, opts);
-  const p = once(sub, 'subscribed', 5000);
-  sub.subscribe();
-  return [sub, await p];
-}
 
 test('a publication made on node A reaches subscribers on A and on B', async (t, scope) => {
   const ch = `plain:${uniq()}`;

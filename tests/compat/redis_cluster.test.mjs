@@ -4,8 +4,11 @@
 // delivery, presence, history and recovery cross nodes; a slot migration (MOVED) is followed.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisCluster, RespClient, keySlot } from './redis_server.mjs';
+import { test, uniq, once, collect, until } from './harness.mjs';
+import {
+  RedisCluster, RespClient, keySlot, connectedClient as connected,
+  subscribedTo as subscribed, startGyreNodes, redisNodeConfig,
+} from './redis_server.mjs';
 
 const NS = [
   {
@@ -20,32 +23,14 @@ let b;
 
 before(async () => {
   cluster = await RedisCluster.start(3);
-  const cfg = {
-    engine: 'redis', redis_cluster_address: [cluster.seeds], redis_io_timeout: '1s',
-    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
-  };
-  a = await startServer(cfg);
-  b = await startServer(cfg);
+  const cfg = redisNodeConfig({ redis_cluster_address: [cluster.seeds] }, NS);
+  [a, b] = await startGyreNodes(2, cfg);
 });
 after(async () => {
   await a?.stop();
   await b?.stop();
   await cluster?.stop();
 });
-
-async function connected(scope, server, user) {
-  const c = scope.sdk(server, { token: userToken(user) });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  return [c, await p];
-}
-
-async function subscribed(client, channel) {
-  const sub = client.newSubscription(channel);
-  const p = once(sub, 'subscribed', 5000);
-  sub.subscribe();
-  return [sub, await p];
-}
 
 // Channels until three different masters own at least one each.
 async function channelsOnEveryMaster() {

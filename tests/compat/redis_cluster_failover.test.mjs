@@ -11,8 +11,11 @@
 // Timing-heavy (a cluster failover): skipped under sanitizers (GYRE_SANITIZED).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, uniq, once, until } from './harness.mjs';
-import { RedisCluster, RespClient, keySlot, watchSubscription, startPublisher } from './redis_server.mjs';
+import { test, uniq, until } from './harness.mjs';
+import {
+  RedisCluster, RespClient, keySlot, watchSubscription, startPublisher, connectedClient as connected,
+  startGyreNodes, redisNodeConfig,
+} from './redis_server.mjs';
 
 const skip = process.env.GYRE_SANITIZED ? 'timing-heavy fault test (GYRE_SANITIZED)' : false;
 const NS = [
@@ -30,26 +33,14 @@ let b;
 before(async () => {
   if (skip) return;
   cluster = await RedisCluster.start(3, { replicas: 1, nodeTimeout: 1000 });
-  const cfg = {
-    engine: 'redis', redis_cluster_address: [cluster.seeds], redis_io_timeout: `${IO_TIMEOUT_MS}ms`,
-    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
-  };
-  a = await startServer(cfg);
-  b = await startServer(cfg);
+  const cfg = redisNodeConfig({ redis_cluster_address: [cluster.seeds] }, NS, { redis_io_timeout: `${IO_TIMEOUT_MS}ms` });
+  [a, b] = await startGyreNodes(2, cfg);
 });
 after(async () => {
   await a?.stop();
   await b?.stop();
   await cluster?.stop();
 });
-
-async function connected(scope, server, user) {
-  const c = scope.sdk(server, { token: userToken(user) });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  await p;
-  return c;
-}
 
 test('a killed master: its replica takes over, nodes follow and lose nothing OK\'d', { skip, timeout: 90000 }, async (t, scope) => {
   const first = cluster.nodes[0].port;
@@ -60,8 +51,8 @@ test('a killed master: its replica takes over, nodes follow and lose nothing OK\
   const [, replicaPort] = await cluster.servers(slot);
   const survivor = cluster.nodes.find((s) => s.port !== first && s.port !== replicaPort).port;
 
-  const ca = await connected(scope, a, 'alice');
-  const cb = await connected(scope, b, 'bob');
+  const [ca] = await connected(scope, a, 'alice');
+  const [cb] = await connected(scope, b, 'bob');
   const watches = [await watchSubscription(ca, ch), await watchSubscription(cb, ch)];
 
   const publisher = startPublisher([a, b], ch, 3 * IO_TIMEOUT_MS);

@@ -12,7 +12,10 @@ import {
   test, startServer, freePort, makeTempDir, waitHealthy, Server, userToken, uniq, once, collect, until,
   rawConnected, Centrifuge,
 } from './harness.mjs';
-import { RedisServer, RedisCluster, RespClient, jumpShard, keySlot } from './redis_server.mjs';
+import {
+  RedisServer, RedisCluster, RespClient, jumpShard, keySlot, connectedClient as connected,
+  subscribedTo as subscribed,
+} from './redis_server.mjs';
 
 const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
 const skip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
@@ -94,20 +97,6 @@ after(async () => {
   await redis?.stop();
   await redis2?.stop();
 });
-
-async function connected(scope, server, user) {
-  const c = scope.sdk(server, { token: userToken(user) });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  return [c, await p];
-}
-
-async function subscribed(client, channel) {
-  const sub = client.newSubscription(channel);
-  const p = once(sub, 'subscribed', 5000);
-  sub.subscribe();
-  return [sub, await p];
-}
 
 test('mixed cluster: publications cross Gyre -> Centrifugo and Centrifugo -> Gyre', { skip }, async (t, scope) => {
   const ch = `chat:${uniq()}`;

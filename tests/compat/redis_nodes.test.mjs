@@ -12,7 +12,7 @@ import {
   test, startServer, userToken, signJWT, nowSec, uniq, once, collect, until, rawConnected, httpRequest,
   Centrifuge, WebSocket,
 } from './harness.mjs';
-import { RedisServer } from './redis_server.mjs';
+import { RedisServer, startGyreNodes, redisNodeConfig } from './redis_server.mjs';
 
 const require = createRequire(import.meta.url);
 const EventSource = require('eventsource');
@@ -32,10 +32,7 @@ let aId;
 let bId;
 
 function nodeConfig(extra = {}) {
-  return {
-    engine: 'redis', redis_address: redis.address, redis_io_timeout: '1s', redis_connect_timeout: '500ms',
-    api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, http_stream: true, sse: true, ...extra,
-  };
+  return redisNodeConfig({ redis_address: redis.address }, NS, { http_stream: true, sse: true, ...extra });
 }
 
 async function infoNodes(server) {
@@ -56,8 +53,7 @@ async function nodesAre(server, uids, timeoutMs = 15000, pred = () => true) {
 
 before(async () => {
   redis = await RedisServer.start();
-  a = await startServer(nodeConfig({ name: 'node-a' }));
-  b = await startServer(nodeConfig({ name: 'node-b' }));
+  [a, b] = await startGyreNodes(2, [nodeConfig({ name: 'node-a' }), nodeConfig({ name: 'node-b' })]);
   aId = (await infoNodes(a))[0].uid;
   bId = (await infoNodes(b))[0].uid;
   await nodesAre(a, [aId, bId]);

@@ -3,8 +3,11 @@
 // follow a failover (SENTINEL FAILOVER), resubscribe, deliver and recover honestly.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer, SentinelServer, RespClient } from './redis_server.mjs';
+import { test, uniq, once, collect, until } from './harness.mjs';
+import {
+  RedisServer, SentinelServer, RespClient, connectedClient as connected,
+  subscribedTo as subscribed, startGyreNodes, redisNodeConfig,
+} from './redis_server.mjs';
 
 const NS = [
   {
@@ -44,13 +47,11 @@ before(async () => {
     const rs = await call(sentinels[0].port, 'SENTINEL', 'replicas', MASTER);
     return rs.length === 1;
   }, 15000, 'sentinel sees the replica');
-  const cfg = {
-    engine: 'redis', redis_sentinel_address: [sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')],
-    redis_sentinel_master_name: MASTER, redis_client_name: 'gyre-test', redis_io_timeout: '1s',
-    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
-  };
-  a = await startServer(cfg);
-  b = await startServer(cfg);
+  const cfg = redisNodeConfig({
+    redis_sentinel_address: [sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')],
+    redis_sentinel_master_name: MASTER, redis_client_name: 'gyre-test',
+  }, NS);
+  [a, b] = await startGyreNodes(2, cfg);
 });
 after(async () => {
   await a?.stop();
@@ -59,20 +60,6 @@ after(async () => {
   await replica?.stop();
   await master?.stop();
 });
-
-async function connected(scope, server, user) {
-  const c = scope.sdk(server, { token: userToken(user) });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  return [c, await p];
-}
-
-async function subscribed(client, channel) {
-  const sub = client.newSubscription(channel);
-  const p = once(sub, 'subscribed', 5000);
-  sub.subscribe();
-  return [sub, await p];
-}
 
 test('nodes find the master through Sentinel; connections carry redis_client_name', async (t, scope) => {
   const ch = `chat:${uniq()}`;

@@ -15,9 +15,10 @@
 // (GYRE_SANITIZED).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, once, uniq, until } from './harness.mjs';
+import { test, uniq, until } from './harness.mjs';
 import {
   RedisServer, SentinelServer, RespClient, watchSubscription as watched, startPublisher,
+  connectedClient as connected, startGyreNodes, redisNodeConfig,
 } from './redis_server.mjs';
 
 const skip = process.env.GYRE_SANITIZED ? 'timing-heavy fault test (GYRE_SANITIZED)' : false;
@@ -53,13 +54,11 @@ before(async () => {
     await until(async () => (await call(s.port, 'SENTINEL', 'replicas', MASTER)).length === 1, 15000,
       'every sentinel sees the replica');
   }
-  const cfg = {
-    engine: 'redis', redis_sentinel_address: [sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')],
-    redis_sentinel_master_name: MASTER, redis_io_timeout: `${IO_TIMEOUT_MS}ms`,
-    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
-  };
-  a = await startServer(cfg);
-  b = await startServer(cfg);
+  const cfg = redisNodeConfig({
+    redis_sentinel_address: [sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')],
+    redis_sentinel_master_name: MASTER,
+  }, NS, { redis_io_timeout: `${IO_TIMEOUT_MS}ms` });
+  [a, b] = await startGyreNodes(2, cfg);
 });
 after(async () => {
   await a?.stop();
@@ -69,20 +68,12 @@ after(async () => {
   await master?.stop();
 });
 
-async function connected(scope, server, user) {
-  const c = scope.sdk(server, { token: userToken(user) });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  await p;
-  return c;
-}
-
 test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d is lost; a lost write ends in recovered: false',
   { skip, timeout: 90000 }, async (t, scope) => {
     const ch1 = `chat:${uniq()}`; // the publisher's channel
     const ch2 = `chat:${uniq()}`; // the channel that loses a write
-    const ca = await connected(scope, a, 'alice');
-    const cb = await connected(scope, b, 'bob');
+    const [ca] = await connected(scope, a, 'alice');
+    const [cb] = await connected(scope, b, 'bob');
     const w1 = [await watched(ca, ch1), await watched(cb, ch1)];
     const w2 = [await watched(ca, ch2), await watched(cb, ch2)];
 

@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, sleep, once, collect, httpRequest } from './harness.mjs';
+import {
+  freePort, sleep, once, collect, httpRequest, startServer, userToken,
+} from './harness.mjs';
 
 export function redisServerPath() {
   const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -405,6 +407,46 @@ export class RedisCluster {
 
 function assertOk(reply) {
   if (reply !== 'OK') throw new Error(`expected OK, got ${JSON.stringify(reply)}`);
+}
+
+// ------------------------------------------------------------------------------- Gyre nodes
+
+/**
+ * The configuration of a Gyre node on the Redis engine as the Redis tests run it: `redis`
+ * holds the mode's keys (`redis_address`, `redis_sentinel_address` + master name,
+ * `redis_cluster_address`, ...), then 1 s IO / 500 ms connect timeouts, API key "k", HMAC
+ * secret "secret", `namespaces`, and `extra` last (it wins).
+ */
+export function redisNodeConfig(redis, namespaces, extra = {}) {
+  return {
+    engine: 'redis', ...redis, redis_io_timeout: '1s', redis_connect_timeout: '500ms', api_key: 'k',
+    token_hmac_secret_key: 'secret', namespaces, ...extra,
+  };
+}
+
+/** Starts Gyre nodes one after another (each healthy before the next); configs[i] or one for all. */
+export async function startGyreNodes(count, config) {
+  const nodes = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(await startServer(Array.isArray(config) ? config[i] : config));
+  }
+  return nodes;
+}
+
+/** An SDK client of `server`, connected as `user`: [client, connected context]. */
+export async function connectedClient(scope, server, user, opts = {}) {
+  const c = scope.sdk(server, { token: userToken(user), ...opts });
+  const p = once(c, 'connected', 5000);
+  c.connect();
+  return [c, await p];
+}
+
+/** A subscription of `client` to `channel`, subscribed: [subscription, subscribed context]. */
+export async function subscribedTo(client, channel, opts = {}) {
+  const sub = client.newSubscription(channel, opts);
+  const p = once(sub, 'subscribed', 5000);
+  sub.subscribe();
+  return [sub, await p];
 }
 
 // ------------------------------------------------------------------------------- fault tests

@@ -4,8 +4,11 @@
 // centrifuge v0.33 (Centrifugo v5.4.9) computes it — and everything still crosses nodes.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer, RespClient, fnv1a64, jumpShard } from './redis_server.mjs';
+import { test, uniq, once, collect, until } from './harness.mjs';
+import {
+  RedisServer, RespClient, fnv1a64, jumpShard, connectedClient as connected,
+  subscribedTo as subscribed, startGyreNodes, redisNodeConfig,
+} from './redis_server.mjs';
 
 const NS = [
   {
@@ -29,17 +32,13 @@ let a;
 let b;
 
 function nodeConfig() {
-  return {
-    engine: 'redis', redis_address: [redis0.address, redis1.address], redis_io_timeout: '1s',
-    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
-  };
+  return redisNodeConfig({ redis_address: [redis0.address, redis1.address] }, NS);
 }
 
 before(async () => {
   redis0 = await RedisServer.start();
   redis1 = await RedisServer.start();
-  a = await startServer(nodeConfig());
-  b = await startServer(nodeConfig());
+  [a, b] = await startGyreNodes(2, nodeConfig());
 });
 after(async () => {
   await a?.stop();
@@ -47,20 +46,6 @@ after(async () => {
   await redis0?.stop();
   await redis1?.stop();
 });
-
-async function connected(scope, server, user) {
-  const c = scope.sdk(server, { token: userToken(user) });
-  const p = once(c, 'connected', 5000);
-  c.connect();
-  return [c, await p];
-}
-
-async function subscribed(client, channel) {
-  const sub = client.newSubscription(channel);
-  const p = once(sub, 'subscribed', 5000);
-  sub.subscribe();
-  return [sub, await p];
-}
 
 // Channels until both shards have at least two.
 function channelsOnBothShards(prefix) {

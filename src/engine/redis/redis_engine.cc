@@ -225,6 +225,11 @@ void RedisEngine::stop() {
         }
       }
       for (auto& ps : st.pubsubs) {
+        ps->stopped = true;
+        for (auto& timer : ps->verify_timers) {
+          timer->cancel();
+        }
+        ps->verify_timers.clear();
         ps->confirm_timer->cancel();
         ps->conn->stop();
       }
@@ -808,14 +813,22 @@ void RedisEngine::verify_continuity(PubSub& ps, const std::string& channel, int 
         if (it == ps.channels.end() || !it->second.continuity) {
           return;  // no local subscriber any more
         }
+        if (ps.stopped) {
+          return;
+        }
         if (!r && attempt < kVerifyAttempts) {
           // The command connection may still be moving to the new server: ask again soon
           // (the publications wait meanwhile).
           auto timer = std::make_shared<boost::asio::steady_timer>(shards_.at(0).io());
+          ps.verify_timers.push_back(timer);
           timer->expires_after(kVerifyRetry);
           timer->async_wait([this, &ps, channel, attempt, timer](boost::system::error_code ec) {
+            if (ec) {
+              return;  // cancelled: the engine is stopping
+            }
+            std::erase(ps.verify_timers, timer);
             auto again = ps.channels.find(channel);
-            if (ec || again == ps.channels.end() || !again->second.continuity) {
+            if (ps.stopped || again == ps.channels.end() || !again->second.continuity) {
               return;
             }
             verify_continuity(ps, channel, attempt + 1);

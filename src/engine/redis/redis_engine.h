@@ -162,6 +162,9 @@ class RedisEngine final : public Engine {
     std::unique_ptr<boost::asio::steady_timer> confirm_timer;
     bool confirm_armed = false;
     std::chrono::milliseconds io_timeout{4000};
+    // Retry timers of verify_continuity (cancelled by stop()).
+    std::vector<std::shared_ptr<boost::asio::steady_timer>> verify_timers;
+    bool stopped = false;
   };
   struct ShardState {
     std::vector<std::shared_ptr<Connection>> conns;        // by Redis shard (not cluster)

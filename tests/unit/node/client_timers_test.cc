@@ -213,6 +213,29 @@ TEST_F(PositionCheckTest, ServerSideSubscriptionBehindDisconnects3010) {
   EXPECT_EQ(c.closed(), (Disconnect{3010, "insufficient state"}));
 }
 
+TEST_F(PositionCheckTest, SubscriberAheadOfTheStreamIsUnsubscribedAtTheFirstCheck) {
+  Conn& c = connected();
+  send(c, R"({"id":2,"subscribe":{"channel":"p:x"}})");
+  c.take();
+  publish("p:x", "1");
+  c.take();
+  // A publication the stream no longer holds (a failover to a replica without it): offset 2
+  // of the same epoch, delivered, while the stream's top stays 1.
+  auto lost = std::make_shared<protocol::Publication>();
+  lost->data = "2";
+  lost->data_is_json = true;
+  lost->offset = 2;
+  lost->epoch = top("p:x").epoch;
+  node->handle_publication("p:x", lost, false, nullptr);
+  run();
+  EXPECT_EQ(c.take().size(), 1u);
+  // The stream will hand offset 2 out again: no second chance (Centrifugo requires the
+  // position to equal the top).
+  advance(seconds(40));
+  EXPECT_EQ(c.one(),
+            R"({"push":{"channel":"p:x","unsubscribe":{"code":2500,"reason":"insufficient state"}}})");
+}
+
 TEST_F(PositionCheckTest, UpToDateSubscriptionPassesEveryCheck) {
   Conn& c = connected();
   send(c, R"({"id":2,"subscribe":{"channel":"p:x"}})");

@@ -688,7 +688,7 @@ void RedisEngine::on_push(PubSub& ps, const Reply& r) {
       answer(origin, [done = std::move(done)] { done(true); });
     }
     it->second.waiters.clear();
-    if (auto& c = it->second.continuity; c && c->offset > 0 && !c->changing) {
+    if (auto& c = it->second.continuity; c && c->begin_verify()) {
       // Subscribed again after a lost connection: publications made meanwhile never came,
       // and the server may be another one (failover). Check the stream still holds what
       // was seen last before delivering more.
@@ -739,8 +739,9 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
         p->epoch = pub->epoch;
         prev = std::move(p);
       }
-      HeldPublication h{std::move(pub), delta, std::move(prev)};
-      if (ps != nullptr && !check_continuity(*ps, *channel, h, m->payload)) {
+      StreamContinuity::Held h{std::move(pub), delta, std::move(prev),
+                               StreamContinuity::hash_of(m->payload)};
+      if (ps != nullptr && !check_continuity(*ps, *channel, h)) {
         return true;  // held until the stream's epoch changed
       }
       handler_->handle_publication(*channel, std::move(h.pub), h.delta, std::move(h.prev));
@@ -764,51 +765,39 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
   return false;
 }
 
-bool RedisEngine::check_continuity(PubSub& ps, const std::string& channel, HeldPublication& h,
-                                   std::string_view payload) {
+bool RedisEngine::check_continuity(PubSub& ps, const std::string& channel,
+                                   StreamContinuity::Held& h) {
   auto it = ps.channels.find(channel);
   if (it == ps.channels.end() || h.pub->offset == 0) {
     return true;
   }
   auto& c = it->second.continuity;
   if (!c) {
-    c = std::make_unique<Continuity>();
+    c = std::make_unique<StreamContinuity>();
   }
-  if (!c->relabel_from.empty() && h.pub->epoch == c->relabel_from) {
-    h.pub->epoch = c->relabel_to;
-    if (h.prev) {
-      h.prev->epoch = c->relabel_to;
-    }
+  const uint64_t offset = h.pub->offset;
+  switch (c->on_publication(h)) {
+    case StreamContinuity::Verdict::kDeliver:
+      return true;
+    case StreamContinuity::Verdict::kHold:
+      return false;
+    case StreamContinuity::Verdict::kChangeEpoch:
+      spdlog::warn(
+          "redis pubsub: channel {} offset {} after {} in epoch {}: the stream lost "
+          "publications (failover or restart), moving it to a new epoch",
+          channel, offset, c->offset(), c->epoch());
+      change_epoch(ps, channel, c->epoch());
+      return false;
   }
-  h.hash = std::hash<std::string_view>{}(payload);
-  if (c->changing) {
-    c->held.push_back(std::move(h));
-    return false;
-  }
-  if (!c->epoch.empty() && h.pub->epoch == c->epoch && h.pub->offset <= c->offset) {
-    spdlog::warn(
-        "redis pubsub: channel {} offset {} after {} in epoch {}: the stream lost "
-        "publications (failover or restart), moving it to a new epoch",
-        channel, h.pub->offset, c->offset, c->epoch);
-    c->changing = true;
-    c->held.push_back(std::move(h));
-    change_epoch(ps, channel, c->epoch);
-    return false;
-  }
-  c->epoch = h.pub->epoch;
-  c->offset = h.pub->offset;
-  c->hash = h.hash;
   return true;
 }
 
 void RedisEngine::verify_continuity(PubSub& ps, const std::string& channel, int attempt) {
-  Continuity& c = *ps.channels.at(channel).continuity;
-  c.changing = true;
+  const StreamContinuity& c = *ps.channels.at(channel).continuity;
   run(ps.redis_shard,
       {"EVAL", std::string(kStreamEntryAt), "2", keys_.stream(channel), keys_.stream_meta(channel),
-       std::to_string(c.offset)},
-      [this, &ps, channel, epoch = c.epoch, offset = c.offset, hash = c.hash,
-       attempt](std::expected<Reply, std::string> r) {
+       std::to_string(c.offset())},
+      [this, &ps, channel, attempt](std::expected<Reply, std::string> r) {
         auto it = ps.channels.find(channel);
         if (it == ps.channels.end() || !it->second.continuity) {
           return;  // no local subscriber any more
@@ -835,17 +824,12 @@ void RedisEngine::verify_continuity(PubSub& ps, const std::string& channel, int 
           });
           return;
         }
+        const StreamContinuity& c = *it->second.continuity;
         uint64_t top = 0;
         bool lost = false;
         if (r && r->type == Reply::Type::kArray && r->elements.size() == 3 &&
             to_u64(r->elements[1], top)) {
-          const std::string& data = r->elements[2].str;
-          // Same epoch, but the stream ends before what was seen, or its entry at that
-          // offset is another publication (the offset was reused). A trimmed entry cannot
-          // be compared; recovery from before it fails honestly anyway.
-          lost = r->elements[0].str == epoch &&
-                 (top < offset ||
-                  (!data.empty() && std::hash<std::string_view>{}(data) != hash));
+          lost = c.lost(r->elements[0].str, top, r->elements[2].str);
         } else {
           // Cannot tell: deliver as it comes (the positioning checks still apply).
           spdlog::warn("redis pubsub: checking the stream of {} after a reconnect: {}", channel,
@@ -855,8 +839,8 @@ void RedisEngine::verify_continuity(PubSub& ps, const std::string& channel, int 
           spdlog::warn(
               "redis pubsub: channel {}: the stream no longer holds offset {} of epoch {} as "
               "seen (failover or restart), moving it to a new epoch",
-              channel, offset, epoch);
-          change_epoch(ps, channel, epoch);
+              channel, c.offset(), c.epoch());
+          change_epoch(ps, channel, c.epoch());
           return;
         }
         release_held(ps, channel, "", "");
@@ -893,28 +877,8 @@ void RedisEngine::release_held(PubSub& ps, const std::string& channel,
   if (it == ps.channels.end() || !it->second.continuity) {
     return;  // no local subscriber any more
   }
-  Continuity& c = *it->second.continuity;
-  c.changing = false;
-  if (!old_epoch.empty()) {
-    c.relabel_from = old_epoch;
-    c.relabel_to = epoch;
-    c.epoch = epoch;
-    c.offset = 0;
-  }
-  auto held = std::move(c.held);
-  c.held.clear();
-  for (auto& h : held) {
-    if (!old_epoch.empty() && h.pub->epoch == old_epoch) {
-      h.pub->epoch = epoch;
-      if (h.prev) {
-        h.prev->epoch = epoch;
-      }
-    }
-    c.epoch = h.pub->epoch;
-    c.offset = h.pub->offset;
-    c.hash = h.hash;
-  }
-  // Delivery may end subscriptions (and erase this entry): `c` is not used below.
+  auto held = it->second.continuity->release(old_epoch, epoch);
+  // Delivery may end subscriptions (and erase this entry): nothing of it is used below.
   for (auto& h : held) {
     if (handler_ != nullptr) {
       handler_->handle_publication(channel, std::move(h.pub), h.delta, std::move(h.prev));

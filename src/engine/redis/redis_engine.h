@@ -13,6 +13,7 @@
 #include "engine/redis/redis_cluster.h"
 #include "engine/redis/redis_codec.h"
 #include "engine/redis/redis_connection.h"
+#include "engine/redis/redis_continuity.h"
 #include "engine/redis/redis_scripts.h"
 
 // The Redis engine (reference.md §6.2), wire-compatible with Centrifugo v5.4.9: history in
@@ -109,41 +110,14 @@ class RedisEngine final : public Engine {
   bool handle_message(std::string_view pubsub_channel, std::string_view data);
 
  private:
-  // A publication held back while its channel's stream epoch is being changed.
-  struct HeldPublication {
-    std::shared_ptr<Publication> pub;
-    bool delta = false;
-    std::shared_ptr<Publication> prev;
-    size_t hash = 0;  // of the Publication bytes
-  };
-  // Stream continuity of a subscribed channel as this node's PUB/SUB connection saw it.
-  // Redis publishes a stream's publications in offset order, so a publication whose offset
-  // is not above the last one seen, in the same epoch, means the stream lost entries (a
-  // promoted replica without the last writes, a restart from an older snapshot) and its
-  // offsets are being reused: subscribers positioned past the loss would skip the new
-  // publications silently. The node then moves the stream to a new epoch in Redis (only if
-  // it is still the old one) and delivers the held publications relabelled with it, so
-  // every positioned subscriber gets insufficient state and recovers honestly
-  // (`recovered: false`) — on every node, Centrifugo's included, as the epoch lives in Redis.
-  // After a PUB/SUB reconnect the reused offsets may have gone by unseen: the node reads the
-  // stream back at the last offset seen (epoch, top, that entry's bytes against their hash)
-  // before delivering more, and changes the epoch the same way when it is gone or different.
-  struct Continuity {
-    std::string epoch;
-    uint64_t offset = 0;
-    size_t hash = 0;  // of the last publication's bytes, to recognise it in the stream
-    std::string relabel_from;  // publications still carrying this epoch ...
-    std::string relabel_to;    // ... belong to this one (published before the change)
-    bool changing = false;     // the epoch change is on its way: publications wait in held
-    std::vector<HeldPublication> held;
-  };
   struct Subscription {
     int64_t refs = 0;
     bool sent = false;       // a SUBSCRIBE for it is queued or on the wire
     bool confirmed = false;  // Redis acknowledged the SUBSCRIBE on the current connection
     std::chrono::steady_clock::time_point sent_at{};  // when `sent` was set
     std::vector<std::pair<Shard*, Callback<bool>>> waiters;
-    std::unique_ptr<Continuity> continuity;  // from the first publication with an offset
+    // From the first publication with an offset (redis_continuity.h).
+    std::unique_ptr<StreamContinuity> continuity;
   };
   // The PUB/SUB state of one Redis shard (on shard 0).
   struct PubSub {
@@ -196,8 +170,7 @@ class RedisEngine final : public Engine {
   // handle_message with the continuity check of `ps`'s subscriptions (null: none).
   bool deliver_message(PubSub* ps, std::string_view pubsub_channel, std::string_view data);
   // Shard 0: the continuity check of one publication; false when it is held (or dropped).
-  bool check_continuity(PubSub& ps, const std::string& channel, HeldPublication& h,
-                        std::string_view payload);
+  bool check_continuity(PubSub& ps, const std::string& channel, StreamContinuity::Held& h);
   // After a resubscription: holds the channel's publications while the stream is read back;
   // changes the epoch when the last publication seen is no longer there.
   void verify_continuity(PubSub& ps, const std::string& channel, int attempt);

@@ -73,6 +73,7 @@ test('a killed master: its replica takes over, nodes follow and lose nothing OK\
 
   assert.ok(errors.length > 0, 'the outage was seen');
   assert.deepEqual([...new Set(errors)], [100]);
+  t.diagnostic(`${oked.length} OK'd, ${errors.length} answered 100, slowest error answer ${publisher.slowestErrorMs} ms`);
 
   // Health is back: the dead master left the slot map, PUB/SUB is up on another node.
   for (const node of [a, b]) {

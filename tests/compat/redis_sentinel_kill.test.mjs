@@ -118,6 +118,7 @@ test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d i
     // During the outage the API answered, with error 100 only.
     assert.ok(errors.length > 0, 'the outage was seen');
     assert.deepEqual([...new Set(errors)], [100]);
+    t.diagnostic(`${oked.length} OK'd, ${errors.length} answered 100, slowest error answer ${publisher.slowestErrorMs} ms`);
 
     // Both nodes healthy again (PUB/SUB resubscribed); one last publication reaches both.
     for (const node of [a, b]) {

@@ -468,10 +468,11 @@ export async function watchSubscription(client, channel) {
  * A publisher for fault tests: publishes {i} to `channel` one at a time through the API of
  * `nodes` in turn (20 ms apart) until stop(). Each call must be answered within
  * `answerWithinMs` (no hang); `oked` gets [offset, i] of every OK, `errors` every error code
- * (or "no answer: ..."). pause() resolves once no call is in flight.
+ * (or "no answer: ..."), `slowestErrorMs` the longest wait for an error answer (a figure
+ * for the report, not asserted). pause() resolves once no call is in flight.
  */
 export function startPublisher(nodes, channel, answerWithinMs, apiKey = 'k') {
-  const p = { oked: [], errors: [], running: true, paused: false, idle: Promise.resolve() };
+  const p = { oked: [], errors: [], slowestErrorMs: 0, running: true, paused: false, idle: Promise.resolve() };
   const one = async (node, data) => {
     try {
       const r = await httpRequest(`${node.base}/api/publish`, {
@@ -492,9 +493,14 @@ export function startPublisher(nodes, channel, answerWithinMs, apiKey = 'k') {
       }
       let finished;
       p.idle = new Promise((r) => { finished = r; });
+      const t0 = Date.now();
       const r = await one(nodes[i % nodes.length], { i });
-      if (r.ok) p.oked.push([r.offset, i]);
-      else p.errors.push(r.code);
+      if (r.ok) {
+        p.oked.push([r.offset, i]);
+      } else {
+        p.errors.push(r.code);
+        p.slowestErrorMs = Math.max(p.slowestErrorMs, Date.now() - t0);
+      }
       finished();
       i++;
       await sleep(20);

@@ -162,6 +162,7 @@ void ClusterClient::send(int slot, std::vector<std::string> argv, Connection::Ha
         if (moved) {
           // The slot moved for good (migration or failover): follow, and learn the rest.
           slots_[static_cast<size_t>(slot)] = to;
+          serving_.insert(to);
           refresh();
         }
         send(slot, std::move(argv), std::move(done), redirects + 1, to, !moved);
@@ -253,6 +254,15 @@ bool ClusterClient::apply_slots(const Reply& r, const std::string& from) {
     }
   }
   slots_ = std::move(next);
+  serving_.clear();
+  complete_ = true;
+  for (const auto& node : slots_) {
+    if (node.empty()) {
+      complete_ = false;
+    } else {
+      serving_.insert(node);
+    }
+  }
   ++refreshes_;
   // Not from inside the reply handler of a connection that may be closed.
   asio::post(io_, [self = shared_from_this()] { self->prune(); });
@@ -263,14 +273,8 @@ void ClusterClient::prune() {
   if (stopped_) {
     return;
   }
-  std::unordered_map<std::string, bool> serving;
-  for (const auto& node : slots_) {
-    if (!node.empty()) {
-      serving[node] = true;
-    }
-  }
   for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (serving.contains(it->first)) {
+    if (serving_.contains(it->first)) {
       ++it;
       continue;
     }
@@ -285,15 +289,11 @@ bool ClusterClient::ready() const {
   if (stopped_ || slots_.empty() || slots_.front().empty()) {
     return false;
   }
-  std::unordered_map<std::string, bool> serving;
-  for (const auto& node : slots_) {
-    if (node.empty()) {
-      return false;  // a slot nobody serves
-    }
-    serving[node] = true;
+  if (!complete_) {
+    return false;  // a slot nobody serves
   }
   for (const auto& [node, conn] : nodes_) {
-    if (conn && serving.contains(node) && !conn->ready()) {
+    if (conn && serving_.contains(node) && !conn->ready()) {
       return false;
     }
   }

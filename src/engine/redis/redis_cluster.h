@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -77,6 +78,8 @@ class ClusterClient : public std::enable_shared_from_this<ClusterClient> {
   std::string name_;
   std::unordered_map<std::string, std::shared_ptr<Connection>> nodes_;  // by "host:port"
   std::vector<std::string> slots_;  // slot -> "host:port", "" = unknown
+  std::unordered_set<std::string> serving_;  // the nodes of slots_
+  bool complete_ = false;                    // every slot of slots_ has a node
   size_t next_candidate_ = 0;
   bool refreshing_ = false;
   bool refresh_again_ = false;

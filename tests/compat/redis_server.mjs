@@ -94,13 +94,21 @@ export class RedisServer {
  * 1 s down-after. Its config file lives in a temp dir (Sentinel rewrites it).
  */
 export class SentinelServer {
-  static async start(masterName, masterPort) {
+  /**
+   * `tls`: as RedisServer.start's; the Sentinel then serves TLS only and reaches the master
+   * over TLS (`tls-replication yes`).
+   */
+  static async start(masterName, masterPort, { tls: tlsOpts } = {}) {
     const s = new SentinelServer();
     s.port = await freePort();
     s.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-sentinel-'));
     s.conf = path.join(s.dir, 'sentinel.conf');
+    const portLines = tlsOpts
+      ? ['port 0', `tls-port ${s.port}`, `tls-cert-file ${tlsOpts.cert}`, `tls-key-file ${tlsOpts.key}`,
+        `tls-ca-cert-file ${tlsOpts.ca}`, `tls-auth-clients ${tlsOpts.authClients ?? 'no'}`, 'tls-replication yes']
+      : [`port ${s.port}`];
     writeFileSync(s.conf, [
-      `port ${s.port}`, 'bind 127.0.0.1', `dir ${s.dir}`,
+      ...portLines, 'bind 127.0.0.1', `dir ${s.dir}`,
       `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
       `sentinel down-after-milliseconds ${masterName} 1000`,
       `sentinel failover-timeout ${masterName} 5000`,
@@ -114,7 +122,7 @@ export class SentinelServer {
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
-        const c = await RespClient.connect(s.port);
+        const c = await RespClient.connect(s.port, tlsOpts?.client);
         await c.call('PING');
         c.close();
         return s;

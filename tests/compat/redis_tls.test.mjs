@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, startServer, spawnGyre, freePort, baseConfig, Server, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer } from './redis_server.mjs';
+import { RedisServer, SentinelServer } from './redis_server.mjs';
 
 const NS = [{
   name: 'chat', presence: true, join_leave: true, history_size: 10, history_ttl: '300s',
@@ -179,6 +179,26 @@ test('a Redis certificate from another CA: /health 503, API 100, "certificate ve
   assert.equal(node.output().match(line).length, 1);
   assert.equal(node.handle.exited, null);
   assert.equal((await node.health()).status, 503);
+});
+
+test('Sentinel over TLS: the master is discovered through a TLS-only Sentinel and reached over TLS', { timeout: 30000 }, async (t, scope) => {
+  const tlsFiles = { cert: file('server.crt'), key: file('server.key'), ca: file('ca.crt'), authClients: 'no',
+    client: { ca: pki.ca } };
+  const sentinel = await SentinelServer.start('tlsmaster', redis.port, { tls: tlsFiles });
+  scope.defer(() => sentinel.stop());
+  const base = { engine: 'redis', redis_sentinel_address: [`127.0.0.1:${sentinel.port}`], redis_sentinel_master_name: 'tlsmaster',
+    redis_io_timeout: '1s', redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
+    redis_tls: true, redis_tls_root_ca_pem: pki.ca };
+  const node = await startServer({ ...base, redis_sentinel_tls: true, redis_sentinel_tls_root_ca: file('ca.crt') });
+  scope.defer(() => node.stop());
+  const ch = `chat:${uniq()}`;
+  assert.equal((await node.apiOk('publish', { channel: ch, data: { s: 1 } })).offset, 1);
+  assert.deepEqual((await node.apiOk('history', { channel: ch, limit: -1 })).publications.map((p) => p.data), [{ s: 1 }]);
+  // Without redis_sentinel_tls the Sentinel cannot be asked: the engine stays down.
+  const { server: plain, health } = await startEngineDown(scope, base);
+  assert.equal(health.status, 503);
+  assert.deepEqual((await plain.api('publish', { channel: ch, data: {} })).json, INTERNAL);
+  await until(() => /redis shard 0: master \\?"tlsmaster\\?": sentinel: /.test(plain.output()), 5000, 'the sentinel failure logged');
 });
 
 /** Starts gyre with `config` (it must fail); resolves with its output. */

@@ -88,13 +88,14 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
   bool url = false;
   if (auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
     std::string_view scheme = rest.substr(0, scheme_end);
-    if (scheme != "redis" && scheme != "tcp" && scheme != "unix") {
-      const bool v6 = scheme == "rediss" || scheme == "redis+cluster" ||
+    if (scheme != "redis" && scheme != "tcp" && scheme != "unix" && scheme != "rediss") {
+      const bool v6 = scheme == "redis+cluster" ||
                       scheme == "redis+sentinel" || scheme == "rediss+sentinel";
       return std::unexpected("scheme \"" + std::string(scheme) + "\"" +
                              (v6 ? " (Centrifugo v6) is not supported yet" : " is not supported") +
-                             "; supported: redis://, tcp://, unix:// or host:port");
+                             "; supported: redis://, rediss://, tcp://, unix:// or host:port");
     }
+    a.tls = scheme == "rediss";
     url = true;
     rest.remove_prefix(scheme_end + 3);
     if (scheme == "unix") {

@@ -185,6 +185,19 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     return *ctx;
   };
   auto redis_tls = tls_context(cfg.redis_tls_resolved, "redis_tls");
+  // rediss:// without redis_tls: TLS with the system CAs (as centrifuge's default tls.Config).
+  std::shared_ptr<const gyre::engine::redis::TlsContext> default_tls;
+  auto rediss_tls = [&]() {
+    if (redis_tls) {
+      return redis_tls;
+    }
+    if (!default_tls) {
+      gyre::config::RedisTlsResolved system;
+      system.enabled = true;
+      default_tls = tls_context(system, "redis_address");
+    }
+    return default_tls;
+  };
   auto sentinel_tls = tls_context(cfg.redis_sentinel_tls_resolved, "redis_sentinel_tls");
   auto common = [&cfg, &redis_tls](gyre::engine::redis::ConnectionOptions& c) {
     c.tls = redis_tls;
@@ -231,6 +244,9 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
       c.host = addr.host;
       c.port = addr.port;
       c.unix_path = addr.unix_path;
+      if (addr.tls) {
+        c.tls = rediss_tls();
+      }
       c.user = addr.user.value_or(cfg.redis_user);
       c.password = addr.password.value_or(cfg.redis_password);
       c.db = addr.db.value_or(cfg.redis_db);

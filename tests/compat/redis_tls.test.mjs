@@ -201,6 +201,21 @@ test('Sentinel over TLS: the master is discovered through a TLS-only Sentinel an
   await until(() => /redis shard 0: master \\?"tlsmaster\\?": sentinel: /.test(plain.output()), 5000, 'the sentinel failure logged');
 });
 
+test('rediss:// (v6 scheme): TLS with the system CA store when redis_tls is off', { timeout: 30000 }, async (t, scope) => {
+  const cfg = { engine: 'redis', redis_address: `rediss://127.0.0.1:${redis.port}`, redis_io_timeout: '1s',
+    redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS };
+  // SSL_CERT_FILE makes the test CA OpenSSL's default ("system") store of this node only.
+  const trusted = await startServer(cfg, { env: { SSL_CERT_FILE: file('ca.crt') } });
+  scope.defer(() => trusted.stop());
+  const ch = `chat:${uniq()}`;
+  assert.equal((await trusted.apiOk('publish', { channel: ch, data: { r: 1 } })).offset, 1);
+  // With the real system store the test CA is unknown: the certificate check fails.
+  const { server: untrusted, health } = await startEngineDown(scope, cfg);
+  assert.equal(health.status, 503);
+  await until(() => new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${redis.port}: tls handshake: certificate verify failed`).test(untrusted.output()),
+    5000, 'the certificate check in the log');
+});
+
 /** Starts gyre with `config` (it must fail); resolves with its output. */
 async function startupError(config) {
   const h = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), ...config }) });

@@ -229,7 +229,8 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"global_presence_ttl", "engine.redis.presence_ttl", T::kSeconds, &Config::global_presence_ttl, "Presence entry TTL."},
     // --- Redis engine
     {"redis_address", "engine.redis.address", T::kStringList, &Config::redis_address,
-     "Redis address: redis://[user:password@]host:port[/db] or host:port; several = client-side sharding by channel."},
+     "Redis address: host:port, redis://[user:password@]host:port[/db], rediss://... (TLS), "
+     "tcp://host:port or unix:///path/redis.sock; several = client-side sharding by channel."},
     {"redis_prefix", "engine.redis.prefix", T::kString, &Config::redis_prefix,
      "Prefix of every Redis key and PUB/SUB channel."},
     {"redis_db", "engine.redis.db", T::kInt, &Config::redis_db, "Redis database number."},

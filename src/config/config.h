@@ -160,6 +160,17 @@ struct ResolvedProxies {
   }
 };
 
+// TLS settings of one Redis connection family (redis_tls_* or redis_sentinel_tls_*) as read
+// and checked by the loader (config/redis_tls.h): PEM text only, files already read.
+struct RedisTlsResolved {
+  bool enabled = false;
+  std::string cert_pem;     // client certificate chain (with key_pem) or empty
+  std::string key_pem;
+  std::string root_ca_pem;  // empty: the system CA store
+  std::string server_name;  // empty: the host connected to
+  bool insecure_skip_verify = false;
+};
+
 struct Config {
   // --- node, logging, process
   std::string name;     // default "<hostname>_<port>" (filled by the loader)
@@ -303,6 +314,38 @@ struct Config {
   std::string redis_sentinel_user;
   std::string redis_sentinel_password;
   std::string redis_sentinel_client_name;
+  // TLS to Redis (redis_tls_* / engine.redis.tls) and to the Sentinels (redis_sentinel_tls_* /
+  // engine.redis.sentinel_tls), as Centrifugo v5.4.9's flat TLS families: a file key and a PEM
+  // key per item (the file wins when both are set), see config/redis_tls.h.
+  bool redis_tls = false;
+  std::string redis_tls_cert;
+  std::string redis_tls_key;
+  std::string redis_tls_cert_pem;
+  std::string redis_tls_key_pem;
+  std::string redis_tls_root_ca;
+  std::string redis_tls_root_ca_pem;
+  std::string redis_tls_client_ca;
+  std::string redis_tls_client_ca_pem;
+  std::string redis_tls_server_name;
+  bool redis_tls_insecure_skip_verify = false;
+  bool redis_sentinel_tls = false;
+  std::string redis_sentinel_tls_cert;
+  std::string redis_sentinel_tls_key;
+  std::string redis_sentinel_tls_cert_pem;
+  std::string redis_sentinel_tls_key_pem;
+  std::string redis_sentinel_tls_root_ca;
+  std::string redis_sentinel_tls_root_ca_pem;
+  std::string redis_sentinel_tls_client_ca;
+  std::string redis_sentinel_tls_client_ca_pem;
+  std::string redis_sentinel_tls_server_name;
+  bool redis_sentinel_tls_insecure_skip_verify = false;
+  // History in Redis LISTs instead of streams (v6 engine.redis.history_use_lists).
+  bool redis_use_lists = false;
+  // Per-user presence keys for presence_stats (v6 engine.redis.presence_user_mapping).
+  bool global_redis_presence_user_mapping = false;
+  // Filled by the loader from the two families above (engine "redis" only).
+  RedisTlsResolved redis_tls_resolved;
+  RedisTlsResolved redis_sentinel_tls_resolved;
   ChannelOptions channel;               // top-level channel options
   std::vector<Namespace> namespaces;
 

@@ -20,6 +20,7 @@
 #include "config/applier.h"
 #include "config/dump.h"
 #include "config/internal.h"
+#include "config/redis_tls.h"
 #include "core/ascii.h"
 #include "core/host.h"
 #include "core/random.h"
@@ -348,6 +349,7 @@ LoadResult load(const LoadInput& input) {
   }
   if (input.validate) {
     internal::resolve_proxies(config, result.warnings);
+    internal::resolve_redis_tls(config, result.warnings);
     validate(config);
   } else {
     // Unchecked (samples, reload preparation): resolve what is valid, skip what is not.
@@ -355,6 +357,12 @@ LoadResult load(const LoadInput& input) {
       internal::resolve_proxies(config, result.warnings);
     } catch (const ConfigError&) {
       config.proxies_resolved = {};
+    }
+    try {
+      internal::resolve_redis_tls(config, result.warnings);
+    } catch (const ConfigError&) {
+      config.redis_tls_resolved = {};
+      config.redis_sentinel_tls_resolved = {};
     }
   }
   return result;

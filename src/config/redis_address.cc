@@ -1,6 +1,7 @@
 #include "config/redis_address.h"
 
 #include <charconv>
+#include <string>
 
 namespace gyre::config {
 
@@ -39,6 +40,46 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
+constexpr size_t kMaxUnixPath = 108;
+
+// unix://[user[:password]@]/path: centrifuge takes the URL's path (user and password from
+// the userinfo); a host part would be dropped by it, so it is refused here.
+std::expected<RedisAddress, std::string> parse_unix(std::string_view rest) {
+  RedisAddress a;
+  a.port = 0;
+  if (rest.find('?') != std::string_view::npos) {
+    return std::unexpected(std::string("URL options (\"?...\") are not supported yet"));
+  }
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    std::string_view authority = rest.substr(0, slash);
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+      std::string_view userinfo = authority.substr(0, at);
+      authority.remove_prefix(at + 1);
+      if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
+        a.user = unescape(userinfo.substr(0, colon));
+        a.password = unescape(userinfo.substr(colon + 1));
+      } else {
+        a.user = unescape(userinfo);
+      }
+      if (a.user->empty()) {
+        a.user.reset();
+      }
+    }
+    if (authority.empty()) {
+      a.unix_path = unescape(rest.substr(slash));
+    }
+  }
+  if (a.unix_path.size() < 2) {
+    return std::unexpected(
+        std::string("expected unix://[user[:password]@]/absolute/path/to/redis.sock"));
+  }
+  if (a.unix_path.size() >= kMaxUnixPath) {  // sockaddr_un::sun_path, with its NUL
+    return std::unexpected("socket path longer than " + std::to_string(kMaxUnixPath - 1) +
+                           " bytes");
+  }
+  return a;
+}
+
 }  // namespace
 
 std::expected<RedisAddress, std::string> parse_redis_address(std::string_view text) {
@@ -47,12 +88,19 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
   bool url = false;
   if (auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
     std::string_view scheme = rest.substr(0, scheme_end);
-    if (scheme != "redis" && scheme != "tcp") {
-      return std::unexpected("scheme \"" + std::string(scheme) +
-                             "\" is not supported yet; supported: redis://, tcp:// or host:port");
+    if (scheme != "redis" && scheme != "tcp" && scheme != "unix" && scheme != "rediss") {
+      const bool v6 = scheme == "redis+cluster" ||
+                      scheme == "redis+sentinel" || scheme == "rediss+sentinel";
+      return std::unexpected("scheme \"" + std::string(scheme) + "\"" +
+                             (v6 ? " (Centrifugo v6) is not supported yet" : " is not supported") +
+                             "; supported: redis://, rediss://, tcp://, unix:// or host:port");
     }
+    a.tls = scheme == "rediss";
     url = true;
     rest.remove_prefix(scheme_end + 3);
+    if (scheme == "unix") {
+      return parse_unix(rest);
+    }
   }
   if (url) {
     if (auto q = rest.find('?'); q != std::string_view::npos) {

@@ -8,13 +8,19 @@
 
 
 // One Redis address as Centrifugo v5 accepts it in redis_address (reference.md §6.2):
-// "host:port", "redis://[user[:password]@]host[:port][/db]" or "tcp://host:port". Pure
+// "host:port", "redis://[user[:password]@]host[:port][/db]", "tcp://host:port" or
+// "unix://[user[:password]@]/path/to/redis.sock" (centrifuge's confFromAddress), and the
+// Centrifugo v6 "rediss://..." (redis:// over TLS; no query options). Pure
 // function, callable from any thread; used by validation and by the Redis engine.
 namespace gyre::config {
 
 struct RedisAddress {
   std::string host;
   int port = 6379;
+  std::string unix_path;  // unix://: the socket path (host empty)
+  // rediss://: TLS, with the redis_tls settings when redis_tls is on, else the system CAs
+  // (centrifuge v0.38's optionsFromAddress).
+  bool tls = false;
   // Set only when the URL carries them; they take precedence over redis_user/_password/_db.
   std::optional<std::string> user;
   std::optional<std::string> password;

@@ -146,8 +146,16 @@ void validate_redis(const Config& config) {
     fail("redis_address", "at least one address is required with engine \"redis\"");
   }
   for (const auto& text : config.redis_address) {
-    if (auto a = parse_redis_address(text); !a) {
+    auto a = parse_redis_address(text);
+    if (!a) {
       fail("redis_address", fmt::format("\"{}\": {}", text, a.error()));
+    }
+    // Centrifugo v5.4.9 dials unix sockets without TLS even with redis_tls: refused here
+    // rather than silently plain.
+    if (!a->unix_path.empty() && config.redis_tls && config.redis_cluster_address.empty() &&
+        config.redis_sentinel_address.empty()) {
+      fail("redis_address", fmt::format("\"{}\": TLS over a unix socket is not supported "
+                                        "(redis_tls is on)", text));
     }
   }
   for (const auto& element : config.redis_cluster_address) {

@@ -104,7 +104,9 @@ class Engine {
 
   virtual void add_presence(std::string channel, std::string client_id, ClientInfo info,
                             Callback<bool> done) = 0;
-  virtual void remove_presence(std::string channel, std::string client_id,
+  // `user_id`: the user of the connection (the Redis engine's per-user presence mapping,
+  // global_redis_presence_user_mapping, counts connections per user).
+  virtual void remove_presence(std::string channel, std::string client_id, std::string user_id,
                                Callback<bool> done) = 0;
   virtual void presence(std::string channel,
                         Callback<std::vector<std::pair<std::string, ClientInfo>>> done) = 0;

@@ -153,7 +153,7 @@ void MemoryEngine::add_presence(std::string channel, std::string client_id, Clie
 }
 
 void MemoryEngine::remove_presence(std::string channel, std::string client_id,
-                                   Callback<bool> done) {
+                                   std::string /*user_id*/, Callback<bool> done) {
   auto op = [channel, client_id = std::move(client_id)](ShardState& st)
       -> OpResult<bool> {
     st.presence.remove(channel, client_id);

@@ -53,7 +53,7 @@ class MemoryEngine final : public Engine {
   void remove_history(std::string channel, Callback<bool> done) override;
   void add_presence(std::string channel, std::string client_id, ClientInfo info,
                     Callback<bool> done) override;
-  void remove_presence(std::string channel, std::string client_id,
+  void remove_presence(std::string channel, std::string client_id, std::string user_id,
                        Callback<bool> done) override;
   void presence(std::string channel,
                 Callback<std::vector<std::pair<std::string, ClientInfo>>> done) override;

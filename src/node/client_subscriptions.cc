@@ -201,7 +201,7 @@ void Client::remove_subscription(const std::string& channel_ref,
   }
   if (sub->emit_presence) {
     count(metrics::ids().node_action_count, {"remove_presence"});
-    node_.engine().remove_presence(channel, id_, nullptr);
+    node_.engine().remove_presence(channel, id_, user_, nullptr);
   }
   if (sub->active) {
     if (sub->emit_join_leave) {

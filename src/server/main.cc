@@ -22,6 +22,7 @@
 #include "config/loader.h"
 #include "core/clock.h"
 #include "config/redis_address.h"
+#include "engine/redis/redis_tls.h"
 #include "engine/memory_engine.h"
 #include "engine/redis/redis_engine.h"
 #include "node/cluster.h"
@@ -168,7 +169,38 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
   // in Centrifugo, Sentinel addresses (one element per shard) replace redis_address.
   gyre::engine::redis::RedisEngineOptions o;
   o.shards.clear();
-  auto common = [&cfg](gyre::engine::redis::ConnectionOptions& c) {
+  // TLS contexts (the loader read and checked the PEM material): one per family, shared by
+  // every connection.
+  auto tls_context = [](const gyre::config::RedisTlsResolved& r, const char* key)
+      -> std::shared_ptr<const gyre::engine::redis::TlsContext> {
+    if (!r.enabled) {
+      return nullptr;
+    }
+    auto ctx = gyre::engine::redis::TlsContext::create(
+        {r.cert_pem, r.key_pem, r.root_ca_pem, r.server_name, r.insecure_skip_verify});
+    if (!ctx) {
+      throw gyre::config::ConfigError(
+          fmt::format("config: key \"{}\": {}", key, ctx.error()));
+    }
+    return *ctx;
+  };
+  auto redis_tls = tls_context(cfg.redis_tls_resolved, "redis_tls");
+  // rediss:// without redis_tls: TLS with the system CAs (as centrifuge's default tls.Config).
+  std::shared_ptr<const gyre::engine::redis::TlsContext> default_tls;
+  auto rediss_tls = [&]() {
+    if (redis_tls) {
+      return redis_tls;
+    }
+    if (!default_tls) {
+      gyre::config::RedisTlsResolved system;
+      system.enabled = true;
+      default_tls = tls_context(system, "redis_address");
+    }
+    return default_tls;
+  };
+  auto sentinel_tls = tls_context(cfg.redis_sentinel_tls_resolved, "redis_sentinel_tls");
+  auto common = [&cfg, &redis_tls](gyre::engine::redis::ConnectionOptions& c) {
+    c.tls = redis_tls;
     c.user = cfg.redis_user;
     c.password = cfg.redis_password;
     c.db = cfg.redis_db;
@@ -200,6 +232,7 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     s.user = cfg.redis_sentinel_user;
     s.password = cfg.redis_sentinel_password;
     s.client_name = cfg.redis_sentinel_client_name;
+    s.tls = sentinel_tls;
     c.sentinel = std::move(s);
     o.shards.push_back(std::move(c));
   }
@@ -210,6 +243,10 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
       common(c);
       c.host = addr.host;
       c.port = addr.port;
+      c.unix_path = addr.unix_path;
+      if (addr.tls) {
+        c.tls = rediss_tls();
+      }
       c.user = addr.user.value_or(cfg.redis_user);
       c.password = addr.password.value_or(cfg.redis_password);
       c.db = addr.db.value_or(cfg.redis_db);
@@ -217,6 +254,8 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
     }
   }
   o.prefix = cfg.redis_prefix;
+  o.use_lists = cfg.redis_use_lists;
+  o.presence_user_mapping = cfg.global_redis_presence_user_mapping;
   o.presence_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.global_presence_ttl);
   e.redis = std::make_unique<gyre::engine::redis::RedisEngine>(shards, std::move(o));
   return e;
@@ -260,7 +299,14 @@ int run_server(const gyre::config::LoadResult& loaded,
   unsigned threads = cfg->gomaxprocs > 0 ? static_cast<unsigned>(cfg->gomaxprocs)
                                          : std::max(1u, std::thread::hardware_concurrency());
   gyre::ShardSet shards(threads);
-  Engines engine = make_engine(shards, *cfg);
+  Engines engine;
+  try {
+    engine = make_engine(shards, *cfg);
+  } catch (const gyre::config::ConfigError& e) {
+    spdlog::critical("{}", e.what());
+    remove_pid_file();
+    return 1;
+  }
   std::unique_ptr<gyre::node::Node> node;
   try {
     node = std::make_unique<gyre::node::Node>(shards, engine.get(), cfg);
@@ -337,12 +383,13 @@ int run_server(const gyre::config::LoadResult& loaded,
     for (const auto& a : list) {
       addrs += (addrs.empty() ? "" : ", ") + a;
     }
-    spdlog::info("redis: {}{} (prefix \"{}\"{})",
+    spdlog::info("redis: {}{} (prefix \"{}\"{}{})",
                  cluster    ? std::string("cluster via ")
                  : sentinel ? "sentinel master \"" + cfg->redis_sentinel_master_name + "\" via "
                             : std::string(),
                  addrs, cfg->redis_prefix,
-                 list.size() > 1 ? fmt::format(", sharded over {} Redis shards", list.size()) : "");
+                 list.size() > 1 ? fmt::format(", sharded over {} Redis shards", list.size()) : "",
+                 cfg->redis_tls_resolved.enabled ? ", TLS" : "");
   }
   spdlog::info("serving on {}:{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
                split ? " (API and health on internal port " + cfg->internal_port + ")" : "");

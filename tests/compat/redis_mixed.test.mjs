@@ -41,6 +41,8 @@ let cfSharded;
 let cluster;
 let gyreCluster;
 let cfCluster;
+let gyreLists;
+let cfLists;
 
 async function startCentrifugo(config) {
   const port = await freePort();
@@ -85,6 +87,11 @@ before(async () => {
   delete clustered.redis_address;
   gyreCluster = await startServer(clustered);
   cfCluster = await startCentrifugo(clustered);
+  // A fourth pair on the first Redis with history in LISTs (redis_use_lists) and the presence
+  // user mapping (global_redis_presence_user_mapping).
+  const lists = { ...common, redis_use_lists: true, global_redis_presence_user_mapping: true, redis_prefix: 'lists' };
+  gyreLists = await startServer(lists);
+  cfLists = await startCentrifugo(lists);
 });
 after(async () => {
   await gyre?.stop();
@@ -93,6 +100,8 @@ after(async () => {
   await cfSharded?.stop();
   await gyreCluster?.stop();
   await cfCluster?.stop();
+  await gyreLists?.stop();
+  await cfLists?.stop();
   await cluster?.stop();
   await redis?.stop();
   await redis2?.stop();
@@ -418,5 +427,72 @@ test('mixed cluster on Redis Cluster: same hash-tagged keys, publications, histo
       const presence = (await node.apiOk('presence', { channel: ch })).presence;
       assert.deepEqual(Object.keys(presence).sort(), [ctxg.client, ctxc.client].sort());
     }
+  }
+});
+
+test('mixed cluster with redis_use_lists: one LIST history written by both, read and recovered on each', { skip }, async (t, scope) => {
+  const ch = `chat:${uniq()}`;
+  const r1 = await gyreLists.apiOk('publish', { channel: ch, data: { from: 'gyre' } });
+  const r2 = await cfLists.apiOk('publish', { channel: ch, data: { from: 'centrifugo' } });
+  assert.deepEqual([r1.offset, r2.offset, r2.epoch], [1, 2, r1.epoch]);
+  for (const node of [gyreLists, cfLists]) {
+    const h = await node.apiOk('history', { channel: ch, limit: -1 });
+    assert.deepEqual([h.offset, h.epoch], [2, r1.epoch]);
+    assert.deepEqual(h.publications.map((p) => [p.offset, p.data.from]), [[1, 'gyre'], [2, 'centrifugo']]);
+    const since = await node.apiOk('history', { channel: ch, limit: 10, since: { offset: 1, epoch: r1.epoch } });
+    assert.deepEqual(since.publications.map((p) => p.offset), [2]);
+  }
+  const rc = await RespClient.connect(redis.port);
+  scope.defer(() => rc.close());
+  const items = (await rc.call('LRANGE', `lists.list.${ch}`, '0', '-1')).map((b) => b.toString('latin1'));
+  assert.deepEqual(items.map((v) => /^__p1:(\d+):(\d+)__/.exec(v)?.slice(1)), [['2', r1.epoch], ['1', r1.epoch]]);
+  assert.equal(await rc.call('EXISTS', `lists.stream.${ch}`), 0);
+
+  // Recovery both ways: a subscriber on one node misses publications made on the other.
+  for (const [home, other] of [[gyreLists, cfLists], [cfLists, gyreLists]]) {
+    const [c] = await connected(scope, home, 'u');
+    const [sub, ctx] = await subscribed(c, ch);
+    const at = ctx.streamPosition.offset;
+    c.disconnect();
+    await other.apiOk('publish', { channel: ch, data: { n: at + 1 } });
+    await other.apiOk('publish', { channel: ch, data: { n: at + 2 } });
+    const pubs = collect(sub, 'publication');
+    const again = once(sub, 'subscribed', 5000);
+    c.connect();
+    const rctx = await again;
+    assert.equal(rctx.recovered, true);
+    await until(() => pubs.length === 2, 5000, 'recovered publications');
+    assert.deepEqual(pubs.map((p) => [p.offset, p.data.n]), [[at + 1, at + 1], [at + 2, at + 2]]);
+    c.disconnect();
+  }
+});
+
+test('mixed cluster with global_redis_presence_user_mapping: one per-user mapping kept by both, stats equal', { skip }, async (t, scope) => {
+  const ch = `chat:${uniq()}`;
+  const rc = await RespClient.connect(redis.port);
+  scope.defer(() => rc.close());
+  const users = async () => {
+    const flat = (await rc.call('HGETALL', `lists.presence.user.clients.${ch}`)).map(String);
+    const out = {};
+    for (let i = 0; i < flat.length; i += 2) out[flat[i]] = flat[i + 1];
+    return out;
+  };
+  const [cg] = await connected(scope, gyreLists, 'alice');
+  await subscribed(cg, ch);
+  const [cc] = await connected(scope, cfLists, 'alice');
+  const [sc] = await subscribed(cc, ch);
+  const [cb] = await connected(scope, cfLists, 'bob');
+  await subscribed(cb, ch);
+  assert.deepEqual(await users(), { alice: '2', bob: '1' });
+  for (const node of [gyreLists, cfLists]) {
+    assert.deepEqual(await node.apiOk('presence_stats', { channel: ch }), { num_clients: 3, num_users: 2 });
+  }
+  // Centrifugo's connection leaves, then Gyre's: each removal is counted by the other's keys.
+  sc.unsubscribe();
+  await until(async () => (await users()).alice === '1', 5000, "alice's count down to 1");
+  cg.disconnect();
+  await until(async () => !('alice' in (await users())), 5000, 'alice gone from the mapping');
+  for (const node of [gyreLists, cfLists]) {
+    assert.deepEqual(await node.apiOk('presence_stats', { channel: ch }), { num_clients: 1, num_users: 1 });
   }
 });

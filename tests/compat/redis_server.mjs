@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -21,20 +22,39 @@ export function redisServerPath() {
 }
 
 export class RedisServer {
-  /** `extraArgs`: more redis-server options, e.g. ['--replicaof', '127.0.0.1', '6379']. */
-  static async start(port, extraArgs = []) {
+  /**
+   * `extraArgs`: more redis-server options, e.g. ['--replicaof', '127.0.0.1', '6379'].
+   * `tls`: serve TLS only on the port ({cert, key, ca} file paths, `authClients` 'yes'|'no';
+   * `client`: {ca, cert, key} PEM texts the readiness check and `client()` connect with).
+   * `unixSocket`: listen on this unix socket path only (no TCP port).
+   */
+  static async start(port, extraArgs = [], { tls: tlsOpts, unixSocket } = {}) {
     const s = new RedisServer();
     s.port = port ?? (await freePort());
     s.extraArgs = extraArgs;
+    s.tls = tlsOpts;
+    s.unixSocket = unixSocket;
     await s.spawn();
     return s;
+  }
+  portArgs() {
+    if (this.unixSocket) return ['--port', '0', '--unixsocket', this.unixSocket, '--unixsocketperm', '700'];
+    if (!this.tls) return ['--port', String(this.port)];
+    return ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', this.tls.cert,
+      '--tls-key-file', this.tls.key, '--tls-ca-cert-file', this.tls.ca,
+      '--tls-auth-clients', this.tls.authClients ?? 'no'];
+  }
+  /** A RespClient connected to this server (over TLS when it serves TLS). */
+  client() {
+    if (this.unixSocket) return RespClient.connectPath(this.unixSocket);
+    return RespClient.connect(this.port, this.tls?.client);
   }
   async spawn() {
     this.output = '';
     // A replica's full sync writes an RDB file even with `--save ''`: keep it in a temp dir,
     // never in the test's working directory.
     this.dir ??= mkdtempSync(path.join(os.tmpdir(), 'gyre-redis-'));
-    this.proc = spawn(redisServerPath(), ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
+    this.proc = spawn(redisServerPath(), [...this.portArgs(), '--bind', '127.0.0.1', '--save', '',
       '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir, ...(this.extraArgs ?? [])],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.output += d; });
@@ -43,7 +63,7 @@ export class RedisServer {
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
-        const c = await RespClient.connect(this.port);
+        const c = await this.client();
         await c.call('PING');
         c.close();
         return;
@@ -76,13 +96,21 @@ export class RedisServer {
  * 1 s down-after. Its config file lives in a temp dir (Sentinel rewrites it).
  */
 export class SentinelServer {
-  static async start(masterName, masterPort) {
+  /**
+   * `tls`: as RedisServer.start's; the Sentinel then serves TLS only and reaches the master
+   * over TLS (`tls-replication yes`).
+   */
+  static async start(masterName, masterPort, { tls: tlsOpts } = {}) {
     const s = new SentinelServer();
     s.port = await freePort();
     s.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-sentinel-'));
     s.conf = path.join(s.dir, 'sentinel.conf');
+    const portLines = tlsOpts
+      ? ['port 0', `tls-port ${s.port}`, `tls-cert-file ${tlsOpts.cert}`, `tls-key-file ${tlsOpts.key}`,
+        `tls-ca-cert-file ${tlsOpts.ca}`, `tls-auth-clients ${tlsOpts.authClients ?? 'no'}`, 'tls-replication yes']
+      : [`port ${s.port}`];
     writeFileSync(s.conf, [
-      `port ${s.port}`, 'bind 127.0.0.1', `dir ${s.dir}`,
+      ...portLines, 'bind 127.0.0.1', `dir ${s.dir}`,
       `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
       `sentinel down-after-milliseconds ${masterName} 1000`,
       `sentinel failover-timeout ${masterName} 5000`,
@@ -96,7 +124,7 @@ export class SentinelServer {
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
-        const c = await RespClient.connect(s.port);
+        const c = await RespClient.connect(s.port, tlsOpts?.client);
         await c.call('PING');
         c.close();
         return s;
@@ -163,9 +191,18 @@ export function parseReply(buf, pos) {
 }
 
 export class RespClient {
-  static connect(port) {
+  /** `tlsOpts`: {ca, cert, key} PEM texts to connect over TLS. */
+  static connect(port, tlsOpts) {
     return new Promise((resolve, reject) => {
-      const sock = net.connect(port, '127.0.0.1');
+      const sock = tlsOpts ? tls.connect({ port, host: '127.0.0.1', ...tlsOpts }) : net.connect(port, '127.0.0.1');
+      const c = new RespClient(sock);
+      sock.once(tlsOpts ? 'secureConnect' : 'connect', () => resolve(c));
+      sock.once('error', reject);
+    });
+  }
+  static connectPath(socketPath) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(socketPath);
       const c = new RespClient(sock);
       sock.once('connect', () => resolve(c));
       sock.once('error', reject);

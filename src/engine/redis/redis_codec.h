@@ -35,6 +35,9 @@ class RedisKeys {
   std::optional<std::string> channel_of(std::string_view pubsub_channel) const;
   std::string stream(std::string_view ch) const { return cat(".stream.", ch); }
   std::string stream_meta(std::string_view ch) const { return cat(".stream.meta.", ch); }
+  // redis_use_lists: history in a LIST (newest first) and its meta hash.
+  std::string list(std::string_view ch) const { return cat(".list.", ch); }
+  std::string list_meta(std::string_view ch) const { return cat(".list.meta.", ch); }
   std::string result(std::string_view ch, std::string_view idempotency_key) const {
     return cat(".result.", ch) + "." + std::string(idempotency_key);
   }

@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/redis/redis_tls.h"
+
 namespace gyre::engine::redis {
 
 namespace asio = boost::asio;
@@ -79,6 +81,7 @@ Connection::Connection(asio::io_context& io, ConnectionOptions opts, std::string
       opts_(std::move(opts)),
       name_(std::move(name)),
       socket_(io),
+      unix_socket_(io),
       resolver_(io),
       timer_(io),
       retry_timer_(io) {}
@@ -120,12 +123,18 @@ void Connection::connect() {
   out_.clear();
   writing_.clear();
   write_in_flight_ = false;
+  stream_ready_ = false;
+  tls_.reset();
   // The handshake goes first in the pipeline; commands submitted meanwhile queue behind it.
   handshake();
   auto gen = generation_;
   if (!opts_.endpoints.empty()) {
     const Endpoint& e = opts_.endpoints[attempts_++ % opts_.endpoints.size()];
     connect_to(e.host, e.port, gen);
+    return;
+  }
+  if (!opts_.unix_path.empty()) {
+    connect_unix(gen);
     return;
   }
   if (!opts_.sentinel) {
@@ -159,7 +168,8 @@ void Connection::connect_to(const std::string& host, int port, uint64_t gen) {
   });
   resolver_.async_resolve(
       host, std::to_string(port),
-      [this, self, gen](boost::system::error_code ec, asio::ip::tcp::resolver::results_type rs) {
+      [this, self, gen, host](boost::system::error_code ec,
+                              asio::ip::tcp::resolver::results_type rs) {
         if (gen != generation_ || state_ != State::kConnecting) {
           return;
         }
@@ -168,7 +178,7 @@ void Connection::connect_to(const std::string& host, int port, uint64_t gen) {
           return;
         }
         asio::async_connect(socket_, rs,
-                            [this, self, gen](boost::system::error_code ec, const auto&) {
+                            [this, self, gen, host](boost::system::error_code ec, const auto&) {
                               if (gen != generation_ || state_ != State::kConnecting) {
                                 return;
                               }
@@ -177,10 +187,56 @@ void Connection::connect_to(const std::string& host, int port, uint64_t gen) {
                                 return;
                               }
                               socket_.set_option(asio::ip::tcp::no_delay(true));
+                              if (opts_.tls) {
+                                start_tls(host, gen);
+                                return;
+                              }
+                              stream_ready_ = true;
                               read();
                               flush();
                             });
       });
+}
+
+void Connection::connect_unix(uint64_t gen) {
+  endpoint_ = "unix:" + opts_.unix_path;
+  auto self = shared_from_this();
+  timer_.expires_after(opts_.connect_timeout);
+  timer_.async_wait([this, self, gen](boost::system::error_code ec) {
+    if (!ec && gen == generation_ && state_ == State::kConnecting) {
+      fail("connect timeout");
+    }
+  });
+  unix_socket_.async_connect(asio::local::stream_protocol::endpoint(opts_.unix_path),
+                             [this, self, gen](boost::system::error_code ec) {
+                               if (gen != generation_ || state_ != State::kConnecting) {
+                                 return;
+                               }
+                               if (ec) {
+                                 fail("connect: " + ec.message());
+                                 return;
+                               }
+                               stream_ready_ = true;
+                               read();
+                               flush();
+                             });
+}
+
+void Connection::start_tls(const std::string& host, uint64_t gen) {
+  tls_ = TlsStream::create(opts_.tls, socket_, host);
+  auto self = shared_from_this();
+  tls_->handshake([this, self, gen](std::string why) {
+    if (gen != generation_ || state_ != State::kConnecting) {
+      return;
+    }
+    if (!why.empty()) {
+      fail("tls handshake: " + why);
+      return;
+    }
+    stream_ready_ = true;
+    read();
+    flush();
+  });
 }
 
 void Connection::handshake() {
@@ -260,11 +316,14 @@ void Connection::fail(const std::string& why) {
   ++generation_;
   boost::system::error_code ignored;
   socket_.close(ignored);
+  unix_socket_.close(ignored);
   resolver_.cancel();
   timer_.cancel();
   out_.clear();
   writing_.clear();
   write_in_flight_ = false;
+  stream_ready_ = false;
+  tls_.reset();  // its pending operations keep it alive until they complete (aborted)
   auto failed = std::move(pending_);
   pending_.clear();
   state_ = State::kBackoff;
@@ -321,7 +380,7 @@ bool Connection::push_command(const std::vector<std::string>& argv) {
 }
 
 void Connection::flush() {
-  if (write_in_flight_ || out_.empty() || !socket_.is_open()) {
+  if (write_in_flight_ || out_.empty() || !stream_ready_) {
     return;
   }
   // Everything queued goes in one write; commands submitted meanwhile wait for the next.
@@ -330,57 +389,69 @@ void Connection::flush() {
   write_in_flight_ = true;
   auto self = shared_from_this();
   auto gen = generation_;
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [this, self, gen](boost::system::error_code ec, size_t) {
-                      if (gen != generation_) {
-                        return;
-                      }
-                      write_in_flight_ = false;
-                      writing_.clear();
-                      if (ec) {
-                        fail("write: " + ec.message());
-                        return;
-                      }
-                      flush();
-                    });
+  auto on_written = [this, self, gen](boost::system::error_code ec, size_t) {
+    if (gen != generation_) {
+      return;
+    }
+    write_in_flight_ = false;
+    writing_.clear();
+    if (ec) {
+      fail("write: " + ec.message());
+      return;
+    }
+    flush();
+  };
+  if (tls_) {
+    tls_->write(asio::buffer(writing_), std::move(on_written));
+  } else if (!opts_.unix_path.empty()) {
+    asio::async_write(unix_socket_, asio::buffer(writing_), std::move(on_written));
+  } else {
+    asio::async_write(socket_, asio::buffer(writing_), std::move(on_written));
+  }
 }
 
 void Connection::read() {
   read_buf_.resize(kReadChunk);
   auto self = shared_from_this();
   auto gen = generation_;
-  socket_.async_read_some(
-      asio::buffer(read_buf_), [this, self, gen](boost::system::error_code ec, size_t n) {
-        if (gen != generation_) {
-          return;
-        }
-        if (ec) {
-          fail(ec == asio::error::eof ? std::string("connection closed by server")
-                                      : "read: " + ec.message());
-          return;
-        }
-        if (redisReaderFeed(reader_, read_buf_.data(), n) != REDIS_OK) {
-          fail("reply buffer error");
-          return;
-        }
-        while (true) {
-          void* raw = nullptr;
-          if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
-            fail(std::string("protocol error: ") + reader_->errstr);
-            return;
-          }
-          if (raw == nullptr) {
-            break;
-          }
-          Reply r = Reply::from_hiredis(static_cast<redisReply*>(raw));
-          freeReplyObject(raw);
-          on_reply(std::move(r));
-          if (gen != generation_) {
-            return;  // a handler failed or stopped the connection
-          }
-        }
-        read();
-      });
+  auto on_read = [this, self, gen](boost::system::error_code ec, size_t n) {
+    if (gen != generation_) {
+      return;
+    }
+    if (ec) {
+      fail(ec == asio::error::eof ? std::string("connection closed by server")
+                                  : "read: " + ec.message());
+      return;
+    }
+    if (redisReaderFeed(reader_, read_buf_.data(), n) != REDIS_OK) {
+      fail("reply buffer error");
+      return;
+    }
+    while (true) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+        fail(std::string("protocol error: ") + reader_->errstr);
+        return;
+      }
+      if (raw == nullptr) {
+        break;
+      }
+      Reply r = Reply::from_hiredis(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      on_reply(std::move(r));
+      if (gen != generation_) {
+        return;  // a handler failed or stopped the connection
+      }
+    }
+    read();
+  };
+  if (tls_) {
+    tls_->read_some(asio::buffer(read_buf_), std::move(on_read));
+  } else if (!opts_.unix_path.empty()) {
+    unix_socket_.async_read_some(asio::buffer(read_buf_), std::move(on_read));
+  } else {
+    socket_.async_read_some(asio::buffer(read_buf_), std::move(on_read));
+  }
 }
 
 void Connection::on_reply(Reply r) {
@@ -441,6 +512,7 @@ void ask_sentinel(asio::io_context& io, std::shared_ptr<const SentinelOptions> o
   c.user = opts->user;
   c.password = opts->password;
   c.client_name = opts->client_name;
+  c.tls = opts->tls;
   c.connect_timeout = connect_timeout;
   c.io_timeout = io_timeout;
   auto conn = std::make_shared<Connection>(io, std::move(c), "sentinel");

@@ -13,15 +13,23 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 struct redisReader;
 struct redisReply;
 
+namespace gyre::engine::redis {
+class TlsContext;
+class TlsStream;
+}  // namespace gyre::engine::redis
+
 // One connection to a Redis server on one shard's event loop: hiredis only parses replies
 // (redisReader) and formats commands (redisFormatCommandArgv); the socket is Asio's, so no
 // call ever blocks the loop. Commands are pipelined: everything submitted while a write is
-// in flight goes out in the next single write, and replies are matched in order.
+// in flight goes out in the next single write, and replies are matched in order. With a TLS
+// context the bytes go through a TlsStream (redis_tls.h) after the TCP connect; without one the
+// socket is read and written directly.
 //
 // Thread affinity: shard-local. Created, used and destroyed on one shard's thread; handlers
 // run there too, never inline from the call that submitted the command.
@@ -56,11 +64,13 @@ struct SentinelOptions {
   std::string user;
   std::string password;
   std::string client_name;
+  std::shared_ptr<const TlsContext> tls;  // set: TLS to the Sentinels (redis_sentinel_tls)
 };
 
 struct ConnectionOptions {
   std::string host;
   int port = 6379;
+  std::string unix_path;  // not empty: connect to this unix socket instead of host:port
   std::string user;
   std::string password;
   int db = 0;
@@ -73,6 +83,8 @@ struct ConnectionOptions {
   // Set: host/port are discovered through Sentinel before each attempt, the server must
   // answer ROLE with "master", and a READONLY reply (a demoted master) resets the connection.
   std::optional<SentinelOptions> sentinel;
+  // Set: TLS to Redis (redis_tls); shared by every connection of the engine.
+  std::shared_ptr<const TlsContext> tls;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -125,6 +137,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void connect();
   void connect_to(const std::string& host, int port, uint64_t gen);
   void handshake();
+  void start_tls(const std::string& host, uint64_t gen);
+  void connect_unix(uint64_t gen);
   void fail(const std::string& why);
   void flush();
   void read();
@@ -136,6 +150,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string name_;
   State state_ = State::kIdle;
   boost::asio::ip::tcp::socket socket_;
+  boost::asio::local::stream_protocol::socket unix_socket_;  // opts_.unix_path set
+  std::shared_ptr<TlsStream> tls_;  // the TLS session of the current attempt (opts_.tls set)
+  bool stream_ready_ = false;       // connected (and TLS handshake done): writes may start
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer timer_;       // connect deadline, command deadlines
   boost::asio::steady_timer retry_timer_;  // backoff between attempts

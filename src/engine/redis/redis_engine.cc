@@ -147,6 +147,7 @@ RedisEngine::RedisEngine(ShardSet& shards, RedisEngineOptions opts)
               w.user = sentinel->user;
               w.password = sentinel->password;
               w.client_name = sentinel->client_name;
+              w.tls = sentinel->tls;
               w.connect_timeout = opts_.shards[rs].connect_timeout;
               w.io_timeout = opts_.shards[rs].io_timeout;
               watcher = std::make_shared<Connection>(shards.at(i).io(), std::move(w),
@@ -300,7 +301,9 @@ void RedisEngine::publish(std::string channel, Publication pub, PublishOptions o
     return;
   }
   std::string bytes = encode_publication(wire);
-  eval(redis_shard_of(channel), publish_history_call(keys_, channel, bytes, opts, unix_now()),
+  eval(redis_shard_of(channel),
+       opts_.use_lists ? publish_history_list_call(keys_, channel, bytes, opts, unix_now())
+                       : publish_history_call(keys_, channel, bytes, opts, unix_now()),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "publish", r ? r->str : r.error());
@@ -336,6 +339,10 @@ void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
 
 void RedisEngine::history(std::string channel, HistoryFilter filter, Duration meta_ttl,
                           Callback<HistoryResult> done) {
+  if (opts_.use_lists) {
+    history_list(std::move(channel), filter, meta_ttl, std::move(done));
+    return;
+  }
   auto since = filter.since;
   eval(redis_shard_of(channel), history_call(keys_, channel, filter, meta_ttl, unix_now()),
        [done = std::move(done), since](std::expected<Reply, std::string> r) {
@@ -392,8 +399,51 @@ void RedisEngine::history(std::string channel, HistoryFilter filter, Duration me
        });
 }
 
+void RedisEngine::history_list(std::string channel, HistoryFilter filter, Duration meta_ttl,
+                               Callback<HistoryResult> done) {
+  eval(redis_shard_of(channel), history_list_call(keys_, channel, filter, meta_ttl, unix_now()),
+       [done = std::move(done), filter](std::expected<Reply, std::string> r) {
+         if (!r || r->is_error()) {
+           fail(done, "history", r ? r->str : r.error());
+           return;
+         }
+         HistoryResult out;
+         if (r->type != Reply::Type::kArray || r->elements.size() < 2 ||
+             !(r->elements[0].is_nil() || to_u64(r->elements[0], out.top.offset))) {
+           fail(done, "history", "unexpected reply");
+           return;
+         }
+         out.top.epoch = r->elements[1].str;
+         const auto& since = filter.since;
+         if (since && !since->epoch.empty() && since->epoch != out.top.epoch) {
+           out.epoch_mismatch = true;
+           done(std::move(out));
+           return;
+         }
+         if (r->elements.size() > 2 && r->elements[2].type == Reply::Type::kArray) {
+           std::vector<std::shared_ptr<const Publication>> pubs;
+           const auto& items = r->elements[2].elements;
+           pubs.reserve(items.size());
+           // Newest first in the list: oldest first here.
+           for (auto it = items.rbegin(); it != items.rend(); ++it) {
+             auto framed = parse_p1(it->str);
+             auto pub = std::make_shared<Publication>();
+             if (!framed || !decode_publication(framed->second, *pub)) {
+               fail(done, "history", "malformed list entry");
+               return;
+             }
+             pub->offset = framed->first;
+             pub->epoch = out.top.epoch;
+             pubs.push_back(std::move(pub));
+           }
+           out.publications = filter_list_history(std::move(pubs), filter, out.top);
+         }
+         done(std::move(out));
+       });
+}
+
 void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
-  run(redis_shard_of(channel), {"DEL", keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
+  run(redis_shard_of(channel), {"DEL", opts_.use_lists ? keys_.list(channel) : keys_.stream(channel)}, [done = std::move(done)](std::expected<Reply, std::string> r) {
     if (!r || r->is_error()) {
       fail(done, "remove_history", r ? r->str : r.error());
       return;
@@ -406,7 +456,9 @@ void RedisEngine::remove_history(std::string channel, Callback<bool> done) {
 
 void RedisEngine::add_presence(std::string channel, std::string client_id, ClientInfo info,
                                Callback<bool> done) {
-  eval(redis_shard_of(channel), presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now()),
+  eval(redis_shard_of(channel),
+       presence_add_call(keys_, channel, client_id, info, opts_.presence_ttl, unix_now(),
+                         opts_.presence_user_mapping),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "add_presence", r ? r->str : r.error());
@@ -419,8 +471,9 @@ void RedisEngine::add_presence(std::string channel, std::string client_id, Clien
 }
 
 void RedisEngine::remove_presence(std::string channel, std::string client_id,
-                                  Callback<bool> done) {
-  eval(redis_shard_of(channel), presence_remove_call(keys_, channel, client_id),
+                                  std::string user_id, Callback<bool> done) {
+  eval(redis_shard_of(channel),
+       presence_remove_call(keys_, channel, client_id, user_id, opts_.presence_user_mapping),
        [done = std::move(done)](std::expected<Reply, std::string> r) {
          if (!r || r->is_error()) {
            fail(done, "remove_presence", r ? r->str : r.error());
@@ -446,6 +499,22 @@ void RedisEngine::presence(std::string channel,
 }
 
 void RedisEngine::presence_stats(std::string channel, Callback<PresenceStats> done) {
+  if (opts_.presence_user_mapping) {
+    eval(redis_shard_of(channel), presence_stats_call(keys_, channel, unix_now()),
+         [done = std::move(done)](std::expected<Reply, std::string> r) {
+           uint64_t clients = 0;
+           uint64_t users = 0;
+           if (!r || r->is_error() || r->type != Reply::Type::kArray ||
+               r->elements.size() != 2 || !to_u64(r->elements[0], clients) ||
+               !to_u64(r->elements[1], users)) {
+             fail(done, "presence_stats", r ? (r->is_error() ? r->str : "unexpected reply")
+                                            : r.error());
+             return;
+           }
+           done(PresenceStats{static_cast<uint32_t>(clients), static_cast<uint32_t>(users)});
+         });
+    return;
+  }
   // Without the user mapping (global_redis_presence_user_mapping) centrifuge computes the
   // stats from the full presence, as here.
   eval(redis_shard_of(channel), presence_get_call(keys_, channel, unix_now()),
@@ -731,7 +800,12 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
       std::shared_ptr<Publication> prev;
       if (m->delta && !m->prev_payload.empty()) {
         auto p = std::make_shared<Publication>();
-        if (!decode_publication(m->prev_payload, *p)) {
+        // With redis_use_lists centrifuge's delta base is the list head as stored, framed.
+        std::string_view prev_bytes = m->prev_payload;
+        if (auto framed = parse_p1(prev_bytes)) {
+          prev_bytes = framed->second;
+        }
+        if (!decode_publication(prev_bytes, *p)) {
           spdlog::warn("redis pubsub: undecodable previous publication on {}", pubsub_channel);
           return false;
         }

@@ -45,7 +45,10 @@
 // A SUBSCRIBE that Redis accepts but does not confirm within redis_io_timeout resets the
 // PUB/SUB connection (the PUB/SUB connection has no reply to time out otherwise).
 //
-// Not yet (TODO(#12)): TLS, RESP3, redis_use_lists, the presence user mapping.
+// redis_use_lists: history in LISTs (P.list.<ch>, P.list.meta.<ch>) as centrifuge's list
+// branch, read whole and filtered here; the PUB/SUB messages are the same as with streams.
+//
+// Not yet (TODO(#12)): RESP3.
 //
 // Thread affinity: the engine object is shared; Engine methods may be called from any shard
 // thread (outside the shards they run on shard 0 and answer there). Callbacks run later on
@@ -60,6 +63,10 @@ struct RedisEngineOptions {
   bool cluster = false;
   std::string prefix = "centrifugo";
   std::chrono::seconds presence_ttl{60};
+  bool use_lists = false;  // redis_use_lists
+  // global_redis_presence_user_mapping: per-user zset/hash kept beside the presence, and
+  // presence_stats read from them.
+  bool presence_user_mapping = false;
 };
 
 class RedisEngine final : public Engine {
@@ -83,7 +90,7 @@ class RedisEngine final : public Engine {
   void remove_history(std::string channel, Callback<bool> done) override;
   void add_presence(std::string channel, std::string client_id, ClientInfo info,
                     Callback<bool> done) override;
-  void remove_presence(std::string channel, std::string client_id,
+  void remove_presence(std::string channel, std::string client_id, std::string user_id,
                        Callback<bool> done) override;
   void presence(std::string channel,
                 Callback<std::vector<std::pair<std::string, ClientInfo>>> done) override;
@@ -110,6 +117,9 @@ class RedisEngine final : public Engine {
   bool handle_message(std::string_view pubsub_channel, std::string_view data);
 
  private:
+  // history() with redis_use_lists.
+  void history_list(std::string channel, HistoryFilter filter, Duration meta_ttl,
+                    Callback<HistoryResult> done);
   struct Subscription {
     int64_t refs = 0;
     bool sent = false;       // a SUBSCRIBE for it is queued or on the wire

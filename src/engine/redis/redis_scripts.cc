@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace gyre::engine::redis {
@@ -137,22 +139,134 @@ end
 return {top, epoch, entries}
 )lua";
 
-// KEYS: expire zset, data hash. ARGV: key ttl (s), expire-at (unix s), client id, ClientInfo.
+// redis_use_lists. KEYS: list, meta, result. ARGV as kPublishHistory but the second is the
+// LTRIM right bound (size - 1). As centrifuge's list script: the list keeps the framed
+// payload, and the delta base is the list's head as stored (framed).
+constexpr std::string_view kPublishHistoryList = R"lua(
+local list, meta, result = KEYS[1], KEYS[2], KEYS[3]
+local pub, bound, list_ttl, pubsub = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local meta_ttl, fresh_epoch, cmd, result_ttl, delta = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+if result_ttl ~= "" then
+  local cached = redis.call("hmget", result, "e", "s")
+  if cached[1] then
+    return {cached[2], cached[1], "1"}
+  end
+end
+local epoch = redis.call("hget", meta, "e")
+if not epoch then
+  epoch = fresh_epoch
+  redis.call("hset", meta, "e", epoch)
+end
+local offset = redis.call("hincrby", meta, "s", 1)
+if meta_ttl ~= "0" then
+  redis.call("expire", meta, meta_ttl)
+end
+local prev = ""
+if delta == "1" then
+  prev = redis.call("lindex", list, 0) or ""
+end
+local msg = "__p1:" .. offset .. ":" .. epoch .. "__" .. pub
+redis.call("lpush", list, msg)
+redis.call("ltrim", list, 0, bound)
+redis.call("expire", list, list_ttl)
+if pubsub ~= "" then
+  if delta == "1" then
+    msg = table.concat({"__d1", offset, epoch, #prev, prev, #pub, pub}, ":")
+  end
+  redis.call(cmd, pubsub, msg)
+end
+if result_ttl ~= "" then
+  redis.call("hset", result, "e", epoch, "s", offset)
+  redis.call("expire", result, result_ttl)
+end
+return {offset, epoch, "0"}
+)lua";
+
+// redis_use_lists. KEYS: list, meta. ARGV: "1" to read entries, LRANGE right bound, meta ttl
+// (s, "0" = none), epoch for a new list.
+constexpr std::string_view kHistoryList = R"lua(
+local list, meta = KEYS[1], KEYS[2]
+local want, bound, meta_ttl, fresh_epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local m = redis.call("hmget", meta, "e", "s")
+local epoch, top = m[1], m[2]
+if not epoch then
+  epoch = fresh_epoch
+  top = 0
+  redis.call("hset", meta, "e", epoch)
+end
+if not top then
+  top = 0
+end
+if meta_ttl ~= "0" then
+  redis.call("expire", meta, meta_ttl)
+end
+local entries = nil
+if want ~= "0" then
+  entries = redis.call("lrange", list, 0, bound)
+end
+return {top, epoch, entries}
+)lua";
+
+// KEYS: expire zset, data hash, user expire zset, user connections hash. ARGV: key ttl (s),
+// expire-at (unix s), client id, ClientInfo, user id, "1" = user mapping
+// (global_redis_presence_user_mapping: a new client adds 1 to its user's connection count,
+// and the user's expiry is refreshed).
 constexpr std::string_view kPresenceAdd = R"lua(
-local zset, hash = KEYS[1], KEYS[2]
-local ttl, expire_at, client, info = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local zset, hash, user_zset, user_hash = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ttl, expire_at, client, info, user, mapping =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local fresh = mapping == "1" and redis.call("hexists", hash, client) == 0
 redis.call("hset", hash, client, info)
 redis.call("expire", hash, ttl)
 redis.call("zadd", zset, expire_at, client)
 redis.call("expire", zset, ttl)
+if mapping == "1" then
+  if fresh then
+    redis.call("hincrby", user_hash, user, 1)
+  end
+  redis.call("expire", user_hash, ttl)
+  redis.call("zadd", user_zset, expire_at, user)
+  redis.call("expire", user_zset, ttl)
+end
 return 1
 )lua";
 
-// KEYS: expire zset, data hash. ARGV: client id.
+// KEYS as kPresenceAdd. ARGV: client id, user id, "1" = user mapping (the user's count drops
+// by one when the client was present; at zero the user goes).
 constexpr std::string_view kPresenceRemove = R"lua(
-redis.call("hdel", KEYS[2], ARGV[1])
-redis.call("zrem", KEYS[1], ARGV[1])
+local zset, hash, user_zset, user_hash = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local client, user, mapping = ARGV[1], ARGV[2], ARGV[3]
+local present = mapping == "1" and redis.call("hexists", hash, client) == 1
+redis.call("hdel", hash, client)
+redis.call("zrem", zset, client)
+if present then
+  if redis.call("hincrby", user_hash, user, -1) <= 0 then
+    redis.call("zrem", user_zset, user)
+    redis.call("hdel", user_hash, user)
+  end
+end
 return 1
+)lua";
+
+// User mapping stats. KEYS as kPresenceAdd. ARGV: now (unix s). Drops expired clients and
+// users, returns {clients, users}.
+constexpr std::string_view kPresenceStats = R"lua(
+local zset, hash, user_zset, user_hash = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local gone = redis.call("zrangebyscore", zset, "0", ARGV[1])
+for _, client in ipairs(gone) do
+  redis.call("hdel", hash, client)
+end
+if #gone > 0 then
+  redis.call("zremrangebyscore", zset, "0", ARGV[1])
+end
+local users_gone = redis.call("zrangebyscore", user_zset, "0", ARGV[1])
+for _, user in ipairs(users_gone) do
+  redis.call("hdel", user_hash, user)
+end
+if #users_gone > 0 then
+  redis.call("zremrangebyscore", user_zset, "0", ARGV[1])
+end
+return {redis.call("hlen", hash), redis.call("hlen", user_hash)}
 )lua";
 
 // KEYS: expire zset, data hash. ARGV: now (unix s). Drops expired entries, returns the hash.
@@ -186,12 +300,24 @@ const Script& history_script() {
   static const Script s = make(kHistory);
   return s;
 }
+const Script& publish_history_list_script() {
+  static const Script s = make(kPublishHistoryList);
+  return s;
+}
+const Script& history_list_script() {
+  static const Script s = make(kHistoryList);
+  return s;
+}
 const Script& presence_add_script() {
   static const Script s = make(kPresenceAdd);
   return s;
 }
 const Script& presence_remove_script() {
   static const Script s = make(kPresenceRemove);
+  return s;
+}
+const Script& presence_stats_script() {
+  static const Script s = make(kPresenceStats);
   return s;
 }
 const Script& presence_get_script() {
@@ -236,6 +362,78 @@ ScriptCall publish_history_call(const RedisKeys& k, std::string_view channel,
   return c;
 }
 
+ScriptCall publish_history_list_call(const RedisKeys& k, std::string_view channel,
+                                     const std::string& pub_bytes, const PublishOptions& opts,
+                                     int64_t now_unix_seconds) {
+  ScriptCall c = publish_history_call(k, channel, pub_bytes, opts, now_unix_seconds);
+  c.script = &publish_history_list_script();
+  c.keys[0] = k.list(channel);
+  c.keys[1] = k.list_meta(channel);
+  c.args[1] = std::to_string(static_cast<int64_t>(opts.history.size) - 1);
+  return c;
+}
+
+ScriptCall history_list_call(const RedisKeys& k, std::string_view channel,
+                             const HistoryFilter& f, Duration meta_ttl,
+                             int64_t now_unix_seconds) {
+  ScriptCall c;
+  c.script = &history_list_script();
+  c.keys = {k.list(channel), k.list_meta(channel)};
+  const bool want = f.limit != 0;
+  c.args = {want ? "1" : "0", want ? "-1" : "0", seconds(meta_ttl),
+            std::to_string(now_unix_seconds)};
+  return c;
+}
+
+std::vector<std::shared_ptr<const Publication>> filter_list_history(
+    std::vector<std::shared_ptr<const Publication>> pubs, const HistoryFilter& f,
+    const StreamPosition& top) {
+  auto first = [&pubs](size_t from, int limit) {
+    std::vector<std::shared_ptr<const Publication>> out;
+    for (size_t i = from; i < pubs.size(); ++i) {
+      if (limit >= 0 && out.size() >= static_cast<size_t>(limit)) {
+        break;
+      }
+      out.push_back(pubs[i]);
+    }
+    return out;
+  };
+  if (!f.since) {
+    return first(0, f.limit);
+  }
+  if ((top.offset == f.since->offset && f.since->epoch == top.epoch) ||
+      top.offset < f.since->offset) {
+    return {};
+  }
+  for (size_t i = 0; i < pubs.size(); ++i) {
+    if (pubs[i]->offset == f.since->offset) {
+      return first(i + 1, f.limit);
+    }
+    if (pubs[i]->offset == f.since->offset + 1) {
+      return first(i, f.limit);
+    }
+  }
+  return first(0, f.limit);
+}
+
+std::optional<std::pair<uint64_t, std::string_view>> parse_p1(std::string_view framed) {
+  constexpr std::string_view kHead = "__p1:";
+  if (!framed.starts_with(kHead)) {
+    return std::nullopt;
+  }
+  framed.remove_prefix(kHead.size());
+  uint64_t offset = 0;
+  auto [p, ec] = std::from_chars(framed.data(), framed.data() + framed.size(), offset);
+  if (ec != std::errc{} || p == framed.data() + framed.size() || *p != ':') {
+    return std::nullopt;
+  }
+  auto end = framed.find("__", static_cast<size_t>(p - framed.data()) + 1);
+  if (end == std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::make_pair(offset, framed.substr(end + 2));
+}
+
 ScriptCall publish_idempotent_call(const RedisKeys& k, std::string_view channel,
                                    const std::string& pub_bytes, const std::string& key) {
   ScriptCall c;
@@ -272,23 +470,42 @@ ScriptCall history_call(const RedisKeys& k, std::string_view channel, const Hist
   return c;
 }
 
+namespace {
+std::vector<std::string> presence_keys(const RedisKeys& k, std::string_view channel) {
+  return {k.presence_expire(channel), k.presence_data(channel), k.presence_user_expire(channel),
+          k.presence_user_clients(channel)};
+}
+}  // namespace
+
 ScriptCall presence_add_call(const RedisKeys& k, std::string_view channel,
                              std::string_view client_id, const protocol::ClientInfo& info,
-                             std::chrono::seconds ttl, int64_t now_unix_seconds) {
+                             std::chrono::seconds ttl, int64_t now_unix_seconds,
+                             bool user_mapping) {
   ScriptCall c;
   c.script = &presence_add_script();
-  c.keys = {k.presence_expire(channel), k.presence_data(channel)};
+  c.keys = presence_keys(k, channel);
   c.args = {std::to_string(ttl.count()), std::to_string(now_unix_seconds + ttl.count()),
-            std::string(client_id), encode_client_info(info)};
+            std::string(client_id), encode_client_info(info), info.user,
+            user_mapping ? "1" : "0"};
   return c;
 }
 
 ScriptCall presence_remove_call(const RedisKeys& k, std::string_view channel,
-                                std::string_view client_id) {
+                                std::string_view client_id, std::string_view user_id,
+                                bool user_mapping) {
   ScriptCall c;
   c.script = &presence_remove_script();
-  c.keys = {k.presence_expire(channel), k.presence_data(channel)};
-  c.args = {std::string(client_id)};
+  c.keys = presence_keys(k, channel);
+  c.args = {std::string(client_id), std::string(user_id), user_mapping ? "1" : "0"};
+  return c;
+}
+
+ScriptCall presence_stats_call(const RedisKeys& k, std::string_view channel,
+                               int64_t now_unix_seconds) {
+  ScriptCall c;
+  c.script = &presence_stats_script();
+  c.keys = presence_keys(k, channel);
+  c.args = {std::to_string(now_unix_seconds)};
   return c;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,9 +31,15 @@ const Script& publish_history_script();
 const Script& publish_idempotent_script();
 // Reads the stream: {top offset, epoch, entries or nil}.
 const Script& history_script();
+// redis_use_lists twins (centrifuge's list branch): LPUSH of "__p1:<offset>:<epoch>__<pub>"
+// + LTRIM, the same PUBLISH; the read returns {top offset, epoch, LRANGE 0 <bound> or nil}.
+const Script& publish_history_list_script();
+const Script& history_list_script();
 const Script& presence_add_script();
 const Script& presence_remove_script();
 const Script& presence_get_script();
+// global_redis_presence_user_mapping: {clients, users} from the hashes, expired ones dropped.
+const Script& presence_stats_script();
 
 // A command ready to send: EVALSHA sha numkeys keys... args...
 struct ScriptCall {
@@ -48,17 +57,41 @@ inline constexpr int64_t kIdempotentResultTtlSeconds = 300;
 ScriptCall publish_history_call(const RedisKeys& k, std::string_view channel,
                                 const std::string& pub_bytes, const PublishOptions& opts,
                                 int64_t now_unix_seconds);
+ScriptCall publish_history_list_call(const RedisKeys& k, std::string_view channel,
+                                     const std::string& pub_bytes, const PublishOptions& opts,
+                                     int64_t now_unix_seconds);
+// Lists are read whole (LRANGE 0 -1, or only the meta with limit 0) and filtered by
+// filter_list_history, as centrifuge's historyList does.
+ScriptCall history_list_call(const RedisKeys& k, std::string_view channel,
+                             const HistoryFilter& f, Duration meta_ttl,
+                             int64_t now_unix_seconds);
+// centrifuge's historyList selection over `pubs` (oldest first) and the top position:
+// no since → the first `limit` (all when < 0); since at the top → none; else from the entry
+// after since.offset (or at since.offset + 1), up to `limit`; not found → the first `limit`.
+// Reverse is ignored (centrifuge's list history has no reverse).
+std::vector<std::shared_ptr<const Publication>> filter_list_history(
+    std::vector<std::shared_ptr<const Publication>> pubs, const HistoryFilter& f,
+    const StreamPosition& top);
+// "__p1:<offset>:<epoch>__<payload>" → offset and payload; nullopt when not so framed.
+std::optional<std::pair<uint64_t, std::string_view>> parse_p1(std::string_view framed);
+
 ScriptCall publish_idempotent_call(const RedisKeys& k, std::string_view channel,
                                    const std::string& pub_bytes, const std::string& key);
 // The history read as centrifuge's historyStream builds it: since.offset + 1 forwards,
 // since.offset - 1 in reverse, no publications when limit is 0.
 ScriptCall history_call(const RedisKeys& k, std::string_view channel, const HistoryFilter& f,
                         Duration meta_ttl, int64_t now_unix_seconds);
+// Presence scripts take the four keys of centrifuge (expire zset, data hash, user expire
+// zset, user connections hash); the user ones are written only with `user_mapping`.
 ScriptCall presence_add_call(const RedisKeys& k, std::string_view channel,
                              std::string_view client_id, const protocol::ClientInfo& info,
-                             std::chrono::seconds ttl, int64_t now_unix_seconds);
+                             std::chrono::seconds ttl, int64_t now_unix_seconds,
+                             bool user_mapping = false);
 ScriptCall presence_remove_call(const RedisKeys& k, std::string_view channel,
-                                std::string_view client_id);
+                                std::string_view client_id, std::string_view user_id = {},
+                                bool user_mapping = false);
+ScriptCall presence_stats_call(const RedisKeys& k, std::string_view channel,
+                               int64_t now_unix_seconds);
 ScriptCall presence_get_call(const RedisKeys& k, std::string_view channel,
                              int64_t now_unix_seconds);
 

@@ -473,19 +473,17 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
-  input.config_path = write("config.json", R"({"redis_tls_cert": "x", "admin": true,
+  input.config_path = write("config.json", R"({"admin": true,
       "graphite": true, "proxy_grpc_compression": true, "tls": false,
-      "redis_sentinel_tls_cert": "x", "proxy_cache_empty": true,
+      "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
   LoadResult r = load(input);
   std::vector<std::string> expected = {
-      "key \"redis_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"admin\" is not supported by this version of Gyre and is ignored",
       "key \"graphite\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_grpc_compression\" is not supported by this version of Gyre and is ignored",
       "key \"tls\" is not supported by this version of Gyre and is ignored",
-      "key \"redis_sentinel_tls_cert\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_cache_empty\" is not supported by this version of Gyre and is ignored",
       "key \"namespaces[0].subscribe_cel\" is not supported by this version of Gyre and is "
       "ignored",
@@ -525,9 +523,11 @@ TEST_F(LoaderTest, RedisEngineKeysLoadAndValidate) {
   EXPECT_EQ(r.config.redis_connect_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(r.config.redis_io_timeout, std::chrono::milliseconds(2000));
   EXPECT_TRUE(r.warnings.empty());
-  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "rediss://h:1"})"),
-            "config: key \"redis_address\": \"rediss://h:1\": scheme \"rediss\" is not "
-            "supported yet; supported: redis://, tcp:// or host:port");
+  EXPECT_EQ(file_error("config.json",
+                       R"({"engine": "redis", "redis_address": "redis+cluster://h:1"})"),
+            "config: key \"redis_address\": \"redis+cluster://h:1\": scheme \"redis+cluster\" "
+            "(Centrifugo v6) is not supported yet; supported: redis://, rediss://, tcp://, "
+            "unix:// or host:port");
   EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "h:99999"})"),
             "config: key \"redis_address\": \"h:99999\": invalid port \"99999\"");
   // Several addresses are Redis shards; each one must parse.
@@ -569,25 +569,41 @@ TEST_F(LoaderTest, RedisModesValidateAndUnbuiltRedisOptionsAreErrorsNamingTheKey
                        R"({"engine": "redis", "redis_cluster_address": ["a:1"], "redis_db": 2})"),
             "config: key \"redis_db\": must be 0 with Redis Cluster (got 2): a cluster has only "
             "database 0");
-  EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": true})"),
-            "config: key \"redis_use_lists\": true is not supported: Gyre keeps history in Redis "
-            "streams only; LIST history is not built");
-  EXPECT_EQ(file_error("config.json", R"({"redis_tls": true})"),
-            "config: key \"redis_tls\": true is not supported: TLS connections to Redis are not "
-            "built yet");
+  EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": true})"), "");
+  EXPECT_EQ(file_error("config.json", R"({"global_redis_presence_user_mapping": true})"), "");
   EXPECT_EQ(env_error({{"CENTRIFUGO_REDIS_PRESENCE_HASH_FIELD_TTL", "true"}}),
-            "config: key \"redis_presence_hash_field_ttl\": true is not supported: needs Redis >= "
-            "7.4 HEXPIRE, which Gyre does not use: presence expiry is kept in a ZSET (from "
-            "CENTRIFUGO_REDIS_PRESENCE_HASH_FIELD_TTL)");
-  EXPECT_EQ(file_error("config.json", R"({"global_redis_presence_user_mapping": true})"),
-            "config: key \"global_redis_presence_user_mapping\": true is not supported: the "
-            "per-user presence keys are not maintained yet: presence_stats counts users from the "
-            "full presence");
+            "config: key \"redis_presence_hash_field_ttl\": true is not supported: it needs Redis "
+            ">= 7.4 (per-field hash expiry, HEXPIRE), and Gyre targets Redis 7.0 (Debian 12): "
+            "presence expiry is kept in a ZSET (from CENTRIFUGO_REDIS_PRESENCE_HASH_FIELD_TTL)");
+  // TLS to Redis: the material is checked at load, errors name the key (v6 path in v6 shape).
   EXPECT_EQ(file_error("config.json",
                        R"({"engine": {"type": "redis", "redis": {"tls": {"enabled": true}}}})"),
-            "config: key \"engine.redis.tls.enabled\": true is not supported: TLS connections to "
-            "Redis are not built yet");
-  // False values of the refused keys are accepted (they change nothing).
+            "");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_tls": true,
+                                          "redis_tls_cert": "x"})"),
+            "config: key \"redis_tls_key\": must be set together with \"redis_tls_cert\"");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_tls": true,
+                                          "redis_tls_cert": "/nonexistent/c", "redis_tls_key": "k"})"),
+            "config: key \"redis_tls_cert\": cannot read file \"/nonexistent/c\"");
+  EXPECT_EQ(file_error("config.json", R"({"engine": {"type": "redis", "redis": {"tls":
+                                          {"enabled": true, "server_ca_pem": "nope"}}}})"),
+            "config: key \"engine.redis.tls.server_ca_pem\": is neither PEM, base64 of PEM nor "
+            "the path of a readable file");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_sentinel_tls": true,
+                                          "redis_sentinel_tls_root_ca_pem":
+                                          "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"})"),
+            "config: key \"redis_sentinel_tls_root_ca_pem\": no valid certificates found");
+  {
+    LoadInput input;
+    input.config_path =
+        write("config.json", R"({"engine": "redis", "redis_tls_server_name": "r.example"})");
+    LoadResult r = load(input);
+    EXPECT_EQ(r.warnings, std::vector<std::string>{
+                              "key \"redis_tls_server_name\" has no effect while \"redis_tls\" "
+                              "is false"});
+    EXPECT_FALSE(r.config.redis_tls_resolved.enabled);
+  }
+  // False values are accepted (they change nothing).
   EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": false, "redis_tls": false})"), "");
 }
 

@@ -339,7 +339,7 @@ TEST_F(MemoryEngineTest, PresenceAddGetStatsRemove) {
   EXPECT_EQ(stats->num_users, 2u);
 
   auto rm = call_on<bool>(0, [this](auto done) {
-              engine->remove_presence(remote, "c2", std::move(done));
+              engine->remove_presence(remote, "c2", "u2", std::move(done));
             }).first;
   ASSERT_TRUE(rm.has_value());
   auto after = call_on<PresenceStats>(0, [this](auto done) {

@@ -195,11 +195,81 @@ TEST(RedisScriptsTest, PresenceArguments) {
   RedisKeys k("p");
   ScriptCall add = presence_add_call(k, "ch", "cid", protocol::ClientInfo{"u", "cid", "", ""},
                                      std::chrono::seconds(60), 1000);
-  EXPECT_EQ(add.keys, (std::vector<std::string>{"p.presence.expire.ch", "p.presence.data.ch"}));
+  const std::vector<std::string> keys{"p.presence.expire.ch", "p.presence.data.ch",
+                                      "p.presence.user.expire.ch", "p.presence.user.clients.ch"};
+  EXPECT_EQ(add.keys, keys);
   EXPECT_EQ(add.args, (std::vector<std::string>{"60", "1060", "cid",
-                                                encode_client_info({"u", "cid", "", ""})}));
-  EXPECT_EQ(presence_remove_call(k, "ch", "cid").args, std::vector<std::string>{"cid"});
+                                                encode_client_info({"u", "cid", "", ""}), "u",
+                                                "0"}));
+  EXPECT_EQ(presence_add_call(k, "ch", "cid", protocol::ClientInfo{"u", "cid", "", ""},
+                              std::chrono::seconds(60), 1000, true)
+                .args.back(),
+            "1");
+  EXPECT_EQ(presence_remove_call(k, "ch", "cid").args,
+            (std::vector<std::string>{"cid", "", "0"}));
+  EXPECT_EQ(presence_remove_call(k, "ch", "cid", "u", true).keys, keys);
+  EXPECT_EQ(presence_remove_call(k, "ch", "cid", "u", true).args,
+            (std::vector<std::string>{"cid", "u", "1"}));
+  EXPECT_EQ(presence_stats_call(k, "ch", 1000).keys, keys);
+  EXPECT_EQ(presence_stats_call(k, "ch", 1000).args, std::vector<std::string>{"1000"});
   EXPECT_EQ(presence_get_call(k, "ch", 1000).args, std::vector<std::string>{"1000"});
+}
+
+TEST(RedisScripts, ListHistoryKeysArgsAndFilter) {
+  RedisKeys k("p");
+  PublishOptions opts;
+  opts.history.size = 3;
+  opts.history.ttl = std::chrono::seconds(300);
+  opts.history.meta_ttl = std::chrono::seconds(0);
+  ScriptCall add = publish_history_list_call(k, "ch", "PUB", opts, 1000);
+  EXPECT_EQ(add.keys, (std::vector<std::string>{"p.list.ch", "p.list.meta.ch", "p.result.ch."}));
+  EXPECT_EQ(add.args, (std::vector<std::string>{"PUB", "2", "300", "p.client.ch", "0", "1000",
+                                                "publish", "", ""}));
+  HistoryFilter f;
+  f.limit = 0;
+  EXPECT_EQ(history_list_call(k, "ch", f, std::chrono::seconds(60), 1000).args,
+            (std::vector<std::string>{"0", "0", "60", "1000"}));
+  f.limit = -1;
+  EXPECT_EQ(history_list_call(k, "ch", f, std::chrono::seconds(60), 1000).args,
+            (std::vector<std::string>{"1", "-1", "60", "1000"}));
+  RedisKeys ck("p", true);
+  EXPECT_EQ(ck.list("ch"), "p.list.{ch}");
+  EXPECT_EQ(ck.list_meta("ch"), "p.list.meta.{ch}");
+
+  auto framed = parse_p1("__p1:12:1700000000__\x0a\x01x");
+  ASSERT_TRUE(framed);
+  EXPECT_EQ(framed->first, 12u);
+  EXPECT_EQ(framed->second, "\x0a\x01x");
+  EXPECT_FALSE(parse_p1("__p1:x:1__"));
+  EXPECT_FALSE(parse_p1("__d1:1:1:0::0:"));
+  EXPECT_FALSE(parse_p1("__p1:1:1"));
+
+  std::vector<std::shared_ptr<const Publication>> pubs;
+  for (uint64_t o = 3; o <= 6; ++o) {
+    auto p = std::make_shared<Publication>();
+    p->offset = o;
+    pubs.push_back(std::move(p));
+  }
+  auto offsets = [](const std::vector<std::shared_ptr<const Publication>>& v) {
+    std::vector<uint64_t> out;
+    for (const auto& p : v) out.push_back(p->offset);
+    return out;
+  };
+  StreamPosition top{6, "e"};
+  HistoryFilter all{std::nullopt, -1, false};
+  EXPECT_EQ(offsets(filter_list_history(pubs, all, top)), (std::vector<uint64_t>{3, 4, 5, 6}));
+  HistoryFilter two{std::nullopt, 2, true};  // reverse ignored, as centrifuge's lists
+  EXPECT_EQ(offsets(filter_list_history(pubs, two, top)), (std::vector<uint64_t>{3, 4}));
+  HistoryFilter since4{StreamPosition{4, "e"}, 10, false};
+  EXPECT_EQ(offsets(filter_list_history(pubs, since4, top)), (std::vector<uint64_t>{5, 6}));
+  HistoryFilter since2{StreamPosition{2, "e"}, 10, false};  // next offset 3 is the first kept
+  EXPECT_EQ(offsets(filter_list_history(pubs, since2, top)), (std::vector<uint64_t>{3, 4, 5, 6}));
+  HistoryFilter since0{StreamPosition{0, "e"}, 1, false};  // trimmed away: from the first
+  EXPECT_EQ(offsets(filter_list_history(pubs, since0, top)), (std::vector<uint64_t>{3}));
+  HistoryFilter at_top{StreamPosition{6, "e"}, 10, false};
+  EXPECT_TRUE(filter_list_history(pubs, at_top, top).empty());
+  HistoryFilter beyond{StreamPosition{9, "e"}, 10, false};
+  EXPECT_TRUE(filter_list_history(pubs, beyond, top).empty());
 }
 
 }  // namespace

@@ -38,8 +38,9 @@ class TrackingEngine final : public engine::Engine {
     calls.push_back("add_presence " + ch);
     inner_.add_presence(std::move(ch), std::move(id), std::move(info), std::move(done));
   }
-  void remove_presence(std::string ch, std::string id, engine::Callback<bool> done) override {
-    inner_.remove_presence(std::move(ch), std::move(id), std::move(done));
+  void remove_presence(std::string ch, std::string id, std::string user,
+                       engine::Callback<bool> done) override {
+    inner_.remove_presence(std::move(ch), std::move(id), std::move(user), std::move(done));
   }
   void presence(std::string ch,
                 engine::Callback<std::vector<std::pair<std::string, engine::ClientInfo>>> done)

@@ -41,8 +41,9 @@ class ControlEngine final : public engine::Engine {
                     engine::Callback<bool> done) override {
     memory_.add_presence(std::move(ch), std::move(client), std::move(info), std::move(done));
   }
-  void remove_presence(std::string ch, std::string client, engine::Callback<bool> done) override {
-    memory_.remove_presence(std::move(ch), std::move(client), std::move(done));
+  void remove_presence(std::string ch, std::string client, std::string user,
+                       engine::Callback<bool> done) override {
+    memory_.remove_presence(std::move(ch), std::move(client), std::move(user), std::move(done));
   }
   void presence(std::string ch,
                 engine::Callback<std::vector<std::pair<std::string, protocol::ClientInfo>>> done)

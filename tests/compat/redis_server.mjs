@@ -377,7 +377,10 @@ export class RedisCluster {
     c.nodes = [];
     for (let i = 0; i < n * (1 + replicas); i++) {
       const port = await freePort();
-      c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
+      // The bus port is chosen too: the default (port + 10000) may be taken by another process.
+      const busPort = await freePort();
+      c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-port', String(busPort),
+        '--cluster-config-file',
         path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', String(nodeTimeout)]));
     }
     const r = spawnSync('redis-cli', ['--cluster', 'create', ...c.nodes.map((s) => `127.0.0.1:${s.port}`),

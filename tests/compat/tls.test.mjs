@@ -176,7 +176,10 @@ async function scenario(s, server, makeClient, proto = false) {
 let srv; // tls on one port: transports + API, http_stream and sse
 
 before(async () => {
-  srv = await startTls({ ...tlsFiles(), api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, http_stream: true, sse: true });
+  srv = await startTls({
+    ...tlsFiles(), api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, http_stream: true, sse: true,
+    client_queue_max_size: 16 * 1024 * 1024, // the large-publication test queues several MiB
+  });
 });
 after(async () => {
   if (srv) await srv.stop();
@@ -201,6 +204,33 @@ test('SDK over https:// HTTP-stream (JSON and Protobuf) and SSE', async (t, s) =
   assert.equal((await scenario(s, srv, emu('http_stream'))).transport, 'http_stream');
   assert.equal((await scenario(s, srv, emu('http_stream', CentrifugeProto, 4), true)).transport, 'http_stream');
   assert.equal((await scenario(s, srv, emu('sse', Centrifuge, 5))).transport, 'sse');
+});
+
+test('large publications (2 MiB) reach wss:// and https:// HTTP-stream subscribers whole', async (t, s) => {
+  // Larger than the socket buffers: exercises ciphertext left pending until the socket is writable.
+  const big = 'x'.repeat(2 * 1024 * 1024);
+  const ws = new Centrifuge(srv.wsUrl, { websocket: TlsWebSocket, token: userToken(11) });
+  const hs = new Centrifuge([{ transport: 'http_stream', endpoint: `${srv.base}/connection/http_stream` }], {
+    emulationEndpoint: `${srv.base}/emulation`, fetch: tlsFetch(), readableStream: globalThis.ReadableStream,
+    token: userToken(12),
+  });
+  const ch = uniq('chat:');
+  const got = [];
+  for (const c of [ws, hs]) {
+    s.defer(() => c.disconnect());
+    const sub = c.newSubscription(ch);
+    sub.on('publication', (ctx) => got.push(ctx.data.big.length));
+    const subd = once(sub, 'subscribed', 8000);
+    c.connect();
+    sub.subscribe();
+    await subd;
+  }
+  for (let i = 0; i < 3; i++) {
+    const r = await api(srv, 'publish', { channel: ch, data: { big } });
+    assert.equal(r.status, 200, r.text);
+  }
+  await until(() => got.length === 6, 15000, `six large publications (got ${got.length})`);
+  assert.deepEqual(got, Array(6).fill(big.length));
 });
 
 test('HTTP API over https: exact replies; plain HTTP on the TLS port gets Go\'s 400 answer', async (t, s) => {

@@ -267,6 +267,7 @@ TlsConnection::~TlsConnection() { SSL_free(ssl_); }
 void TlsConnection::feed(const char* data, size_t n) {
   BIO_write(in_, data, static_cast<int>(n));
   starved_ = false;
+  received_ = true;
 }
 
 void TlsConnection::drain_output() {

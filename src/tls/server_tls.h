@@ -88,6 +88,8 @@ class TlsConnection {
 
   // Ciphertext received from the network.
   void feed(const char* data, size_t n);
+  // Whether feed() has been called (the first bytes are not TLS yet before that).
+  bool received() const { return received_; }
   // Plaintext out. kOk with n > 0, or another status with n == 0.
   Status read(char* buf, size_t cap, size_t& n);
   // Encrypts all of `data` (the output grows as needed).
@@ -124,6 +126,7 @@ class TlsConnection {
   std::string error_;
   bool acme_ = false;
   bool starved_ = false;  // read() wanted more than `in_` holds; cleared by feed()
+  bool received_ = false;
 };
 
 }  // namespace gyre::tls

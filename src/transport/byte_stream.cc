@@ -88,7 +88,7 @@ size_t ByteStream::tls_read_some(asio::mutable_buffer buf, error_code& ec) {
       }
       return 0;
     }
-    if (!fed_ && plain_http_request(std::string_view(in.data(), got))) {
+    if (!tls_->received() && plain_http_request(std::string_view(in.data(), got))) {
       // Go's net/http answers a plain HTTP request on a TLS port so (server.go, "Client sent
       // an HTTP request to an HTTPS server"); best effort, the connection then closes.
       static constexpr std::string_view kReply =
@@ -98,7 +98,6 @@ size_t ByteStream::tls_read_some(asio::mutable_buffer buf, error_code& ec) {
       ec = asio::error::make_error_code(asio::error::connection_aborted);
       return 0;
     }
-    fed_ = true;
     tls_->feed(in.data(), got);
   }
 }

@@ -179,8 +179,7 @@ class ByteStream {
   bool flush(error_code& ec);
 
   boost::asio::ip::tcp::socket socket_;
-  std::unique_ptr<tls::TlsConnection> tls_;
-  bool fed_ = false;  // TLS: ciphertext has been received (the first read is checked for HTTP)
+  std::unique_ptr<tls::TlsConnection> tls_;  // null: plain TCP (a plain stream adds 8 bytes)
 };
 
 }  // namespace gyre::transport

@@ -249,6 +249,7 @@ std::unique_ptr<TlsConnection> ServerTlsContext::connection() const {
     return nullptr;
   }
   std::unique_ptr<TlsConnection> conn(new TlsConnection(ssl));
+  conn->context_ = shared_from_this();
   SSL_set_app_data(ssl, conn.get());
   return conn;
 }

@@ -46,8 +46,8 @@ class TlsConnection;
 // the client-hello callback (the fixed CertifiedKey, or the CertificateSource's answer for the
 // SNI), ALPN selection ("acme-tls/1" for ACME validations, then "h2" if offered and enabled,
 // else "http/1.1"). Immutable after create(); thread-safe: connections on any shard are made
-// from it.
-class ServerTlsContext {
+// from it, and each keeps it alive (its callbacks run during that connection's handshake).
+class ServerTlsContext : public std::enable_shared_from_this<ServerTlsContext> {
  public:
   [[nodiscard]] static std::expected<std::shared_ptr<const ServerTlsContext>, std::string> create(
       ServerTlsOptions options, std::shared_ptr<CertificateSource> source = nullptr);
@@ -118,6 +118,7 @@ class TlsConnection {
   void drain_output();
   Status fail();
 
+  std::shared_ptr<const ServerTlsContext> context_;  // its callbacks serve this handshake
   ssl_st* ssl_ = nullptr;
   bio_st* in_ = nullptr;   // owned by ssl_
   bio_st* out_bio_ = nullptr;  // owned by ssl_

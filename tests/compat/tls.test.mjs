@@ -178,6 +178,7 @@ let srv; // tls on one port: transports + API, http_stream and sse
 before(async () => {
   srv = await startTls({
     ...tlsFiles(), api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS, http_stream: true, sse: true,
+    uni_http_stream: true, uni_websocket: true,
     // The large-publication test queues MiBs, which a loaded machine may take a while to read.
     client_queue_max_size: 16 * 1024 * 1024, websocket_write_timeout: '30s',
   });
@@ -234,6 +235,41 @@ test('large publications (1 MiB) reach wss:// and https:// HTTP-stream subscribe
   }
   await until(() => got.length === 4, 50000, `four large publications (got ${got.length})`);
   assert.deepEqual(got, Array(4).fill(big.length));
+});
+
+test('unidirectional transports over TLS: uni_http_stream and uni_websocket get the exact pushes', async (t, s) => {
+  const ch = uniq('chat:');
+  const connect = JSON.stringify({ token: userToken(21), subs: { [ch]: {} } });
+  // uni_http_stream over https: newline-delimited pushes.
+  const res = await withTimeout(tlsFetch()(`${srv.base}/connection/uni_http_stream`, { method: 'POST', body: connect }), 8000, 'uni stream');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+  const reader = res.body.getReader();
+  s.defer(() => reader.cancel().catch(() => {}));
+  let text = '';
+  const lines = async (n) => {
+    while (text.split('\n').length - 1 < n) {
+      const { value, done } = await withTimeout(reader.read(), 8000, 'uni stream bytes');
+      if (done) throw new Error(`stream ended: ${text}`);
+      text += Buffer.from(value).toString();
+    }
+    return text.split('\n');
+  };
+  assert.match((await lines(1))[0], new RegExp(`^\\{"connect":\\{"client":"[0-9a-f-]{36}","version":"[^"]*","subs":\\{"${ch}":\\{`));
+  // uni_websocket over wss://: one push per frame.
+  const ws = new TlsWebSocket(`wss://127.0.0.1:${srv.port}/connection/uni_websocket`);
+  s.defer(() => ws.close());
+  const frames = [];
+  ws.on('message', (d) => frames.push(d.toString()));
+  await once(ws, 'open', 8000);
+  ws.send(connect);
+  await until(() => frames.length === 1, 8000, 'uni_websocket connect push');
+  assert.match(frames[0], /^\{"connect":\{"client":"[0-9a-f-]{36}"/);
+  const { epoch } = JSON.parse((await api(srv, 'publish', { channel: ch, data: { uni: 'tls' } })).text).result;
+  const push = `{"channel":"${ch}","pub":{"data":{"uni":"tls"},"offset":1,"epoch":"${epoch}"}}`;
+  await until(() => frames.length === 2, 8000, 'uni_websocket publication');
+  assert.equal(frames[1], push);
+  assert.equal((await lines(2))[1], push);
 });
 
 test('HTTP API over https: exact replies; plain HTTP on the TLS port gets Go\'s 400 answer', async (t, s) => {

@@ -3,6 +3,8 @@
 #include <array>
 #include <string>
 
+#include "tls/server_tls.h"
+
 namespace gyre::transport {
 
 namespace asio = boost::asio;
@@ -37,6 +39,10 @@ ByteStream::ByteStream(asio::ip::tcp::socket socket, std::unique_ptr<tls::TlsCon
 ByteStream::ByteStream(ByteStream&&) noexcept = default;
 ByteStream& ByteStream::operator=(ByteStream&&) noexcept = default;
 ByteStream::~ByteStream() = default;
+
+bool ByteStream::tls_has_output() const { return tls_->has_output(); }
+
+bool ByteStream::tls_buffered_input() const { return tls_->has_buffered_input(); }
 
 bool ByteStream::flush(error_code& ec) {
   while (tls_->has_output()) {

@@ -4,10 +4,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
+#include <array>
 #include <memory>
 #include <span>
 
-#include "tls/server_tls.h"
+namespace gyre::tls {
+class TlsConnection;  // tls/server_tls.h: OpenSSL stays out of the sessions' headers
+}
 
 // A connection's byte stream: plain TCP, or TLS over it (tls::TlsConnection, OpenSSL with
 // memory BIOs). Every session (HTTP, WebSocket, HTTP-stream/SSE) reads and writes through it.
@@ -53,13 +56,13 @@ class ByteStream {
   }
   // TLS ciphertext the socket has not taken yet: wait for wait_write and call write_some (an
   // empty one flushes) until it is gone.
-  bool pending_output() const { return tls_ && tls_->has_output(); }
+  bool pending_output() const { return tls_ && tls_has_output(); }
 
   // Readiness wait. For TLS, bytes already received (a whole record decrypted but not
   // returned) complete a read wait at once (posted), since the socket may never signal again.
   template <class Handler>
   void async_wait(wait_type w, Handler&& handler) {
-    if (w == wait_type::wait_read && tls_ && tls_->has_buffered_input()) {
+    if (w == wait_type::wait_read && tls_ && tls_buffered_input()) {
       boost::asio::post(socket_.get_executor(),
                         [h = std::forward<Handler>(handler)]() mutable { h(error_code{}); });
       return;
@@ -173,6 +176,8 @@ class ByteStream {
     }
   };
 
+  bool tls_has_output() const;
+  bool tls_buffered_input() const;
   size_t tls_read_some(boost::asio::mutable_buffer buf, error_code& ec);
   size_t tls_write_some(std::span<const boost::asio::const_buffer> bufs, error_code& ec);
   // Sends pending ciphertext; false (ec = would_block) while some is left.

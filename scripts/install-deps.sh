@@ -4,7 +4,8 @@
 # ports: the service the package enables is stopped and disabled again here. Its redis-tools
 # dependency brings redis-cli (the cluster test's `redis-cli --cluster create`); the Sentinel
 # test runs `redis-server <conf> --sentinel`, which is all Debian's redis-sentinel package
-# runs, so that package is not needed.
+# runs, so that package is not needed. The openssl CLI makes the TLS test's throwaway CA and
+# certificates (tests/compat/tls.test.mjs).
 # With --ci also the packages of .ci/run's sanitizer and fuzz stages.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libssl-dev libre2-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
   libhiredis-dev redis-server
+  openssl
 )
 # --ci: what .ci/run needs beyond the build and tests: clang 16 and its runtimes (libFuzzer,
 # sanitizers) for scripts/fuzz; prlimit (util-linux) for the descriptor-exhaustion test.

@@ -196,6 +196,28 @@ struct Config {
   bool health_engine_check = true;
   bool prometheus = false;
   std::string prometheus_handler_prefix = "/metrics";
+  // TLS of the HTTP servers (reference.md §8.3; v6 http_server.tls, http_server.internal_tls).
+  // Files (tls_cert...) or PEM text (tls_cert_pem...); resolved by transport/tls_listener.
+  bool tls = false;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  std::string tls_root_ca;
+  std::string tls_root_ca_pem;
+  std::string tls_client_ca;
+  std::string tls_client_ca_pem;
+  std::string tls_server_name;
+  bool tls_insecure_skip_verify = false;
+  bool tls_external = false;  // TLS only on the external port
+  // v6 http_server.internal_tls: the internal port's own TLS (PEM, base64 or file each).
+  bool internal_tls = false;
+  std::string internal_tls_cert_pem;
+  std::string internal_tls_key_pem;
+  std::string internal_tls_root_ca_pem;
+  std::string internal_tls_client_ca_pem;
+  std::string internal_tls_server_name;
+  bool internal_tls_insecure_skip_verify = false;
 
   // --- server API
   std::string api_key;

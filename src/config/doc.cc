@@ -147,8 +147,8 @@ std::string render_reference_markdown() {
       "warning. Options of either version that Gyre does not implement yet (Redis/NATS "
       "engines, GRPC and gRPC proxy options, admin, Prometheus, consumers, ...) are "
       "recognised and reported as ignored; gRPC proxy endpoints, `engine`/`broker` values "
-      "other than the supported ones, `tls: true`, "
-      "`http_server.tls.enabled: true`, `broker.enabled: true` and "
+      "other than the supported ones, `tls_autocert: true`, "
+      "`http_server.tls_autocert.enabled: true`, `broker.enabled: true` and "
       "`presence_manager.enabled: true` are errors, because ignoring them would change "
       "behaviour silently. `gyre defaultconfig` and `gyre defaultenv` print every v6 option "
       "Gyre reads with its default.\n\n";

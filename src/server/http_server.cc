@@ -19,6 +19,8 @@
 #include "proxy/http_proxy.h"
 #include "server/request_parser.h"
 #include "node/cluster.h"
+#include "tls/server_tls.h"
+#include "transport/byte_stream.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
 #include "transport/stream_session.h"
@@ -143,9 +145,11 @@ std::atomic<int64_t> g_limit_log_ms{INT64_MIN / 2};
 }  // namespace
 
 struct HttpServer::Listener {
-  Listener(asio::io_context& io, Routes r) : acceptor(io), routes(r) {}
+  Listener(asio::io_context& io, Routes r, std::shared_ptr<const tls::ServerTlsContext> t)
+      : acceptor(io), routes(r), tls(std::move(t)) {}
   tcp::acceptor acceptor;
   Routes routes;
+  std::shared_ptr<const tls::ServerTlsContext> tls;  // null: plain TCP
   bool stopped = false;
   // Accept failures (EMFILE, ENFILE, ENOBUFS...): accepting pauses for `backoff` (100 ms,
   // doubling to 1 s) instead of spinning; one warning per episode, then at most one every
@@ -169,12 +173,12 @@ struct HttpShard {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, node::Node& node, api::HttpApi& api, Routes routes,
+  HttpSession(transport::ByteStream stream, node::Node& node, api::HttpApi& api, Routes routes,
               HttpShard& shard)
-      : socket_(std::move(socket)), node_(node), api_(api), routes_(routes), shard_(shard) {
+      : socket_(std::move(stream)), node_(node), api_(api), routes_(routes), shard_(shard) {
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
     error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.socket().set_option(tcp::no_delay(true), ec);
   }
   ~HttpSession() {
     disarm();
@@ -185,9 +189,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   node::TimerWheelHandle& wheel_handle() { return wheel_handle_; }
   // The connection's deadline passed: drop it (pending operations complete with an error).
+  // A TLS handshake runs inside the first read, so kHeaderTimeout bounds it too.
   void on_timeout() {
     error_code ec;
-    socket_.close(ec);
+    socket_.socket().close(ec);
   }
 
  private:
@@ -647,13 +652,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       });
   }
 
-  void close() {
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    socket_.close(ec);
-  }
+  void close() { socket_.close(); }
 
-  tcp::socket socket_;
+  transport::ByteStream socket_;  // plain TCP or TLS
   node::TimerWheelHandle wheel_handle_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
@@ -693,8 +694,9 @@ size_t HttpServer::open_connections() { return g_open_connections.load(); }
 
 size_t HttpServer::pending_upgrades() { return g_pending_upgrades.load(); }
 
-void HttpServer::listen(const std::string& address, const std::string& port, Routes routes) {
-  auto l = std::make_unique<Listener>(shards_.at(0).io(), routes);
+void HttpServer::listen(const std::string& address, const std::string& port, Routes routes,
+                        std::shared_ptr<const tls::ServerTlsContext> tls) {
+  auto l = std::make_unique<Listener>(shards_.at(0).io(), routes, std::move(tls));
   error_code ec;
   auto addr = asio::ip::make_address(address.empty() ? "0.0.0.0" : address, ec);
   if (ec) {
@@ -756,10 +758,21 @@ void HttpServer::accept(Listener* l) {
       l->backoff = std::chrono::milliseconds(0);
       l->failures = 0;
     }
-    shard_state_.post_to(shard.id(), [this, routes = l->routes,
+    shard_state_.post_to(shard.id(), [this, routes = l->routes, tls = l->tls.get(),
                                       s = std::make_shared<tcp::socket>(std::move(socket))](
                                          HttpShard& st) {
-      std::make_shared<HttpSession>(std::move(*s), node_, api_, routes, st)->start();
+      std::unique_ptr<tls::TlsConnection> conn;
+      if (tls != nullptr) {
+        conn = tls->connection();
+        if (!conn) {
+          error_code ec;
+          s->close(ec);
+          return;
+        }
+      }
+      std::make_shared<HttpSession>(transport::ByteStream(std::move(*s), std::move(conn)), node_,
+                                    api_, routes, st)
+          ->start();
     });
     accept(l);
   });

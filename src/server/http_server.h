@@ -14,6 +14,10 @@
 // between the external and the internal port as Centrifugo does (reference.md §8.2).
 // Accepting runs on shard 0; each accepted connection is handed round-robin to a shard and
 // lives there for good. Thread-safe public methods.
+namespace gyre::tls {
+class ServerTlsContext;
+}
+
 namespace gyre::server {
 
 struct Routes {
@@ -29,8 +33,10 @@ class HttpServer {
   HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api);
   ~HttpServer();
 
-  // Binds address:port serving `routes`. Throws std::runtime_error on bind failure.
-  void listen(const std::string& address, const std::string& port, Routes routes);
+  // Binds address:port serving `routes`, over TLS when `tls` is set. Throws
+  // std::runtime_error on bind failure.
+  void listen(const std::string& address, const std::string& port, Routes routes,
+              std::shared_ptr<const tls::ServerTlsContext> tls = nullptr);
   // Stops accepting on every listener (connections already open are not touched).
   void stop_accepting();
   // Open HTTP/WebSocket connections (all shards).

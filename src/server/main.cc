@@ -32,6 +32,7 @@
 #include "server/http_client.h"
 #include "server/http_server.h"
 #include "transport/stream_session.h"
+#include "transport/tls_listener.h"
 #include "transport/websocket_session.h"
 
 namespace {
@@ -353,12 +354,22 @@ int run_server(const gyre::config::LoadResult& loaded,
   gyre::server::HttpServer http(shards, *node, api);
 
   const bool split = !cfg->internal_port.empty() && cfg->internal_port != cfg->port;
+  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/false);
+  if (!listener_tls) {
+    spdlog::critical("{}", listener_tls.error());
+    remove_pid_file();
+    return 1;
+  }
+  for (const auto& w : listener_tls->warnings) {
+    spdlog::warn("{}", w);
+  }
   try {
     gyre::server::Routes external{true, !split || cfg->api_external, !split};
-    http.listen(cfg->address, cfg->port, external);
+    http.listen(cfg->address, cfg->port, external, listener_tls->external);
     if (split) {
       std::string addr = cfg->internal_address.empty() ? cfg->address : cfg->internal_address;
-      http.listen(addr, cfg->internal_port, gyre::server::Routes{false, true, true});
+      http.listen(addr, cfg->internal_port, gyre::server::Routes{false, true, true},
+                  listener_tls->internal);
     }
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
@@ -391,8 +402,11 @@ int run_server(const gyre::config::LoadResult& loaded,
                  list.size() > 1 ? fmt::format(", sharded over {} Redis shards", list.size()) : "",
                  cfg->redis_tls_resolved.enabled ? ", TLS" : "");
   }
-  spdlog::info("serving on {}:{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
-               split ? " (API and health on internal port " + cfg->internal_port + ")" : "");
+  spdlog::info("serving on {}:{}{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
+               listener_tls->external ? " (TLS)" : "",
+               split ? " (API and health on internal port " + cfg->internal_port +
+                           (listener_tls->internal ? ", TLS" : "") + ")"
+                     : "");
 
   // Per-shard WebSocket I/O state; outlives every session (they are all gone once
   // shards.discard_pending() has run below).

@@ -26,11 +26,11 @@ std::atomic<size_t> g_live_streams{0};
 
 size_t StreamSession::live_sessions() { return g_live_streams.load(std::memory_order_relaxed); }
 
-StreamSession::StreamSession(asio::ip::tcp::socket socket, StreamOptions opts)
+StreamSession::StreamSession(ByteStream socket, StreamOptions opts)
     : socket_(std::move(socket)), opts_(std::move(opts)) {
   g_live_streams.fetch_add(1, std::memory_order_relaxed);
   error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   head_ = http::stream_response_head(sse() ? "text/event-stream; charset=utf-8" : "",
                                      opts_.extra_headers);
 }
@@ -333,7 +333,7 @@ void StreamSession::watch_peer() {
                                             }
                                             std::array<char, 512> buf;
                                             error_code rec;
-                                            self->socket_.non_blocking(true, rec);
+                                            self->socket_.socket().non_blocking(true, rec);
                                             size_t n = self->socket_.read_some(
                                                 asio::buffer(buf), rec);
                                             if (rec == asio::error::would_block ||
@@ -359,9 +359,7 @@ void StreamSession::finish() {
     EmulationRegistry::remove(session_id_);
     session_id_.clear();
   }
-  error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  socket_.close();
   if (timer_) {
     timer_->cancel();
   }

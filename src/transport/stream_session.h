@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "transport/byte_stream.h"
 #include "node/client.h"
 #include "node/transport.h"
 
@@ -41,7 +42,7 @@ struct StreamOptions {
 class StreamSession final : public node::Transport,
                             public std::enable_shared_from_this<StreamSession> {
  public:
-  StreamSession(boost::asio::ip::tcp::socket socket, StreamOptions opts);
+  StreamSession(ByteStream socket, StreamOptions opts);
   ~StreamSession() override;
 
   // Bidirectional kinds: sends the response head at once and processes `frame` (the
@@ -89,7 +90,7 @@ class StreamSession final : public node::Transport,
   void finish();
   void on_write_timeout();
 
-  boost::asio::ip::tcp::socket socket_;
+  ByteStream socket_;  // plain TCP or TLS
   StreamOptions opts_;
   std::shared_ptr<node::Client> client_;
   std::string session_id_;     // registered in EmulationRegistry while non-empty

@@ -129,15 +129,15 @@ void WebSocketSession::set_uni_native_ping(std::chrono::milliseconds interval,
 
 size_t WebSocketSession::live_sessions() { return g_live_sessions.load(std::memory_order_relaxed); }
 
-WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOptions opts)
+WebSocketSession::WebSocketSession(ByteStream socket, WebSocketOptions opts)
     : socket_(std::move(socket)), opts_(opts) {
   g_live_sessions.fetch_add(1, std::memory_order_relaxed);
   if (Shard* s = Shard::current()) {
     shard_id_ = s->id();
   }
   error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.socket().non_blocking(true, ec);
+  socket_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
 WebSocketSession::~WebSocketSession() {
@@ -604,7 +604,8 @@ void WebSocketSession::flush() {
   held_ = false;  // a pending hold entry is stale from here on
   urgent_ = false;
   std::array<asio::const_buffer, kMaxIov> iov;
-  while (!out_empty()) {
+  // TLS: ciphertext the socket did not take is flushed before the session counts as written.
+  while (!out_empty() || socket_.pending_output()) {
     size_t n_iov = 0;
     for (size_t k = head_; k < out_.size() && n_iov + 2 <= kMaxIov; ++k) {
       Chunk& c = out_[k];
@@ -748,9 +749,7 @@ void WebSocketSession::finish() {
     return;
   }
   finished_ = true;
-  error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  socket_.close();
   clear_out(false);
   queued_bytes_ = 0;
   if (timer_) {

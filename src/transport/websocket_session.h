@@ -10,6 +10,7 @@
 #include "core/sharded.h"
 #include "node/client.h"
 #include "node/transport.h"
+#include "transport/byte_stream.h"
 #include "transport/shared_frames.h"
 #include "transport/write_coalescing.h"
 #include "transport/ws_frame.h"
@@ -76,7 +77,7 @@ static_assert(sizeof(WebSocketOptions) <= 32);
 class WebSocketSession final : public node::Transport,
                                public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(boost::asio::ip::tcp::socket socket, WebSocketOptions opts);
+  WebSocketSession(ByteStream socket, WebSocketOptions opts);
   ~WebSocketSession() override;
 
   // `initial` holds bytes read past the HTTP upgrade request (already client frames).
@@ -183,7 +184,7 @@ class WebSocketSession final : public node::Transport,
   void native_ping_arm(std::chrono::milliseconds after, bool check);
   void native_ping_fire(bool check);
 
-  boost::asio::ip::tcp::socket socket_;
+  ByteStream socket_;  // plain TCP or TLS
   WebSocketOptions opts_;
   std::shared_ptr<node::Client> client_;
   std::string pending_;   // partial frame bytes

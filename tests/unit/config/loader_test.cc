@@ -474,7 +474,7 @@ TEST_F(LoaderTest, UnknownKeysWarn) {
 TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
   LoadInput input;
   input.config_path = write("config.json", R"({"admin": true,
-      "graphite": true, "proxy_grpc_compression": true, "tls": false,
+      "graphite": true, "proxy_grpc_compression": true,
       "proxy_cache_empty": true,
       "namespaces": [{"name": "chat", "subscribe_cel": "true"}]})");
   input.env = {{"CENTRIFUGO_NATS_RAW_MODE_ENABLED", "true"}};
@@ -483,7 +483,6 @@ TEST_F(LoaderTest, UnsupportedCentrifugoKeysWarnAndAreIgnored) {
       "key \"admin\" is not supported by this version of Gyre and is ignored",
       "key \"graphite\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_grpc_compression\" is not supported by this version of Gyre and is ignored",
-      "key \"tls\" is not supported by this version of Gyre and is ignored",
       "key \"proxy_cache_empty\" is not supported by this version of Gyre and is ignored",
       "key \"namespaces[0].subscribe_cel\" is not supported by this version of Gyre and is "
       "ignored",
@@ -607,9 +606,9 @@ TEST_F(LoaderTest, RedisModesValidateAndUnbuiltRedisOptionsAreErrorsNamingTheKey
   EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": false, "redis_tls": false})"), "");
 }
 
-TEST_F(LoaderTest, TlsEnabledIsAnError) {
-  EXPECT_EQ(file_error("config.json", R"({"tls": true})"),
-            "config: key \"tls\": true is not supported yet; supported: false");
+TEST_F(LoaderTest, TlsAutocertEnabledIsAnError) {
+  EXPECT_EQ(file_error("config.json", R"({"tls_autocert": true})"),
+            "config: key \"tls_autocert\": true is not supported yet; supported: false");
   EXPECT_EQ(env_error({{"CENTRIFUGO_TLS_AUTOCERT", "1"}}),
             "config: key \"tls_autocert\": true is not supported yet; supported: false "
             "(from CENTRIFUGO_TLS_AUTOCERT)");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -73,7 +74,8 @@ class AcmeClient {
       std::string name, ChallengeType type, const ChallengeHooks& hooks);
 
   // HTTP requests sent to the CA since construction (tests: a cached certificate costs none).
-  uint64_t requests() const { return requests_; }
+  // Thread-safe.
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
   struct Reply;
 
@@ -99,7 +101,7 @@ class AcmeClient {
   std::string new_nonce_url_, new_account_url_, new_order_url_;
   std::string nonce_;
   boost::asio::ssl::context ssl_;
-  uint64_t requests_ = 0;
+  std::atomic<uint64_t> requests_{0};
 };
 
 // Helpers, exposed for tests. Thread-safe (pure).

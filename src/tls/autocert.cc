@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "config/config.h"
 #include "core/log_sink.h"
 
 namespace gyre::tls {
@@ -233,10 +234,6 @@ asio::awaitable<void> Autocert::State::run(std::shared_ptr<State> self) {
                                                   .str("host", host)
                                                   .str("directory", s.options.directory_url)));
       auto r = co_await s.client->obtain(host, type, hooks);
-      {
-        std::lock_guard lock(s.mutex);
-        s.stats.acme_requests = s.client->requests();
-      }
       if (s.stopped) {
         co_return;
       }
@@ -292,6 +289,18 @@ asio::awaitable<void> Autocert::State::run(std::shared_ptr<State> self) {
     s.timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
     co_await s.timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+}
+
+AutocertOptions autocert_options(const config::Config& config) {
+  AutocertOptions o;
+  o.hosts = config::autocert_hosts(config);
+  o.cache_dir = config.tls_autocert_cache_dir;
+  o.email = config.tls_autocert_email;
+  o.server_name = config.tls_autocert_server_name;
+  o.http01 = config.tls_autocert_http;
+  o.directory_url = config.tls_autocert_directory_url;
+  o.directory_ca = config.tls_autocert_directory_ca;
+  return o;
 }
 
 Autocert::Autocert(asio::io_context& io, AutocertOptions options)
@@ -363,7 +372,10 @@ std::expected<void, std::string> Autocert::start() {
   co.directory_ca = s.options.directory_ca;
   co.email = s.options.email;
   co.request_timeout = s.options.request_timeout;
-  s.client = std::make_unique<AcmeClient>(s.io, std::move(co), std::move(account));
+  {
+    std::lock_guard lock(s.mutex);  // stats() reads client
+    s.client = std::make_unique<AcmeClient>(s.io, std::move(co), std::move(account));
+  }
   s.started = true;
   asio::co_spawn(s.io, State::run(state_), [](std::exception_ptr e) {
     if (e) {
@@ -434,6 +446,7 @@ void Autocert::on_issued(std::function<void(const std::string& host)> cb) {
 Autocert::Stats Autocert::stats() const {
   std::lock_guard lock(state_->mutex);
   Stats out = state_->stats;
+  out.acme_requests = state_->client ? state_->client->requests() : 0;
   return out;
 }
 

@@ -15,6 +15,10 @@
 #include "tls/acme_client.h"
 #include "tls/certificate_source.h"
 
+namespace gyre::config {
+struct Config;
+}
+
 // ACME autocert (tls_autocert_* options): certificates for a fixed list of host names, obtained
 // from an ACME CA (Let's Encrypt by default) and renewed before they expire, as Centrifugo's
 // golang.org/x/crypto/acme/autocert Manager. docs/operations.md (ACME).
@@ -35,6 +39,9 @@ struct AutocertOptions {
   std::chrono::seconds retry_max{std::chrono::hours(1)};
   std::chrono::milliseconds request_timeout{30000};
 };
+
+// The options of the tls_autocert_* keys (hosts from config::autocert_hosts()).
+AutocertOptions autocert_options(const config::Config& config);
 
 // The answer of the http-01 listener (tls_autocert_http_addr) to one request, as Go's
 // autocert.Manager.HTTPHandler(nil): the key authorization for a pending token (200), 403 for

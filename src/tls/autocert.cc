@@ -233,7 +233,14 @@ asio::awaitable<void> Autocert::State::run(std::shared_ptr<State> self) {
                                               logging::Fields()
                                                   .str("host", host)
                                                   .str("directory", s.options.directory_url)));
-      auto r = co_await s.client->obtain(host, type, hooks);
+      std::expected<IssuedCertificate, std::string> r;
+      try {
+        r = co_await s.client->obtain(host, type, hooks);
+      } catch (const std::exception& e) {
+        // Nothing in obtain() should throw; if something does (allocation), the loop lives
+        // on and retries like any failed order.
+        r = std::unexpected(std::string("internal error: ") + e.what());
+      }
       if (s.stopped) {
         co_return;
       }

@@ -75,6 +75,14 @@ std::string bn_32(const BIGNUM* bn) {
 // The account key's JWK with the members in RFC 7638 order (crv, kty, x, y): the same text
 // serves the JWS header and the thumbprint.
 std::string ec_jwk(EVP_PKEY* key) {
+  char group[64] = {0};
+  size_t group_len = 0;
+  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+      EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                     &group_len) != 1 ||
+      std::string_view(group, group_len) != SN_X9_62_prime256v1) {
+    return {};  // ES256 needs P-256
+  }
   BIGNUM* x = nullptr;
   BIGNUM* y = nullptr;
   EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x);

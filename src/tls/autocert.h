@@ -58,7 +58,7 @@ struct Http01Answer {
 // that loop runs); the issuance/renewal coroutine runs on that loop. certificate() and
 // http01() are called from any thread (TLS handshakes on every shard, the http-01 listener):
 // they answer from memory under mutex_, held only to copy a shared_ptr or a string (never
-// across I/O).
+// across I/O). Destroy it (and the AcmeHttpListener) before its io_context.
 class Autocert final : public CertificateSource {
  public:
   Autocert(boost::asio::io_context& io, AutocertOptions options);

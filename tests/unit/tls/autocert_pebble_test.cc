@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -502,6 +503,34 @@ TEST_F(AutocertPebbleTest, CachedCertificateWithin30DaysOfExpiryIsRenewed) {
   auto cached = certificates_from_pem(read_text(cache / host));
   ASSERT_FALSE(cached.empty());
   EXPECT_EQ(X509_cmp(cached.front().get(), fresh->chain.front().get()), 0);
+}
+
+TEST_F(AutocertPebbleTest, FailedValidationIsReportedWithTheCasProblem) {
+  // http-01 with nobody answering on pebble's httpPort: the validation fails and obtain()
+  // returns pebble's reason; the published answer is withdrawn.
+  asio::io_context io;
+  AcmeClientOptions o;
+  o.directory_url = "https://127.0.0.1:" + std::to_string(acme_port_) + "/dir";
+  o.directory_ca = ca_file_;
+  AcmeClient client(io, o, generate_p256_key());
+  int puts = 0, drops = 0;
+  ChallengeHooks hooks;
+  hooks.put_http01 = [&](const std::string&, const std::string&) { ++puts; };
+  hooks.drop_http01 = [&](const std::string&) { ++drops; };
+  std::optional<std::expected<IssuedCertificate, std::string>> result;
+  asio::co_spawn(io, client.obtain("nobody.gyre.test", ChallengeType::kHttp01, hooks),
+                 [&](std::exception_ptr, std::expected<IssuedCertificate, std::string> r) {
+                   result = std::move(r);
+                 });
+  io.run();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->has_value());
+  EXPECT_TRUE(result->error().starts_with(
+      "ACME http-01 validation of nobody.gyre.test failed: invalid: "
+      "urn:ietf:params:acme:error:connection: "))
+      << result->error();
+  EXPECT_EQ(puts, 1);
+  EXPECT_EQ(drops, 1);
 }
 
 }  // namespace

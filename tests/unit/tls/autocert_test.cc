@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -163,6 +165,44 @@ TEST(AutocertTest, OptionsFollowTheTlsAutocertKeys) {
   EXPECT_EQ(o.directory_url, "https://acme-v02.api.letsencrypt.org/directory");
   EXPECT_EQ(o.directory_ca, "/ca.pem");
   EXPECT_EQ(o.renew_before, std::chrono::hours(24 * 30));
+}
+
+}  // namespace
+}  // namespace gyre::tls
+
+namespace gyre::tls {
+namespace {
+
+TEST(AcmeClientTest, UnreachableDirectoryIsAOneLineError) {
+  boost::asio::io_context io;
+  AcmeClientOptions o;
+  o.directory_url = "https://127.0.0.1:1/dir";
+  AcmeClient client(io, o, generate_p256_key());
+  std::optional<std::expected<IssuedCertificate, std::string>> result;
+  boost::asio::co_spawn(io, client.obtain("a.example.com", ChallengeType::kTlsAlpn01, {}),
+                        [&](std::exception_ptr, std::expected<IssuedCertificate, std::string> r) {
+                          result = std::move(r);
+                        });
+  io.run();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->has_value());
+  EXPECT_EQ(result->error(), "GET https://127.0.0.1:1/dir: connect: Connection refused");
+  EXPECT_EQ(client.requests(), 1u);
+}
+
+TEST(AcmeClientTest, AnAccountKeyThatIsNotP256IsRefused) {
+  boost::asio::io_context io;
+  AcmeClient client(io, AcmeClientOptions{}, EvpPkeyPtr(EVP_RSA_gen(2048)));
+  std::optional<std::expected<IssuedCertificate, std::string>> result;
+  boost::asio::co_spawn(io, client.obtain("a.example.com", ChallengeType::kHttp01, {}),
+                        [&](std::exception_ptr, std::expected<IssuedCertificate, std::string> r) {
+                          result = std::move(r);
+                        });
+  io.run();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->has_value());
+  EXPECT_EQ(result->error(), "the ACME account key is not a P-256 key");
+  EXPECT_EQ(client.requests(), 0u);
 }
 
 }  // namespace

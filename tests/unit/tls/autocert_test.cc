@@ -10,11 +10,17 @@
 #include <fstream>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include "config/config.h"
 #include "tls/acme_client.h"
+#include "tls/acme_http_listener.h"
 #include "tls/autocert.h"
 
 namespace gyre::tls {
@@ -203,6 +209,61 @@ TEST(AcmeClientTest, AnAccountKeyThatIsNotP256IsRefused) {
   ASSERT_FALSE(result->has_value());
   EXPECT_EQ(result->error(), "the ACME account key is not a P-256 key");
   EXPECT_EQ(client.requests(), 0u);
+}
+
+}  // namespace
+}  // namespace gyre::tls
+
+namespace gyre::tls {
+namespace {
+
+namespace http = boost::beast::http;
+
+// One request to the listener on 127.0.0.1:port over a fresh connection.
+http::response<http::string_body> ask(uint16_t port, http::verb verb, const std::string& host,
+                                      const std::string& target) {
+  boost::asio::io_context io;
+  boost::beast::tcp_stream s(io);
+  s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::empty_body> req{verb, target, 11};
+  req.set(http::field::host, host);
+  http::write(s, req);
+  boost::beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.skip(verb == http::verb::head);
+  http::read(s, buf, parser);
+  return parser.release();
+}
+
+TEST(AcmeHttpListenerTest, ServesTheHttp01AnswersOverHttp) {
+  boost::asio::io_context io;
+  Autocert ac(io, opts());
+  AcmeHttpListener listener(io, ac);
+  EXPECT_EQ(listener.listen("127.0.0.1:http").error(), "tls_autocert_http_addr 127.0.0.1:http: bad port");
+  EXPECT_EQ(listener.listen("8080").error(), "tls_autocert_http_addr 8080: missing port");
+  auto port = listener.listen("127.0.0.1:0");
+  ASSERT_TRUE(port.has_value()) << port.error();
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread t([&] { io.run(); });
+
+  auto get = ask(*port, http::verb::get, "example.com:80", "/connection/websocket?x=1");
+  EXPECT_EQ(get.result_int(), 302);
+  EXPECT_EQ(get[http::field::location], "https://example.com/connection/websocket?x=1");
+  auto head = ask(*port, http::verb::head, "example.com", "/");
+  EXPECT_EQ(head.result_int(), 302);
+  EXPECT_EQ(head[http::field::location], "https://example.com/");
+  auto post = ask(*port, http::verb::post, "example.com", "/api");
+  EXPECT_EQ(post.result_int(), 400);
+  EXPECT_EQ(post.body(), "Use HTTPS\n");
+  auto miss = ask(*port, http::verb::get, "example.com", "/.well-known/acme-challenge/tok");
+  EXPECT_EQ(miss.result_int(), 404);
+  auto other = ask(*port, http::verb::get, "evil.com", "/.well-known/acme-challenge/tok");
+  EXPECT_EQ(other.result_int(), 403);
+
+  listener.stop();
+  guard.reset();
+  io.stop();
+  t.join();
 }
 
 }  // namespace

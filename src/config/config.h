@@ -218,6 +218,18 @@ struct Config {
   std::string internal_tls_client_ca_pem;
   std::string internal_tls_server_name;
   bool internal_tls_insecure_skip_verify = false;
+  // --- ACME autocert (tls_autocert_*; src/tls/autocert.h)
+  bool tls_autocert = false;
+  // v5: one comma-separated string; v6: a list. autocert_hosts() gives the names.
+  std::vector<std::string> tls_autocert_host_whitelist;
+  std::string tls_autocert_cache_dir;
+  std::string tls_autocert_email;
+  std::string tls_autocert_server_name;
+  bool tls_autocert_http = false;
+  std::string tls_autocert_http_addr = ":80";
+  // Gyre: the ACME directory and the CA file trusted for it (a test CA such as pebble).
+  std::string tls_autocert_directory_url = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string tls_autocert_directory_ca;
 
   // --- server API
   std::string api_key;
@@ -417,5 +429,9 @@ struct Config {
     return o.history_meta_ttl.count() > 0 ? o.history_meta_ttl : global_history_meta_ttl;
   }
 };
+
+// The host names of tls_autocert_host_whitelist: each entry split on commas (v5 gives one
+// "a,b" string), trimmed, lower-cased, without a trailing dot; empty parts dropped.
+std::vector<std::string> autocert_hosts(const Config& config);
 
 }  // namespace gyre::config

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <set>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <re2/re2.h>
 
@@ -191,7 +193,48 @@ void validate_redis(const Config& config) {
 
 }  // namespace
 
+// tls_autocert_* (docs/operations.md, ACME). The listener-side refusal comes last so the
+// other mistakes are reported first.
+void validate_autocert(const Config& config) {
+  if (!config.tls_autocert) {
+    return;
+  }
+  auto hosts = autocert_hosts(config);
+  if (hosts.empty()) {
+    fail("tls_autocert_host_whitelist",
+         "required with tls_autocert: Gyre obtains a certificate at start-up for each listed "
+         "host");
+  }
+  for (const auto& h : hosts) {
+    bool ok = h.size() <= 253 && h.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+                                     std::string::npos &&
+              h.find("..") == std::string::npos && h.front() != '.' && h.front() != '-';
+    if (!ok) {
+      fail("tls_autocert_host_whitelist", fmt::format("\"{}\" is not a DNS name", h));
+    }
+  }
+  if (config.tls_autocert_http) {
+    const std::string& addr = config.tls_autocert_http_addr;
+    size_t colon = addr.rfind(':');
+    if (colon == std::string::npos) {
+      fail("tls_autocert_http_addr",
+           fmt::format("invalid address \"{}\" (expected host:port, e.g. \":80\")", addr));
+    }
+    validate_port("tls_autocert_http_addr", addr.substr(colon + 1));
+  }
+  const std::string& url = config.tls_autocert_directory_url;
+  if (!url.starts_with("https://") && !url.starts_with("http://")) {
+    fail("tls_autocert_directory_url", fmt::format("\"{}\" is not an http(s) URL", url));
+  }
+  if (!config.tls_autocert_directory_ca.empty() &&
+      access(config.tls_autocert_directory_ca.c_str(), R_OK) != 0) {
+    fail("tls_autocert_directory_ca",
+         fmt::format("cannot read \"{}\"", config.tls_autocert_directory_ca));
+  }
+}
+
 void validate(const Config& config) {
+  validate_autocert(config);
   if (config.node_info_metrics_aggregate_interval.count() < 0) {
     fail("node_info_metrics_aggregate_interval",
          fmt::format("must not be negative, got {}",

@@ -33,6 +33,8 @@
 #include "server/http_server.h"
 #include "transport/stream_session.h"
 #include "transport/tls_listener.h"
+#include "tls/acme_http_listener.h"
+#include "tls/autocert.h"
 #include "transport/websocket_session.h"
 
 namespace {
@@ -354,7 +356,28 @@ int run_server(const gyre::config::LoadResult& loaded,
   gyre::server::HttpServer http(shards, *node, api);
 
   const bool split = !cfg->internal_port.empty() && cfg->internal_port != cfg->port;
-  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/false);
+  // ACME autocert (tls_autocert): its coroutine runs on shard 0's loop; handshakes on every
+  // shard ask it for certificates from memory. Destroyed before the loops (declared after).
+  std::shared_ptr<gyre::tls::Autocert> autocert;
+  std::unique_ptr<gyre::tls::AcmeHttpListener> acme_http;
+  if (cfg->tls_autocert) {
+    autocert = std::make_shared<gyre::tls::Autocert>(shards.at(0).io(),
+                                                     gyre::tls::autocert_options(*cfg));
+    if (auto r = autocert->start(); !r) {
+      spdlog::critical("config: key \"tls_autocert\": {}", r.error());
+      remove_pid_file();
+      return 1;
+    }
+    if (cfg->tls_autocert_http) {
+      acme_http = std::make_unique<gyre::tls::AcmeHttpListener>(shards.at(0).io(), *autocert);
+      if (auto p = acme_http->listen(cfg->tls_autocert_http_addr); !p) {
+        spdlog::critical("config: key \"tls_autocert_http_addr\": {}", p.error());
+        remove_pid_file();
+        return 1;
+      }
+    }
+  }
+  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/false, autocert);
   if (!listener_tls) {
     spdlog::critical("{}", listener_tls.error());
     remove_pid_file();
@@ -476,6 +499,12 @@ int run_server(const gyre::config::LoadResult& loaded,
                  gyre::server::HttpServer::open_connections());
     hup.cancel();
     http.stop_accepting();
+    if (acme_http) {
+      acme_http->stop();
+    }
+    if (autocert) {
+      autocert->stop();
+    }
     engine.stop();
     hard_deadline.expires_after(cfg->shutdown_timeout);
     hard_deadline.async_wait([&](boost::system::error_code e2) {

@@ -210,12 +210,12 @@ test('a file mixing v5 keys and v6 blocks is refused naming the key', () => {
   assert.match(r.stderr, /key "token_hmac_secret_key" is a Centrifugo v5 flat key, but the file's first key "client" is a Centrifugo v6 nested block/);
 });
 
-test('unsupported v6 switches are refused: http_server.tls_autocert.enabled', () => {
-  const f = path.join(makeTempDir(), 'tls.json');
-  writeFileSync(f, JSON.stringify({ http_server: { tls_autocert: { enabled: true } } }));
+test('unsupported v6 switches are refused: http_server.h2c_external', () => {
+  const f = path.join(makeTempDir(), 'h2c.json');
+  writeFileSync(f, JSON.stringify({ http_server: { h2c_external: true } }));
   const r = runGyre(['checkconfig', '-c', f]);
   assert.equal(r.code, 1, r.out);
-  assert.match(r.stderr, /key "http_server\.tls_autocert\.enabled": true is not supported yet/);
+  assert.match(r.stderr, /key "http_server\.h2c_external": true is not supported yet/);
 });
 
 test('checkconfig --print: the v6 file and the v6 env give the same effective config', () => {

@@ -606,12 +606,43 @@ TEST_F(LoaderTest, RedisModesValidateAndUnbuiltRedisOptionsAreErrorsNamingTheKey
   EXPECT_EQ(file_error("config.json", R"({"redis_use_lists": false, "redis_tls": false})"), "");
 }
 
-TEST_F(LoaderTest, TlsAutocertEnabledIsAnError) {
-  EXPECT_EQ(file_error("config.json", R"({"tls_autocert": true})"),
-            "config: key \"tls_autocert\": true is not supported yet; supported: false");
+TEST_F(LoaderTest, TlsAutocertOptionsAreChecked) {
   EXPECT_EQ(env_error({{"CENTRIFUGO_TLS_AUTOCERT", "1"}}),
-            "config: key \"tls_autocert\": true is not supported yet; supported: false "
-            "(from CENTRIFUGO_TLS_AUTOCERT)");
+            "config: key \"tls_autocert_host_whitelist\": required with tls_autocert: Gyre "
+            "obtains a certificate at start-up for each listed host");
+  EXPECT_EQ(file_error("config.json",
+                       R"({"tls_autocert": true, "tls_autocert_host_whitelist": "a.com,b_c.com"})"),
+            "config: key \"tls_autocert_host_whitelist\": \"b_c.com\" is not a DNS name");
+  EXPECT_EQ(file_error("config.json", R"({"tls_autocert": true, "tls_autocert_host_whitelist":
+                       "a.com", "tls_autocert_http": true, "tls_autocert_http_addr": "80"})"),
+            "config: key \"tls_autocert_http_addr\": invalid address \"80\" (expected host:port, "
+            "e.g. \":80\")");
+  EXPECT_EQ(file_error("config.json", R"({"tls_autocert": true, "tls_autocert_host_whitelist":
+                       "a.com", "tls_autocert_directory_url": "ftp://x"})"),
+            "config: key \"tls_autocert_directory_url\": \"ftp://x\" is not an http(s) URL");
+  EXPECT_EQ(file_error("config.json",
+                       R"({"tls_autocert": true, "tls_autocert_host_whitelist": "a.com"})"),
+            "");
+  EXPECT_EQ(file_error("config.json", R"({"http_server": {"tls_autocert": {"enabled": true,
+                       "host_whitelist": ["a.com"]}}})"),
+            "");
+  EXPECT_EQ(file_error("config.json", R"({"tls_autocert_force_rsa": true})"),
+            "config: key \"tls_autocert_force_rsa\": true is not supported: Gyre's autocert "
+            "issues ECDSA P-256 certificates only (Centrifugo v5.4 documents the key but ignores "
+            "it)");
+  // Off, the options load (v5 comma string and v6 list give the same hosts).
+  auto v5 = load_file("config.json", R"({"tls_autocert_host_whitelist": "A.com, b.com.,",
+                      "tls_autocert_http_addr": "127.0.0.1:8080"})");
+  EXPECT_EQ(autocert_hosts(v5.config), (std::vector<std::string>{"a.com", "b.com"}));
+  EXPECT_EQ(v5.config.tls_autocert_http_addr, "127.0.0.1:8080");
+  auto v6 = load_file("config.json",
+                      R"({"http_server": {"tls_autocert": {"host_whitelist": ["a.com", "b.com"],
+                      "cache_dir": "/var/lib/gyre/acme", "http": true}}})");
+  EXPECT_EQ(autocert_hosts(v6.config), (std::vector<std::string>{"a.com", "b.com"}));
+  EXPECT_EQ(v6.config.tls_autocert_cache_dir, "/var/lib/gyre/acme");
+  EXPECT_TRUE(v6.config.tls_autocert_http);
+  EXPECT_EQ(v6.config.tls_autocert_directory_url,
+            "https://acme-v02.api.letsencrypt.org/directory");
 }
 
 TEST_F(LoaderTest, PortAcceptsNumbersAndRejectsNonPorts) {

@@ -438,8 +438,8 @@ TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {
 }
 
 TEST_F(V6ConfigTest, SwitchesWhoseLossWouldChangeBehaviourAreErrors) {
-  EXPECT_EQ(file_error("c.json", R"({"http_server": {"tls_autocert": {"enabled": true}}})"),
-            "config: key \"http_server.tls_autocert.enabled\": true is not supported yet; supported: "
+  EXPECT_EQ(file_error("c.json", R"({"http_server": {"h2c_external": true}})"),
+            "config: key \"http_server.h2c_external\": true is not supported yet; supported: "
             "false");
   EXPECT_EQ(env_error({{"CENTRIFUGO_BROKER_ENABLED", "true"}}),
             "config: key \"broker.enabled\": true is not supported yet; supported: false (from "

@@ -183,6 +183,22 @@ test('a Redis certificate from another CA: /health 503, API 100, "certificate ve
   assert.equal((await node.health()).status, 503);
 });
 
+test('redis_tls_server_name is the name verified (and sent as SNI); insecure_skip_verify skips the check', { timeout: 30000 }, async (t, scope) => {
+  const ch = `chat:${uniq()}`;
+  // The server certificate names DNS:localhost and IP:127.0.0.1; the node connects to 127.0.0.1.
+  const named = await startServer(nodeOn(redis, { redis_tls_root_ca: file('ca.crt'), redis_tls_server_name: 'localhost' }));
+  scope.defer(() => named.stop());
+  assert.equal((await named.apiOk('publish', { channel: ch, data: { k: 1 } })).offset, 1);
+  const insecure = await startServer(nodeOn(redis, { redis_tls_root_ca: file('other-ca.crt'), redis_tls_insecure_skip_verify: true }));
+  scope.defer(() => insecure.stop());
+  assert.equal((await insecure.apiOk('publish', { channel: ch, data: { k: 2 } })).offset, 2);
+  const { server: wrong, health } = await startEngineDown(scope, nodeOn(redis, { redis_tls_root_ca: file('ca.crt'),
+    redis_tls_server_name: 'redis.example' }));
+  assert.equal(health.status, 503);
+  await until(() => new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${redis.port}: tls handshake: certificate verify failed: hostname mismatch`).test(wrong.output()),
+    5000, 'the name check in the log');
+});
+
 test('Sentinel over TLS: the master is discovered through a TLS-only Sentinel and reached over TLS', { timeout: 30000 }, async (t, scope) => {
   const tlsFiles = { cert: file('server.crt'), key: file('server.key'), ca: file('ca.crt'), authClients: 'no',
     client: { ca: pki.ca } };

@@ -367,15 +367,36 @@ export function keySlot(key) {
  * A Redis Cluster of `n` masters (no replicas) on free loopback ports, made with
  * `redis-cli --cluster create`; nodes files in a temp dir.
  */
+function canListen(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free loopback port whose cluster bus port (port + 10000) is free too. */
+export async function freeClusterPort() {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 <= 65535 && (await canListen(port + 10000))) return port;
+  }
+}
+
 export class RedisCluster {
   static async start(n = 3) {
     const c = new RedisCluster();
     c.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-cluster-'));
     c.nodes = [];
-    for (let i = 0; i < n; i++) {
-      const port = await freePort();
-      c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
-        path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', '2000']));
+    try {
+      for (let i = 0; i < n; i++) {
+        const port = await freeClusterPort();
+        c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
+          path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', '2000']));
+      }
+    } catch (e) {
+      await c.stop(); // no redis-server left behind when one of them cannot start
+      throw e;
     }
     const r = spawnSync('redis-cli', ['--cluster', 'create', ...c.nodes.map((s) => `127.0.0.1:${s.port}`),
       '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });

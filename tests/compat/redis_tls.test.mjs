@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, startServer, spawnGyre, freePort, baseConfig, Server, userToken, uniq, once, collect, until, sleep } from './harness.mjs';
-import { RedisServer, SentinelServer, keySlot } from './redis_server.mjs';
+import { RedisServer, SentinelServer, keySlot, freeClusterPort } from './redis_server.mjs';
 
 const NS = [{
   name: 'chat', presence: true, join_leave: true, history_size: 10, history_ttl: '300s',
@@ -229,7 +229,7 @@ test('Redis Cluster over TLS (tls-cluster): slot routing to every master through
   const tlsFiles = { cert: file('server.crt'), key: file('server.key'), ca: file('ca.crt'), authClients: 'no',
     client: { ca: pki.ca } };
   for (let i = 0; i < 3; i++) {
-    const port = await freePort();
+    const port = await freeClusterPort();
     nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
       path.join(cdir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--tls-cluster', 'yes'], { tls: tlsFiles }));
   }

@@ -3,6 +3,10 @@
 #include <charconv>
 #include <string>
 
+#include "config/config.h"
+#include "config/internal.h"
+#include "config/loader.h"
+
 namespace gyre::config {
 
 namespace {
@@ -41,6 +45,82 @@ std::string unescape(std::string_view s) {
 }
 
 constexpr size_t kMaxUnixPath = 108;
+
+std::expected<RedisAddress, std::string> parse_host_port(std::string_view text);
+
+// Centrifugo v6 URL query options (centrifuge v0.38 optionsFromAddress). Unknown options are
+// errors here (centrifuge ignores them). Returns "" or what is wrong.
+std::string parse_query(std::string_view query, RedisAddress& a) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (item.empty()) {
+      continue;
+    }
+    size_t eq = item.find('=');
+    std::string key = unescape(item.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : unescape(item.substr(eq + 1));
+    auto boolean = [&](bool& out) -> std::string {
+      if (!internal::parse_go_bool(value, out)) {
+        return "invalid " + key + " value: \"" + value + "\"";
+      }
+      return "";
+    };
+    auto duration = [&](std::optional<std::chrono::milliseconds>& out) -> std::string {
+      Duration d{};
+      if (!parse_duration(value, d) || d.count() <= 0) {
+        return "invalid " + key + ": \"" + value + "\"";
+      }
+      out = d;
+      return "";
+    };
+    std::string why;
+    if (key == "addr") {
+      auto hp = parse_host_port(value);
+      if (!hp) {
+        return "addr \"" + value + "\": " + hp.error();
+      }
+      a.more.push_back({hp->host, hp->port});
+    } else if (key == "sentinel_master_name") {
+      a.sentinel_master_name = value;
+      if (!value.empty()) {
+        a.mode = RedisAddress::Mode::kSentinel;
+      }
+    } else if (key == "sentinel_user") {
+      a.sentinel_user = value;
+    } else if (key == "sentinel_password") {
+      a.sentinel_password = value;
+    } else if (key == "connect_timeout") {
+      why = duration(a.connect_timeout);
+    } else if (key == "io_timeout") {
+      why = duration(a.io_timeout);
+    } else if (key == "tls_enabled") {
+      bool on = false;
+      why = boolean(on);
+      a.tls = a.tls || on;
+    } else if (key == "sentinel_tls_enabled") {
+      bool on = false;
+      why = boolean(on);
+      a.sentinel_tls = a.sentinel_tls || on;
+    } else if (key == "force_resp2") {
+      bool ignored = false;
+      why = boolean(ignored);  // honoured trivially: Gyre speaks RESP2 only
+    } else if (key == "replica_client_enabled") {
+      bool on = false;
+      why = boolean(on);
+      if (why.empty() && on) {
+        why = "replica_client_enabled: reads from replicas are not supported yet";
+      }
+    } else {
+      why = "unknown URL option \"" + key + "\"";
+    }
+    if (!why.empty()) {
+      return why;
+    }
+  }
+  return "";
+}
 
 // unix://[user[:password]@]/path: centrifuge takes the URL's path (user and password from
 // the userinfo); a host part would be dropped by it, so it is refused here.
@@ -88,14 +168,20 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
   bool url = false;
   if (auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
     std::string_view scheme = rest.substr(0, scheme_end);
-    if (scheme != "redis" && scheme != "tcp" && scheme != "unix" && scheme != "rediss") {
-      const bool v6 = scheme == "redis+cluster" ||
-                      scheme == "redis+sentinel" || scheme == "rediss+sentinel";
-      return std::unexpected("scheme \"" + std::string(scheme) + "\"" +
-                             (v6 ? " (Centrifugo v6) is not supported yet" : " is not supported") +
-                             "; supported: redis://, rediss://, tcp://, unix:// or host:port");
+    if (scheme != "redis" && scheme != "tcp" && scheme != "unix" && scheme != "rediss" &&
+        scheme != "redis+cluster" && scheme != "redis+sentinel" && scheme != "rediss+sentinel") {
+      return std::unexpected("scheme \"" + std::string(scheme) +
+                             "\" is not supported; supported: redis://, rediss://, tcp://, "
+                             "unix://, redis+cluster://, redis+sentinel://, rediss+sentinel:// "
+                             "or host:port");
     }
-    a.tls = scheme == "rediss";
+    a.tls = scheme.starts_with("rediss");
+    a.sentinel_tls = scheme == "rediss+sentinel";
+    if (scheme == "redis+cluster") {
+      a.mode = RedisAddress::Mode::kCluster;
+    } else if (scheme.ends_with("+sentinel")) {
+      a.mode = RedisAddress::Mode::kSentinel;
+    }
     url = true;
     rest.remove_prefix(scheme_end + 3);
     if (scheme == "unix") {
@@ -104,7 +190,18 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
   }
   if (url) {
     if (auto q = rest.find('?'); q != std::string_view::npos) {
-      return std::unexpected(std::string("URL options (\"?...\") are not supported yet"));
+      if (auto why = parse_query(rest.substr(q + 1), a); !why.empty()) {
+        return std::unexpected(why);
+      }
+      rest = rest.substr(0, q);
+    }
+    if (a.mode == RedisAddress::Mode::kSentinel && a.sentinel_master_name.empty()) {
+      return std::unexpected(
+          std::string("sentinel master name must be set (?sentinel_master_name=...)"));
+    }
+    if (a.mode == RedisAddress::Mode::kStandalone && !a.more.empty()) {
+      return std::unexpected(
+          std::string("?addr= is for redis+cluster:// and redis+sentinel:// addresses"));
     }
     if (auto at = rest.rfind('@'); at != std::string_view::npos) {
       std::string_view userinfo = rest.substr(0, at);
@@ -163,6 +260,15 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
   a.host = std::string(host);
   return a;
 }
+
+namespace {
+std::expected<RedisAddress, std::string> parse_host_port(std::string_view text) {
+  if (text.find("://") != std::string_view::npos) {
+    return std::unexpected(std::string("expected host:port"));
+  }
+  return parse_redis_address(text);
+}
+}  // namespace
 
 std::expected<std::vector<RedisAddress>, std::string> parse_host_port_list(
     std::string_view element) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <optional>
 #include <string>
@@ -18,9 +19,25 @@ struct RedisAddress {
   std::string host;
   int port = 6379;
   std::string unix_path;  // unix://: the socket path (host empty)
-  // rediss://: TLS, with the redis_tls settings when redis_tls is on, else the system CAs
-  // (centrifuge v0.38's optionsFromAddress).
+  // rediss:// (or ?tls_enabled=true): TLS, with the redis_tls settings when redis_tls is on,
+  // else the system CAs (centrifuge v0.38's optionsFromAddress).
   bool tls = false;
+  // Centrifugo v6 URL forms: redis+cluster:// (seeds: host:port + ?addr=...),
+  // redis+sentinel:// / rediss+sentinel:// or ?sentinel_master_name= (Sentinels: host:port +
+  // ?addr=...), and the query options below.
+  enum class Mode { kStandalone, kCluster, kSentinel };
+  Mode mode = Mode::kStandalone;
+  struct HostPort {
+    std::string host;
+    int port = 0;
+  };
+  std::vector<HostPort> more;  // ?addr= (repeatable)
+  std::string sentinel_master_name;
+  std::optional<std::string> sentinel_user;
+  std::optional<std::string> sentinel_password;
+  bool sentinel_tls = false;  // rediss+sentinel:// or ?sentinel_tls_enabled=true
+  std::optional<std::chrono::milliseconds> connect_timeout;
+  std::optional<std::chrono::milliseconds> io_timeout;
   // Set only when the URL carries them; they take precedence over redis_user/_password/_db.
   std::optional<std::string> user;
   std::optional<std::string> password;

@@ -1,5 +1,6 @@
 #include "config/redis_tls.h"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -271,7 +272,11 @@ void resolve_redis_tls(Config& config, std::vector<std::string>& warnings) {
   }
   Resolver(config, kRedis, warnings).run();
   Resolver(config, kSentinel, warnings).run();
-  if (config.redis_sentinel_tls_resolved.enabled && config.redis_sentinel_address.empty()) {
+  const bool url_sentinel =
+      std::any_of(config.redis_address.begin(), config.redis_address.end(),
+                  [](const std::string& a) { return a.find("sentinel") != std::string::npos; });
+  if (config.redis_sentinel_tls_resolved.enabled && config.redis_sentinel_address.empty() &&
+      !url_sentinel) {
     warnings.push_back(fmt::format("key \"{}\" has no effect without Sentinel addresses",
                                    config.v6_proxies ? "engine.redis.sentinel_tls.enabled"
                                                      : "redis_sentinel_tls"));

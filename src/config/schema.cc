@@ -304,7 +304,9 @@ const KeySpec<Config> kGlobalKeys[] = {
     // --- Redis engine
     {"redis_address", "engine.redis.address", T::kStringList, &Config::redis_address,
      "Redis address: host:port, redis://[user:password@]host:port[/db], rediss://... (TLS), "
-     "tcp://host:port or unix:///path/redis.sock; several = client-side sharding by channel."},
+     "tcp://host:port, unix:///path/redis.sock, or the v6 redis+cluster:// and "
+     "redis+sentinel:// URLs with options (docs/scaling.md); several = client-side sharding by "
+     "channel."},
     {"redis_prefix", "engine.redis.prefix", T::kString, &Config::redis_prefix,
      "Prefix of every Redis key and PUB/SUB channel."},
     {"redis_db", "engine.redis.db", T::kInt, &Config::redis_db, "Redis database number."},

@@ -147,10 +147,14 @@ void validate_redis(const Config& config) {
   if (config.redis_address.empty()) {
     fail("redis_address", "at least one address is required with engine \"redis\"");
   }
+  size_t url_clusters = 0;
   for (const auto& text : config.redis_address) {
     auto a = parse_redis_address(text);
     if (!a) {
       fail("redis_address", fmt::format("\"{}\": {}", text, a.error()));
+    }
+    if (a->mode == RedisAddress::Mode::kCluster) {
+      ++url_clusters;
     }
     // Centrifugo v5.4.9 dials unix sockets without TLS even with redis_tls: refused here
     // rather than silently plain.
@@ -159,6 +163,14 @@ void validate_redis(const Config& config) {
       fail("redis_address", fmt::format("\"{}\": TLS over a unix socket is not supported "
                                         "(redis_tls is on)", text));
     }
+  }
+  // Gyre's engine is either all Redis Cluster or none (keys are hash-tagged for all shards).
+  if (url_clusters > 0 && url_clusters != config.redis_address.size()) {
+    fail("redis_address", "redis+cluster:// addresses cannot be mixed with other kinds");
+  }
+  if (url_clusters > 0 && config.redis_db != 0) {
+    fail("redis_db", fmt::format("must be 0 with Redis Cluster (got {}): a cluster has only "
+                                 "database 0", config.redis_db));
   }
   for (const auto& element : config.redis_cluster_address) {
     if (auto a = parse_host_port_list(element); !a) {

@@ -253,6 +253,37 @@ Engines make_engine(gyre::ShardSet& shards, const Config& cfg) {
       c.user = addr.user.value_or(cfg.redis_user);
       c.password = addr.password.value_or(cfg.redis_password);
       c.db = addr.db.value_or(cfg.redis_db);
+      if (addr.connect_timeout) {
+        c.connect_timeout = *addr.connect_timeout;
+      }
+      if (addr.io_timeout) {
+        c.io_timeout = *addr.io_timeout;
+      }
+      // Centrifugo v6 URL forms: the URL's host plus its ?addr= values are the cluster seeds
+      // or the Sentinels (validate() made every address of a cluster a cluster one).
+      std::vector<gyre::engine::redis::Endpoint> listed{{addr.host, addr.port}};
+      for (const auto& m : addr.more) {
+        listed.push_back({m.host, m.port});
+      }
+      if (addr.mode == gyre::config::RedisAddress::Mode::kCluster) {
+        o.cluster = true;
+        c.db = 0;
+        c.endpoints = std::move(listed);
+      } else if (addr.mode == gyre::config::RedisAddress::Mode::kSentinel) {
+        gyre::engine::redis::SentinelOptions s;
+        s.addresses = std::move(listed);
+        s.master_name = addr.sentinel_master_name;
+        s.user = addr.sentinel_user.value_or(cfg.redis_sentinel_user);
+        s.password = addr.sentinel_password.value_or(cfg.redis_sentinel_password);
+        s.client_name = cfg.redis_sentinel_client_name;
+        s.tls = sentinel_tls;
+        if (!s.tls && addr.sentinel_tls) {
+          gyre::config::RedisTlsResolved system;
+          system.enabled = true;
+          s.tls = tls_context(system, "redis_address");
+        }
+        c.sentinel = std::move(s);
+      }
       o.shards.push_back(std::move(c));
     }
   }

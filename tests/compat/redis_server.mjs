@@ -365,6 +365,22 @@ export function keySlot(key) {
   return crc % 16384;
 }
 
+function canListen(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free loopback port whose cluster bus port (port + 10000) is free too. */
+export async function freeClusterPort() {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 <= 65535 && (await canListen(port + 10000))) return port;
+  }
+}
+
 /**
  * A Redis Cluster of `n` masters, each with `replicas` replicas, on free loopback ports, made
  * with `redis-cli --cluster create`; nodes files in a temp dir. `nodeTimeout` (ms) is
@@ -375,13 +391,18 @@ export class RedisCluster {
     const c = new RedisCluster();
     c.dir = mkdtempSync(path.join(os.tmpdir(), 'gyre-cluster-'));
     c.nodes = [];
-    for (let i = 0; i < n * (1 + replicas); i++) {
-      const port = await freePort();
-      // The bus port is chosen too: the default (port + 10000) may be taken by another process.
-      const busPort = await freePort();
-      c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-port', String(busPort),
-        '--cluster-config-file',
-        path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir, '--cluster-node-timeout', String(nodeTimeout)]));
+    try {
+      for (let i = 0; i < n * (1 + replicas); i++) {
+        const port = await freePort();
+        // The bus port is chosen too: the default (port + 10000) may be taken by another process.
+        const busPort = await freePort();
+        c.nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-port', String(busPort),
+          '--cluster-config-file', path.join(c.dir, `nodes-${port}.conf`), '--dir', c.dir,
+          '--cluster-node-timeout', String(nodeTimeout)]));
+      }
+    } catch (e) {
+      await c.stop(); // no redis-server left behind when one of them cannot start
+      throw e;
     }
     const r = spawnSync('redis-cli', ['--cluster', 'create', ...c.nodes.map((s) => `127.0.0.1:${s.port}`),
       '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });

@@ -4,15 +4,17 @@
 // (one configured with v5 file keys, one with v6 environment variables and a base64 PEM);
 // mutual TLS works with a client certificate and fails cleanly without one; a wrong CA makes
 // the node report the engine down (health 503, API 100) with a log line naming the failed
-// certificate check, and it keeps running. Start-up errors name the key.
+// certificate check, and it keeps running. A TLS-only Sentinel (redis_sentinel_tls) and a
+// 3-master TLS Redis Cluster (tls-cluster) work; rediss:// uses the system CA store when
+// redis_tls is off. Start-up errors name the key.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test, startServer, spawnGyre, freePort, baseConfig, Server, userToken, uniq, once, collect, until } from './harness.mjs';
-import { RedisServer, SentinelServer } from './redis_server.mjs';
+import { test, startServer, spawnGyre, freePort, baseConfig, Server, userToken, uniq, once, collect, until, sleep } from './harness.mjs';
+import { RedisServer, SentinelServer, keySlot, freeClusterPort } from './redis_server.mjs';
 
 const NS = [{
   name: 'chat', presence: true, join_leave: true, history_size: 10, history_ttl: '300s',
@@ -181,6 +183,22 @@ test('a Redis certificate from another CA: /health 503, API 100, "certificate ve
   assert.equal((await node.health()).status, 503);
 });
 
+test('redis_tls_server_name is the name verified (and sent as SNI); insecure_skip_verify skips the check', { timeout: 30000 }, async (t, scope) => {
+  const ch = `chat:${uniq()}`;
+  // The server certificate names DNS:localhost and IP:127.0.0.1; the node connects to 127.0.0.1.
+  const named = await startServer(nodeOn(redis, { redis_tls_root_ca: file('ca.crt'), redis_tls_server_name: 'localhost' }));
+  scope.defer(() => named.stop());
+  assert.equal((await named.apiOk('publish', { channel: ch, data: { k: 1 } })).offset, 1);
+  const insecure = await startServer(nodeOn(redis, { redis_tls_root_ca: file('other-ca.crt'), redis_tls_insecure_skip_verify: true }));
+  scope.defer(() => insecure.stop());
+  assert.equal((await insecure.apiOk('publish', { channel: ch, data: { k: 2 } })).offset, 2);
+  const { server: wrong, health } = await startEngineDown(scope, nodeOn(redis, { redis_tls_root_ca: file('ca.crt'),
+    redis_tls_server_name: 'redis.example' }));
+  assert.equal(health.status, 503);
+  await until(() => new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${redis.port}: tls handshake: certificate verify failed: hostname mismatch`).test(wrong.output()),
+    5000, 'the name check in the log');
+});
+
 test('Sentinel over TLS: the master is discovered through a TLS-only Sentinel and reached over TLS', { timeout: 30000 }, async (t, scope) => {
   const tlsFiles = { cert: file('server.crt'), key: file('server.key'), ca: file('ca.crt'), authClients: 'no',
     client: { ca: pki.ca } };
@@ -199,6 +217,59 @@ test('Sentinel over TLS: the master is discovered through a TLS-only Sentinel an
   assert.equal(health.status, 503);
   assert.deepEqual((await plain.api('publish', { channel: ch, data: {} })).json, INTERNAL);
   await until(() => /redis shard 0: master \\?"tlsmaster\\?": sentinel: /.test(plain.output()), 5000, 'the sentinel failure logged');
+});
+
+test('Redis Cluster over TLS (tls-cluster): slot routing to every master through TLS connections', { timeout: 60000 }, async (t, scope) => {
+  const cdir = mkdtempSync(path.join(os.tmpdir(), 'gyre-tls-cluster-'));
+  const nodes = [];
+  scope.defer(async () => {
+    for (const n of nodes) await n.stop();
+    rmSync(cdir, { recursive: true, force: true });
+  });
+  const tlsFiles = { cert: file('server.crt'), key: file('server.key'), ca: file('ca.crt'), authClients: 'no',
+    client: { ca: pki.ca } };
+  for (let i = 0; i < 3; i++) {
+    const port = await freeClusterPort();
+    nodes.push(await RedisServer.start(port, ['--cluster-enabled', 'yes', '--cluster-config-file',
+      path.join(cdir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--tls-cluster', 'yes'], { tls: tlsFiles }));
+  }
+  const r = spawnSync('redis-cli', ['--tls', '--cacert', file('ca.crt'), '--cluster', 'create',
+    ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 0, `redis-cli --cluster create: ${r.stdout}\n${r.stderr}`);
+  await until(async () => {
+    for (const n of nodes) {
+      const c = await n.client();
+      const info = String(await c.call('CLUSTER', 'INFO'));
+      c.close();
+      if (!info.includes('cluster_state:ok')) return false;
+    }
+    return true;
+  }, 20000, 'cluster_state:ok');
+  const node = await startServer({ engine: 'redis', redis_cluster_address: [nodes.map((n) => `127.0.0.1:${n.port}`).join(',')],
+    redis_io_timeout: '1s', redis_connect_timeout: '500ms', api_key: 'k', token_hmac_secret_key: 'secret', namespaces: NS,
+    redis_tls: true, redis_tls_root_ca: file('ca.crt') });
+  scope.defer(() => node.stop());
+  // Two channels on each master (slots from CLUSTER SLOTS); every call goes through TLS.
+  const c0 = await nodes[0].client();
+  const ranges = await c0.call('CLUSTER', 'SLOTS');
+  c0.close();
+  const ownerOf = (slot) => Number(ranges.find(([start, end]) => slot >= start && slot <= end)[2][1]);
+  const perOwner = new Map(nodes.map((n) => [n.port, []]));
+  while ([...perOwner.values()].some((list) => list.length < 2)) {
+    const ch = `chat:${uniq()}`;
+    perOwner.get(ownerOf(keySlot(ch))).push(ch);
+  }
+  const channels = [...perOwner.values()].flat();
+  for (const ch of channels) {
+    assert.equal((await node.apiOk('publish', { channel: ch, data: { c: ch } })).offset, 1);
+    assert.deepEqual((await node.apiOk('history', { channel: ch, limit: -1 })).publications.map((p) => p.data), [{ c: ch }]);
+  }
+  for (const n of nodes) {
+    const c = await n.client();
+    const keys = (await c.call('KEYS', 'centrifugo.stream.{*')).map(String).sort();
+    c.close();
+    assert.deepEqual(keys, perOwner.get(n.port).map((ch) => `centrifugo.stream.{${ch}}`).sort());
+  }
 });
 
 test('rediss:// (v6 scheme): TLS with the system CA store when redis_tls is off', { timeout: 30000 }, async (t, scope) => {

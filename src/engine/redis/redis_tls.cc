@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace gyre::engine::redis {
 
@@ -90,15 +91,25 @@ class TlsStreamImpl final : public TlsStream,
     const std::string& name = s.server_name.empty() ? host : s.server_name;
     boost::system::error_code ec;
     asio::ip::make_address(name, ec);
+    const bool is_ip = !ec;
+    SSL* ssl = stream_.native_handle();
     // SNI carries host names only (RFC 6066), as Go's crypto/tls.
-    if (ec && !name.empty()) {
-      SSL_set_tlsext_host_name(stream_.native_handle(), name.c_str());
+    if (!is_ip && !name.empty()) {
+      SSL_set_tlsext_host_name(ssl, name.c_str());
     }
     if (s.insecure_skip_verify) {
       stream_.set_verify_mode(ssl::verify_none);
     } else {
+      // OpenSSL's own name check (IP SANs for an address, DNS names otherwise): a mismatch is
+      // reported as such ("hostname mismatch", "IP address mismatch") by the verify result.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+      } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+      }
       stream_.set_verify_mode(ssl::verify_peer);
-      stream_.set_verify_callback(ssl::host_name_verification(name));
     }
   }
 

@@ -522,11 +522,10 @@ TEST_F(LoaderTest, RedisEngineKeysLoadAndValidate) {
   EXPECT_EQ(r.config.redis_connect_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(r.config.redis_io_timeout, std::chrono::milliseconds(2000));
   EXPECT_TRUE(r.warnings.empty());
-  EXPECT_EQ(file_error("config.json",
-                       R"({"engine": "redis", "redis_address": "redis+cluster://h:1"})"),
-            "config: key \"redis_address\": \"redis+cluster://h:1\": scheme \"redis+cluster\" "
-            "(Centrifugo v6) is not supported yet; supported: redis://, rediss://, tcp://, "
-            "unix:// or host:port");
+  EXPECT_EQ(file_error("config.json", R"({"engine": "redis",
+                                          "redis_address": ["redis+cluster://h:1", "h:2"]})"),
+            "config: key \"redis_address\": redis+cluster:// addresses cannot be mixed with "
+            "other kinds");
   EXPECT_EQ(file_error("config.json", R"({"engine": "redis", "redis_address": "h:99999"})"),
             "config: key \"redis_address\": \"h:99999\": invalid port \"99999\"");
   // Several addresses are Redis shards; each one must parse.

@@ -185,6 +185,13 @@ struct Config {
   bool health_engine_check = true;
   bool prometheus = false;
   std::string prometheus_handler_prefix = "/metrics";
+  // Admin web UI and admin API (reference.md §8.5, docs/operations.md).
+  bool admin = false;
+  std::string admin_password;
+  std::string admin_secret;
+  bool admin_insecure = false;
+  std::string admin_handler_prefix;  // "" = the UI at "/"
+  bool admin_external = false;
 
   // --- server API
   std::string api_key;

@@ -8,17 +8,18 @@
 // there (docs/admin.png is made that way); the test itself writes only to os.tmpdir().
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  test, startServer, freePort, makeTempDir, waitHealthy, httpRequest, WebSocket, until,
+  test, startServer, freePort, makeTempDir, waitHealthy, httpRequest, WebSocket, until, userToken, once,
 } from './harness.mjs';
 
 const PASSWORD = 'admin-password';
 const SECRET = 'admin-secret';
 const ADMIN = {
   admin: true, admin_password: PASSWORD, admin_secret: SECRET, api_key: 'k', name: 'gyre-admin-node',
+  token_hmac_secret_key: 'secret',
   namespaces: [{ name: 'ns', history_size: 10, history_ttl: '300s', presence: true }],
   history_size: 10, history_ttl: '300s',
 };
@@ -264,7 +265,7 @@ test('admin tokens work across Gyre and Centrifugo v5.4.9 sharing admin_secret',
   }
 });
 
-test('admin page in headless Chromium: login, node, publish, live tail, wrong password', { timeout: 60000 }, async (t, scope) => {
+test('admin page in headless Chromium: login, node, publish, live tail, disconnect, wrong password', { timeout: 60000 }, async (t, scope) => {
   const chromium = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
   assert.ok(existsSync(chromium), `${chromium} missing: scripts/install-deps.sh installs Debian's chromium`);
   const { default: puppeteer } = await import('puppeteer-core');
@@ -316,9 +317,20 @@ test('admin page in headless Chromium: login, node, publish, live tail, wrong pa
   await page.waitForFunction(() => document.getElementById('result').textContent.includes('from the API'));
   await page.click('#refresh');
   await page.waitForFunction(() => document.querySelector('#channels li a')?.textContent === 'ns:chat');
-  assert.deepEqual(errors, []);
-
+  // The screenshot of docs/admin.png (written only when GYRE_ADMIN_SCREENSHOT asks).
   const shot = path.join(os.tmpdir(), `gyre-admin-${process.pid}.png`);
   await page.screenshot({ path: shot });
   if (process.env.GYRE_ADMIN_SCREENSHOT) copyFileSync(shot, process.env.GYRE_ADMIN_SCREENSHOT);
+  rmSync(shot, { force: true });
+  // Disconnect a user from the page: the SDK client sees the server API's disconnect (3503).
+  const victim = scope.sdk(s, { token: userToken('victim') });
+  const connectedP = once(victim, 'connected', 5000);
+  victim.connect();
+  await connectedP;
+  const gone = once(victim, 'disconnected', 5000);
+  await page.type('#user', 'victim');
+  await page.click('#disconnect');
+  assert.equal((await gone).code, 3503);
+  await page.waitForFunction(() => document.getElementById('result').textContent === '{}');
+  assert.deepEqual(errors, []);
 });

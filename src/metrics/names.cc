@@ -107,6 +107,15 @@ Catalog build() {
                 "Histogram of duration of proxy call.", {"protocol", "type"}, def);
   i.proxy_errors =
       counter("centrifugo_proxy_errors", "Proxy call error count.", {"protocol", "type"});
+  // Granular proxy mode: subscribe, publish, rpc and sub_refresh calls by proxy name (connect
+  // and refresh stay in centrifugo_proxy_*, as in Centrifugo). Labels sorted as Go prints them.
+  i.granular_proxy_duration_seconds = summary("centrifugo_granular_proxy_duration_seconds",
+                                              "Duration of granular proxy call.", {"name", "type"});
+  i.granular_proxy_duration_seconds_histogram =
+      histogram("centrifugo_granular_proxy_duration_seconds_histogram",
+                "Histogram of duration of granular proxy call.", {"name", "type"}, def);
+  i.granular_proxy_errors = counter("centrifugo_granular_proxy_errors",
+                                    "Granular proxy call error count.", {"name", "type"});
 
   i.process_cpu_seconds_total = counter("process_cpu_seconds_total",
                                         "Total user and system CPU time spent in seconds.");

@@ -28,6 +28,8 @@ struct Ids {
   // Centrifugo server API and proxies
   FamilyId api_command_duration_seconds, api_command_duration_seconds_histogram;
   FamilyId proxy_duration_seconds, proxy_duration_seconds_histogram, proxy_errors;
+  FamilyId granular_proxy_duration_seconds, granular_proxy_duration_seconds_histogram,
+      granular_proxy_errors;
   // process collector (client_golang's, Linux)
   FamilyId process_cpu_seconds_total, process_max_fds, process_open_fds,
       process_resident_memory_bytes, process_start_time_seconds, process_virtual_memory_bytes,

@@ -6,6 +6,8 @@
 # test runs `redis-server <conf> --sentinel`, which is all Debian's redis-sentinel package
 # runs, so that package is not needed. The openssl CLI makes the TLS test's throwaway CA and
 # certificates (tests/compat/tls.test.mjs).
+# chromium is the headless browser of the admin UI test (tests/compat/admin.test.mjs, driven by
+# puppeteer-core from npm, which downloads no browser of its own).
 # With --ci also the packages of .ci/run's sanitizer and fuzz stages.
 set -euo pipefail
 
@@ -15,7 +17,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libssl-dev libre2-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
   libhiredis-dev redis-server
-  openssl
+  openssl chromium
 )
 # --ci: what .ci/run needs beyond the build and tests: clang 16 and its runtimes (libFuzzer,
 # sanitizers) for scripts/fuzz; prlimit (util-linux) for the descriptor-exhaustion test.

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 #include <map>
+#include <chrono>
 #include <memory>
 #include <unordered_set>
 #include <utility>
@@ -590,11 +591,21 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
     }
   }
   node::Node* node = &node_;
-  node_.channel_counts([node, pattern = std::move(r.pattern), glob = std::move(glob),
+  // Centrifugo runs the channels API as a node survey (op "channels"), even on one node:
+  // node_action_count{action="survey"} and node_survey_duration_seconds{op="channels"}.
+  if (auto* m = node_.metrics()) {
+    m->inc(metrics::ids().node_action_count, {"survey"});
+  }
+  const auto started = std::chrono::steady_clock::now();
+  node_.channel_counts([node, started, pattern = std::move(r.pattern), glob = std::move(glob),
                         done = std::move(done)](std::map<std::string, uint64_t> local) mutable {
     // nullptr: a failed survey, error 100 as Centrifugo's.
-    auto finish = [glob = std::move(glob), done = std::move(done)](
+    auto finish = [node, started, glob = std::move(glob), done = std::move(done)](
                       const std::map<std::string, uint64_t>* counts) {
+      if (auto* m = node->metrics()) {
+        std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+        m->observe(metrics::ids().node_survey_duration_seconds, {"channels"}, d.count());
+      }
       if (counts == nullptr) {
         done(std::unexpected(api_errors::internal()));
         return;

@@ -451,6 +451,8 @@ void HttpApi::handle_batch(const Request& req, Done done) {
   }
 }
 
+void HttpApi::handle_admin(Request req, Done done) { handle_legacy(std::move(req), std::move(done)); }
+
 void HttpApi::handle_legacy(Request req, Done done) {
   if (req.body.empty()) {
     return reply_later(done, bad_request_text());

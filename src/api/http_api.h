@@ -25,12 +25,15 @@ struct Request {
   std::string x_api_key;       // X-API-Key header ("" if absent)
   std::string authorization;   // Authorization header
   std::string error_mode;      // X-Centrifugo-Error-Mode header
+  std::string content_type;    // Content-Type header (the admin login form)
+  std::string if_none_match;   // If-None-Match header (the admin UI's files)
 };
 
 struct Response {
   int status = 200;
   std::string content_type;  // "" = no Content-Type header
   std::string body;
+  std::string headers;  // extra header lines, each "Name: value\r\n"
 };
 
 class HttpApi {
@@ -43,6 +46,9 @@ class HttpApi {
   // its other routes first in that case. Anything else gets the router's 404.
   bool matches(const std::string& path) const;
   void handle(Request req, std::function<void(Response)> done);
+  // The legacy command stream without the API key check: for /admin/api, which checked the
+  // admin token (api::Admin). Same contract as handle().
+  void handle_admin(Request req, std::function<void(Response)> done);
 
   // The effective route prefix ("/api", or "/" when api_handler_prefix trims to empty).
   const std::string& prefix() const { return prefix_; }

@@ -230,6 +230,13 @@ struct Config {
   // Gyre: the ACME directory and the CA file trusted for it (a test CA such as pebble).
   std::string tls_autocert_directory_url = "https://acme-v02.api.letsencrypt.org/directory";
   std::string tls_autocert_directory_ca;
+  // Admin web UI and admin API (reference.md §8.5, docs/operations.md).
+  bool admin = false;
+  std::string admin_password;
+  std::string admin_secret;
+  bool admin_insecure = false;
+  std::string admin_handler_prefix;  // "" = the UI at "/"
+  bool admin_external = false;
 
   // --- server API
   std::string api_key;

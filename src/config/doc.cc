@@ -145,7 +145,7 @@ std::string render_reference_markdown() {
       "shape: with a v5-shaped configuration they are an error.\n\n"
       "An invalid value stops start-up with a message naming the key; an unknown key is a "
       "warning. Options of either version that Gyre does not implement yet (Redis/NATS "
-      "engines, GRPC and gRPC proxy options, admin, Prometheus, consumers, ...) are "
+      "engines, GRPC and gRPC proxy options, admin_web_path, consumers, ...) are "
       "recognised and reported as ignored; gRPC proxy endpoints, `engine`/`broker` values "
       "other than the supported ones, `tls_autocert: true`, "
       "`http_server.tls_autocert.enabled: true`, `broker.enabled: true` and "

@@ -121,6 +121,18 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"tls_autocert_directory_ca", "http_server.tls_autocert.directory_ca", T::kString,
      &Config::tls_autocert_directory_ca,
      "Gyre: PEM file of CAs trusted for the ACME directory's HTTPS; empty = system store."},
+    {"admin", "admin.enabled", T::kBool, &Config::admin,
+     "Serve the admin web UI and admin API (internal port); see docs/operations.md."},
+    {"admin_password", "admin.password", T::kString, &Config::admin_password,
+     "Password of the admin UI login (POST <prefix>/admin/auth)."},
+    {"admin_secret", "admin.secret", T::kString, &Config::admin_secret,
+     "Key that signs admin tokens; without it (or a password) logins are refused."},
+    {"admin_insecure", "admin.insecure", T::kBool, &Config::admin_insecure,
+     "Admin API and UI without login (protect the port by other means)."},
+    {"admin_handler_prefix", "admin.handler_prefix", T::kString, &Config::admin_handler_prefix,
+     "Path prefix of the admin UI and its endpoints; \"\" = at the root."},
+    {"admin_external", "admin.external", T::kBool, &Config::admin_external,
+     "Serve the admin UI and API on the external port."},
     // --- server API
     {"api_key", "http_api.key", T::kString, &Config::api_key, "Server API key (Authorization: apikey <key>)."},
     {"api_insecure", "http_api.insecure", T::kBool, &Config::api_insecure, "Server API without key checks."},
@@ -569,12 +581,6 @@ const KeySpec<ChannelOptions> kChannelKeys[] = {
 // not implement. Sorted for binary search. `tls`/`tls_autocert` are rejected when true:
 // serving plain HTTP to a client that expects TLS must not happen silently.
 constexpr UnsupportedKey kUnsupportedKeys[] = {
-    {"admin"},
-    {"admin_external"},
-    {"admin_handler_prefix"},
-    {"admin_insecure"},
-    {"admin_password"},
-    {"admin_secret"},
     {"admin_web_path"},
     {"admin_web_proxy_address"},
     {"consumers"},
@@ -652,7 +658,8 @@ constexpr UnsupportedKey kUnsupportedChannelOptions[] = {
 // switches whose silent loss would change what clients get (TLS, a separate broker or
 // presence manager) are errors when true.
 constexpr UnsupportedKey kUnsupportedV6[] = {
-    {"admin"},
+    {"admin.web_path"},
+    {"admin.web_proxy_address"},
     {"broker.enabled", UnsupportedPolicy::kRejectIfTrue},
     {"broker"},
     {"channel.proxy"},

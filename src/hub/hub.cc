@@ -43,10 +43,10 @@ size_t Hub::num_subscribers(const std::string& channel) const {
   return it == channels_.end() ? 0 : it->second.live;
 }
 
-void Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
+bool Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
   auto it = channels_.find(f->channel);
   if (it == channels_.end()) {
-    return;
+    return false;
   }
   // Entries are node-based: `e` stays valid while deliver() adds channels (rehash), and no
   // one erases it while `iterating` > 0.
@@ -60,7 +60,7 @@ void Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
     }
   }
   if (--e->iterating > 0) {
-    return;  // an outer broadcast of this channel is still iterating
+    return true;  // an outer broadcast of this channel is still iterating
   }
   if (e->has_holes) {
     std::erase(e->subs, nullptr);
@@ -69,6 +69,7 @@ void Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
   if (e->live == 0) {
     channels_.erase(f->channel);
   }
+  return true;
 }
 
 }  // namespace gyre::hub

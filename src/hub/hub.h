@@ -30,8 +30,8 @@ class Hub {
   // Delivers `f` to every subscriber of f->channel present when the call starts. Re-entrant:
   // a deliver() may add or remove subscribers and even broadcast again (engine work on this
   // shard runs inline); entries are compacted or erased only when the outermost broadcast
-  // of the channel ends.
-  void broadcast(const std::shared_ptr<const Fanout>& f);
+  // of the channel ends. Returns whether the channel had subscribers on this shard.
+  bool broadcast(const std::shared_ptr<const Fanout>& f);
 
   size_t num_channels() const { return channels_.size(); }
   size_t num_subscriptions() const { return num_subscriptions_; }

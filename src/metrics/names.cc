@@ -53,6 +53,14 @@ Catalog build() {
   i.node_pub_sub_lag_seconds =
       histogram("centrifugo_node_pub_sub_lag_seconds", "Pub sub lag in seconds", {},
                 {0.001, 0.005, 0.010, 0.025, 0.050, 0.100, 0.200, 0.500, 1.000, 2.000, 5.000, 10.000});
+  // One observation per publication per shard holding subscribers of its channel (centrifuge:
+  // one per publication per node with subscribers; its one hub is Gyre's shards together).
+  i.node_broadcast_duration_seconds =
+      histogram("centrifugo_node_broadcast_duration_seconds", "Broadcast duration in seconds", {},
+                {0.000001, 0.000005, 0.000010, 0.000050, 0.000100, 0.000250, 0.000500, 0.001,
+                 0.005, 0.010, 0.025, 0.050, 0.100, 0.250, 0.500, 1.0, 2.5, 5.0, 10.0});
+  i.node_survey_duration_seconds =
+      summary("centrifugo_node_survey_duration_seconds", "Survey duration summary.", {"op"});
   i.client_num_reply_errors = counter("centrifugo_client_num_reply_errors",
                                       "Number of errors in replies sent to clients.",
                                       {"code", "method"});
@@ -99,6 +107,15 @@ Catalog build() {
                 "Histogram of duration of proxy call.", {"protocol", "type"}, def);
   i.proxy_errors =
       counter("centrifugo_proxy_errors", "Proxy call error count.", {"protocol", "type"});
+  // Granular proxy mode: subscribe, publish, rpc and sub_refresh calls by proxy name (connect
+  // and refresh stay in centrifugo_proxy_*, as in Centrifugo). Labels sorted as Go prints them.
+  i.granular_proxy_duration_seconds = summary("centrifugo_granular_proxy_duration_seconds",
+                                              "Duration of granular proxy call.", {"name", "type"});
+  i.granular_proxy_duration_seconds_histogram =
+      histogram("centrifugo_granular_proxy_duration_seconds_histogram",
+                "Histogram of duration of granular proxy call.", {"name", "type"}, def);
+  i.granular_proxy_errors = counter("centrifugo_granular_proxy_errors",
+                                    "Granular proxy call error count.", {"name", "type"});
 
   i.process_cpu_seconds_total = counter("process_cpu_seconds_total",
                                         "Total user and system CPU time spent in seconds.");
@@ -112,6 +129,15 @@ Catalog build() {
       gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
   i.process_virtual_memory_max_bytes = gauge("process_virtual_memory_max_bytes",
                                              "Maximum amount of virtual memory available in bytes.");
+
+  // client_golang reads /proc/<pid>/net/netstat (IpExt InOctets/OutOctets): the network
+  // namespace's IP traffic, which is the process's own only in a container of its own.
+  i.process_network_receive_bytes_total =
+      counter("process_network_receive_bytes_total",
+              "Number of bytes received by the process over the network.");
+  i.process_network_transmit_bytes_total =
+      counter("process_network_transmit_bytes_total",
+              "Number of bytes sent by the process over the network.");
 
   i.gyre_shards = gauge("gyre_shards", "Number of shards (event-loop threads).");
   i.gyre_shard_loop_turns_total =
@@ -155,6 +181,7 @@ void precreate(ShardMetrics& m) {
   }
   m.at(i.node_client_connection_limit);
   m.at(i.node_pub_sub_lag_seconds);
+  m.at(i.node_broadcast_duration_seconds);
 }
 const Ids& ids() { return catalog().ids; }
 

@@ -17,6 +17,7 @@ struct Ids {
   FamilyId node_num_clients, node_num_users, node_num_subscriptions, node_num_channels,
       node_num_nodes, node_build;
   FamilyId node_client_connection_limit, node_pub_sub_lag_seconds;
+  FamilyId node_broadcast_duration_seconds, node_survey_duration_seconds;
   // centrifuge client
   FamilyId client_num_reply_errors, client_num_server_unsubscribes,
       client_num_server_disconnects, client_command_duration_seconds, client_recover,
@@ -27,10 +28,13 @@ struct Ids {
   // Centrifugo server API and proxies
   FamilyId api_command_duration_seconds, api_command_duration_seconds_histogram;
   FamilyId proxy_duration_seconds, proxy_duration_seconds_histogram, proxy_errors;
+  FamilyId granular_proxy_duration_seconds, granular_proxy_duration_seconds_histogram,
+      granular_proxy_errors;
   // process collector (client_golang's, Linux)
   FamilyId process_cpu_seconds_total, process_max_fds, process_open_fds,
       process_resident_memory_bytes, process_start_time_seconds, process_virtual_memory_bytes,
-      process_virtual_memory_max_bytes;
+      process_virtual_memory_max_bytes, process_network_receive_bytes_total,
+      process_network_transmit_bytes_total;
   // Gyre
   FamilyId gyre_shards, gyre_shard_loop_turns_total, gyre_shard_handlers_total,
       gyre_shard_flushes_total;
@@ -42,7 +46,7 @@ const Ids& ids();
 // Creates at zero the series client_golang shows before any event, as centrifuge does with
 // its pre-resolved label values: node message types and actions, recover yes/no, the
 // websocket/sse/http_stream connect counts, command duration summaries per method, the
-// connection limit counter and the pub/sub lag histogram.
+// connection limit counter and the pub/sub lag and broadcast duration histograms.
 void precreate(ShardMetrics& m);
 
 // Pre-created label values (precreate()): node message types, node actions, client command

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -43,6 +44,37 @@ double boot_time() {
     }
   }
   return -1;
+}
+
+// IpExt InOctets and OutOctets of /proc/self/net/netstat: a line of names, then a line of
+// values, both starting "IpExt:". False when the file or the fields are missing.
+bool ip_octets(double& in_octets, double& out_octets) {
+  std::ifstream in("/proc/self/net/netstat");
+  std::string names;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("IpExt:", 0) != 0) {
+      continue;
+    }
+    if (names.empty()) {
+      names = line;
+      continue;
+    }
+    std::istringstream n(names.substr(6));
+    std::istringstream v(line.substr(6));
+    bool have_in = false;
+    bool have_out = false;
+    for (std::string name, value; n >> name && v >> value;) {
+      if (name == "InOctets") {
+        in_octets = std::strtod(value.c_str(), nullptr);
+        have_in = true;
+      } else if (name == "OutOctets") {
+        out_octets = std::strtod(value.c_str(), nullptr);
+        have_out = true;
+      }
+    }
+    return have_in && have_out;
+  }
+  return false;
 }
 
 double rlimit_value(int resource) {
@@ -87,6 +119,10 @@ void collect_process(const Registry& registry, Snapshot& out) {
   }
   if (double v = rlimit_value(RLIMIT_AS); v >= 0) {
     out.at(registry, id.process_virtual_memory_max_bytes, {}).value = v;
+  }
+  if (double rx = 0, tx = 0; ip_octets(rx, tx)) {
+    out.at(registry, id.process_network_receive_bytes_total, {}).value = rx;
+    out.at(registry, id.process_network_transmit_bytes_total, {}).value = tx;
   }
 }
 

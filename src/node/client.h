@@ -71,6 +71,11 @@ struct ConnectionRequest {
   // Headers named in proxy_http_headers (names lower-cased), forwarded to every proxy call
   // of the connection (server-api.md §4.2).
   proxy::Headers headers;
+  // Gyre's admin live tail (docs/operations.md): set only by the admin listener for a
+  // WebSocket it authorised with the admin token. The connection needs no token, is
+  // anonymous, and is subscribed server-side to this one channel (namespace permissions and
+  // the connect proxy do not apply: the admin may read any channel through /admin/api too).
+  std::string admin_channel;
 };
 
 class Client : public std::enable_shared_from_this<Client> {

@@ -34,7 +34,7 @@ void Client::handle_connect(Command& cmd) {
       return;
     }
     claims = std::move(**verified);
-  } else if (auto p = proxy::connect_proxy(cfg)) {
+  } else if (auto p = proxy::connect_proxy(cfg); p && request_.admin_channel.empty()) {
     // A token always wins; without one the connect proxy decides (server-api.md §4.4).
     connect_via_proxy(cmd, *p);
     return;
@@ -46,7 +46,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
                               const auth::ConnectClaims* claims, bool proxied,
                               std::string reply_data) {
   const config::Config& cfg = *cfg_;
-  auto planned = policy::plan_connect(cfg, req, claims, request_.user_id_header, proxied);
+  auto planned = policy::plan_connect(cfg, req, claims, request_.user_id_header, proxied,
+                                      request_.admin_channel);
   if (!planned) {
     if (planned.error().close_only) {
       close_with(std::get<Disconnect>(planned.error().failure));

@@ -83,7 +83,8 @@ std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cf
                                                         const protocol::ConnectRequest& req,
                                                         const auth::ConnectClaims* claims,
                                                         std::string_view user_id_header,
-                                                        bool proxied) {
+                                                        bool proxied,
+                                                        std::string_view admin_channel) {
   auto refuse = [](Failure f) { return std::unexpected(ConnectRefusal{std::move(f), false}); };
   ConnectPlan plan;
   bool credentials = false;
@@ -124,6 +125,16 @@ std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cf
     }
     credentials = true;
     may_request_subs = true;
+  } else if (!admin_channel.empty()) {
+    // The admin live tail (ConnectionRequest::admin_channel): anonymous, one server-side
+    // subscription, nothing requested by the client.
+    std::string ch(admin_channel);
+    channel::Resolved r;
+    if (!channel::resolve(cfg, ch, r)) {
+      return refuse(errors::unknown_channel());
+    }
+    add_server_sub(ch, *r.options, nullptr);
+    credentials = true;
   } else if (cfg.allow_anonymous_connect_without_token || cfg.client_insecure) {
     credentials = true;
     may_request_subs = true;

@@ -95,13 +95,16 @@ struct ConnectRefusal {
 // null when the request has none. `user_id_header`: value of client_user_id_http_header.
 // `proxied`: the claims come from the connect proxy, where an empty user is accepted
 // whatever disallow_anonymous_connection_tokens says (that option is about tokens).
+// `admin_channel`: the admin live tail's channel (ConnectionRequest::admin_channel); without
+// a token such a connect is anonymous with that one server-side subscription.
 // Checks the channel limit; the user connection limit and expiry are checked by the caller
 // (they need node state and come after it, in Centrifugo's order).
 std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cfg,
                                                         const protocol::ConnectRequest& req,
                                                         const auth::ConnectClaims* claims,
                                                         std::string_view user_id_header,
-                                                        bool proxied = false);
+                                                        bool proxied = false,
+                                                        std::string_view admin_channel = {});
 
 // --- subscribe (server-api.md §5.4)
 

@@ -67,18 +67,32 @@ void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, s
   // The held config keeps `p` (and the proxy `done` may consult) alive over a reload.
   node_.http_post(std::move(req),
                   [self = shared_from_this(), this, type, started, held_cfg = cfg_,
+                   granular = cfg_->granular_proxy_mode && type != "connect" &&
+                              type != "refresh",
+                   name = p.name.empty() ? std::string("__default__") : p.name,
                    done = std::move(done)](
                       proxy::HttpResponse r) {
                     // centrifugo_proxy_*{protocol="http",type}: every call, even when the
                     // client left meanwhile; a transport failure or a non-200 is an error.
+                    // In granular mode subscribe/publish/rpc/sub_refresh calls go to
+                    // centrifugo_granular_proxy_*{name,type} instead.
                     if (auto* m = node_.metrics()) {
                       const auto& mid = metrics::ids();
                       std::chrono::duration<double> d = clock().now() - started;
-                      m->observe(mid.proxy_duration_seconds, {"http", type}, d.count());
-                      m->observe(mid.proxy_duration_seconds_histogram, {"http", type},
-                                 d.count());
-                      if (r.status != 200) {
-                        m->inc(mid.proxy_errors, {"http", type});
+                      if (granular) {
+                        m->observe(mid.granular_proxy_duration_seconds, {name, type}, d.count());
+                        m->observe(mid.granular_proxy_duration_seconds_histogram, {name, type},
+                                   d.count());
+                        if (r.status != 200) {
+                          m->inc(mid.granular_proxy_errors, {name, type});
+                        }
+                      } else {
+                        m->observe(mid.proxy_duration_seconds, {"http", type}, d.count());
+                        m->observe(mid.proxy_duration_seconds_histogram, {"http", type},
+                                   d.count());
+                        if (r.status != 200) {
+                          m->inc(mid.proxy_errors, {"http", type});
+                        }
                       }
                     }
                     if (closed_) {

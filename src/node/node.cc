@@ -301,7 +301,19 @@ void Node::unindex_user(Client* c) {
 
 void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
   // Other shards get a post each; the home shard (the caller) broadcasts inline, last.
-  state_.invoke_on_all([f = std::move(f)](NodeShard& st) { st.hub.broadcast(f); });
+  state_.invoke_on_all([f = std::move(f)](NodeShard& st) {
+    if (f->kind != hub::Fanout::Kind::kPublication) {
+      st.hub.broadcast(f);
+      return;
+    }
+    // centrifugo_node_broadcast_duration_seconds: a publication's delivery to this shard's
+    // subscribers (centrifuge observes its hub's, only when the node has subscribers).
+    const auto started = std::chrono::steady_clock::now();
+    if (st.hub.broadcast(f)) {
+      std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+      st.metrics.observe(metrics::ids().node_broadcast_duration_seconds, {}, d.count());
+    }
+  });
 }
 
 void Node::handle_publication(const std::string& channel,

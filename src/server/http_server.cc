@@ -173,9 +173,14 @@ struct HttpShard {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(transport::ByteStream stream, node::Node& node, api::HttpApi& api, Routes routes,
-              HttpShard& shard)
-      : socket_(std::move(stream)), node_(node), api_(api), routes_(routes), shard_(shard) {
+  HttpSession(transport::ByteStream stream, node::Node& node, api::HttpApi& api,
+              const api::Admin* admin, Routes routes, HttpShard& shard)
+      : socket_(std::move(stream)),
+        node_(node),
+        api_(api),
+        admin_(routes.admin ? admin : nullptr),
+        routes_(routes),
+        shard_(shard) {
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
     error_code ec;
     socket_.socket().set_option(tcp::no_delay(true), ec);
@@ -232,10 +237,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const auto& cfg = *node_.config();
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    const uint64_t body_limit =
-        routes_.api && !cfg.api_disable && api_.matches(std::string(path))
-            ? static_cast<uint64_t>(cfg.api_max_request_body_size)
-            : transport_body_limit(cfg);
+    const bool api_body =
+        (routes_.api && !cfg.api_disable && api_.matches(std::string(path))) ||
+        (admin_ != nullptr && admin_->route(path) == api::Admin::Route::kApi);
+    const uint64_t body_limit = api_body ? static_cast<uint64_t>(cfg.api_max_request_body_size)
+                                         : transport_body_limit(cfg);
     // Beast checks a Content-Length against the limit only when the header completes (done
     // above with the largest bound), and chunked bodies chunk by chunk against what is left.
     parser_->body_limit(body_limit);
@@ -335,8 +341,46 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       });
       return;
     }
+    if (admin_ != nullptr) {
+      if (auto route = admin_->route(path); route != api::Admin::Route::kNone) {
+        route_admin(route, path, query);
+        return;
+      }
+    }
     respond_simple(http::status::not_found, "404 page not found\n", req.keep_alive(),
                    "text/plain; charset=utf-8");
+  }
+
+  // The admin UI and endpoints (api/admin.h); the live tail WebSocket is upgraded here.
+  void route_admin(api::Admin::Route route, const std::string& path, const std::string& query) {
+    auto& req = parser_->get();
+    if (route == api::Admin::Route::kTail) {
+      if (!admin_->authorized(req[http::field::authorization], query)) {
+        respond_simple(http::status::unauthorized, "", false);
+        return;
+      }
+      std::string channel = transport::http::query_param(query, "channel").value_or("");
+      if (channel.empty()) {
+        respond_simple(http::status::bad_request, "Bad Request\n", false,
+                       "text/plain; charset=utf-8");
+        return;
+      }
+      upgrade_websocket(query, false, std::move(channel));
+      return;
+    }
+    api::Request ar;
+    ar.method = std::string(req.method_string());
+    ar.path = path;
+    ar.query = query;
+    ar.body = std::move(req.body());
+    ar.authorization = std::string(req[http::field::authorization]);
+    ar.content_type = std::string(req[http::field::content_type]);
+    ar.if_none_match = std::string(req[http::field::if_none_match]);
+    admin_->handle(route, std::move(ar),
+                   [self = shared_from_this(), keep_alive = req.keep_alive()](api::Response r) {
+                     self->respond(r.status, std::move(r.content_type), std::move(r.body),
+                                   keep_alive, r.headers);
+                   });
   }
 
   // The HTTP-based client transports (client-protocol.md §8.2, §8.3). Returns false when
@@ -549,7 +593,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     respond(204, "", "", keep_alive, extra);
   }
 
-  void upgrade_websocket(const std::string& query, bool uni) {
+  // `admin_channel`: the admin live tail's channel (node::ConnectionRequest::admin_channel).
+  void upgrade_websocket(const std::string& query, bool uni, std::string admin_channel = {}) {
     auto& req = parser_->get();
     const auto& cfg = *node_.config();
     transport::UpgradeRequest ur;
@@ -599,6 +644,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
     }
     capture_proxy_headers(cfg, req, cr);
+    cr.admin_channel = std::move(admin_channel);
     auto response = std::make_shared<std::string>(std::move(negotiated->response));
     g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(
@@ -660,6 +706,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<RequestParser> parser_;
   node::Node& node_;
   api::HttpApi& api_;
+  const api::Admin* admin_;  // null unless this listener serves the admin UI
   Routes routes_;
   HttpShard& shard_;  // this shard's deadline wheel and origin globs
 };
@@ -682,6 +729,7 @@ HttpServer::HttpServer(ShardSet& shards, node::Node& node, api::HttpApi& api)
     : shards_(shards),
       node_(node),
       api_(api),
+      admin_(node.config()->admin ? std::make_unique<api::Admin>(node, api) : nullptr),
       shard_state_(shards,
                    [&shards](unsigned i) { return std::make_unique<HttpShard>(shards.at(i)); }) {
   // Sessions are destroyed (shards.discard_pending()) before the server: the wheels outlive them.
@@ -771,7 +819,7 @@ void HttpServer::accept(Listener* l) {
         }
       }
       std::make_shared<HttpSession>(transport::ByteStream(std::move(*s), std::move(conn)), node_,
-                                    api_, routes, st)
+                                    api_, admin_.get(), routes, st)
           ->start();
     });
     accept(l);

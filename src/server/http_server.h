@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/admin.h"
 #include "api/http_api.h"
 #include "core/shard.h"
 #include "core/sharded.h"
@@ -24,6 +25,7 @@ struct Routes {
   bool transports = false;
   bool api = false;
   bool health = false;  // the internal endpoints: health and Prometheus metrics
+  bool admin = false;   // the admin web UI and its endpoints (api/admin.h)
 };
 
 struct HttpShard;  // one shard's deadline wheel and origin globs (http_server.cc)
@@ -52,6 +54,7 @@ class HttpServer {
   ShardSet& shards_;
   node::Node& node_;
   api::HttpApi& api_;
+  std::unique_ptr<api::Admin> admin_;  // null unless `admin` is on
   std::vector<std::unique_ptr<Listener>> listeners_;
   Sharded<HttpShard> shard_state_;  // each shard's deadline wheel and origin globs
   std::atomic<unsigned> next_shard_{0};

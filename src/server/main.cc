@@ -418,11 +418,13 @@ int run_server(const gyre::config::LoadResult& loaded,
     spdlog::warn("{}", w);
   }
   try {
-    gyre::server::Routes external{true, !split || cfg->api_external, !split};
+    gyre::server::Routes external{true, !split || cfg->api_external, !split,
+                                  cfg->admin && (!split || cfg->admin_external)};
     http.listen(cfg->address, cfg->port, external, listener_tls->external);
     if (split) {
       std::string addr = cfg->internal_address.empty() ? cfg->address : cfg->internal_address;
-      http.listen(addr, cfg->internal_port, gyre::server::Routes{false, true, true},
+      http.listen(addr, cfg->internal_port,
+                  gyre::server::Routes{false, true, true, cfg->admin && !cfg->admin_external},
                   listener_tls->internal);
     }
   } catch (const std::exception& e) {
@@ -438,6 +440,12 @@ int run_server(const gyre::config::LoadResult& loaded,
                                               .num("gomaxprocs", threads)
                                               .str("node", node->id())
                                               .str("name", node->name())));
+  if (cfg->admin && cfg->admin_insecure) {
+    spdlog::warn("INSECURE admin mode enabled, make sure you understand risks");
+  } else if (cfg->admin && (cfg->admin_password.empty() || cfg->admin_secret.empty())) {
+    // Centrifugo starts too and refuses every login; Gyre says so at once.
+    spdlog::warn("admin is enabled without admin_password and admin_secret: logins will be refused");
+  }
   if (cfg->engine == "redis") {
     const bool cluster = !cfg->redis_cluster_address.empty();
     const bool sentinel = !cluster && !cfg->redis_sentinel_address.empty();

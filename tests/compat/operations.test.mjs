@@ -83,6 +83,8 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
   const c = await connected(scope, srv, 'carol');
   const [, ctx] = await subscribed(c, 'ns:room', { since: { offset: 1, epoch: last.epoch } });
   assert.equal(ctx.recovered, true);
+  // Centrifugo answers `channels` with a node survey (op "channels"), even on one node.
+  assert.deepEqual(await srv.apiOk('channels', {}), { channels: { 'ns:room': { num_clients: 3 } } });
 
   const { series, meta } = await scrape(srv);
   const expect = {
@@ -121,6 +123,8 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
     'centrifugo_node_client_connection_limit': '0',
     'centrifugo_node_pub_sub_lag_seconds_count': '3',
     'centrifugo_node_pub_sub_lag_seconds_bucket{le="+Inf"}': '3',
+    'centrifugo_node_action_count{action="survey"}': '1',
+    'centrifugo_node_survey_duration_seconds_count{op="channels"}': '1',
     'gyre_shards': '2',
   };
   for (const [k, v] of Object.entries(expect)) assert.equal(series.get(k), v, k);
@@ -131,6 +135,9 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
   assert.match(series.get('centrifugo_client_command_duration_seconds{method="connect",quantile="0.99"}'), /^[0-9.e+-]+$/);
   const buckets = [...series.entries()].filter(([k]) => k.startsWith('centrifugo_api_command_duration_seconds_histogram_bucket{method="publish"'));
   assert.equal(buckets.length, 12);
+  const broadcast = [...series.keys()].filter((k) => k.startsWith('centrifugo_node_broadcast_duration_seconds_bucket'));
+  assert.equal(broadcast.length, 20);
+  assert.equal(broadcast[0], 'centrifugo_node_broadcast_duration_seconds_bucket{le="1e-06"}');
   for (let i = 1; i < buckets.length; i++) assert.ok(Number(buckets[i][1]) >= Number(buckets[i - 1][1]));
   // Process collector and Gyre's shard loop counters.
   for (const name of ['process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_open_fds',
@@ -138,6 +145,12 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
     assert.ok(Number(series.get(name)) > 0, `${name} = ${series.get(name)}`);
   }
   assert.ok(Number(series.get('process_cpu_seconds_total')) >= 0);  // may still be 0 (10 ms ticks)
+  // IP traffic of the network namespace (client_golang reads /proc/<pid>/net/netstat): this
+  // test's own loopback requests are in it.
+  for (const name of ['process_network_receive_bytes_total', 'process_network_transmit_bytes_total']) {
+    assert.ok(Number(series.get(name)) > 0, `${name} = ${series.get(name)}`);
+    assert.equal(meta.get(`TYPE ${name}`), `# TYPE ${name} counter`);
+  }
   assert.ok(Number(series.get('gyre_shard_loop_turns_total{shard="0"}')) > 0);
   assert.ok(Number(series.get('gyre_shard_handlers_total{shard="1"}')) > 0);
   assert.equal(meta.get('HELP centrifugo_node_num_clients'), '# HELP centrifugo_node_num_clients Number of clients connected.');
@@ -154,6 +167,24 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
       && m.get('centrifugo_node_num_clients') === '2'
       && m.get('centrifugo_node_action_count{action="remove_subscription"}') === '2';
   }, 5000, 'server unsubscribe and disconnect counted');
+});
+
+test('metrics: broadcast duration observed per publication delivered to subscribers (one shard)', async (t, scope) => {
+  // With one shard a publication is observed once, as on Centrifugo's one hub; with more,
+  // once per shard holding subscribers of the channel.
+  const srv = await server(scope, { ...CONFIG, gomaxprocs: 1 });
+  const a = await connected(scope, srv, 'alice');
+  const [sub] = await subscribed(a, 'ns:b');
+  const got = [];
+  sub.on('publication', (ctx) => got.push(ctx.data));
+  await srv.apiOk('publish', { channel: 'ns:b', data: { i: 1 } });
+  await srv.apiOk('publish', { channel: 'ns:b', data: { i: 2 } });
+  await srv.apiOk('publish', { channel: 'ns:nobody', data: { i: 3 } });  // no subscriber: not observed
+  await until(() => got.length === 2, 5000, 'two publications');
+  const { series } = await scrape(srv);
+  assert.equal(series.get('centrifugo_node_broadcast_duration_seconds_count'), '2');
+  assert.equal(series.get('centrifugo_node_broadcast_duration_seconds_bucket{le="+Inf"}'), '2');
+  assert.equal(series.get('centrifugo_node_messages_received_count{type="publication"}'), '3');
 });
 
 test('metrics: ping/pong round trips observed per transport', async (t, scope) => {
@@ -223,6 +254,7 @@ test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared f
     for (const s of [cf, gy]) {
       await s.apiOk('publish', { channel: 'x', data: {} });
       await s.apiOk('info', {});
+      await s.apiOk('channels', {});
       const c = await connected(scope, s, 'u');
       await assert.rejects(c.rpc('m', {}), (e) => e.code === 104 || e.code === 108);
       c.disconnect();
@@ -238,6 +270,10 @@ test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared f
       shared++;
     }
     assert.ok(shared > 40, `shared HELP/TYPE lines: ${shared}`);
+    for (const name of ['centrifugo_node_broadcast_duration_seconds', 'centrifugo_node_survey_duration_seconds',
+      'process_network_receive_bytes_total', 'process_network_transmit_bytes_total']) {
+      assert.ok(have.meta.has(`HELP ${name}`), `Gyre has no HELP ${name}`);
+    }
     for (const k of [
       'centrifugo_node_messages_sent_count{type="publication"}',
       'centrifugo_node_messages_received_count{type="publication"}',
@@ -247,6 +283,9 @@ test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared f
       'centrifugo_client_command_duration_seconds_count{method="connect"}',
       'centrifugo_node_action_count{action="add_client"}',
       'centrifugo_node_action_count{action="remove_client"}',
+      'centrifugo_node_action_count{action="survey"}',
+      'centrifugo_node_broadcast_duration_seconds_count',
+      'centrifugo_node_survey_duration_seconds_count{op="channels"}',
     ]) {
       assert.equal(have.series.get(k), want.series.get(k), k);
     }

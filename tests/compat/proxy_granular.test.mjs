@@ -36,6 +36,7 @@ test('granular mode: two backends chosen by *_proxy_name, per-proxy options and 
   const [a, b] = await backends(scope, 2);
   const s = await startServer({
     granular_proxy_mode: true,
+    prometheus: true,
     proxies: [
       { name: 'alpha', endpoint: `${a.url}/alpha`, timeout: '1s', http_headers: ['X-A'], static_http_headers: { 'X-Static': 'from-alpha' } },
       { name: 'beta', endpoint: `${b.url}/beta`, http_headers: ['x-b'], binary_encoding: true, include_connection_meta: true },
@@ -102,6 +103,29 @@ test('granular mode: two backends chosen by *_proxy_name, per-proxy options and 
   // A proxy flag without a proxy name in granular mode: 108, no backend is called.
   assert.deepEqual((await c.call('subscribe', { channel: 'flag:x' })).error, { code: 108, message: 'not available' });
   assert.deepEqual([...paths(a), ...paths(b)], []);
+
+  // Metrics as Centrifugo v5.4.9: connect stays in centrifugo_proxy_*, the granular calls go
+  // to centrifugo_granular_proxy_*{name,type}.
+  const text = await (await fetch(`${s.base}/metrics`)).text();
+  const series = new Map(text.split('\n').filter((l) => l && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]));
+  const want = {
+    'centrifugo_proxy_duration_seconds_count{protocol="http",type="connect"}': '1',
+    'centrifugo_proxy_duration_seconds_count{protocol="http",type="rpc"}': undefined,
+    'centrifugo_granular_proxy_duration_seconds_count{name="alpha",type="rpc"}': '1',
+    'centrifugo_granular_proxy_duration_seconds_count{name="beta",type="rpc"}': '1',
+    'centrifugo_granular_proxy_duration_seconds_count{name="alpha",type="subscribe"}': '1',
+    'centrifugo_granular_proxy_duration_seconds_count{name="beta",type="publish"}': '1',
+    'centrifugo_granular_proxy_duration_seconds_histogram_count{name="beta",type="publish"}': '1',
+    'centrifugo_granular_proxy_errors{name="alpha",type="rpc"}': undefined,
+  };
+  for (const [k, v] of Object.entries(want)) assert.equal(series.get(k), v, k);
+  for (const line of [
+    '# HELP centrifugo_granular_proxy_duration_seconds Duration of granular proxy call.',
+    '# TYPE centrifugo_granular_proxy_duration_seconds summary',
+    '# HELP centrifugo_granular_proxy_duration_seconds_histogram Histogram of duration of granular proxy call.',
+    '# TYPE centrifugo_granular_proxy_duration_seconds_histogram histogram',
+  ]) assert.ok(text.includes(line + '\n'), line);
 });
 
 test('granular mode without any rpc_proxy_name: every RPC gets 108', async (t, scope) => {

@@ -394,9 +394,8 @@ TEST_F(V6ConfigTest, DottedFlagsAreV6OptionPaths) {
   LoadResult r = load(input);
   EXPECT_EQ(r.config.port, "9300");
   EXPECT_TRUE(r.config.client_insecure);
-  EXPECT_EQ(r.warnings, std::vector<std::string>{
-                            "key \"admin.enabled\" is not supported by this version of Gyre and "
-                            "is ignored (from flag --admin.enabled)"});
+  EXPECT_TRUE(r.config.admin);
+  EXPECT_EQ(r.warnings, std::vector<std::string>{});
   input.flags = {{"broker.enabled", "true"}};
   EXPECT_EQ(error_of(input),
             "config: key \"broker.enabled\": true is not supported yet; supported: false (from "
@@ -410,7 +409,7 @@ TEST_F(V6ConfigTest, DottedFlagsAreV6OptionPaths) {
 
 TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {
   LoadResult r = load_file("c.json", R"({
-    "admin": {"enabled": true, "password": "p"},
+    "admin": {"enabled": true, "password": "p", "web_path": "/srv/ui"},
     "swagger": {"enabled": true},
     "channel": {"without_namespace": {"allow_tags_filter": true},
                 "namespaces": [{"name": "ns", "subscription_type": "map"}]},
@@ -418,8 +417,7 @@ TEST_F(V6ConfigTest, UnsupportedV6OptionsWarnWithTheirPath) {
   })");
   EXPECT_EQ(r.warnings,
             (std::vector<std::string>{
-                "key \"admin.enabled\" is not supported by this version of Gyre and is ignored",
-                "key \"admin.password\" is not supported by this version of Gyre and is ignored",
+                "key \"admin.web_path\" is not supported by this version of Gyre and is ignored",
                 "key \"swagger.enabled\" is not supported by this version of Gyre and is ignored",
                 "key \"channel.without_namespace.allow_tags_filter\" is not supported by this "
                 "version of Gyre and is ignored",
@@ -534,6 +532,9 @@ TEST_F(V6ConfigTest, WorkedExamplesLoadToTheSameEffectiveConfiguration) {
   EXPECT_EQ(d.shape, Shape::kV6);
   EXPECT_EQ(a.config.engine, "redis");
   EXPECT_EQ(a.config.token.hmac_secret_key, "my-secret");
+  EXPECT_TRUE(a.config.admin);
+  EXPECT_EQ(a.config.admin_password, "admin-password");
+  EXPECT_EQ(a.config.admin_secret, "admin-secret");
   ASSERT_EQ(a.config.namespaces.size(), 1u);
   EXPECT_EQ(a.config.namespaces[0].options.history_ttl, milliseconds(600000));
   const std::string expected = dump(a.config);
@@ -641,13 +642,10 @@ TEST_F(V6ConfigTest, GeneratedV6ConfigLoadsBackAsV6) {
     EXPECT_EQ(r.shape, Shape::kV6);
     EXPECT_EQ(r.config.token.hmac_secret_key.size(), 36u);
     EXPECT_EQ(r.config.api_key.size(), 36u);
-    EXPECT_EQ(r.warnings,
-              (std::vector<std::string>{
-                  "key \"admin.enabled\" is not supported by this version of Gyre and is ignored",
-                  "key \"admin.password\" is not supported by this version of Gyre and is "
-                  "ignored",
-                  "key \"admin.secret\" is not supported by this version of Gyre and is ignored",
-              }));
+    EXPECT_EQ(r.warnings, std::vector<std::string>{});
+    EXPECT_FALSE(r.config.admin);
+    EXPECT_EQ(r.config.admin_password.size(), 36u);
+    EXPECT_EQ(r.config.admin_secret.size(), 36u);
   }
 }
 

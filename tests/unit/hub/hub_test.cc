@@ -92,8 +92,13 @@ TEST_F(HubTest, BroadcastReachesEverySubscriberOfTheChannelOnly) {
 }
 
 TEST_F(HubTest, BroadcastToChannelWithoutSubscribersDoesNothing) {
-  hub.broadcast(fanout("none"));
+  EXPECT_FALSE(hub.broadcast(fanout("none")));  // false: no subscribers on this shard
   EXPECT_EQ(hub.num_channels(), 0u);
+  FakeSubscriber a("a");
+  hub.add("some", &a);
+  EXPECT_TRUE(hub.broadcast(fanout("some")));
+  hub.remove("some", &a);
+  EXPECT_FALSE(hub.broadcast(fanout("some")));
 }
 
 TEST_F(HubTest, RemovedSubscriberNoLongerReceives) {

@@ -3,6 +3,8 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <cassert>
@@ -129,8 +131,36 @@ void WebSocketSession::set_uni_native_ping(std::chrono::milliseconds interval,
 
 size_t WebSocketSession::live_sessions() { return g_live_sessions.load(std::memory_order_relaxed); }
 
+namespace {
+
+// Moves an accepted socket (any_io_executor) onto its io_context's executor type: the
+// descriptor is taken out of the socket and assigned to a new one on the same io_context. A
+// socket that cannot be moved (closed, or the peer is already gone) stays closed: the session
+// fails on its first operation like any connection that died.
+WebSocketSession::Socket adopt_socket(asio::ip::tcp::socket s) {
+  auto& ctx =
+      static_cast<asio::io_context&>(asio::query(s.get_executor(), asio::execution::context));
+  WebSocketSession::Socket out(ctx);
+  error_code ec;
+  const auto local = s.local_endpoint(ec);
+  if (ec || !s.is_open()) {
+    return out;
+  }
+  const int fd = s.release(ec);
+  if (ec) {
+    return out;
+  }
+  out.assign(local.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+  }
+  return out;
+}
+
+}  // namespace
+
 WebSocketSession::WebSocketSession(asio::ip::tcp::socket socket, WebSocketOptions opts)
-    : socket_(std::move(socket)), opts_(opts) {
+    : socket_(adopt_socket(std::move(socket))), opts_(opts) {
   g_live_sessions.fetch_add(1, std::memory_order_relaxed);
   if (Shard* s = Shard::current()) {
     shard_id_ = s->id();
@@ -198,14 +228,17 @@ void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
 void WebSocketSession::read_from(std::string initial) {
   // Bytes that came with the upgrade request are the first input; then the socket.
   if (!initial.empty()) {
-    pending_ = std::move(initial);
+    pending_ = std::make_unique<std::string>(std::move(initial));
     size_t consumed = 0;
-    bool ok = process_input(reinterpret_cast<uint8_t*>(pending_.data()), pending_.size(),
+    bool ok = process_input(reinterpret_cast<uint8_t*>(pending_->data()), pending_->size(),
                             consumed);
     if (!ok || finished_) {
       return;
     }
-    pending_.erase(0, consumed);
+    pending_->erase(0, consumed);
+    if (pending_->empty()) {
+      pending_.reset();
+    }
   }
   wait_readable();
 }

@@ -61,7 +61,9 @@ struct NodeShard {
   hub::Hub hub;
   TimerWheel<Client> wheel;
   SessionClock clock;  // "now" of this shard's clients and of its wheel (tests: manual)
-  std::unordered_set<Client*> clients;
+  // Registered clients, unordered; each knows its index (Client::registry_index), so
+  // registering costs no node allocation per connection.
+  std::vector<Client*> clients;
   std::unordered_multimap<std::string, Client*> users;  // user id -> its connections here
   // This shard's metric values (metrics/names.h families); summed over shards on scrape.
   metrics::ShardMetrics metrics{metrics::registry()};

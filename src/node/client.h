@@ -56,21 +56,21 @@ class ClientSubscription final : public hub::Subscriber {
   clock::TimePoint last_position_check{};
   config::Duration meta_ttl{0};
   int64_t expire_at = 0;  // Unix seconds, 0 = never
-  int position_check_failures = 0;  // consecutive; one is tolerated (a publication in flight)
-  bool position_check_pending = false;
+  int32_t position_check_failures = 0;  // consecutive; one is tolerated (a publication in flight)
+  bool position_check_pending : 1 = false;
   // Expiry refreshed server-side through the sub refresh proxy (server-api.md §4.8): the
   // client got no ttl and may not send sub_refresh.
-  bool server_refresh = false;
-  bool refresh_inflight = false;  // a sub refresh proxy call is out
-  bool server_side = false;
-  bool active = false;        // subscribe reply sent; pushes flow
-  bool emit_presence = false;
-  bool emit_join_leave = false;
-  bool push_join_leave = false;
-  bool positioned = false;
-  bool recoverable = false;
-  bool delta = false;        // fossil delta negotiated (client-protocol.md §9)
-  bool delta_ready = false;  // the client holds a base: patches may be sent
+  bool server_refresh : 1 = false;
+  bool refresh_inflight : 1 = false;  // a sub refresh proxy call is out
+  bool server_side : 1 = false;
+  bool active : 1 = false;        // subscribe reply sent; pushes flow
+  bool emit_presence : 1 = false;
+  bool emit_join_leave : 1 = false;
+  bool push_join_leave : 1 = false;
+  bool positioned : 1 = false;
+  bool recoverable : 1 = false;
+  bool delta : 1 = false;        // fossil delta negotiated (client-protocol.md §9)
+  bool delta_ready : 1 = false;  // the client holds a base: patches may be sent
 
  private:
   std::unique_ptr<std::string> chan_info_;  // null = empty
@@ -266,12 +266,19 @@ class Client : public std::enable_shared_from_this<Client> {
   bool closed_ = false;
   bool cleaned_ = false;
   bool user_acquired_ = false;
+  bool connect_inflight_ = false;
+  bool refresh_inflight_ = false;  // a refresh proxy call is out
+  bool in_dispatch_ = false;
+  bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid
+  bool awaiting_pong_ = false;
   uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name); in the padding
+  int32_t registry_index_ = -1;
   int64_t expire_at_ = 0;  // Unix seconds, 0 = never
 
   // Keyed by a view of the subscription's own channel string (one copy of the name).
   std::map<std::string_view, std::unique_ptr<ClientSubscription>> subs_;
-  size_t expiring_subs_ = 0;
+  uint32_t expiring_subs_ = 0;
+  uint32_t inflight_ = 0;  // async commands not finished yet
 
   // Commands read but not yet dispatched: [head, size) of `items`. Null when drained, so an
   // idle connection holds no command storage (8 bytes).
@@ -281,20 +288,13 @@ class Client : public std::enable_shared_from_this<Client> {
   };
   std::unique_ptr<CommandQueue> queue_;
   void clear_queue() { queue_.reset(); }
-  size_t inflight_ = 0;  // async commands not finished yet
-  bool connect_inflight_ = false;
-  bool refresh_inflight_ = false;  // a refresh proxy call is out
   size_t concurrency_limit() const;
-  bool in_dispatch_ = false;
-  bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid
 
   clock::TimePoint opened_at_;
   clock::TimePoint next_ping_at_{};
   clock::TimePoint pong_deadline_{};
   clock::TimePoint next_position_check_{};
   clock::TimePoint next_presence_update_{};  // {} = no positioned subscription
-  bool awaiting_pong_ = false;
-  int32_t registry_index_ = -1;
   TimerWheelHandle wheel_handle_;
   // Commands waiting for their reply: the first inline (id 0 = none; one at a time by
   // default), more (allocated only then) with batched frames or client_concurrency > 1.

@@ -19,21 +19,76 @@ void ClientSubscription::deliver(const std::shared_ptr<const hub::Fanout>& f) {
   client->deliver(*this, f);
 }
 
+const std::string& ClientSubscription::chan_info() const {
+  static const std::string kEmpty;
+  return chan_info_ ? *chan_info_ : kEmpty;
+}
+
+void ClientSubscription::set_chan_info(std::string info) {
+  if (info.empty()) {
+    chan_info_.reset();
+  } else {
+    chan_info_ = std::make_unique<std::string>(std::move(info));
+  }
+}
+
+void ClientSubscription::buffer_push(const std::shared_ptr<const hub::Fanout>& f) {
+  if (!buffer_) {
+    buffer_ = std::make_unique<std::vector<std::shared_ptr<const hub::Fanout>>>();
+  }
+  buffer_->push_back(f);
+}
+
+std::vector<std::shared_ptr<const hub::Fanout>> ClientSubscription::take_buffer() {
+  std::vector<std::shared_ptr<const hub::Fanout>> out;
+  if (buffer_) {
+    out = std::move(*buffer_);
+    buffer_.reset();
+  }
+  return out;
+}
+
 Client::Client(Node& node, Transport* transport, ConnectionRequest request)
     : node_(node),
       transport_(transport),
       codec_(transport->codec()),
       transport_info_(transport->info()),
       cfg_(node.config()),
-      request_(std::move(request)),
       id_(random::uuid_v4()) {
+  if (!request.user_id_header.empty() || !request.headers.empty()) {
+    cold().request = std::move(request);
+  }
   if (transport_info_.emulation || transport_info_.unidirectional) {
-    session_ = random::uuid_v4();
+    cold().session = random::uuid_v4();
   }
   transport_slot_ = static_cast<uint8_t>(transport_slot(transport_info_.name));
 }
 
 Client::~Client() = default;
+
+Client::Cold& Client::cold() {
+  if (!cold_) {
+    cold_ = std::make_unique<Cold>();
+  }
+  return *cold_;
+}
+
+const Client::Cold& Client::cold_view() const {
+  static const Cold kEmpty;
+  return cold_ ? *cold_ : kEmpty;
+}
+
+void Client::set_info(std::string info) {
+  if (cold_ || !info.empty()) {
+    cold().info = std::move(info);
+  }
+}
+
+void Client::set_meta(std::string meta) {
+  if (cold_ || !meta.empty()) {
+    cold().meta = std::move(meta);
+  }
+}
 
 const SessionClock& Client::clock() const { return node_.local().clock; }
 
@@ -144,12 +199,11 @@ void Client::handle_frame(std::string_view frame) {
     }
     command_started(c, size);
   }
-  if (queue_head_ == queue_.size()) {
-    queue_ = std::move(cmds);
-    queue_head_ = 0;
+  if (!queue_) {
+    queue_ = std::make_unique<CommandQueue>(CommandQueue{std::move(cmds), 0});
   } else {
     for (auto& c : cmds) {
-      queue_.push_back(std::move(c));
+      queue_->items.push_back(std::move(c));
     }
   }
   process_commands();
@@ -164,19 +218,23 @@ void Client::connect_unidirectional(protocol::ConnectRequest req) {
   cmd.method = Method::kConnect;
   cmd.connect = std::move(req);
   started_ = CommandStart{cmd.id, Method::kConnect, clock().now()};
-  queue_.push_back(std::move(cmd));
+  if (!queue_) {
+    queue_ = std::make_unique<CommandQueue>();
+  }
+  queue_->items.push_back(std::move(cmd));
   process_commands();
 }
 
 void Client::process_commands() {
-  while (inflight_ < concurrency_limit() && !closed_ && queue_head_ < queue_.size()) {
-    Command cmd = std::move(queue_[queue_head_++]);
+  while (inflight_ < concurrency_limit() && !closed_ && queue_ &&
+         queue_->head < queue_->items.size()) {
+    Command cmd = std::move(queue_->items[queue_->head++]);
     cfg_ = node_.config();  // a SIGHUP reload applies from the next command on
     in_dispatch_ = true;
     dispatch(cmd);
     in_dispatch_ = false;
   }
-  if (queue_head_ >= queue_.size() && !queue_.empty()) {
+  if (queue_ && queue_->head >= queue_->items.size()) {
     clear_queue();
   }
 }
@@ -481,7 +539,9 @@ void Client::run_timers(clock::TimePoint now) {
     // presence TTL (global_presence_ttl) keep them while the client is here.
     for (const auto& [ch, sub] : subs_) {
       if (sub->active && sub->emit_presence) {
-        node_.engine().add_presence(ch, id_, engine::ClientInfo{user_, id_, info_, sub->chan_info},
+        node_.engine().add_presence(sub->channel, id_,
+                                    engine::ClientInfo{user_, id_, cold_view().info,
+                                                       sub->chan_info()},
                                     [](OpResult<bool>) {});
       }
     }
@@ -520,7 +580,7 @@ void Client::run_timers(clock::TimePoint now) {
       if (s->active && s->expire_at > 0 && unix_now > s->expire_at + grace.count()) {
         if (s->server_refresh) {
           if (!s->refresh_inflight) {
-            to_refresh.push_back(ch);
+            to_refresh.emplace_back(ch);
           }
           continue;
         }
@@ -528,11 +588,11 @@ void Client::run_timers(clock::TimePoint now) {
           // Given to the sub refresh proxy when there is one (Centrifugo v5.4.9); the
           // connection is closed otherwise (sub_refresh_via_proxy).
           if (!s->refresh_inflight) {
-            to_refresh.push_back(ch);
+            to_refresh.emplace_back(ch);
           }
           continue;
         }
-        expired.push_back(ch);
+        expired.emplace_back(ch);
       }
     }
     for (const auto& ch : expired) {
@@ -575,8 +635,8 @@ void Client::check_positions(clock::TimePoint now) {
     s->position_check_pending = true;
     engine::HistoryFilter top_only;  // limit 0: just the stream top
     node_.engine().history(
-        ch, top_only, s->meta_ttl,
-        [self = shared_from_this(), this, s, channel = ch](
+        s->channel, top_only, s->meta_ttl,
+        [self = shared_from_this(), this, s, channel = s->channel](
             OpResult<engine::HistoryResult> r) {
           auto it = subs_.find(channel);
           if (closed_ || it == subs_.end() || it->second.get() != s) {
@@ -640,7 +700,7 @@ void Client::cleanup() {
   started_ = {};
   more_started_.reset();
   while (!subs_.empty()) {
-    remove_subscription(subs_.begin()->first, std::nullopt);
+    remove_subscription(subs_.begin()->second->channel, std::nullopt);
   }
   if (authenticated_) {
     node_.unindex_user(this);

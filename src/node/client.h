@@ -34,35 +34,47 @@ namespace gyre::node {
 class Node;
 class Client;
 
-// One subscription of a client. Registered in the shard's hub as a subscriber.
+// One subscription of a client. Registered in the shard's hub as a subscriber. Members that
+// are empty on most subscriptions (channel info, pushes buffered before the reply) are
+// allocated when used, and the flags are packed: every idle connection holds one of these
+// (docs/performance.md "Idle connections").
 class ClientSubscription final : public hub::Subscriber {
  public:
   ClientSubscription(Client* c, std::string ch) : client(c), channel(std::move(ch)) {}
   void deliver(const std::shared_ptr<const hub::Fanout>& f) override;
 
+  // Channel info (from the subscription token, the subscribe proxy or the API).
+  const std::string& chan_info() const;
+  void set_chan_info(std::string info);
+  // Pushes that arrived before the subscribe reply: queued until activation.
+  void buffer_push(const std::shared_ptr<const hub::Fanout>& f);
+  std::vector<std::shared_ptr<const hub::Fanout>> take_buffer();
+
   Client* client;
   std::string channel;
-  bool server_side = false;
-  bool active = false;        // subscribe reply sent; pushes flow
-  bool emit_presence = false;
-  bool emit_join_leave = false;
-  bool push_join_leave = false;
-  bool positioned = false;
-  bool recoverable = false;
-  bool delta = false;        // fossil delta negotiated (client-protocol.md §9)
-  bool delta_ready = false;  // the client holds a base: patches may be sent
   protocol::StreamPosition position;
   clock::TimePoint last_position_check{};
-  int position_check_failures = 0;  // consecutive; one is tolerated (a publication in flight)
-  bool position_check_pending = false;
   config::Duration meta_ttl{0};
   int64_t expire_at = 0;  // Unix seconds, 0 = never
+  int32_t position_check_failures = 0;  // consecutive; one is tolerated (a publication in flight)
+  bool position_check_pending : 1 = false;
   // Expiry refreshed server-side through the sub refresh proxy (server-api.md §4.8): the
   // client got no ttl and may not send sub_refresh.
-  bool server_refresh = false;
-  bool refresh_inflight = false;  // a sub refresh proxy call is out
-  std::string chan_info;
-  std::vector<std::shared_ptr<const hub::Fanout>> buffer;  // pushes before the reply
+  bool server_refresh : 1 = false;
+  bool refresh_inflight : 1 = false;  // a sub refresh proxy call is out
+  bool server_side : 1 = false;
+  bool active : 1 = false;        // subscribe reply sent; pushes flow
+  bool emit_presence : 1 = false;
+  bool emit_join_leave : 1 = false;
+  bool push_join_leave : 1 = false;
+  bool positioned : 1 = false;
+  bool recoverable : 1 = false;
+  bool delta : 1 = false;        // fossil delta negotiated (client-protocol.md §9)
+  bool delta_ready : 1 = false;  // the client holds a base: patches may be sent
+
+ private:
+  std::unique_ptr<std::string> chan_info_;  // null = empty
+  std::unique_ptr<std::vector<std::shared_ptr<const hub::Fanout>>> buffer_;  // null = empty
 };
 
 // What the HTTP request that opened the connection told us.
@@ -107,10 +119,12 @@ class Client : public std::enable_shared_from_this<Client> {
   void deliver(ClientSubscription& sub, const std::shared_ptr<const hub::Fanout>& f);
 
   TimerWheelHandle& wheel_handle() { return wheel_handle_; }
+  // Position in its shard's client registry (NodeShard::clients); -1 when not registered.
+  int32_t& registry_index() { return registry_index_; }
 
   const std::string& id() const { return id_; }
   const std::string& user() const { return user_; }
-  const std::string& session() const { return session_; }
+  const std::string& session() const { return cold_view().session; }
   bool authenticated() const { return authenticated_; }
   bool closed() const { return closed_; }
 
@@ -227,51 +241,65 @@ class Client : public std::enable_shared_from_this<Client> {
   void check_positions(clock::TimePoint now);
   void update_position_check_deadline();
 
+  // Connection state that is empty on most connections, allocated when a member gets a value
+  // (bytes per idle connection are tracked: docs/performance.md "Idle connections").
+  struct Cold {
+    ConnectionRequest request;
+    std::string session;  // emulation and unidirectional transports only
+    std::string info;
+    std::string meta;  // connection meta (raw JSON) from the token or the connect proxy
+    std::vector<std::string> token_channels;  // server-side channels from the token
+  };
+  // The cold part for writing (allocated on first use).
+  Cold& cold();
+  // The cold part for reading: an empty one when none is allocated.
+  const Cold& cold_view() const;
+  void set_info(std::string info);
+  void set_meta(std::string meta);
+
   Node& node_;
   Transport* transport_;
   const protocol::Codec& codec_;
   TransportInfo transport_info_;
   std::shared_ptr<const config::Config> cfg_;
-  ConnectionRequest request_;
+  std::unique_ptr<Cold> cold_;
 
   std::string id_;
-  std::string session_;
   std::string user_;
-  std::string info_;
-  std::string meta_;  // connection meta (raw JSON) from the token or the connect proxy
   bool authenticated_ = false;
   bool unusable_ = false;
   bool closed_ = false;
   bool cleaned_ = false;
   bool user_acquired_ = false;
-  uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name); in the padding
-  int64_t expire_at_ = 0;  // Unix seconds, 0 = never
-  std::vector<std::string> token_channels_;  // server-side channels from the token
-
-  std::map<std::string, std::unique_ptr<ClientSubscription>> subs_;
-  size_t expiring_subs_ = 0;
-
-  // Commands read but not yet dispatched: [queue_head_, size). Freed when drained, so an
-  // idle connection holds no command storage.
-  std::vector<protocol::Command> queue_;
-  size_t queue_head_ = 0;
-  void clear_queue() {
-    std::vector<protocol::Command>().swap(queue_);  // frees the storage (`= {}` would not)
-    queue_head_ = 0;
-  }
-  size_t inflight_ = 0;  // async commands not finished yet
   bool connect_inflight_ = false;
   bool refresh_inflight_ = false;  // a refresh proxy call is out
-  size_t concurrency_limit() const;
   bool in_dispatch_ = false;
   bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid
+  bool awaiting_pong_ = false;
+  uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name); in the padding
+  int32_t registry_index_ = -1;
+  int64_t expire_at_ = 0;  // Unix seconds, 0 = never
+
+  // Keyed by a view of the subscription's own channel string (one copy of the name).
+  std::map<std::string_view, std::unique_ptr<ClientSubscription>> subs_;
+  uint32_t expiring_subs_ = 0;
+  uint32_t inflight_ = 0;  // async commands not finished yet
+
+  // Commands read but not yet dispatched: [head, size) of `items`. Null when drained, so an
+  // idle connection holds no command storage (8 bytes).
+  struct CommandQueue {
+    std::vector<protocol::Command> items;
+    size_t head = 0;
+  };
+  std::unique_ptr<CommandQueue> queue_;
+  void clear_queue() { queue_.reset(); }
+  size_t concurrency_limit() const;
 
   clock::TimePoint opened_at_;
   clock::TimePoint next_ping_at_{};
   clock::TimePoint pong_deadline_{};
   clock::TimePoint next_position_check_{};
   clock::TimePoint next_presence_update_{};  // {} = no positioned subscription
-  bool awaiting_pong_ = false;
   TimerWheelHandle wheel_handle_;
   // Commands waiting for their reply: the first inline (id 0 = none; one at a time by
   // default), more (allocated only then) with batched frames or client_concurrency > 1.

@@ -34,7 +34,7 @@ void Client::handle_connect(Command& cmd) {
       return;
     }
     claims = std::move(**verified);
-  } else if (auto p = proxy::connect_proxy(cfg); p && request_.admin_channel.empty()) {
+  } else if (auto p = proxy::connect_proxy(cfg); p && cold_view().request.admin_channel.empty()) {
     // A token always wins; without one the connect proxy decides (server-api.md §4.4).
     connect_via_proxy(cmd, *p);
     return;
@@ -46,8 +46,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
                               const auth::ConnectClaims* claims, bool proxied,
                               std::string reply_data) {
   const config::Config& cfg = *cfg_;
-  auto planned = policy::plan_connect(cfg, req, claims, request_.user_id_header, proxied,
-                                      request_.admin_channel);
+  auto planned = policy::plan_connect(cfg, req, claims, cold_view().request.user_id_header,
+                                      proxied, cold_view().request.admin_channel);
   if (!planned) {
     if (planned.error().close_only) {
       close_with(std::get<Disconnect>(planned.error().failure));
@@ -57,7 +57,9 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
     return;
   }
   policy::ConnectPlan& plan = *planned;
-  token_channels_ = std::move(plan.token_channels);
+  if (cold_ || !plan.token_channels.empty()) {
+    cold().token_channels = std::move(plan.token_channels);
+  }
   const std::string& user = plan.user;
   if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
     fail_connect(id, disconnects::connection_limit());
@@ -85,8 +87,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
     result.ping = static_cast<uint32_t>(cfg.ping_interval.count() / 1000);
     result.pong = !transport_info_.unidirectional && cfg.pong_timeout.count() > 0;
   }
-  if (!session_.empty()) {
-    result.session = session_;
+  if (!cold_view().session.empty()) {
+    result.session = cold_view().session;
   }
   if (transport_info_.emulation) {
     result.node = node_.id();
@@ -95,9 +97,9 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
     result.time = clock().unix_ms();
   }
 
-  info_ = std::move(plan.info);
+  set_info(std::move(plan.info));
   if (claims != nullptr) {
-    meta_ = claims->meta;
+    set_meta(claims->meta);
   }
   expire_at_ = expire_at;
   authenticated_ = true;
@@ -389,8 +391,8 @@ void Client::publish_now(uint32_t id, const std::string& channel, std::string da
   protocol::Publication pub;
   pub.data = std::move(data);
   pub.data_is_json = data_is_json;
-  pub.info = protocol::ClientInfo{user_, id_, info_,
-                                  subscribed ? sub_it->second->chan_info : std::string()};
+  pub.info = protocol::ClientInfo{user_, id_, cold_view().info,
+                                  subscribed ? sub_it->second->chan_info() : std::string()};
   pub.time = clock().unix_ms();
   engine::PublishOptions opts;
   if (o.history_enabled() && !skip_history) {
@@ -544,7 +546,8 @@ void Client::handle_refresh(Command& cmd) {
     return;  // parked for a JWKS fetch
   }
   auto grant =
-      policy::check_refresh(*cfg_, *verified, user_, token_channels_, clock().unix_seconds());
+      policy::check_refresh(*cfg_, *verified, user_, cold_view().token_channels,
+                            clock().unix_seconds());
   if (!grant) {
     fail(id, grant.error());
     return;
@@ -558,7 +561,7 @@ void Client::handle_refresh(Command& cmd) {
   }
   expire_at_ = grant->expire_at;
   if (!grant->info.empty()) {
-    info_ = std::move(grant->info);
+    set_info(std::move(grant->info));
   }
   reschedule();
   std::string out;
@@ -611,7 +614,7 @@ void Client::handle_sub_refresh(Command& cmd) {
   }
   sub.expire_at = exp;
   if (!grant->info.empty()) {
-    sub.chan_info = std::move(grant->info);
+    sub.set_chan_info(std::move(grant->info));
   }
   reschedule();
   std::string out;
@@ -632,7 +635,7 @@ void Client::api_refresh(bool expired, int64_t expire_at, const std::string& inf
   if (expire_at > 0) {
     expire_at_ = expire_at;
     if (!info.empty()) {
-      info_ = info;
+      set_info(info);
     }
     push.expires = true;
     push.ttl = ttl_until(expire_at);

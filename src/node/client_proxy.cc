@@ -52,7 +52,7 @@ proxy::Caller Client::proxy_caller() const {
   c.transport = transport_info_.name;
   c.protocol = &codec_ == &protocol::protobuf_codec() ? "protobuf" : "json";
   c.user = user_;
-  c.meta = meta_;
+  c.meta = cold_view().meta;
   return c;
 }
 
@@ -60,7 +60,7 @@ void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, s
                            std::function<void(proxy::HttpResponse)> done) {
   proxy::HttpRequest req;
   req.url = p.endpoint;
-  req.headers = proxy::request_headers(p, request_.headers);
+  req.headers = proxy::request_headers(p, cold_view().request.headers);
   req.body = std::move(body);
   req.timeout = p.timeout;
   const auto started = clock().now();
@@ -310,10 +310,10 @@ void Client::refresh_via_proxy() {
                   }
                   expire_at_ = res.expire_at;
                   if (!res.info.empty()) {
-                    info_ = std::move(res.info);
+                    set_info(std::move(res.info));
                   }
                   if (res.meta) {
-                    meta_ = std::move(*res.meta);
+                    set_meta(std::move(*res.meta));
                   }
                   reschedule();
                 });
@@ -374,7 +374,7 @@ void Client::sub_refresh_via_proxy(const std::string& channel) {
                     return;
                   }
                   if (!res->info.empty()) {
-                    s->chan_info = res->info;
+                    s->set_chan_info(res->info);
                   }
                   if (res->expire_at == 0) {
                     --expiring_subs_;  // stops expiring (reference behaviour)

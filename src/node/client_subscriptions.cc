@@ -20,9 +20,10 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   s->delta = p.delta;
   s->expire_at = p.expire_at;
   s->server_refresh = p.server_refresh && !p.server_side;
-  s->chan_info = p.chan_info;
+  s->set_chan_info(p.chan_info);
   s->meta_ttl = p.meta_ttl;
-  subs_[p.channel] = std::move(sub);
+  subs_.erase(p.channel);  // the key views the subscription's string: never reassign in place
+  subs_.emplace(std::string_view(s->channel), std::move(sub));
   // Registered before the engine reads the stream: publications from now on are buffered
   // and released after the reply through the position check (client-protocol.md §5.4).
   node_.local().hub.add(p.channel, s);
@@ -110,7 +111,7 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   auto launch = [this, p, rq, st, step, need_stream]() mutable {
     if (p.emit_presence) {
       count(metrics::ids().node_action_count, {"add_presence"});
-      engine::ClientInfo ci{user_, id_, info_, p.chan_info};
+      engine::ClientInfo ci{user_, id_, cold_view().info, p.chan_info};
       node_.engine().add_presence(p.channel, id_, std::move(ci),
                                   [st, step](OpResult<bool> r) mutable {
                                     if (!r) {
@@ -171,10 +172,10 @@ void Client::activate_subscription(const std::string& channel) {
   }
   if (s->emit_join_leave) {
     count(metrics::ids().node_messages_sent_count, {"join"});
-    node_.engine().publish_join(channel, engine::ClientInfo{user_, id_, info_, s->chan_info});
+    node_.engine().publish_join(
+        channel, engine::ClientInfo{user_, id_, cold_view().info, s->chan_info()});
   }
-  auto buffered = std::move(s->buffer);
-  s->buffer.clear();
+  auto buffered = s->take_buffer();
   for (const auto& f : buffered) {
     deliver(*s, f);
     // A delivery may end the subscription (insufficient state) or the connection.
@@ -206,7 +207,8 @@ void Client::remove_subscription(const std::string& channel_ref,
   if (sub->active) {
     if (sub->emit_join_leave) {
       count(metrics::ids().node_messages_sent_count, {"leave"});
-      node_.engine().publish_leave(channel, engine::ClientInfo{user_, id_, info_, sub->chan_info});
+      node_.engine().publish_leave(
+          channel, engine::ClientInfo{user_, id_, cold_view().info, sub->chan_info()});
     }
     if (sub->expire_at > 0) {
       --expiring_subs_;
@@ -233,7 +235,7 @@ void Client::deliver(ClientSubscription& sub, const std::shared_ptr<const hub::F
     return;
   }
   if (!sub.active) {
-    sub.buffer.push_back(f);
+    sub.buffer_push(f);
     return;
   }
   if (f->kind != hub::Fanout::Kind::kPublication) {

@@ -248,13 +248,25 @@ void Node::tick() {
 }
 
 void Node::register_client(Client* c) {
-  local().clients.insert(c);
+  auto& clients = local().clients;
+  if (c->registry_index() >= 0) {
+    return;
+  }
+  c->registry_index() = static_cast<int32_t>(clients.size());
+  clients.push_back(c);
   num_clients_.fetch_add(1, std::memory_order_relaxed);
   local().metrics.inc(metrics::ids().node_action_count, {"add_client"});
 }
 
 void Node::unregister_client(Client* c) {
-  if (local().clients.erase(c) != 0) {
+  auto& clients = local().clients;
+  const int32_t i = c->registry_index();
+  if (i >= 0 && static_cast<size_t>(i) < clients.size() && clients[static_cast<size_t>(i)] == c) {
+    Client* last = clients.back();
+    clients[static_cast<size_t>(i)] = last;
+    last->registry_index() = i;
+    clients.pop_back();
+    c->registry_index() = -1;
     num_clients_.fetch_sub(1, std::memory_order_relaxed);
     local().metrics.inc(metrics::ids().node_action_count, {"remove_client"});
   }

@@ -61,8 +61,12 @@ struct NodeShard {
   hub::Hub hub;
   TimerWheel<Client> wheel;
   SessionClock clock;  // "now" of this shard's clients and of its wheel (tests: manual)
-  std::unordered_set<Client*> clients;
-  std::unordered_multimap<std::string, Client*> users;  // user id -> its connections here
+  // Registered clients, unordered; each knows its index (Client::registry_index), so
+  // registering costs no node allocation per connection.
+  std::vector<Client*> clients;
+  // User id -> its connections here. Keyed by a view of the client's user id, which does not
+  // change while the client is indexed (Node::index_user .. unindex_user).
+  std::unordered_multimap<std::string_view, Client*> users;
   // This shard's metric values (metrics/names.h families); summed over shards on scrape.
   metrics::ShardMetrics metrics{metrics::registry()};
   // centrifugo_transport_messages_sent{,_size} of fan-out pushes, by push kind (publication,

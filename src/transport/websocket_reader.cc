@@ -55,26 +55,28 @@ void WebSocketSession::on_readable() {
       continue;
     }
     bool ok = true;
-    if (pending_.empty()) {
+    if (!pending_) {
       size_t consumed = 0;
       ok = process_input(buf.data(), n, consumed);
       if (ok && !finished_ && consumed < n) {
-        pending_.assign(reinterpret_cast<const char*>(buf.data()) + consumed, n - consumed);
+        pending_ = std::make_unique<std::string>(
+            reinterpret_cast<const char*>(buf.data()) + consumed, n - consumed);
       }
     } else {
-      pending_.append(reinterpret_cast<const char*>(buf.data()), n);
+      pending_->append(reinterpret_cast<const char*>(buf.data()), n);
       size_t consumed = 0;
-      ok = process_input(reinterpret_cast<uint8_t*>(pending_.data()), pending_.size(), consumed);
+      ok = process_input(reinterpret_cast<uint8_t*>(pending_->data()), pending_->size(),
+                         consumed);
       if (ok && !finished_) {
-        pending_.erase(0, consumed);
-        if (pending_.empty() && pending_.capacity() > 4096) {
-          std::string().swap(pending_);  // idle connections keep no buffer
+        pending_->erase(0, consumed);
+        if (pending_->empty()) {
+          pending_.reset();  // idle connections keep no buffer
         }
       }
     }
     if (!ok || finished_) {
       if (discard_input_) {
-        std::string().swap(pending_);
+        pending_.reset();
       }
       return;
     }

@@ -3,6 +3,8 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <cassert>
@@ -198,14 +200,17 @@ void WebSocketSession::start(node::Node& node, node::ConnectionRequest request,
 void WebSocketSession::read_from(std::string initial) {
   // Bytes that came with the upgrade request are the first input; then the socket.
   if (!initial.empty()) {
-    pending_ = std::move(initial);
+    pending_ = std::make_unique<std::string>(std::move(initial));
     size_t consumed = 0;
-    bool ok = process_input(reinterpret_cast<uint8_t*>(pending_.data()), pending_.size(),
+    bool ok = process_input(reinterpret_cast<uint8_t*>(pending_->data()), pending_->size(),
                             consumed);
     if (!ok || finished_) {
       return;
     }
-    pending_.erase(0, consumed);
+    pending_->erase(0, consumed);
+    if (pending_->empty()) {
+      pending_.reset();
+    }
   }
   wait_readable();
 }

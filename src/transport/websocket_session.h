@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <vector>
@@ -187,12 +188,10 @@ class WebSocketSession final : public node::Transport,
   ByteStream socket_;  // plain TCP or TLS
   WebSocketOptions opts_;
   std::shared_ptr<node::Client> client_;
-  std::string pending_;   // partial frame bytes
+  std::unique_ptr<std::string> pending_;  // partial frame bytes; null when none
   ws::MessageReader reader_;  // frame validation and message assembly (ws_reader.h)
-  unsigned shard_id_ = 0;            // packed with the three bytes above
 
   std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained
-  size_t head_ = 0;
   size_t queued_bytes_ = 0;
   bool dirty_ = false;
   bool writing_ = false;      // waiting for writability
@@ -207,10 +206,12 @@ class WebSocketSession final : public node::Transport,
   bool written_ = false;
   bool held_ = false;
   bool urgent_ = false;
-  uint32_t last_write_us_ = 0;  // low 32 bits of coalescing_now_us() at the last write
   // Set when the connection failed on bad input (fail_protocol): what follows is the rest of a
   // refused frame, not frames, so it is read and dropped until EOF or the close wait ends.
   bool discard_input_ = false;
+  uint32_t last_write_us_ = 0;  // low 32 bits of coalescing_now_us() at the last write
+  unsigned shard_id_ = 0;
+  uint32_t head_ = 0;  // first pending chunk of out_ (with the flags above: 24 bytes)
   std::unique_ptr<boost::asio::steady_timer> timer_;
   uint64_t timer_gen_ = 0;
   std::unique_ptr<NativePing> native_ping_;  // cf_ws_frame_ping_pong and uni_websocket only

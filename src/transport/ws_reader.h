@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -56,7 +57,8 @@ class MessageReader {
   // Header checks that need no payload; kMessage (unused) when the frame is acceptable.
   ReadEvent::Kind check(const FrameHeader& h, const ReadLimits& limits) const;
 
-  std::string message_;  // fragmented message being assembled
+  // Fragmented message being assembled; null when none (idle connections hold no buffer).
+  std::unique_ptr<std::string> message_;
   bool failed_ = false;
   bool in_fragmented_ = false;
   bool message_compressed_ = false;  // the fragmented message had RSV1 on its first frame
@@ -88,7 +90,7 @@ inline ReadEvent::Kind MessageReader::check(const FrameHeader& h,
   if ((h.opcode == kContinuation) != in_fragmented_) {
     return ReadEvent::kProtocolError;
   }
-  uint64_t total = h.payload_len + (in_fragmented_ ? message_.size() : 0);
+  uint64_t total = h.payload_len + (in_fragmented_ && message_ ? message_->size() : 0);
   if (total > limits.message_size_limit) {
     // Checked before buffering the payload (client-protocol.md §2.4: close 1009).
     return ReadEvent::kTooBig;
@@ -109,7 +111,7 @@ size_t MessageReader::feed(uint8_t* data, size_t size, const ReadLimits& limits,
     ReadEvent::Kind bad = r == ParseResult::kInvalid ? ReadEvent::kProtocolError : check(h, limits);
     if (bad != ReadEvent::kMessage) {
       failed_ = true;
-      std::string().swap(message_);
+      message_.reset();
       ReadEvent e;
       e.kind = bad;
       on_event(e);
@@ -131,7 +133,7 @@ size_t MessageReader::feed(uint8_t* data, size_t size, const ReadLimits& limits,
           in_fragmented_ = true;
           message_opcode_ = h.opcode;
           message_compressed_ = h.rsv != 0;
-          message_.assign(bytes);
+          message_ = std::make_unique<std::string>(bytes);
           continue;
         }
         e.kind = ReadEvent::kMessage;
@@ -143,14 +145,17 @@ size_t MessageReader::feed(uint8_t* data, size_t size, const ReadLimits& limits,
         }
         continue;
       case kContinuation: {
-        message_.append(bytes);
+        if (!message_) {
+          message_ = std::make_unique<std::string>();
+        }
+        message_->append(bytes);
         if (!h.fin) {
           continue;
         }
         in_fragmented_ = false;
         // Moved out: an idle connection keeps no assembly buffer.
-        std::string whole = std::move(message_);
-        message_ = std::string();
+        std::string whole = std::move(*message_);
+        message_.reset();
         e.kind = ReadEvent::kMessage;
         e.opcode = message_opcode_;
         e.compressed = message_compressed_;

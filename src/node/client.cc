@@ -55,7 +55,8 @@ Client::Client(Node& node, Transport* transport, ConnectionRequest request)
       transport_info_(transport->info()),
       cfg_(node.config()),
       id_(random::uuid_v4()) {
-  if (!request.user_id_header.empty() || !request.headers.empty()) {
+  if (!request.user_id_header.empty() || !request.headers.empty() ||
+      !request.admin_channel.empty()) {
     cold().request = std::move(request);
   }
   if (transport_info_.emulation || transport_info_.unidirectional) {

@@ -308,7 +308,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   gyre::server::HttpServer http(shards, *node, api);
 
   const bool split = !cfg->internal_port.empty() && cfg->internal_port != cfg->port;
-  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/false);
+  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/true);
   if (!listener_tls) {
     spdlog::critical("{}", listener_tls.error());
     remove_pid_file();

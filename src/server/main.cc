@@ -31,6 +31,7 @@
 #include "server/http_client.h"
 #include "server/http_server.h"
 #include "transport/stream_session.h"
+#include "transport/h2_connection.h"
 #include "transport/tls_listener.h"
 #include "transport/websocket_session.h"
 
@@ -403,11 +404,12 @@ int run_server(const gyre::config::LoadResult& loaded,
   };
   std::function<void(gyre::clock::TimePoint)> wait_drained = [&](gyre::clock::TimePoint until) {
     // Close frames (and the disconnect pushes of HTTP streams) are on their way; stop once
-    // every WebSocket and stream has gone (and no upgrade is half-written) or at the
-    // deadline. Idle HTTP keep-alive connections are dropped with the loops (as Go's
-    // Shutdown does).
+    // every WebSocket, stream and HTTP/2 connection (its GOAWAY sent) has gone (and no
+    // upgrade is half-written) or at the deadline. Idle HTTP keep-alive connections are
+    // dropped with the loops (as Go's Shutdown does).
     if ((gyre::transport::WebSocketSession::live_sessions() == 0 &&
          gyre::transport::StreamSession::live_sessions() == 0 &&
+         gyre::transport::H2Connection::live_connections() == 0 &&
          gyre::server::HttpServer::pending_upgrades() == 0) ||
         gyre::clock::now() >= until) {
       stop_all();

@@ -401,6 +401,7 @@ void H2Connection::read() {
                               return;
                             }
                             self->receive(self->rbuf_.data(), n);
+                            self->maybe_goaway();
                             self->flush();
                             self->read();
                           });
@@ -456,25 +457,34 @@ void H2Connection::terminate() {
   stream_.close();
 }
 
-// Once a second: the idle timeout, and GOAWAY when the node shuts down.
+// GOAWAY once the node shuts down (or the connection idled out); the connection then ends
+// with its last stream.
+void H2Connection::maybe_goaway() {
+  if (closed_) {
+    return;
+  }
+  const bool stopping = opts_.shutting_down && opts_.shutting_down();
+  if (!goaway_ && (stopping || (streams_.empty() && std::chrono::steady_clock::now() - idle_since_ >=
+                                                        opts_.idle_timeout))) {
+    goaway_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+  if (goaway_ && streams_.empty()) {
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  }
+}
+
+// The idle timeout and shutdown: once a second, every 50 ms while the node stops.
 void H2Connection::tick() {
-  timer_.expires_after(std::chrono::seconds(1));
+  const bool stopping = opts_.shutting_down && opts_.shutting_down();
+  timer_.expires_after(stopping ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
   timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->closed_) {
       return;
     }
-    auto now = std::chrono::steady_clock::now();
-    const bool stopping = self->opts_.shutting_down && self->opts_.shutting_down();
-    if (!self->goaway_ &&
-        (stopping || (self->streams_.empty() && now - self->idle_since_ >= self->opts_.idle_timeout))) {
-      self->goaway_ = true;
-      nghttp2_submit_goaway(self->session_, NGHTTP2_FLAG_NONE,
-                            nghttp2_session_get_last_proc_stream_id(self->session_),
-                            NGHTTP2_NO_ERROR, nullptr, 0);
-    }
-    if (self->goaway_ && self->streams_.empty()) {
-      nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);
-    }
+    self->maybe_goaway();
     self->flush();
     if (!self->closed_) {
       self->tick();
@@ -599,6 +609,7 @@ void H2Connection::on_pair_data(const std::shared_ptr<Stream>& st, size_t n, err
     error_code ignored;
     st->pair.close(ignored);
   }
+  maybe_goaway();
   flush();
   read_pair(st);
 }

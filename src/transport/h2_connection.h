@@ -98,6 +98,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void flush();
   void terminate();
   void tick();
+  void maybe_goaway();
   void dispatch(const std::shared_ptr<Stream>& st);
   void read_pair(const std::shared_ptr<Stream>& st);
   void on_pair_data(const std::shared_ptr<Stream>& st, size_t n, boost::system::error_code ec);

@@ -431,14 +431,15 @@ void H2Connection::flush() {
     return;
   }
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(wbuf_), [self = shared_from_this()](error_code ec, size_t) {
-    self->writing_ = false;
-    if (ec) {
-      self->terminate();
-      return;
-    }
-    self->flush();
-  });
+  asio::async_write(stream_, asio::buffer(wbuf_),
+                    [self = shared_from_this()](error_code ec, size_t) {
+                      self->writing_ = false;
+                      if (ec) {
+                        self->terminate();
+                        return;
+                      }
+                      self->flush();
+                    });
 }
 
 void H2Connection::terminate() {
@@ -464,8 +465,9 @@ void H2Connection::maybe_goaway() {
     return;
   }
   const bool stopping = opts_.shutting_down && opts_.shutting_down();
-  if (!goaway_ && (stopping || (streams_.empty() && std::chrono::steady_clock::now() - idle_since_ >=
-                                                        opts_.idle_timeout))) {
+  const bool idle = streams_.empty() &&
+                    std::chrono::steady_clock::now() - idle_since_ >= opts_.idle_timeout;
+  if (!goaway_ && (stopping || idle)) {
     goaway_ = true;
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,

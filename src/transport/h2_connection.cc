@@ -27,6 +27,7 @@ std::atomic<size_t> g_live_h2{0};
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kWriteBatch = 64 * 1024;
 constexpr uint32_t kMaxConcurrentStreams = 250;  // Go's http2 server default
+constexpr uint32_t kHeaderLimit = (1u << 20) + 4096;  // as server/http_server.cc
 
 bool connection_specific(std::string_view lower) {
   return lower == "connection" || lower == "keep-alive" || lower == "transfer-encoding" ||
@@ -213,6 +214,8 @@ struct H2Connection::Stream {
   int32_t id;
   std::string method, path, authority;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string cookie;        // cookie fields joined with "; " (RFC 9113 §8.2.3)
+  size_t header_bytes = 0;
   std::string body;
   bool rejected = false;    // answered here (413, 400): the rest of the request is ignored
   bool dispatched = false;
@@ -257,6 +260,18 @@ struct H2Connection::Callbacks {
     Stream& st = *it->second;
     std::string_view n(reinterpret_cast<const char*>(name), namelen);
     std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    if (st.rejected) {
+      return 0;
+    }
+    // The HTTP/1.1 path's header bound (Go's 1 MB + 4096): beyond it 431, as there.
+    st.header_bytes += namelen + valuelen + 32;
+    if (st.header_bytes > kHeaderLimit) {
+      st.rejected = true;
+      st.headers.clear();
+      std::string().swap(st.cookie);
+      c->submit_simple(st.id, 431);
+      return 0;
+    }
     if (n == ":method") {
       st.method = v;
     } else if (n == ":path") {
@@ -269,6 +284,8 @@ struct H2Connection::Callbacks {
       if (st.authority.empty()) {
         st.authority = v;
       }
+    } else if (n == "cookie") {
+      st.cookie.append(st.cookie.empty() ? "" : "; ").append(v);
     } else if (n != "content-length" && n != "expect" && !connection_specific(n) && n != "te") {
       st.headers.emplace_back(std::string(n), std::string(v));
     }
@@ -365,8 +382,9 @@ H2Connection::~H2Connection() {
 }
 
 void H2Connection::start(std::string_view initial) {
-  nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams}};
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 1);
+  nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+                                 {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, kHeaderLimit}};
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 2);
   tick();
   if (!initial.empty()) {
     receive(initial.data(), initial.size());
@@ -536,6 +554,9 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& st) {
   r.append("Host: ").append(st->authority).append("\r\n");
   for (const auto& [n, v] : st->headers) {
     r.append(n).append(": ").append(v).append("\r\n");
+  }
+  if (!st->cookie.empty()) {
+    r.append("cookie: ").append(st->cookie).append("\r\n");
   }
   if (!st->body.empty() || st->method == "POST" || st->method == "PUT") {
     r.append("Content-Length: ").append(std::to_string(st->body.size())).append("\r\n");

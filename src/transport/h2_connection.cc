@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -26,6 +27,8 @@ std::atomic<size_t> g_live_h2{0};
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kWriteBatch = 64 * 1024;
+// Inner sessions' bytes are read here, on the shard's thread, and decoded at once.
+thread_local std::array<char, kReadChunk> t_pair_scratch;
 constexpr uint32_t kMaxConcurrentStreams = 250;  // Go's http2 server default
 constexpr uint32_t kHeaderLimit = (1u << 20) + 4096;  // as server/http_server.cc
 
@@ -221,7 +224,6 @@ struct H2Connection::Stream {
   bool dispatched = false;
   tcp::socket pair;         // our end of the socket pair; the inner HTTP/1.1 session has the other
   std::string request;      // the serialized HTTP/1.1 request being written
-  std::string rbuf;
   Http1ResponseDecoder decoder;
   std::string out;          // decoded response body not yet taken by nghttp2
   size_t out_off = 0;
@@ -535,6 +537,10 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& st) {
   error_code ec1;
   error_code ec2;
   st->pair.assign(tcp::v4(), fds[0], ec1);
+  if (!ec1) {
+    error_code nb;  // the fd is O_NONBLOCK already; this tells Asio not to poll in read_some
+    st->pair.non_blocking(true, nb);
+  }
   inner.assign(tcp::v4(), fds[1], ec2);
   if (ec1 || ec2) {
     if (ec1) {
@@ -582,36 +588,44 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& st) {
                     });
 }
 
+// Waits for the inner session's bytes, then reads them into per-thread scratch: an idle
+// long-lived stream holds no read buffer.
 void H2Connection::read_pair(const std::shared_ptr<Stream>& st) {
   if (st->reading || st->source_done || st->gone || closed_ ||
       st->buffered() >= opts_.stream_buffer) {
     return;
   }
   st->reading = true;
-  st->rbuf.resize(kReadChunk);
-  st->pair.async_read_some(asio::buffer(st->rbuf.data(), st->rbuf.size()),
-                           [self = shared_from_this(), st](error_code ec, size_t n) {
-                             st->reading = false;
-                             if (st->gone || self->closed_) {
-                               return;
-                             }
-                             self->on_pair_data(st, n, ec);
-                           });
+  st->pair.async_wait(tcp::socket::wait_read, [self = shared_from_this(), st](error_code ec) {
+    st->reading = false;
+    if (st->gone || self->closed_) {
+      return;
+    }
+    if (ec) {
+      self->on_pair_data(st, {}, ec);
+      return;
+    }
+    auto& scratch = t_pair_scratch;
+    size_t n = st->pair.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      self->read_pair(st);  // a spurious wake-up
+      return;
+    }
+    self->on_pair_data(st, std::string_view(scratch.data(), n), ec);
+  });
 }
 
-void H2Connection::on_pair_data(const std::shared_ptr<Stream>& st, size_t n, error_code ec) {
+void H2Connection::on_pair_data(const std::shared_ptr<Stream>& st, std::string_view data,
+                                error_code ec) {
   bool ok = true;
   if (ec) {
     ok = st->decoder.eof();
     st->source_done = true;
   } else {
-    ok = st->decoder.feed(std::string_view(st->rbuf.data(), n), st->out);
+    ok = st->decoder.feed(data, st->out);
     if (st->decoder.done()) {
       st->source_done = true;
     }
-  }
-  if (st->rbuf.capacity() > kReadChunk) {
-    std::string().swap(st->rbuf);
   }
   if (!ok && !st->submitted && !st->decoder.head_done()) {
     // The inner session ended without a response (or a malformed one).

@@ -101,7 +101,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void maybe_goaway();
   void dispatch(const std::shared_ptr<Stream>& st);
   void read_pair(const std::shared_ptr<Stream>& st);
-  void on_pair_data(const std::shared_ptr<Stream>& st, size_t n, boost::system::error_code ec);
+  void on_pair_data(const std::shared_ptr<Stream>& st, std::string_view data,
+                    boost::system::error_code ec);
   void submit_response(const std::shared_ptr<Stream>& st);
   void submit_simple(int32_t id, int status);
   void close_stream(int32_t id);

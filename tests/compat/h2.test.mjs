@@ -123,6 +123,7 @@ async function startH2(extra) {
   const cfg = {
     port: String(port), tls: true, tls_cert: certFile, tls_key: keyFile, api_key: 'k',
     token_hmac_secret_key: 'secret', http_stream: true, sse: true, allow_subscribe_for_client: true,
+    uni_http_stream: true, uni_sse: true,
     client_queue_max_size: 64 * 1024, ...extra,
   };
   const handle = spawnGyre({ configText: JSON.stringify(cfg, null, 2) });
@@ -219,6 +220,25 @@ test('h2 SSE: GET /connection/sse?cf_connect=..., publication received', async (
   await until(() => st.messages.length >= 3, 5000, 'publication');
   assert.deepEqual(JSON.parse(st.messages[2]), { push: { channel: ch, pub: { data: { sse: true } } } });
   st.req.close();
+});
+
+test('h2 uni_http_stream and uni_sse: connect push with the token subs, publication received', async (t, s) => {
+  const session = connect(s);
+  const ch = uniq('h2c');
+  const body = JSON.stringify({ token: userToken(9), subs: { [ch]: {} } });
+  const hs = openStream(session, { ':method': 'POST', ':path': '/connection/uni_http_stream' }, body);
+  const sse = openStream(session, { ':method': 'GET', ':path': `/connection/uni_sse?cf_connect=${encodeURIComponent(body)}` }, undefined, true);
+  await until(() => hs.messages.length >= 1 && sse.messages.length >= 1, 5000, 'connect pushes');
+  for (const st of [hs, sse]) {
+    assert.equal(st.status, 200);
+    assert.match(st.messages[0], new RegExp(`^\\{"connect":\\{"client":"[0-9a-f-]{36}","version":"[^"]*","subs":\\{"${ch}":\\{`));
+  }
+  await apiCall(session, 'publish', { channel: ch, data: { uni: 1 } });
+  await until(() => hs.messages.length >= 2 && sse.messages.length >= 2, 5000, 'publications');
+  for (const st of [hs, sse]) {
+    assert.deepEqual(JSON.parse(st.messages[1]), { channel: ch, pub: { data: { uni: 1 } } });
+    st.req.close();
+  }
 });
 
 test('h2: 20 concurrent API streams on one connection, each its own exact answer', async (t, s) => {

@@ -573,17 +573,13 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& st) {
   st->headers.clear();
   opts_.serve_http1(std::move(inner));
   asio::async_write(st->pair, asio::buffer(st->request),
-                    [self = shared_from_this(), st](error_code ec, size_t) {
+                    [self = shared_from_this(), st](error_code, size_t) {
                       std::string().swap(st->request);
                       if (st->gone || self->closed_) {
                         return;
                       }
-                      if (ec) {
-                        st->source_done = true;
-                        self->submit_response(st);
-                        self->flush();
-                        return;
-                      }
+                      // On a write error too: the inner session may have answered early
+                      // (413 on a Content-Length over its route's limit) and closed.
                       self->read_pair(st);
                     });
 }

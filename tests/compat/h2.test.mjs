@@ -123,7 +123,7 @@ async function startH2(extra) {
   const cfg = {
     port: String(port), tls: true, tls_cert: certFile, tls_key: keyFile, api_key: 'k',
     token_hmac_secret_key: 'secret', http_stream: true, sse: true, allow_subscribe_for_client: true,
-    uni_http_stream: true, uni_sse: true,
+    uni_http_stream: true, uni_sse: true, api_max_request_body_size: 40000,
     client_queue_max_size: 64 * 1024, ...extra,
   };
   const handle = spawnGyre({ configText: JSON.stringify(cfg, null, 2) });
@@ -180,6 +180,9 @@ test('curl --http2: /api/publish and /api/info with exact status line and bodies
   const nf = curl(['-i', '--http2', `${srv.base}/nope`]);
   assert.equal(nf.split('\r\n')[0], 'HTTP/2 404 ');
   assert.ok(nf.endsWith('\r\n\r\n404 page not found\n'));
+  // A body over api_max_request_body_size: the inner session's early 413 comes through.
+  const big = curl(['-i', '--http2', '-H', 'X-API-Key: k', '-d', JSON.stringify({ channel: ch, data: 'x'.repeat(50000) }), `${srv.base}/api/publish`]);
+  assert.equal(big.split('\r\n')[0], 'HTTP/2 413 ');
   // HTTP/1.1 over the same TLS port is unchanged.
   const h1 = curl(['-i', '--http1.1', '-H', 'X-API-Key: k', '-d', JSON.stringify({ channel: ch, data: {} }), `${srv.base}/api/publish`]);
   assert.equal(h1.split('\r\n')[0], 'HTTP/1.1 200 OK');

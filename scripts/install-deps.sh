@@ -14,7 +14,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libboost1.81-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libtomlplusplus-dev libcli11-dev libssl-dev libre2-dev zlib1g-dev
+  libtomlplusplus-dev libcli11-dev libssl-dev libre2-dev zlib1g-dev libnghttp2-dev
   libgtest-dev libbenchmark-dev
   libhiredis-dev redis-server
   openssl chromium

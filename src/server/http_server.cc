@@ -22,6 +22,7 @@
 #include "tls/server_tls.h"
 #include "transport/byte_stream.h"
 #include "transport/emulation.h"
+#include "transport/h2_connection.h"
 #include "transport/http_util.h"
 #include "transport/stream_session.h"
 #include "transport/websocket_session.h"
@@ -190,7 +191,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     g_open_connections.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  void start() { read(); }
+  void start() {
+    if (socket_.is_tls()) {
+      read_alpn();
+      return;
+    }
+    read();
+  }
 
   node::TimerWheelHandle& wheel_handle() { return wheel_handle_; }
   // The connection's deadline passed: drop it (pending operations complete with an error).
@@ -206,6 +213,50 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
   void disarm() {
     shard_.wheel.cancel(this);
+  }
+
+  // TLS: the handshake (inside the first read) selects the protocol. The
+  // first plaintext bytes stay in buffer_ for the HTTP/1.1 parser, or go to the HTTP/2
+  // connection that takes over the stream.
+  void read_alpn() {
+    arm(kHeaderTimeout);
+    auto space = buffer_.prepare(16 * 1024);
+    socket_.async_read_some(space, [self = shared_from_this()](error_code ec, size_t n) {
+      self->disarm();
+      if (ec) {
+        self->close();
+        return;
+      }
+      self->buffer_.commit(n);
+      if (self->socket_.tls()->alpn() != "h2") {
+        self->read();
+        return;
+      }
+      std::string initial(static_cast<const char*>(self->buffer_.data().data()),
+                          self->buffer_.size());
+      self->buffer_.consume(self->buffer_.size());
+      auto h2 = std::make_shared<transport::H2Connection>(std::move(self->socket_),
+                                                          self->h2_options());
+      h2->start(initial);
+    });
+  }
+
+  // Each HTTP/2 request stream is served by an HttpSession of its own over a socket pair, with
+  // this connection's routes, on this shard.
+  transport::H2Options h2_options() {
+    transport::H2Options o;
+    o.serve_http1 = [&node = node_, &api = api_, routes = routes_,
+                     &shard = shard_](tcp::socket inner) {
+      std::make_shared<HttpSession>(transport::ByteStream(std::move(inner)), node, api, routes,
+                                    shard)
+          ->start();
+    };
+    o.shutting_down = [&node = node_] { return node.shutting_down(); };
+    const auto& cfg = *node_.config();
+    o.max_request_body = std::max<uint64_t>(
+        static_cast<uint64_t>(std::max<int64_t>(cfg.api_max_request_body_size, 0)),
+        transport_body_limit(cfg));
+    return o;
   }
 
   // The header (and the idle wait before it) has kHeaderTimeout, like Go's ReadHeaderTimeout:

@@ -32,6 +32,7 @@
 #include "server/http_client.h"
 #include "server/http_server.h"
 #include "transport/stream_session.h"
+#include "transport/h2_connection.h"
 #include "transport/tls_listener.h"
 #include "tls/acme_http_listener.h"
 #include "tls/autocert.h"
@@ -408,7 +409,7 @@ int run_server(const gyre::config::LoadResult& loaded,
       }
     }
   }
-  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/false, autocert);
+  auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/true, autocert);
   if (!listener_tls) {
     spdlog::critical("{}", listener_tls.error());
     remove_pid_file();
@@ -512,11 +513,12 @@ int run_server(const gyre::config::LoadResult& loaded,
   };
   std::function<void(gyre::clock::TimePoint)> wait_drained = [&](gyre::clock::TimePoint until) {
     // Close frames (and the disconnect pushes of HTTP streams) are on their way; stop once
-    // every WebSocket and stream has gone (and no upgrade is half-written) or at the
-    // deadline. Idle HTTP keep-alive connections are dropped with the loops (as Go's
-    // Shutdown does).
+    // every WebSocket, stream and HTTP/2 connection (its GOAWAY sent) has gone (and no
+    // upgrade is half-written) or at the deadline. Idle HTTP keep-alive connections are
+    // dropped with the loops (as Go's Shutdown does).
     if ((gyre::transport::WebSocketSession::live_sessions() == 0 &&
          gyre::transport::StreamSession::live_sessions() == 0 &&
+         gyre::transport::H2Connection::live_connections() == 0 &&
          gyre::server::HttpServer::pending_upgrades() == 0) ||
         gyre::clock::now() >= until) {
       stop_all();

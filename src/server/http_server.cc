@@ -245,10 +245,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // this connection's routes, on this shard.
   transport::H2Options h2_options() {
     transport::H2Options o;
-    o.serve_http1 = [&node = node_, &api = api_, routes = routes_,
+    o.serve_http1 = [&node = node_, &api = api_, admin = admin_, routes = routes_,
                      &shard = shard_](tcp::socket inner) {
-      std::make_shared<HttpSession>(transport::ByteStream(std::move(inner)), node, api, routes,
-                                    shard)
+      std::make_shared<HttpSession>(transport::ByteStream(std::move(inner)), node, api, admin,
+                                    routes, shard)
           ->start();
     };
     o.shutting_down = [&node = node_] { return node.shutting_down(); };

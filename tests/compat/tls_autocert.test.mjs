@@ -279,16 +279,21 @@ test('(b) http-01 on tls_autocert_http_addr: the certificate, and the plain list
   assert.deepEqual(await server.stop(), { code: 0, signal: null });
 });
 
-test('(c) restart with the cache dir and pebble stopped: the cached certificate is served at once', { skip: SKIP, timeout: 30000 }, async (t, s) => {
+test('(c) restart with the cache dir and pebble stopped: the cached certificate is served at once (also without SNI, tls_autocert_server_name)', { skip: SKIP, timeout: 30000 }, async (t, s) => {
   assert.ok(leafA, '(a) must have run first');
   await stopChild(pebble);
   assert.equal(await portOpen(acmePort), false);
-  const server = await startAutocert({ cache: cacheA });
+  // tls_autocert_server_name: the certificate for clients that send no SNI.
+  const server = await startAutocert({ cache: cacheA, extra: { tls_autocert_server_name: HOST } });
   s.defer(() => server.stop());
   const h = await waitCertificate(server, 10000);
   assertChainsToPebble(h);
   assert.equal(h.leaf, leafA, 'the certificate of (a), from the cache');
-  assert.doesNotMatch(server.output(), /ACME: obtaining certificate/);
+  const noSni = await handshake(server.port, undefined);
+  assert.equal(noSni.leaf, leafA);
+  assert.equal(noSni.top, rootFp);
+  // No ACME request: none started (pebble is down, so one would also log its failure).
+  assert.doesNotMatch(server.output(), /ACME: (obtaining|cannot obtain) certificate/);
 });
 
 test('(d) a handshake with an SNI outside the whitelist fails with unrecognized_name', { skip: SKIP, timeout: 30000 }, async (t, s) => {

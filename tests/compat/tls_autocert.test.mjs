@@ -11,7 +11,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -330,4 +330,37 @@ test('(e) the CA unreachable and no cache: the failure is logged with its retry,
   assert.equal(err && err.code, 'ERR_SSL_TLSV1_UNRECOGNIZED_NAME');
   assert.equal(server.handle.exited, null);
   assert.deepEqual(await server.stop(), { code: 0, signal: null });
+});
+
+// Needs no CA: these fail before any ACME request.
+test('(f) start-up errors name the key: unusable cache dir, a corrupt account key, the http-01 address taken, no whitelist', { timeout: 30000 }, async (t, s) => {
+  const d = makeTempDir('gyre-autocert-bad-');
+  s.defer(() => rmSync(d, { recursive: true, force: true }));
+  writeFileSync(path.join(d, 'file'), 'x');
+  const corrupt = path.join(d, 'corrupt');
+  mkdirSync(corrupt);
+  writeFileSync(path.join(corrupt, 'acme_account+key'), 'not a key\n');
+  const taken = net.createServer();
+  await new Promise((r) => taken.listen(0, '127.0.0.1', r));
+  s.defer(() => taken.close());
+  const takenAddr = `127.0.0.1:${taken.address().port}`;
+  const cases = [
+    [{ tls_autocert_cache_dir: path.join(d, 'file', 'sub') },
+      `config: key "tls_autocert_cache_dir": ${path.join(d, 'file', 'sub')}: Not a directory`],
+    [{ tls_autocert_cache_dir: corrupt },
+      `config: key "tls_autocert_cache_dir": ${corrupt}/acme_account+key is not a PEM private key`],
+    [{ tls_autocert_cache_dir: path.join(d, 'ok'), tls_autocert_http: true, tls_autocert_http_addr: takenAddr },
+      `config: key "tls_autocert_http_addr": ${takenAddr}: Address already in use`],
+    [{ tls_autocert_host_whitelist: '' },
+      'config: key "tls_autocert_host_whitelist": required with tls_autocert: Gyre obtains a certificate at start-up for each listed host'],
+  ];
+  for (const [extra, message] of cases) {
+    const server = await startAutocert({ cache: '', extra: { tls_autocert_directory_url: 'https://127.0.0.1:9/dir', tls_autocert_directory_ca: '', ...extra } });
+    s.defer(() => server.stop());
+    const ex = await withTimeout(server.handle.exitPromise, 10000, 'gyre exits');
+    assert.equal(ex.code, 1, server.output());
+    const out = server.output();
+    // A JSON log line escapes the quotes; the loader's errors are plain text on stderr.
+    assert.ok(out.includes(JSON.stringify(message).slice(1, -1)) || out.includes(message), `expected ${message}\n--- got ---\n${out}`);
+  }
 });

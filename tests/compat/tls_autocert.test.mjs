@@ -364,3 +364,21 @@ test('(f) start-up errors name the key: unusable cache dir, a corrupt account ke
     assert.ok(out.includes(JSON.stringify(message).slice(1, -1)) || out.includes(message), `expected ${message}\n--- got ---\n${out}`);
   }
 });
+
+test('(g) SIGTERM while an ACME request hangs on a stalled CA: the server exits 0', { timeout: 30000 }, async (t, s) => {
+  // A "CA" that accepts TCP connections and never answers: the directory request stays pending
+  // (tls_autocert requests time out after 30 s); shutdown must cancel it, not wait for it.
+  const held = [];
+  const stalled = net.createServer((sock) => held.push(sock));
+  await new Promise((r) => stalled.listen(0, '127.0.0.1', r));
+  s.defer(() => { for (const c of held) c.destroy(); stalled.close(); });
+  const server = await startAutocert({
+    cache: '',
+    extra: { tls_autocert_directory_url: `https://127.0.0.1:${stalled.address().port}/dir`, tls_autocert_directory_ca: '' },
+  });
+  s.defer(() => server.stop());
+  await until(() => held.length > 0 && /"message":"ACME: obtaining certificate"/.test(server.output()), 10000, 'the ACME request pending');
+  assert.equal(server.handle.exited, null);
+  assert.deepEqual(await server.stop(), { code: 0, signal: null });
+  assert.doesNotMatch(server.output(), /ACME: cannot obtain certificate/);
+});

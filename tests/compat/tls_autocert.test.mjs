@@ -6,7 +6,7 @@
 // else, so a handshake that verifies to pebble's root (/roots/0 of its management API) proves the
 // certificate came through gyre's ACME exchange. The host is gyre.test: clients connect to
 // 127.0.0.1 with SNI (servername) gyre.test. Everything runs on free loopback ports, files in
-// os.tmpdir(). Case (f), start-up errors, needs no CA and runs without pebble too.
+// os.tmpdir(). Cases (f) (start-up errors) and (g) (a stalled CA) need no pebble and run without it.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

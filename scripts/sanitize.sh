@@ -44,9 +44,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$root/tests/sanitizers/ubsan.supp}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:second_deadlock_stack=1}
 
+# pebble is the ACME CA of tests/unit/tls/autocert_pebble_test.cc and of
+# tests/compat/tls_autocert.test.mjs (both skip without it): built for either stage.
+scripts/build-pebble.sh >/dev/null || echo "pebble not built: the ACME autocert tests will be skipped"
+
 if [[ -z ${SKIP_UNIT:-} ]]; then
-  # pebble is the ACME CA of tests/unit/tls/autocert_pebble_test.cc (skipped without it).
-  scripts/build-pebble.sh >/dev/null || echo "pebble not built: the ACME autocert test will be skipped"
   t0=$(date +%s)
   (cd "$BUILD_DIR" && ctest --output-on-failure -j"$jobs")
   echo "== $mode: unit tests $(($(date +%s) - t0)) s"

@@ -14,10 +14,10 @@ build/gyre configdoc | diff -u docs/configuration.md - || {
   exit 1
 }
 
-# pebble (Let's Encrypt's ACME test server) is the CA of the autocert unit test; without Go or
-# the module proxy that test skips and says why.
+# pebble (Let's Encrypt's ACME test server) is the CA of the autocert unit test and of
+# tests/compat/tls_autocert.test.mjs; without Go or the module proxy they skip and say why.
 echo "== building pebble (scripts/build-pebble.sh)"
-scripts/build-pebble.sh || echo "pebble not built: the ACME autocert test will be skipped"
+scripts/build-pebble.sh || echo "pebble not built: the ACME autocert tests will be skipped"
 
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j"$(nproc)")

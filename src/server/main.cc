@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/log_sink.h"
@@ -395,15 +397,27 @@ int run_server(const gyre::config::LoadResult& loaded,
   if (cfg->tls_autocert) {
     autocert = std::make_shared<gyre::tls::Autocert>(shards.at(0).io(),
                                                      gyre::tls::autocert_options(*cfg));
+    // Autocert's and the http-01 listener's errors begin with the option they are about
+    // ("tls_autocert_cache_dir <dir>: ...", "tls_autocert_http_addr <addr>: ..."): that option
+    // is the key named, without repeating it.
+    auto critical_key = [](const std::string& e, std::string_view fallback) {
+      const size_t end = e.find_first_of(" :");
+      const size_t rest = end == std::string::npos ? end : e.find_first_not_of(" :", end);
+      if (e.starts_with("tls_autocert_") && rest != std::string::npos) {
+        spdlog::critical("config: key \"{}\": {}", e.substr(0, end), e.substr(rest));
+      } else {
+        spdlog::critical("config: key \"{}\": {}", fallback, e);
+      }
+    };
     if (auto r = autocert->start(); !r) {
-      spdlog::critical("config: key \"tls_autocert\": {}", r.error());
+      critical_key(r.error(), "tls_autocert");
       remove_pid_file();
       return 1;
     }
     if (cfg->tls_autocert_http) {
       acme_http = std::make_unique<gyre::tls::AcmeHttpListener>(shards.at(0).io(), *autocert);
       if (auto p = acme_http->listen(cfg->tls_autocert_http_addr); !p) {
-        spdlog::critical("config: key \"tls_autocert_http_addr\": {}", p.error());
+        critical_key(p.error(), "tls_autocert_http_addr");
         remove_pid_file();
         return 1;
       }

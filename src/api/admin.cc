@@ -208,21 +208,7 @@ bool Admin::authorized(std::string_view authorization, std::string_view query) c
   }
   std::string token;
   if (!authorization.empty()) {
-    std::vector<std::string_view> parts;
-    size_t i = 0;
-    while (i < authorization.size()) {
-      while (i < authorization.size() && is_space(authorization[i])) {
-        ++i;
-      }
-      size_t j = i;
-      while (j < authorization.size() && !is_space(authorization[j])) {
-        ++j;
-      }
-      if (j > i) {
-        parts.push_back(authorization.substr(i, j - i));
-      }
-      i = j;
-    }
+    auto parts = transport::http::header_fields(authorization);
     if (parts.size() != 2 || !ascii_iequals(parts[0], "token")) {
       return false;
     }

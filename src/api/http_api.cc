@@ -77,10 +77,6 @@ std::string error_object(const Error& e) {
   return out;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 // ------------------------------------------------------------------ legacy stream
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -353,22 +349,7 @@ bool HttpApi::authorized(const Request& req) const {
       return true;
     }
   } else if (!req.authorization.empty()) {
-    std::vector<std::string_view> parts;
-    std::string_view a = req.authorization;
-    size_t i = 0;
-    while (i < a.size()) {
-      while (i < a.size() && is_space(a[i])) {
-        ++i;
-      }
-      size_t j = i;
-      while (j < a.size() && !is_space(a[j])) {
-        ++j;
-      }
-      if (j > i) {
-        parts.push_back(a.substr(i, j - i));
-      }
-      i = j;
-    }
+    auto parts = transport::http::header_fields(req.authorization);
     if (parts.size() == 2 && ascii_iequals(parts[0], "apikey") &&
         constant_time_equal(parts[1], cfg.api_key)) {
       return true;

@@ -10,6 +10,28 @@
 
 namespace gyre::transport::http {
 
+std::vector<std::string_view> header_fields(std::string_view value) {
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  };
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && space(value[i])) {
+      ++i;
+    }
+    size_t j = i;
+    while (j < value.size() && !space(value[j])) {
+      ++j;
+    }
+    if (j > i) {
+      out.push_back(value.substr(i, j - i));
+    }
+    i = j;
+  }
+  return out;
+}
+
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";

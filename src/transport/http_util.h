@@ -15,6 +15,10 @@
 // Stateless functions: thread-safe.
 namespace gyre::transport::http {
 
+// The whitespace-separated fields of a header value, as Go's strings.Fields splits an
+// Authorization header ("apikey <key>", "token <t>"): ASCII spaces, tabs, CR, LF, VT, FF.
+std::vector<std::string_view> header_fields(std::string_view value);
+
 // Reason phrase of an HTTP status ("OK", "Not Found"); "" for codes it does not know.
 std::string_view reason_phrase(int status);
 

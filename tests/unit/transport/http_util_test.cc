@@ -7,6 +7,15 @@
 namespace gyre::transport::http {
 namespace {
 
+TEST(HttpUtilTest, HeaderFieldsSplitOnAsciiWhitespaceAsGoStringsFields) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(header_fields("apikey k"), (V{"apikey", "k"}));
+  EXPECT_EQ(header_fields(" \ttoken\r\n  a.b \v\f"), (V{"token", "a.b"}));
+  EXPECT_EQ(header_fields("a b c"), (V{"a", "b", "c"}));
+  EXPECT_EQ(header_fields(" \t "), V{});
+  EXPECT_EQ(header_fields(""), V{});
+}
+
 TEST(HttpUtilTest, CorsHeadersEchoOriginAndRequestedHeaders) {
   EXPECT_EQ(cors_headers("https://a.example", "content-type"),
             "Access-Control-Allow-Origin: https://a.example\r\n"

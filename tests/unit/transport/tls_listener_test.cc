@@ -10,45 +10,13 @@
 #include <fstream>
 
 #include "core/base64.h"
+#include "self_signed_cert.h"
 
 namespace gyre::transport {
 namespace {
 
-struct Pem {
-  std::string cert;
-  std::string key;
-};
-
-std::string bio_text(BIO* b) {
-  char* p = nullptr;
-  long n = BIO_get_mem_data(b, &p);
-  std::string s(p, static_cast<size_t>(n));
-  BIO_free(b);
-  return s;
-}
-
-// A self-signed P-256 certificate and its key.
-Pem make_cert(const char* cn) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509_sign(x, key, EVP_sha256());
-  BIO* cb = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(cb, x);
-  BIO* kb = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(kb, key, nullptr, nullptr, 0, nullptr, nullptr);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return {bio_text(cb), bio_text(kb)};
-}
+using test::make_cert;
+using test::Pem;
 
 class TlsListenerTest : public ::testing::Test {
  protected:

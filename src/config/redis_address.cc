@@ -44,6 +44,26 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
+// Takes a leading "user[:password]@" (escaped) off `authority` into a.user / a.password; an
+// empty user is none.
+void take_userinfo(std::string_view& authority, RedisAddress& a) {
+  auto at = authority.rfind('@');
+  if (at == std::string_view::npos) {
+    return;
+  }
+  std::string_view userinfo = authority.substr(0, at);
+  authority.remove_prefix(at + 1);
+  if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
+    a.user = unescape(userinfo.substr(0, colon));
+    a.password = unescape(userinfo.substr(colon + 1));
+  } else {
+    a.user = unescape(userinfo);
+  }
+  if (a.user->empty()) {
+    a.user.reset();
+  }
+}
+
 constexpr size_t kMaxUnixPath = 108;
 
 std::expected<RedisAddress, std::string> parse_host_port(std::string_view text);
@@ -132,19 +152,7 @@ std::expected<RedisAddress, std::string> parse_unix(std::string_view rest) {
   }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     std::string_view authority = rest.substr(0, slash);
-    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-      std::string_view userinfo = authority.substr(0, at);
-      authority.remove_prefix(at + 1);
-      if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-        a.user = unescape(userinfo.substr(0, colon));
-        a.password = unescape(userinfo.substr(colon + 1));
-      } else {
-        a.user = unescape(userinfo);
-      }
-      if (a.user->empty()) {
-        a.user.reset();
-      }
-    }
+    take_userinfo(authority, a);
     if (authority.empty()) {
       a.unix_path = unescape(rest.substr(slash));
     }
@@ -203,19 +211,7 @@ std::expected<RedisAddress, std::string> parse_redis_address(std::string_view te
       return std::unexpected(
           std::string("?addr= is for redis+cluster:// and redis+sentinel:// addresses"));
     }
-    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-      std::string_view userinfo = rest.substr(0, at);
-      rest.remove_prefix(at + 1);
-      if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-        a.user = unescape(userinfo.substr(0, colon));
-        a.password = unescape(userinfo.substr(colon + 1));
-      } else {
-        a.user = unescape(userinfo);
-      }
-      if (a.user->empty()) {
-        a.user.reset();
-      }
-    }
+    take_userinfo(rest, a);
     if (auto slash = rest.find('/'); slash != std::string_view::npos) {
       std::string_view db = rest.substr(slash + 1);
       rest = rest.substr(0, slash);

@@ -55,8 +55,7 @@ Client::Client(Node& node, Transport* transport, ConnectionRequest request)
       transport_info_(transport->info()),
       cfg_(node.config()),
       id_(random::uuid_v4()) {
-  if (!request.user_id_header.empty() || !request.headers.empty() ||
-      !request.admin_channel.empty()) {
+  if (!request.empty()) {
     cold().request = std::move(request);
   }
   if (transport_info_.emulation || transport_info_.unidirectional) {

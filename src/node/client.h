@@ -88,6 +88,11 @@ struct ConnectionRequest {
   // anonymous, and is subscribed server-side to this one channel (namespace permissions and
   // the connect proxy do not apply: the admin may read any channel through /admin/api too).
   std::string admin_channel;
+
+  // Nothing to keep: the client then allocates no cold part for it. Every field above counts.
+  bool empty() const {
+    return user_id_header.empty() && headers.empty() && admin_channel.empty();
+  }
 };
 
 class Client : public std::enable_shared_from_this<Client> {

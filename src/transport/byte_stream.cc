@@ -28,6 +28,8 @@ bool plain_http_request(std::string_view first) {
 }
 }  // namespace
 
+ByteStream::ByteStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+
 ByteStream::ByteStream(asio::ip::tcp::socket socket, std::unique_ptr<tls::TlsConnection> tls)
     : socket_(std::move(socket)), tls_(std::move(tls)) {
   if (tls_) {

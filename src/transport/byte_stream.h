@@ -31,8 +31,10 @@ class ByteStream {
   using wait_type = boost::asio::ip::tcp::socket::wait_type;
   using error_code = boost::system::error_code;
 
-  explicit ByteStream(boost::asio::ip::tcp::socket socket,
-                      std::unique_ptr<tls::TlsConnection> tls = nullptr);
+  // Plain TCP. (Two constructors, not a defaulted unique_ptr argument: the default would
+  // instantiate ~unique_ptr<TlsConnection> where TlsConnection is incomplete; clang refuses.)
+  explicit ByteStream(boost::asio::ip::tcp::socket socket);
+  ByteStream(boost::asio::ip::tcp::socket socket, std::unique_ptr<tls::TlsConnection> tls);
   ByteStream(ByteStream&&) noexcept;
   ByteStream& operator=(ByteStream&&) noexcept;
   ~ByteStream();

@@ -368,7 +368,7 @@ Value resolve_yaml_scalar(const std::string& s) {
 // yaml-cpp resolves aliases into shared nodes: a self-referencing alias (`a: &x [*x]`) is an
 // infinite tree and nested aliases expand exponentially ("billion laughs"). Both are bounded.
 constexpr int kMaxYamlDepth = 256;
-constexpr size_t kMaxYamlNodes = 1 << 20;
+constexpr size_t kMaxYamlNodes = 1 << 18;  // a large real config has ~10^4 nodes
 
 struct YamlBudget {
   size_t nodes = 0;

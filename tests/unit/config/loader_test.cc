@@ -846,7 +846,7 @@ TEST(LoaderYamlLimitsTest, AliasExpansionBombIsAConfigError) {
     EXPECT_EQ(std::string(e.what()),
               "config: file \"" + path +
                   "\": invalid YAML: nesting too deep or too many aliases (at most 256 levels and "
-                  "1048576 nodes)");
+                  "262144 nodes)");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocol/codec.h"
+#include "protocol/json_decode.h"
 #include "protocol/json_raw.h"
 
 namespace gyre::api {
@@ -56,98 +57,19 @@ constexpr std::array<Method, 13> kEnumMethods{
 };
 
 using protocol::key_is;
-
-bool is_null(od::value& v) {
-  bool n = false;
-  return !v.is_null().get(n) && n;
-}
-
-// Scalars: `null` leaves the current value; any other type mismatch fails.
-bool read_string(od::value v, std::string& out) {
-  if (is_null(v)) {
-    return true;
-  }
-  std::string_view s;
-  if (v.get_string().get(s)) {
-    return false;
-  }
-  out.assign(s);
-  return true;
-}
-
-bool read_bool(od::value v, bool& out) {
-  if (is_null(v)) {
-    return true;
-  }
-  return !v.get_bool().get(out);
-}
-
-bool read_i64(od::value v, int64_t& out) {
-  if (is_null(v)) {
-    return true;
-  }
-  return !v.get_int64().get(out);
-}
-
-bool read_i32(od::value v, int32_t& out) {
-  if (is_null(v)) {
-    return true;
-  }
-  int64_t x;
-  if (v.get_int64().get(x) || x < std::numeric_limits<int32_t>::min() ||
-      x > std::numeric_limits<int32_t>::max()) {
-    return false;
-  }
-  out = static_cast<int32_t>(x);
-  return true;
-}
-
-bool read_u64(od::value v, uint64_t& out) {
-  if (is_null(v)) {
-    return true;
-  }
-  return !v.get_uint64().get(out);
-}
-
-bool read_u32(od::value v, uint32_t& out) {
-  if (is_null(v)) {
-    return true;
-  }
-  uint64_t x;
-  if (v.get_uint64().get(x) || x > std::numeric_limits<uint32_t>::max()) {
-    return false;
-  }
-  out = static_cast<uint32_t>(x);
-  return true;
-}
-
-// Exact bytes of a JSON value of any type, `null` included (server-api.md §0.2).
-bool read_raw(od::value v, std::string& out) {
-  std::string_view raw;
-  if (!protocol::raw_json_bytes(v, raw)) {
-    return false;
-  }
-  out.assign(raw);
-  return true;
-}
+using protocol::json::decode_bool;
+using protocol::json::decode_int32;
+using protocol::json::decode_int64;
+using protocol::json::decode_raw;
+using protocol::json::decode_string;
+using protocol::json::decode_uint32;
+using protocol::json::decode_uint64;
+using protocol::json::is_null;
 
 // Calls fn(key, value) -> bool for every field, null values included.
 template <typename Fn>
 bool for_each_field(od::object obj, Fn&& fn) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) {
-      return false;
-    }
-    od::value val;
-    if (field.value().get(val)) {
-      return false;
-    }
-    if (!fn(key, val)) {
-      return false;
-    }
-  }
-  return true;
+  return protocol::json::for_each_member(obj, fn);
 }
 
 // A nested message field (a Go pointer): `null` clears it, an object fills it (a repeated key
@@ -185,7 +107,7 @@ bool read_string_list(od::value v, std::vector<std::string>& out) {
       return false;
     }
     std::string s;
-    if (!read_string(ev, s)) {
+    if (!decode_string(ev, s)) {
       return false;
     }
     out.push_back(std::move(s));
@@ -205,7 +127,7 @@ bool read_string_map(od::value v, std::map<std::string, std::string>& out) {
   }
   return for_each_field(obj, [&](std::string_view k, od::value val) {
     std::string s;
-    if (!read_string(val, s)) {
+    if (!decode_string(val, s)) {
       return false;
     }
     out[std::string(k)] = std::move(s);
@@ -215,8 +137,8 @@ bool read_string_map(od::value v, std::map<std::string, std::string>& out) {
 
 bool read_position(od::value v, std::optional<protocol::StreamPosition>& out) {
   return read_message(v, out, [](protocol::StreamPosition& p, std::string_view k, od::value val) {
-    if (key_is(k, "offset")) return read_u64(val, p.offset);
-    if (key_is(k, "epoch")) return read_string(val, p.epoch);
+    if (key_is(k, "offset")) return decode_uint64(val, p.offset);
+    if (key_is(k, "epoch")) return decode_string(val, p.epoch);
     return true;
   });
 }
@@ -224,7 +146,7 @@ bool read_position(od::value v, std::optional<protocol::StreamPosition>& out) {
 // BoolValue {"value": bool}: its presence is what overrides.
 bool read_bool_value(od::value v, std::optional<bool>& out) {
   return read_message(v, out, [](bool& b, std::string_view k, od::value val) {
-    if (key_is(k, "value")) return read_bool(val, b);
+    if (key_is(k, "value")) return decode_bool(val, b);
     return true;
   });
 }
@@ -258,25 +180,25 @@ bool decode_document(std::string_view json, Fn&& fn) {
 
 template <typename R>
 bool publish_field(R& r, std::string_view k, od::value val) {
-  if (key_is(k, "data")) return read_raw(val, r.data);
-  if (key_is(k, "b64data")) return read_string(val, r.b64data);
-  if (key_is(k, "skip_history")) return read_bool(val, r.skip_history);
+  if (key_is(k, "data")) return decode_raw(val, r.data);
+  if (key_is(k, "b64data")) return decode_string(val, r.b64data);
+  if (key_is(k, "skip_history")) return decode_bool(val, r.skip_history);
   if (key_is(k, "tags")) return read_string_map(val, r.tags);
-  if (key_is(k, "idempotency_key")) return read_string(val, r.idempotency_key);
-  if (key_is(k, "delta")) return read_bool(val, r.delta);
+  if (key_is(k, "idempotency_key")) return decode_string(val, r.idempotency_key);
+  if (key_is(k, "delta")) return decode_bool(val, r.delta);
   return true;
 }
 
 bool subscribe_field(SubscribeRequest& r, std::string_view k, od::value val) {
-  if (key_is(k, "user")) return read_string(val, r.user);
-  if (key_is(k, "channel")) return read_string(val, r.channel);
-  if (key_is(k, "expire_at")) return read_i64(val, r.expire_at);
-  if (key_is(k, "info")) return read_raw(val, r.info);
-  if (key_is(k, "b64info")) return read_string(val, r.b64info);
-  if (key_is(k, "client")) return read_string(val, r.client);
-  if (key_is(k, "session")) return read_string(val, r.session);
-  if (key_is(k, "data")) return read_raw(val, r.data);
-  if (key_is(k, "b64data")) return read_string(val, r.b64data);
+  if (key_is(k, "user")) return decode_string(val, r.user);
+  if (key_is(k, "channel")) return decode_string(val, r.channel);
+  if (key_is(k, "expire_at")) return decode_int64(val, r.expire_at);
+  if (key_is(k, "info")) return decode_raw(val, r.info);
+  if (key_is(k, "b64info")) return decode_string(val, r.b64info);
+  if (key_is(k, "client")) return decode_string(val, r.client);
+  if (key_is(k, "session")) return decode_string(val, r.session);
+  if (key_is(k, "data")) return decode_raw(val, r.data);
+  if (key_is(k, "b64data")) return decode_string(val, r.b64data);
   if (key_is(k, "recover_since")) return read_position(val, r.recover_since);
   if (key_is(k, "override")) {
     return read_message(val, r.override_, [](SubscribeOverride& o, std::string_view ok,
@@ -320,7 +242,7 @@ bool read_method_type(od::value v, int32_t& out) {
     }
     return false;
   }
-  return read_i32(v, out);
+  return decode_int32(v, out);
 }
 
 }  // namespace
@@ -360,7 +282,7 @@ std::optional<AnyRequest> decode_request(Method m, std::string_view json) {
   switch (m) {
     case Method::kPublish:
       return decode(PublishRequest{}, [](PublishRequest& r, std::string_view k, od::value v) {
-        if (key_is(k, "channel")) return read_string(v, r.channel);
+        if (key_is(k, "channel")) return decode_string(v, r.channel);
         return publish_field(r, k, v);
       });
     case Method::kBroadcast:
@@ -373,24 +295,24 @@ std::optional<AnyRequest> decode_request(Method m, std::string_view json) {
     case Method::kUnsubscribe:
       return decode(UnsubscribeRequest{},
                     [](UnsubscribeRequest& r, std::string_view k, od::value v) {
-                      if (key_is(k, "user")) return read_string(v, r.user);
-                      if (key_is(k, "channel")) return read_string(v, r.channel);
-                      if (key_is(k, "client")) return read_string(v, r.client);
-                      if (key_is(k, "session")) return read_string(v, r.session);
+                      if (key_is(k, "user")) return decode_string(v, r.user);
+                      if (key_is(k, "channel")) return decode_string(v, r.channel);
+                      if (key_is(k, "client")) return decode_string(v, r.client);
+                      if (key_is(k, "session")) return decode_string(v, r.session);
                       return true;
                     });
     case Method::kDisconnect:
       return decode(DisconnectRequest{}, [](DisconnectRequest& r, std::string_view k,
                                             od::value v) {
-        if (key_is(k, "user")) return read_string(v, r.user);
-        if (key_is(k, "client")) return read_string(v, r.client);
-        if (key_is(k, "session")) return read_string(v, r.session);
+        if (key_is(k, "user")) return decode_string(v, r.user);
+        if (key_is(k, "client")) return decode_string(v, r.client);
+        if (key_is(k, "session")) return decode_string(v, r.session);
         if (key_is(k, "whitelist")) return read_string_list(v, r.whitelist);
         if (key_is(k, "disconnect")) {
           return read_message(v, r.disconnect, [](Disconnect& d, std::string_view dk,
                                                   od::value dv) {
-            if (key_is(dk, "code")) return read_u32(dv, d.code);
-            if (key_is(dk, "reason")) return read_string(dv, d.reason);
+            if (key_is(dk, "code")) return decode_uint32(dv, d.code);
+            if (key_is(dk, "reason")) return decode_string(dv, d.reason);
             return true;
           });
         }
@@ -398,40 +320,40 @@ std::optional<AnyRequest> decode_request(Method m, std::string_view json) {
       });
     case Method::kRefresh:
       return decode(RefreshRequest{}, [](RefreshRequest& r, std::string_view k, od::value v) {
-        if (key_is(k, "user")) return read_string(v, r.user);
-        if (key_is(k, "client")) return read_string(v, r.client);
-        if (key_is(k, "session")) return read_string(v, r.session);
-        if (key_is(k, "expired")) return read_bool(v, r.expired);
-        if (key_is(k, "expire_at")) return read_i64(v, r.expire_at);
-        if (key_is(k, "info")) return read_raw(v, r.info);
+        if (key_is(k, "user")) return decode_string(v, r.user);
+        if (key_is(k, "client")) return decode_string(v, r.client);
+        if (key_is(k, "session")) return decode_string(v, r.session);
+        if (key_is(k, "expired")) return decode_bool(v, r.expired);
+        if (key_is(k, "expire_at")) return decode_int64(v, r.expire_at);
+        if (key_is(k, "info")) return decode_raw(v, r.info);
         return true;
       });
     case Method::kPresence:
     case Method::kPresenceStats:
     case Method::kHistoryRemove:
       return decode(ChannelRequest{}, [](ChannelRequest& r, std::string_view k, od::value v) {
-        if (key_is(k, "channel")) return read_string(v, r.channel);
+        if (key_is(k, "channel")) return decode_string(v, r.channel);
         return true;
       });
     case Method::kHistory:
       return decode(HistoryRequest{}, [](HistoryRequest& r, std::string_view k, od::value v) {
-        if (key_is(k, "channel")) return read_string(v, r.channel);
-        if (key_is(k, "limit")) return read_i32(v, r.limit);
+        if (key_is(k, "channel")) return decode_string(v, r.channel);
+        if (key_is(k, "limit")) return decode_int32(v, r.limit);
         if (key_is(k, "since")) return read_position(v, r.since);
-        if (key_is(k, "reverse")) return read_bool(v, r.reverse);
+        if (key_is(k, "reverse")) return decode_bool(v, r.reverse);
         return true;
       });
     case Method::kChannels:
       return decode(ChannelsRequest{}, [](ChannelsRequest& r, std::string_view k, od::value v) {
-        if (key_is(k, "pattern")) return read_string(v, r.pattern);
+        if (key_is(k, "pattern")) return decode_string(v, r.pattern);
         return true;
       });
     case Method::kInfo:
       return decode(InfoRequest{}, [](InfoRequest&, std::string_view, od::value) { return true; });
     case Method::kRpc:
       return decode(RpcRequest{}, [](RpcRequest& r, std::string_view k, od::value v) {
-        if (key_is(k, "method")) return read_string(v, r.method);
-        if (key_is(k, "params")) return read_raw(v, r.params);
+        if (key_is(k, "method")) return decode_string(v, r.method);
+        if (key_is(k, "params")) return decode_raw(v, r.params);
         return true;
       });
   }
@@ -447,7 +369,7 @@ std::optional<BatchRequest> decode_batch(std::string_view json) {
   std::vector<RawCommand> raws;
   bool parallel = false;
   bool ok = decode_document(json, [&](std::string_view k, od::value v) {
-    if (key_is(k, "parallel")) return read_bool(v, parallel);
+    if (key_is(k, "parallel")) return decode_bool(v, parallel);
     if (!key_is(k, "commands")) return true;
     raws.clear();
     if (is_null(v)) {
@@ -479,7 +401,7 @@ std::optional<BatchRequest> decode_batch(std::string_view json) {
               return true;
             }
             std::string raw;
-            if (!read_raw(val, raw)) {
+            if (!decode_raw(val, raw)) {
               return false;
             }
             rc.values[i] = std::move(raw);
@@ -489,7 +411,7 @@ std::optional<BatchRequest> decode_batch(std::string_view json) {
         // Ignored, but still type-checked as Go decodes them.
         if (key_is(ck, "id")) {
           uint32_t id = 0;
-          return read_u32(val, id);
+          return decode_uint32(val, id);
         }
         if (key_is(ck, "method")) {
           int32_t m = 0;
@@ -540,9 +462,9 @@ std::optional<BatchRequest> decode_batch(std::string_view json) {
 std::optional<LegacyCommand> decode_legacy_command(std::string_view json) {
   LegacyCommand cmd;
   bool ok = decode_document(json, [&](std::string_view k, od::value v) {
-    if (key_is(k, "id")) return read_u32(v, cmd.id);
+    if (key_is(k, "id")) return decode_uint32(v, cmd.id);
     if (key_is(k, "method")) return read_method_type(v, cmd.method);
-    if (key_is(k, "params")) return read_raw(v, cmd.params);
+    if (key_is(k, "params")) return decode_raw(v, cmd.params);
     return true;
   });
   if (!ok) {

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "protocol/codec.h"
+#include "protocol/json_decode.h"
 #include "protocol/json_entities.h"
 #include "protocol/json_raw.h"
 #include "protocol/json_writer.h"
@@ -18,75 +19,21 @@ thread_local od::parser tl_od_parser;
 
 // ---------------------------------------------------------------- decoding helpers
 
-bool read_string(od::value v, std::string& out) {
-  std::string_view s;
-  if (v.get_string().get(s)) {
-    return false;
-  }
-  out.assign(s);
-  return true;
-}
-
-bool read_bool(od::value v, bool& out) { return !v.get_bool().get(out); }
-
-bool read_u64(od::value v, uint64_t& out) { return !v.get_uint64().get(out); }
-
-bool read_u32(od::value v, uint32_t& out) {
-  uint64_t x;
-  if (v.get_uint64().get(x) || x > std::numeric_limits<uint32_t>::max()) {
-    return false;
-  }
-  out = static_cast<uint32_t>(x);
-  return true;
-}
-
-bool read_i64(od::value v, int64_t& out) { return !v.get_int64().get(out); }
-
-bool read_i32(od::value v, int32_t& out) {
-  int64_t x;
-  if (v.get_int64().get(x) || x < std::numeric_limits<int32_t>::min() ||
-      x > std::numeric_limits<int32_t>::max()) {
-    return false;
-  }
-  out = static_cast<int32_t>(x);
-  return true;
-}
-
-// Exact bytes of a JSON value of any type.
-bool read_raw(od::value v, std::string& out) {
-  std::string_view raw;
-  if (!raw_json_bytes(v, raw)) {
-    return false;
-  }
-  out.assign(raw);
-  return true;
-}
-
-bool is_null(od::value& v) {
-  bool n = false;
-  return !v.is_null().get(n) && n;
-}
+using json::decode_bool;
+using json::decode_int32;
+using json::decode_int64;
+using json::decode_raw;
+using json::decode_string;
+using json::decode_uint32;
+using json::decode_uint64;
+using json::is_null;
 
 // Iterates an object's fields calling fn(key, value) -> bool; null values are skipped.
 template <typename Fn>
 bool for_each_field(od::object obj, Fn&& fn) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) {
-      return false;
-    }
-    od::value val;
-    if (field.value().get(val)) {
-      return false;
-    }
-    if (is_null(val)) {
-      continue;
-    }
-    if (!fn(key, val)) {
-      return false;
-    }
-  }
-  return true;
+  return json::for_each_member(obj, [&](std::string_view key, od::value& val) {
+    return is_null(val) || fn(key, val);
+  });
 }
 
 template <typename Fn>
@@ -100,18 +47,18 @@ bool for_each_field(od::value v, Fn&& fn) {
 
 bool decode_subscribe(od::value v, SubscribeRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "channel") return read_string(val, r.channel);
-    if (k == "token") return read_string(val, r.token);
-    if (k == "recover") return read_bool(val, r.recover);
-    if (k == "epoch") return read_string(val, r.epoch);
-    if (k == "offset") return read_u64(val, r.offset);
-    if (k == "data") return read_raw(val, r.data);
-    if (k == "positioned") return read_bool(val, r.positioned);
-    if (k == "recoverable") return read_bool(val, r.recoverable);
-    if (k == "join_leave") return read_bool(val, r.join_leave);
-    if (k == "delta") return read_string(val, r.delta);
-    if (k == "flag") return read_i64(val, r.flag);
-    if (k == "type") return read_i32(val, r.type);
+    if (k == "channel") return decode_string(val, r.channel);
+    if (k == "token") return decode_string(val, r.token);
+    if (k == "recover") return decode_bool(val, r.recover);
+    if (k == "epoch") return decode_string(val, r.epoch);
+    if (k == "offset") return decode_uint64(val, r.offset);
+    if (k == "data") return decode_raw(val, r.data);
+    if (k == "positioned") return decode_bool(val, r.positioned);
+    if (k == "recoverable") return decode_bool(val, r.recoverable);
+    if (k == "join_leave") return decode_bool(val, r.join_leave);
+    if (k == "delta") return decode_string(val, r.delta);
+    if (k == "flag") return decode_int64(val, r.flag);
+    if (k == "type") return decode_int32(val, r.type);
     return true;  // unknown keys (tf, phase, cursor, ...) are ignored
   });
 }
@@ -119,10 +66,10 @@ bool decode_subscribe(od::value v, SubscribeRequest& r) {
 template <typename Source>
 bool decode_connect_fields(Source v, ConnectRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "token") return read_string(val, r.token);
-    if (k == "data") return read_raw(val, r.data);
-    if (k == "name") return read_string(val, r.name);
-    if (k == "version") return read_string(val, r.version);
+    if (k == "token") return decode_string(val, r.token);
+    if (k == "data") return decode_raw(val, r.data);
+    if (k == "name") return decode_string(val, r.name);
+    if (k == "version") return decode_string(val, r.version);
     if (k == "subs") {
       return for_each_field(val, [&](std::string_view ch, od::value sv) {
         SubscribeRequest s;
@@ -137,7 +84,7 @@ bool decode_connect_fields(Source v, ConnectRequest& r) {
     if (k == "headers") {
       return for_each_field(val, [&](std::string_view hk, od::value hv) {
         std::string s;
-        if (!read_string(hv, s)) {
+        if (!decode_string(hv, s)) {
           return false;
         }
         r.headers.emplace_back(std::string(hk), std::move(s));
@@ -153,29 +100,29 @@ bool decode_connect_object(od::object o, ConnectRequest& r) { return decode_conn
 
 bool decode_channel(od::value v, ChannelRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "channel") return read_string(val, r.channel);
+    if (k == "channel") return decode_string(val, r.channel);
     return true;
   });
 }
 
 bool decode_publish(od::value v, PublishRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "channel") return read_string(val, r.channel);
-    if (k == "data") return read_raw(val, r.data);
+    if (k == "channel") return decode_string(val, r.channel);
+    if (k == "data") return decode_raw(val, r.data);
     return true;
   });
 }
 
 bool decode_history(od::value v, HistoryRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "channel") return read_string(val, r.channel);
-    if (k == "limit") return read_i32(val, r.limit);
-    if (k == "reverse") return read_bool(val, r.reverse);
+    if (k == "channel") return decode_string(val, r.channel);
+    if (k == "limit") return decode_int32(val, r.limit);
+    if (k == "reverse") return decode_bool(val, r.reverse);
     if (k == "since") {
       StreamPosition sp;
       bool ok = for_each_field(val, [&](std::string_view sk, od::value sval) {
-        if (sk == "offset") return read_u64(sval, sp.offset);
-        if (sk == "epoch") return read_string(sval, sp.epoch);
+        if (sk == "offset") return decode_uint64(sval, sp.offset);
+        if (sk == "epoch") return decode_string(sval, sp.epoch);
         return true;
       });
       r.since = std::move(sp);
@@ -187,30 +134,30 @@ bool decode_history(od::value v, HistoryRequest& r) {
 
 bool decode_rpc(od::value v, RpcRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "data") return read_raw(val, r.data);
-    if (k == "method") return read_string(val, r.method);
+    if (k == "data") return decode_raw(val, r.data);
+    if (k == "method") return decode_string(val, r.method);
     return true;
   });
 }
 
 bool decode_send(od::value v, SendRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "data") return read_raw(val, r.data);
+    if (k == "data") return decode_raw(val, r.data);
     return true;
   });
 }
 
 bool decode_refresh(od::value v, RefreshRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "token") return read_string(val, r.token);
+    if (k == "token") return decode_string(val, r.token);
     return true;
   });
 }
 
 bool decode_sub_refresh(od::value v, SubRefreshRequest& r) {
   return for_each_field(v, [&](std::string_view k, od::value val) {
-    if (k == "channel") return read_string(val, r.channel);
-    if (k == "token") return read_string(val, r.token);
+    if (k == "channel") return decode_string(val, r.channel);
+    if (k == "token") return decode_string(val, r.token);
     return true;
   });
 }
@@ -248,7 +195,7 @@ bool decode_line(std::string_view line, Command& cmd) {
     }
     bool ok = true;
     if (key == "id") {
-      ok = read_u32(val, cmd.id);
+      ok = decode_uint32(val, cmd.id);
     } else if (key == "connect") {
       present |= request_bit(Method::kConnect);
       ok = decode_connect(val, cmd.connect);

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,8 +12,9 @@
 #include "protocol/json_raw.h"
 
 // Field decoders that follow Go's encoding/json (server-api.md §0.1) over simdjson On-Demand
-// values, shared by the JWT claim decoder (auth/jwt_claims.cc) and the proxy answer decoder
-// (proxy/http_proxy.cc). Each writes into an existing field, because Go's decoder does: a
+// values, shared by the client command decoder (protocol/json_codec.cc), the server API request
+// decoder (api/requests.cc), the JWT claim decoder (auth/jwt_claims.cc) and the proxy answer
+// decoder (proxy/http_proxy.cc). Each writes into an existing field, because Go's decoder does: a
 // repeated key is applied on top of what the earlier one left. Stateless: thread-safe.
 namespace gyre::protocol::json {
 
@@ -57,6 +60,60 @@ inline bool decode_string(od::value& v, std::string& field) {
     return false;
   }
   field.assign(s);
+  return true;
+}
+
+// Scalars: `null` leaves the field unchanged (Go's decoder does); any other type mismatch, or
+// a number out of the field's range, fails.
+inline bool is_null(od::value& v) {
+  bool n = false;
+  return v.is_null().get(n) == simdjson::SUCCESS && n;
+}
+
+inline bool decode_bool(od::value& v, bool& field) {
+  return is_null(v) || v.get_bool().get(field) == simdjson::SUCCESS;
+}
+
+inline bool decode_int64(od::value& v, int64_t& field) {
+  return is_null(v) || v.get_int64().get(field) == simdjson::SUCCESS;
+}
+
+inline bool decode_uint64(od::value& v, uint64_t& field) {
+  return is_null(v) || v.get_uint64().get(field) == simdjson::SUCCESS;
+}
+
+inline bool decode_int32(od::value& v, int32_t& field) {
+  if (is_null(v)) {
+    return true;
+  }
+  int64_t x = 0;
+  if (v.get_int64().get(x) != simdjson::SUCCESS || x < std::numeric_limits<int32_t>::min() ||
+      x > std::numeric_limits<int32_t>::max()) {
+    return false;
+  }
+  field = static_cast<int32_t>(x);
+  return true;
+}
+
+inline bool decode_uint32(od::value& v, uint32_t& field) {
+  if (is_null(v)) {
+    return true;
+  }
+  uint64_t x = 0;
+  if (v.get_uint64().get(x) != simdjson::SUCCESS || x > std::numeric_limits<uint32_t>::max()) {
+    return false;
+  }
+  field = static_cast<uint32_t>(x);
+  return true;
+}
+
+// json.RawMessage into a string: the exact bytes of any value, `null` included.
+inline bool decode_raw(od::value& v, std::string& field) {
+  std::string_view raw;
+  if (!raw_json_bytes(v, raw)) {
+    return false;
+  }
+  field.assign(raw);
   return true;
 }
 

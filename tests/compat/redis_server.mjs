@@ -8,8 +8,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import {
-  freePort, sleep, once, collect, httpRequest, startServer, userToken,
+  freePort, sleep, once, collect, httpRequest, startServer, userToken, until,
 } from './harness.mjs';
 
 export function redisServerPath() {
@@ -577,4 +578,35 @@ export function startPublisher(nodes, channel, answerWithinMs, apiKey = 'k') {
     await p.done;
   };
   return p;
+}
+
+/**
+ * The end of a fault test, once Redis is back: the publisher (startPublisher) is stopped; the
+ * outage was seen and answered with error 100 only; `nodes` report healthy within
+ * `healthyWithinMs`; a last publication through the last node is OK'd; `channel`'s history holds
+ * every OK'd publication with offsets 1..n; and every watcher (watchSubscription) ends with the
+ * whole stream in order, any resubscription recovered. Returns the stream as [offset, i].
+ */
+export async function assertNothingOkdLost(t, { publisher, nodes, channel, watches, healthyWithinMs = 10000 }) {
+  const { oked, errors } = publisher;
+  await publisher.stop();
+  assert.ok(errors.length > 0, 'the outage was seen');
+  assert.deepEqual([...new Set(errors)], [100]);
+  t.diagnostic(`${oked.length} OK'd, ${errors.length} answered 100, slowest error answer ${publisher.slowestErrorMs} ms`);
+  for (const node of nodes) {
+    await until(async () => (await node.health()).status === 200, healthyWithinMs, 'healthy again');
+  }
+  const last = await nodes[nodes.length - 1].apiOk('publish', { channel, data: { i: 'last' } });
+  oked.push([last.offset, 'last']);
+
+  const h = await nodes[0].apiOk('history', { channel, limit: -1 });
+  const stream = h.publications.map((p) => [p.offset, p.data.i]);
+  for (const o of oked) assert.ok(stream.some(([off, i]) => off === o[0] && i === o[1]), `OK'd ${o} kept`);
+  assert.deepEqual(stream.map(([off]) => off), Array.from({ length: stream.length }, (_, k) => k + 1));
+  for (const w of watches) {
+    await until(() => w.pubs.length >= stream.length, 10000, 'every publication delivered');
+    assert.deepEqual(w.pubs.map((p) => [p.offset, p.data.i]), stream);
+    assert.ok(w.subscribed.slice(1).every((c) => c.recovered === true), 'any resubscription recovered');
+  }
+  return stream;
 }

@@ -77,7 +77,8 @@ struct SessionSet {
       client.non_blocking(true);
       peers.push_back(std::move(client));
       sessions.push_back(
-          std::make_shared<gyre::transport::WebSocketSession>(std::move(server), opts));
+          std::make_shared<gyre::transport::WebSocketSession>(
+              gyre::transport::ByteStream(std::move(server)), opts));
     }
   }
   void drain() {

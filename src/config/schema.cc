@@ -263,8 +263,11 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"client_write_delay", "client.write_delay", T::kDuration, &Config::client_write_delay,
      "Write coalescing (Centrifugo PRO's name): a connection written less than this ago holds "
      "further output until then (or 16 KiB), so the pushes meanwhile share one write. 0 = "
-     "adaptive: zero while the loop is idle, up to 2ms as it gets busy; negative (\"-1ms\") = "
-     "off, every message written at once. A connection not written within the window is "
+     "adaptive: zero while the loop is idle; grows with the loop's load and its longest "
+     "flush (at most 10ms) and with the pace of a steady stream of publications whose writes "
+     "take a quarter of the loop's time or more (4 gaps, at most 50ms); command replies never "
+     "wait. Negative (\"-1ms\") "
+     "= off, every message written at once. A connection not written within the window is "
      "written at once. WebSocket, HTTP-stream, SSE and uni transports."},
     {"client_max_messages_in_frame", "client.max_messages_in_frame", T::kInt,
      &Config::client_max_messages_in_frame,
@@ -276,7 +279,8 @@ const KeySpec<Config> kGlobalKeys[] = {
     {"client_reply_without_queue", "client.reply_without_queue", T::kBool,
      &Config::client_reply_without_queue,
      "Command replies (and other messages to one connection) never wait for the "
-     "client_write_delay window: the connection is written in the same loop turn."},
+     "client_write_delay window: the connection is written in the same loop turn. Always so "
+     "with the adaptive window (client_write_delay 0)."},
     {"client_channel_limit", "client.channel_limit", T::kInt, &Config::client_channel_limit,
      "Subscriptions per connection."},
     {"client_user_connection_limit", "client.user_connection_limit", T::kInt, &Config::client_user_connection_limit,

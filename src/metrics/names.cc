@@ -150,6 +150,19 @@ Catalog build() {
       "gyre_shard_flushes_total",
       "Connections whose queued output a shard wrote in one corked flush (one writev each).",
       {"shard"});
+  i.gyre_shard_write_holds_total = counter(
+      "gyre_shard_write_holds_total",
+      "Times write coalescing held a connection's output for the window instead of writing "
+      "it in its loop turn.",
+      {"shard"});
+  i.gyre_shard_socket_writes_total = counter(
+      "gyre_shard_socket_writes_total",
+      "Socket writes (one writev each) of a shard's WebSocket and HTTP-stream connections.",
+      {"shard"});
+  i.gyre_shard_write_window_microseconds = gauge(
+      "gyre_shard_write_window_microseconds",
+      "A shard's current write coalescing window (client_write_delay; adaptive by default).",
+      {"shard"});
   return c;
 }
 

@@ -37,7 +37,8 @@ struct Ids {
       process_network_transmit_bytes_total;
   // Gyre
   FamilyId gyre_shards, gyre_shard_loop_turns_total, gyre_shard_handlers_total,
-      gyre_shard_flushes_total;
+      gyre_shard_flushes_total, gyre_shard_write_holds_total, gyre_shard_socket_writes_total,
+      gyre_shard_write_window_microseconds;
 };
 
 const Registry& registry();

@@ -93,6 +93,10 @@ void run_shard(gyre::Shard& shard, gyre::metrics::ShardMetrics& metrics) {
   uint64_t& turns = metrics.at(ids.gyre_shard_loop_turns_total, {label}).count;
   uint64_t& handlers = metrics.at(ids.gyre_shard_handlers_total, {label}).count;
   uint64_t& flushes = metrics.at(ids.gyre_shard_flushes_total, {label}).count;
+  uint64_t& holds = metrics.at(ids.gyre_shard_write_holds_total, {label}).count;
+  uint64_t& writes = metrics.at(ids.gyre_shard_socket_writes_total, {label}).count;
+  double& window = metrics.at(ids.gyre_shard_write_window_microseconds, {label}).value;
+  const auto& coalescing = WS::coalescing_stats();
   auto& io = shard.io();
   auto guard = boost::asio::make_work_guard(io);
   while (!io.stopped()) {
@@ -104,10 +108,13 @@ void run_shard(gyre::Shard& shard, gyre::metrics::ShardMetrics& metrics) {
     ++turns;
     handlers += static_cast<uint64_t>(ran);
     flushes += flushed;
+    holds = coalescing.holds;
+    writes = coalescing.writes;
     if (ran == 0 && flushed == 0) {
       // Nothing ready: wait for events, but not past the earliest write hold (write
       // coalescing; the wait's resolution is epoll's millisecond).
       WS::loop_idle();
+      window = static_cast<double>(WS::write_window_us());
       uint64_t until = WS::hold_deadline_us();
       if (until == 0) {
         io.run_one();

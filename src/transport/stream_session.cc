@@ -129,13 +129,16 @@ void StreamSession::send(std::string message) {
     }
     return;
   }
-  schedule_flush(WebSocketSession::write_coalescing().reply_without_queue);
+  schedule_flush(reply_is_urgent(WebSocketSession::write_coalescing()));
 }
 
 void StreamSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
                                 hub::Fanout::Form form) {
   if (closing_ || finished_) {
     return;
+  }
+  if (WebSocketShards::Io* io = WebSocketShards::local_if_installed()) {
+    io->pushed = true;
   }
   // Encoded once per fan-out (and framed once per shard for Protobuf); only the stream's
   // own framing is added here.
@@ -280,6 +283,9 @@ void StreamSession::start_write() {
   writing_ = true;
   written_ = true;
   last_write_us_ = static_cast<uint32_t>(coalescing_now_us());
+  if (WebSocketShards::Io* io = WebSocketShards::local_if_installed()) {
+    ++io->stats.writes;
+  }
   if (!timer_) {
     timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
   }

@@ -71,6 +71,15 @@ void WebSocketSession::loop_busy() {
   }
 }
 
+const CoalescingStats& WebSocketSession::coalescing_stats() {
+  return WebSocketShards::local().stats;
+}
+
+uint64_t WebSocketSession::write_window_us() {
+  auto& io = WebSocketShards::local();
+  return io.policy.enabled() ? io.policy.window_us() : 0;
+}
+
 uint64_t WebSocketSession::hold_deadline_us() {
   auto& io = WebSocketShards::local();
   return io.held.empty() ? 0 : io.held_min_us;
@@ -344,7 +353,7 @@ void WebSocketSession::send(std::string message) {
     }
     return;
   }
-  schedule_flush(g_coalescing.reply_without_queue);
+  schedule_flush(reply_is_urgent(g_coalescing));
 }
 
 void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
@@ -352,6 +361,7 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
   if (close_queued_ || finished_) {
     return;
   }
+  WebSocketShards::local().pushed = true;
   SharedFrames& slot = shared_frames(*f, shard_id_);
   // Framed once per shard, protocol and form: server frames are unmasked, so the same bytes
   // suit every subscriber that needs that form.
@@ -557,6 +567,10 @@ size_t WebSocketSession::flush_dirty() {
   if (coalesce) {
     io.now_us = coalescing_now_us();
     io.policy.loop_busy(io.now_us);
+    if (io.pushed) {
+      io.pushed = false;
+      io.policy.pushes_queued(io.now_us);
+    }
     n += io.release_due_holds();
   }
   if (io.dirty.empty()) {
@@ -629,6 +643,7 @@ void WebSocketSession::flush() {
     }
     error_code ec;
     size_t written = socket_.write_some(std::span<const asio::const_buffer>(iov.data(), n_iov), ec);
+    ++WebSocketShards::local().stats.writes;
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       writing_ = true;
       arm_timer(opts_.write_timeout, &WebSocketSession::on_write_timeout);

@@ -123,6 +123,11 @@ class WebSocketSession final : public node::Transport,
   // The earliest time (coalescing_now_us clock) a held connection is due, 0 when none: the
   // loop must not block past it. On a shard thread.
   static uint64_t hold_deadline_us();
+  // The shard's write coalescing counters. On a shard thread; the reference stays valid for
+  // the thread's life.
+  static const CoalescingStats& coalescing_stats();
+  // The shard's current coalescing window in microseconds (0: off or idle). On a shard thread.
+  static uint64_t write_window_us();
 
  private:
   // One queued write: a shared pre-framed push (the shard's slot of a Fanout, refcounted

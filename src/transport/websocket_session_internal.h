@@ -26,6 +26,10 @@ struct WebSocketShards::Io {
   // Write coalescing (write_coalescing.h): enabled only on loop-driven shards, where the
   // loop wakes for the earliest hold (hold_deadline_us).
   CoalescingPolicy policy;
+  CoalescingStats stats;
+  // A fanned-out push was queued on a connection since the last flush_dirty (the policy's
+  // rate term counts pushing turns).
+  bool pushed = false;
   uint64_t now_us = 0;  // the clock when this turn's flush began
   // The last flush that wrote connections: they were stamped with its start and are taken as
   // written at its end (a flush of many connections can take milliseconds).
@@ -47,6 +51,7 @@ struct WebSocketShards::Io {
   std::vector<Held> held;
   uint64_t held_min_us = 0;  // earliest until_us in `held` (valid when non-empty)
   void hold(uint64_t until_us, std::shared_ptr<void> keep, void (*fn)(void*)) {
+    ++stats.holds;
     if (held.empty() || until_us < held_min_us) {
       held_min_us = until_us;
     }

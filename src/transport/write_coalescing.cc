@@ -58,6 +58,27 @@ void CoalescingPolicy::account(uint64_t now_us, bool busy_next) {
   }
 }
 
+void CoalescingPolicy::pushes_queued(uint64_t now_us) {
+  if (last_push_us_ == 0 || now_us < last_push_us_) {
+    last_push_us_ = now_us;
+    return;
+  }
+  uint64_t gap = now_us - last_push_us_;
+  last_push_us_ = now_us;
+  if (gap > kSteadyGapMax) {
+    steady_turns_ = 0;  // a pause: whatever comes next starts a new stream
+    gap_us_ = 0;
+    stream_flush_max_ = 0;
+    return;
+  }
+  // Exponential smoothing with weight 1/4 for the new gap; the first gap of a stream is taken
+  // as it is.
+  gap_us_ = steady_turns_ == 0 ? gap : (3 * gap_us_ + gap) / 4;
+  if (steady_turns_ < kSteadyTurns) {
+    ++steady_turns_;
+  }
+}
+
 uint64_t CoalescingPolicy::window_us() const {
   switch (opts_.mode) {
     case CoalescingOptions::Mode::kOff:
@@ -76,7 +97,17 @@ uint64_t CoalescingPolicy::window_us() const {
   // those moments however idle it is on average (e.g. waiting for a slow publisher's next
   // request), and holding adds no more than that flush delays everyone anyway.
   uint64_t by_flush = std::max(flush_max_cur_, flush_max_prev_);
-  return std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count()));
+  // Not gated by the load either: a steady stream of publications is what holding batches,
+  // and the pace of the stream, not the loop's momentary state, says how long to wait for the
+  // next one.
+  uint64_t gap = steady_gap_us();
+  uint64_t by_rate = gap != 0 && stream_flush_max_ * kRateMinFlushShare >= gap
+                         ? std::min(kRateWindowGaps * gap,
+                                    static_cast<uint64_t>(kRateMaxWindow.count()))
+                         : 0;
+  return std::max(
+      std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count())),
+      by_rate);
 }
 
 uint64_t CoalescingPolicy::hold_until(uint64_t now_us, uint32_t last_write_us,

@@ -11,15 +11,28 @@
 // that was not written within the window (an idle one) is written at once, so a lone message
 // gets no added latency.
 //
-// The adaptive window follows the shard loop's load: the larger of a load-proportional part
-// (zero while the loop's busy fraction is <= kLoadFloor, up to kLoadWindow at kLoadFull) and
-// the longest flush of the loop over the current and the last period, bounded by
-// kAdaptiveMaxWindow. An idle loop (no flush for a period, low load) has a zero window. The flush term matters for fan-outs to many connections: when writing
-// one publication to every subscriber takes longer than the load part of the window, the
-// subscribers were never "written a moment ago" when the next publication comes, and nothing
-// would ever be held; with the window at least as long as a flush, the next publications
-// join the held output and the flush that follows carries them all. (The caller also takes
-// a connection written during a flush as written when that flush ended.)
+// The adaptive window is the largest of three terms (load and flush bounded by
+// kAdaptiveMaxWindow, rate by kRateMaxWindow):
+// - load: zero while the loop's busy fraction is <= kLoadFloor, up to kLoadWindow at kLoadFull;
+// - flush: the longest flush of the loop over the current and the last period. It matters for
+//   fan-outs to many connections: when writing one publication to every subscriber takes
+//   longer than the load part, the subscribers were never "written a moment ago" when the
+//   next publication comes; with the window at least as long as a flush, the next
+//   publications join the held output and the flush that follows carries them all. (The
+//   caller takes a connection written during a flush as written when that flush ended.)
+// - rate: kRateWindowGaps times the smoothed gap between the loop turns that queued fanned-out
+//   pushes, bounded by kRateMaxWindow, while (a) kSteadyTurns such gaps in a row were each at
+//   most kSteadyGapMax (a steady stream of publications) and (b) the longest flush since the
+//   stream began is at least 1/kRateMinFlushShare of the gap (writing the stream takes a
+//   quarter of the loop's time or more: a stream to a handful of connections is not held). The flush term alone fails when the
+//   next publication comes later than a flush lasts after it — a sequential publisher (one
+//   request in flight) that reacts slowly because its host is busy: every publication then
+//   found its subscribers idle again and was written with one sendmsg per subscriber. The
+//   stream's own pace covers that gap, so holding starts, and the publisher (whose replies
+//   never wait) comes back sooner. A lone publication after a pause (a gap above
+//   kSteadyGapMax) ends the stream: no rate term.
+// An idle loop (no flush for a period, low load, no steady stream) has a zero window; and
+// whatever the window, a connection not written within it is written at once.
 // Output reaching kHoldMaxBytes is written at once whatever the window.
 //
 // Time is passed in by the caller (microseconds of a monotonic clock), so the policy is
@@ -49,6 +62,20 @@ struct CoalescingOptions {
   bool join_pushes = false;
 };
 
+// Whether a message to one connection (a command reply, a connection's own push) is written
+// in the turn it was queued, with whatever is held before it: with client_reply_without_queue,
+// and always in the adaptive mode (its window is for fanned-out pushes; a reply never waits).
+inline bool reply_is_urgent(const CoalescingOptions& o) {
+  return o.reply_without_queue || o.mode == CoalescingOptions::Mode::kAdaptive;
+}
+
+// What a shard's write coalescing did, counted since start (the gyre_shard_write_holds_total
+// and gyre_shard_socket_writes_total metrics). Shard-local.
+struct CoalescingStats {
+  uint64_t holds = 0;   // outputs held for the window instead of written in their turn
+  uint64_t writes = 0;  // socket writes (one writev or write each) of connections
+};
+
 // Converts the configuration values: write_delay_ms < 0 off, 0 adaptive, > 0 fixed;
 // max_messages_in_frame 0 = replies up to 16 per frame, pushes one per frame; -1 = no limit,
 // pushes joined; N > 0 = at most N, pushes joined.
@@ -57,7 +84,8 @@ CoalescingOptions coalescing_options(int64_t write_delay_ms, int64_t max_message
 
 class CoalescingPolicy {
  public:
-  // The adaptive window's hard upper bound, and its load-proportional part's bound.
+  // The load and flush terms' upper bound (the rate term has its own, kRateMaxWindow), and the
+  // load-proportional part's bound.
   static constexpr std::chrono::microseconds kAdaptiveMaxWindow{10000};
   static constexpr std::chrono::microseconds kLoadWindow{2000};
   // Load (busy fraction of the loop) under which the adaptive window is zero, and at which
@@ -68,6 +96,14 @@ class CoalescingPolicy {
   static constexpr uint64_t kLoadPeriodUs = 20000;
   // Output at or above this is written at once.
   static constexpr size_t kHoldMaxBytes = 16 * 1024;
+  // The rate term: a gap between pushing turns above kSteadyGapMax ends a stream; kSteadyTurns
+  // gaps in a row at most that long make one; the term is kRateWindowGaps smoothed gaps, at
+  // most kRateMaxWindow, when the stream's longest flush is >= gap / kRateMinFlushShare.
+  static constexpr uint64_t kSteadyGapMax = 50000;
+  static constexpr uint32_t kSteadyTurns = 3;
+  static constexpr uint64_t kRateWindowGaps = 4;
+  static constexpr uint64_t kRateMinFlushShare = 4;
+  static constexpr std::chrono::microseconds kRateMaxWindow{50000};
 
   CoalescingPolicy() = default;
   explicit CoalescingPolicy(const CoalescingOptions& o) : opts_(o) {}
@@ -79,7 +115,15 @@ class CoalescingPolicy {
   void loop_idle(uint64_t now_us) { account(now_us, false); }
   void loop_busy(uint64_t now_us) { account(now_us, true); }
   // The loop spent `us` writing connections in one flush.
-  void flush_took(uint64_t us) { flush_max_cur_ = std::max(flush_max_cur_, us); }
+  void flush_took(uint64_t us) {
+    flush_max_cur_ = std::max(flush_max_cur_, us);
+    stream_flush_max_ = std::max(stream_flush_max_, us);
+  }
+  // A loop turn queued fanned-out pushes (publications) on connections at `now_us`: feeds the
+  // rate term. Called at most once per turn.
+  void pushes_queued(uint64_t now_us);
+  // The smoothed gap between pushing turns while a steady stream lasts; 0 otherwise.
+  uint64_t steady_gap_us() const { return steady_turns_ >= kSteadyTurns ? gap_us_ : 0; }
   // The loop's busy fraction over the last completed period (0..1).
   double load() const { return load_; }
   // The current window in microseconds.
@@ -101,6 +145,10 @@ class CoalescingPolicy {
   uint64_t busy_us_ = 0;        // busy time accumulated in the current period
   uint64_t flush_max_cur_ = 0;  // longest flush in the current period
   uint64_t flush_max_prev_ = 0; // ... and in the last completed one
+  uint64_t last_push_us_ = 0;   // the last pushing turn (0: none yet)
+  uint64_t gap_us_ = 0;         // smoothed gap between pushing turns
+  uint32_t steady_turns_ = 0;   // gaps in a row at most kSteadyGapMax
+  uint64_t stream_flush_max_ = 0;  // longest flush since the current stream began
   bool busy_ = true;            // the loop starts out running
   bool started_ = false;
 };

@@ -23,7 +23,7 @@ let srvStream; // a fixed 1-minute window, replies without queue, frames by defa
 const base = { api_key: 'k', token_hmac_secret_key: 'secret', allow_subscribe_for_client: true, gomaxprocs: 1 };
 
 before(async () => {
-  srvDefault = await startServer({ ...base });
+  srvDefault = await startServer({ ...base, prometheus: true });
   srvHeld = await startServer({
     ...base, client_write_delay: '1m', client_reply_without_queue: true, client_max_messages_in_frame: 16,
   });
@@ -52,9 +52,18 @@ async function subscribed(s, server, ch) {
 
 const pushLine = (ch, data) => JSON.stringify({ push: { channel: ch, pub: { data } } });
 
+// The shard's coalescing counters (gyre_shard_*; one shard: gomaxprocs 1).
+async function shardCounters(server) {
+  const text = await (await fetch(`${server.base}/metrics`)).text();
+  const value = (name) => Number(text.match(new RegExp(`^${name}\\{shard="0"\\} (\\S+)$`, 'm'))?.[1]);
+  return { holds: value('gyre_shard_write_holds_total'), writes: value('gyre_shard_socket_writes_total') };
+}
+
 test('default (adaptive): a lone publication to an idle subscriber is written at once, as its own frame', async (t, s) => {
   const ch = uniq('co');
   const c = await subscribed(s, srvDefault, ch);
+  const before = await shardCounters(srvDefault);
+  assert.ok(Number.isFinite(before.holds) && Number.isFinite(before.writes), JSON.stringify(before));
   for (let i = 0; i < 3; i++) {
     await srvDefault.apiOk('publish', { channel: ch, data: { i } });
     // Arrives (the wait is only a hang guard) before the next one is published, alone.
@@ -62,6 +71,8 @@ test('default (adaptive): a lone publication to an idle subscriber is written at
     assert.equal(m.text, pushLine(ch, { i }));
   }
   assert.equal(c.frames.filter((f) => !f.taken).length, 0, c.dump());
+  // One socket write per publication, none held (the server's only WebSocket connection).
+  assert.deepEqual(await shardCounters(srvDefault), { holds: before.holds, writes: before.writes + 3 });
 });
 
 test('default (adaptive): replies to commands arrive while nothing is published', async (t, s) => {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "transport/write_coalescing.h"
 
 // The write coalescing policy (client_write_delay): which connection is written at once and
@@ -159,6 +161,124 @@ TEST(WriteCoalescingTest, AConnectionIdleLongerThanTheWindowIsWrittenAtOnce) {
   ASSERT_GT(w, 0u);
   EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - w), false, 10), 0u);
   EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - w + 1), false, 10), t + 1);
+}
+
+// Publications coming one per loop turn, `gap_us` apart, `turns` of them from `t`, each turn's
+// flush taking `flush_us`; returns the time of the last.
+uint64_t push_turns(CoalescingPolicy& p, uint64_t t, uint64_t gap_us, int turns,
+                    uint64_t flush_us) {
+  for (int i = 0; i < turns; ++i) {
+    if (i != 0) {
+      t += gap_us;
+    }
+    p.pushes_queued(t);
+    p.flush_took(flush_us);
+  }
+  return t;
+}
+
+constexpr uint64_t kRateMax = CoalescingPolicy::kRateMaxWindow.count();
+
+TEST(WriteCoalescingTest, ASteadyPushStreamSetsTheWindowFromItsPace) {
+  auto p = adaptive();
+  uint64_t t = run_loop(p, 1'000'000, 100, 900, 50'000);  // a mostly idle loop
+  ASSERT_EQ(p.window_us(), 0u);
+  // Three pushing turns (two gaps) are no stream yet: the window is the flush term.
+  t = push_turns(p, t, 8000, 3, 2000);
+  EXPECT_EQ(p.steady_gap_us(), 0u);
+  EXPECT_EQ(p.window_us(), 2000u);
+  // The third gap in a row makes one (its flushes take a quarter of the gap): the window is
+  // four gaps.
+  t = push_turns(p, t + 8000, 8000, 1, 2000);
+  EXPECT_EQ(p.steady_gap_us(), 8000u);
+  EXPECT_EQ(p.window_us(), std::min<uint64_t>(4 * 8000, kRateMax));
+  // A connection written 1 ms ago waits for the rest of the window; one written a whole
+  // window ago (or never) is written at once.
+  uint64_t w = p.window_us();
+  EXPECT_EQ(p.hold_until(t + 1000, static_cast<uint32_t>(t), false, 100), t + w);
+  EXPECT_EQ(p.hold_until(t + w, static_cast<uint32_t>(t), false, 100), 0u);
+  EXPECT_EQ(p.hold_until(t + 1000, 0, true, 100), 0u);
+  // Smoothed: a gap of 2 ms moves the estimate a quarter of the way: (3 * 8000 + 2000) / 4.
+  t = push_turns(p, t + 2000, 2000, 1, 2000);
+  EXPECT_EQ(p.steady_gap_us(), 6500u);
+  EXPECT_EQ(p.window_us(), std::min<uint64_t>(4 * 6500, kRateMax));
+  // Bounded: a slower stream gets at most kRateMaxWindow.
+  t = push_turns(p, t + 40'000, 40'000, 8, 12'000);
+  EXPECT_GT(p.steady_gap_us(), kRateMax / 4);
+  EXPECT_EQ(p.window_us(), kRateMax);
+}
+
+TEST(WriteCoalescingTest, AStreamToAFewConnectionsIsNotHeldByItsPace) {
+  // A stream whose flushes take under a quarter of its gap (a few subscribers): no rate term.
+  auto p = adaptive();
+  uint64_t t = run_loop(p, 1'000'000, 100, 900, 50'000);
+  push_turns(p, t, 8000, 10, 1900);
+  EXPECT_EQ(p.steady_gap_us(), 8000u);
+  EXPECT_EQ(p.window_us(), 1900u);  // the flush term only
+  // At a quarter it counts.
+  push_turns(p, t + 80'000, 8000, 1, 2000);
+  EXPECT_EQ(p.window_us(), 4 * 8000u > kRateMax ? kRateMax : 4 * 8000u);
+}
+
+TEST(WriteCoalescingTest, APauseEndsTheStreamSoTheNextPublicationIsNotHeld) {
+  auto p = adaptive();
+  uint64_t t = push_turns(p, 1'000'000, 1000, 10, 500);
+  ASSERT_EQ(p.window_us(), 4000u);
+  // The loop idles for a while: the flush term is forgotten.
+  p.loop_idle(t);
+  p.loop_busy(t + 30'000);
+  p.loop_idle(t + 30'001);
+  // A connection last written by the stream's end; the next publication comes 60 ms later.
+  uint32_t written = static_cast<uint32_t>(t);
+  t += CoalescingPolicy::kSteadyGapMax + 10'000;
+  p.loop_busy(t);
+  p.pushes_queued(t);
+  EXPECT_EQ(p.steady_gap_us(), 0u);
+  EXPECT_EQ(p.window_us(), 0u);
+  EXPECT_EQ(p.hold_until(t, written, false, 100), 0u);
+  // Even a connection written by a reply a moment ago is not held: no stream, no flush, idle.
+  EXPECT_EQ(p.hold_until(t + 100, static_cast<uint32_t>(t), false, 100), 0u);
+}
+
+TEST(WriteCoalescingTest, ASlowSequentialPublisherIsHeldByItsPaceWhereTheFlushTermIsTooShort) {
+  // One request in flight: each publication's flush to 1,000 subscribers takes 4 ms, the
+  // publisher's next request comes 6 ms after that flush ended (its host is busy). The flush
+  // term (4 ms) never covers the 6 ms: without the rate term every publication is written
+  // at once, one sendmsg per subscriber.
+  auto p = adaptive();
+  uint64_t t = run_loop(p, 1'000'000, 100, 900, 50'000);
+  t = push_turns(p, t, 10'000, 1, 4000);
+  uint64_t flush_end = t + 4000;
+  EXPECT_EQ(p.window_us(), 4000u);
+  EXPECT_EQ(p.hold_until(flush_end + 6000, static_cast<uint32_t>(flush_end), false, 100), 0u);
+  // Publications 10 ms apart (flush + reaction), steadily: the window becomes four gaps, at
+  // most kRateMaxWindow, and the next publication is held.
+  t = push_turns(p, t + 10'000, 10'000, 3, 4000);
+  flush_end = t + 4000;
+  uint64_t w = std::min<uint64_t>(40'000, kRateMax);
+  EXPECT_EQ(p.window_us(), w);
+  EXPECT_EQ(p.hold_until(flush_end + 6000, static_cast<uint32_t>(flush_end), false, 100),
+            flush_end + w);
+}
+
+TEST(WriteCoalescingTest, TheRateTermIsTheAdaptiveModesOnly) {
+  CoalescingPolicy fixed(coalescing_options(3, 16, false));
+  push_turns(fixed, 1'000'000, 1000, 10, 500);
+  EXPECT_EQ(fixed.window_us(), 3000u);
+  CoalescingPolicy off(coalescing_options(-1, 16, false));
+  push_turns(off, 1'000'000, 1000, 10, 500);
+  EXPECT_EQ(off.window_us(), 0u);
+  // A clock read going backwards restarts the gap measurement without a huge gap.
+  auto p = adaptive();
+  uint64_t t = push_turns(p, 1'000'000, 1000, 10, 500);
+  p.pushes_queued(t - 500);
+  EXPECT_EQ(p.steady_gap_us(), 1000u);
+}
+
+TEST(WriteCoalescingTest, RepliesNeverWaitInTheAdaptiveMode) {
+  EXPECT_TRUE(reply_is_urgent(coalescing_options(0, 0, false)));
+  EXPECT_FALSE(reply_is_urgent(coalescing_options(5, 0, false)));
+  EXPECT_TRUE(reply_is_urgent(coalescing_options(5, 0, true)));
 }
 
 }  // namespace

@@ -61,11 +61,15 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
     cold().token_channels = std::move(plan.token_channels);
   }
   const std::string& user = plan.user;
-  if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
-    fail_connect(id, disconnects::connection_limit());
-    return;
+  // Connections are counted per user only under a limit (the anonymous user has none).
+  const int64_t user_limit = user.empty() ? 0 : cfg.client_user_connection_limit;
+  if (user_limit > 0) {
+    if (!node_.acquire_user(user, user_limit)) {
+      fail_connect(id, disconnects::connection_limit());
+      return;
+    }
+    user_acquired_ = true;
   }
-  user_acquired_ = true;
   user_ = user;
   const int64_t expire_at = plan.expire_at;
   if (expire_at > 0 && expire_at < clock().unix_seconds()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <expected>
 #include <functional>
 #include <map>
@@ -17,6 +18,7 @@
 #include "metrics/registry.h"
 #include "node/client_policy.h"
 #include "node/session_clock.h"
+#include "node/subscription_table.h"
 #include "node/timer_wheel.h"
 #include "node/transport.h"
 #include "proxy/http_proxy.h"
@@ -127,7 +129,10 @@ class Client : public std::enable_shared_from_this<Client> {
   // Position in its shard's client registry (NodeShard::clients); -1 when not registered.
   int32_t& registry_index() { return registry_index_; }
 
-  const std::string& id() const { return id_; }
+  // The client id, a UUID (kIdSize characters), held inline: as a std::string it was a heap
+  // block per connection.
+  static constexpr size_t kIdSize = 36;
+  std::string_view id() const { return {id_.data(), id_.size()}; }
   const std::string& user() const { return user_; }
   const std::string& session() const { return cold_view().session; }
   bool authenticated() const { return authenticated_; }
@@ -269,7 +274,9 @@ class Client : public std::enable_shared_from_this<Client> {
   std::shared_ptr<const config::Config> cfg_;
   std::unique_ptr<Cold> cold_;
 
-  std::string id_;
+  std::string id_string() const { return std::string(id()); }
+
+  std::array<char, kIdSize> id_;
   std::string user_;
   bool authenticated_ = false;
   bool unusable_ = false;
@@ -285,8 +292,9 @@ class Client : public std::enable_shared_from_this<Client> {
   int32_t registry_index_ = -1;
   int64_t expire_at_ = 0;  // Unix seconds, 0 = never
 
-  // Keyed by a view of the subscription's own channel string (one copy of the name).
-  std::map<std::string_view, std::unique_ptr<ClientSubscription>> subs_;
+  // Keyed by a view of the subscription's own channel string (one copy of the name); the
+  // first subscription is held inline (subscription_table.h).
+  SubscriptionTable<ClientSubscription> subs_;
   uint32_t expiring_subs_ = 0;
   uint32_t inflight_ = 0;  // async commands not finished yet
 

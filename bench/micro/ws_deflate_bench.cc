@@ -73,7 +73,7 @@ struct SessionSet {
     for (size_t i = 0; i < n; ++i) {
       asio::ip::tcp::socket client(io);
       client.connect(acc.local_endpoint());
-      asio::ip::tcp::socket server = acc.accept();
+      gyre::transport::ByteStream::Socket server = acc.accept(io);
       client.non_blocking(true);
       peers.push_back(std::move(client));
       sessions.push_back(

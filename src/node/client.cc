@@ -53,8 +53,10 @@ Client::Client(Node& node, Transport* transport, ConnectionRequest request)
       transport_(transport),
       codec_(transport->codec()),
       transport_info_(transport->info()),
-      cfg_(node.config()),
-      id_(random::uuid_v4()) {
+      cfg_(node.config()) {
+  const std::string id = random::uuid_v4();
+  static_assert(kIdSize == 36);  // random::uuid_v4's length
+  std::copy_n(id.data(), std::min(id.size(), id_.size()), id_.data());
   if (!request.empty()) {
     cold().request = std::move(request);
   }
@@ -539,8 +541,8 @@ void Client::run_timers(clock::TimePoint now) {
     // presence TTL (global_presence_ttl) keep them while the client is here.
     for (const auto& [ch, sub] : subs_) {
       if (sub->active && sub->emit_presence) {
-        node_.engine().add_presence(sub->channel, id_,
-                                    engine::ClientInfo{user_, id_, cold_view().info,
+        node_.engine().add_presence(sub->channel, id_string(),
+                                    engine::ClientInfo{user_, id_string(), cold_view().info,
                                                        sub->chan_info()},
                                     [](OpResult<bool>) {});
       }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <expected>
 #include <functional>
 #include <map>
@@ -17,6 +18,7 @@
 #include "metrics/registry.h"
 #include "node/client_policy.h"
 #include "node/session_clock.h"
+#include "node/subscription_table.h"
 #include "node/timer_wheel.h"
 #include "node/transport.h"
 #include "proxy/http_proxy.h"
@@ -127,7 +129,10 @@ class Client : public std::enable_shared_from_this<Client> {
   // Position in its shard's client registry (NodeShard::clients); -1 when not registered.
   int32_t& registry_index() { return registry_index_; }
 
-  const std::string& id() const { return id_; }
+  // The client id, a UUID (kIdSize characters), held inline: as a std::string it was a heap
+  // block per connection.
+  static constexpr size_t kIdSize = 36;
+  std::string_view id() const { return {id_.data(), id_.size()}; }
   const std::string& user() const { return user_; }
   const std::string& session() const { return cold_view().session; }
   bool authenticated() const { return authenticated_; }
@@ -269,24 +274,29 @@ class Client : public std::enable_shared_from_this<Client> {
   std::shared_ptr<const config::Config> cfg_;
   std::unique_ptr<Cold> cold_;
 
-  std::string id_;
+  std::string id_string() const { return std::string(id()); }
+
+  std::array<char, kIdSize> id_;
   std::string user_;
-  bool authenticated_ = false;
-  bool unusable_ = false;
-  bool closed_ = false;
-  bool cleaned_ = false;
-  bool user_acquired_ = false;
-  bool connect_inflight_ = false;
-  bool refresh_inflight_ = false;  // a refresh proxy call is out
-  bool in_dispatch_ = false;
-  bool jwks_replay_ = false;  // verifying again after a JWKS fetch: a missing key is invalid
-  bool awaiting_pong_ = false;
+  // Flags as bit-fields: with them the client fits a 336-byte heap block with its
+  // make_shared control block (docs/performance.md "Idle connections").
+  bool authenticated_ : 1 = false;
+  bool unusable_ : 1 = false;
+  bool closed_ : 1 = false;
+  bool cleaned_ : 1 = false;
+  bool user_acquired_ : 1 = false;
+  bool connect_inflight_ : 1 = false;
+  bool refresh_inflight_ : 1 = false;  // a refresh proxy call is out
+  bool in_dispatch_ : 1 = false;
+  bool jwks_replay_ : 1 = false;  // verifying again after a JWKS fetch: a missing key is invalid
+  bool awaiting_pong_ : 1 = false;
   uint8_t transport_slot_ = 0;  // node::transport_slot(transport_info_.name); in the padding
   int32_t registry_index_ = -1;
   int64_t expire_at_ = 0;  // Unix seconds, 0 = never
 
-  // Keyed by a view of the subscription's own channel string (one copy of the name).
-  std::map<std::string_view, std::unique_ptr<ClientSubscription>> subs_;
+  // Keyed by a view of the subscription's own channel string (one copy of the name); the
+  // first subscription is held inline (subscription_table.h).
+  SubscriptionTable<ClientSubscription> subs_;
   uint32_t expiring_subs_ = 0;
   uint32_t inflight_ = 0;  // async commands not finished yet
 

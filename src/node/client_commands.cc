@@ -61,11 +61,15 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
     cold().token_channels = std::move(plan.token_channels);
   }
   const std::string& user = plan.user;
-  if (!node_.acquire_user(user, user.empty() ? 0 : cfg.client_user_connection_limit)) {
-    fail_connect(id, disconnects::connection_limit());
-    return;
+  // Connections are counted per user only under a limit (the anonymous user has none).
+  const int64_t user_limit = user.empty() ? 0 : cfg.client_user_connection_limit;
+  if (user_limit > 0) {
+    if (!node_.acquire_user(user, user_limit)) {
+      fail_connect(id, disconnects::connection_limit());
+      return;
+    }
+    user_acquired_ = true;
   }
-  user_acquired_ = true;
   user_ = user;
   const int64_t expire_at = plan.expire_at;
   if (expire_at > 0 && expire_at < clock().unix_seconds()) {
@@ -74,7 +78,7 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   }
 
   protocol::ConnectResult result;
-  result.client = id_;
+  result.client = this->id();
   result.version = std::string(Node::kVersion);
   result.data = std::move(reply_data);
   // With a refresh proxy the expiry is handled server-side: the client is not told
@@ -242,7 +246,7 @@ void Client::enforce_single_connection() {
           return;
         }
         node_.for_each_connection(user_, "", "",
-                                  [keep = id_](Client& c) {
+                                  [keep = id_string()](Client& c) {
                                     if (c.id() != keep) {
                                       c.disconnect(disconnects::connection_limit());
                                     }
@@ -253,7 +257,7 @@ void Client::enforce_single_connection() {
           control::Command cmd;
           auto& d = cmd.disconnect.emplace();
           d.user = user_;
-          d.whitelist.push_back(id_);
+          d.whitelist.push_back(id_string());
           d.code = disconnects::connection_limit().code;
           d.reason = disconnects::connection_limit().reason;
           cluster->broadcast(std::move(cmd), [](OpResult<bool>) {});
@@ -305,7 +309,7 @@ void Client::handle_subscribe(Command& cmd) {
     subscribe_via_proxy(cmd, *proxy::subscribe_proxy(cfg, *res->options));
     return;
   }
-  auto params = policy::authorize_subscribe(cfg, r, *res, policy::Subject{user_, id_},
+  auto params = policy::authorize_subscribe(cfg, r, *res, policy::Subject{user_, this->id()},
                                             claims ? &*claims : nullptr, clock().unix_seconds());
   if (!params) {
     fail(id, params.error());
@@ -391,7 +395,7 @@ void Client::publish_now(uint32_t id, const std::string& channel, std::string da
   protocol::Publication pub;
   pub.data = std::move(data);
   pub.data_is_json = data_is_json;
-  pub.info = protocol::ClientInfo{user_, id_, cold_view().info,
+  pub.info = protocol::ClientInfo{user_, id_string(), cold_view().info,
                                   subscribed ? sub_it->second->chan_info() : std::string()};
   pub.time = clock().unix_ms();
   engine::PublishOptions opts;
@@ -553,7 +557,7 @@ void Client::handle_refresh(Command& cmd) {
     return;
   }
   protocol::RefreshResult rr;
-  rr.client = id_;
+  rr.client = this->id();
   rr.version = std::string(Node::kVersion);
   if (grant->expire_at > 0) {
     rr.expires = true;
@@ -594,7 +598,8 @@ void Client::handle_sub_refresh(Command& cmd) {
   if (!verified) {
     return;  // parked for a JWKS fetch
   }
-  auto grant = policy::check_sub_refresh(*verified, r.channel, policy::Subject{user_, id_},
+  auto grant = policy::check_sub_refresh(*verified, r.channel,
+                                         policy::Subject{user_, this->id()},
                                          clock().unix_seconds());
   if (!grant) {
     fail(id, grant.error());

@@ -48,7 +48,7 @@ std::optional<proxy::Reply<R>> answer_of(const proxy::HttpResponse& r,
 
 proxy::Caller Client::proxy_caller() const {
   proxy::Caller c;
-  c.client = id_;
+  c.client = this->id();
   c.transport = transport_info_.name;
   c.protocol = &codec_ == &protocol::protobuf_codec() ? "protobuf" : "json";
   c.user = user_;
@@ -108,7 +108,7 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   if (!body) {
     spdlog::error("connect proxy: client {}: connect data is not JSON (enable "
                   "proxy_binary_encoding for binary payloads)",
-                  id_);
+                  this->id());
     fail_connect(id, errors::internal());
     return;
   }
@@ -119,7 +119,7 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
     --inflight_;
     connect_inflight_ = false;
     in_dispatch_ = true;
-    auto reply = answer_of(r, pp, &proxy::decode_connect_reply, "connect", id_);
+    auto reply = answer_of(r, pp, &proxy::decode_connect_reply, "connect", this->id());
     if (!reply) {
       fail_connect(id, errors::internal());
     } else if (reply->disconnect) {
@@ -152,13 +152,13 @@ void Client::handle_rpc(Command& cmd) {
   if (!body) {
     spdlog::error("rpc proxy: client {}: rpc data is not JSON (enable proxy_binary_encoding "
                   "for binary payloads)",
-                  id_);
+                  this->id());
     reply_error(id, errors::internal());
     return;
   }
   ++inflight_;
   post_to_proxy(*p, "rpc", std::move(*body), [this, id, p](proxy::HttpResponse r) {
-    auto reply = answer_of(r, p, &proxy::decode_rpc_reply, "rpc", id_);
+    auto reply = answer_of(r, p, &proxy::decode_rpc_reply, "rpc", this->id());
     if (!reply) {
       reply_error(id, errors::internal());
     } else if (reply->disconnect) {
@@ -183,7 +183,7 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   auto body = proxy::encode_subscribe_request(p, proxy_caller(), cmd.subscribe.channel,
                                               cmd.subscribe.data);
   if (!body) {
-    spdlog::error("subscribe proxy: client {}: subscribe data is not JSON", id_);
+    spdlog::error("subscribe proxy: client {}: subscribe data is not JSON", this->id());
     reply_error(id, errors::internal());
     return;
   }
@@ -193,7 +193,7 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
     --inflight_;
     in_dispatch_ = true;
     auto decided = [&]() -> std::expected<policy::ProxyGrant, Failure> {
-      auto reply = answer_of(r, pp, &proxy::decode_subscribe_reply, "subscribe", id_);
+      auto reply = answer_of(r, pp, &proxy::decode_subscribe_reply, "subscribe", this->id());
       if (!reply) {
         return std::unexpected(errors::internal());
       }
@@ -222,8 +222,9 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
       if (!res) {
         fail(id, res.error());
       } else {
-        auto params = policy::authorize_subscribe(cfg, *held, *res, policy::Subject{user_, id_},
-                                                  nullptr, clock().unix_seconds(), &*decided);
+        auto params =
+            policy::authorize_subscribe(cfg, *held, *res, policy::Subject{user_, this->id()},
+                                        nullptr, clock().unix_seconds(), &*decided);
         if (!params) {
           fail(id, params.error());
         } else {
@@ -241,7 +242,7 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   auto body = proxy::encode_publish_request(p, proxy_caller(), cmd.publish.channel,
                                             cmd.publish.data);
   if (!body) {
-    spdlog::error("publish proxy: client {}: publication data is not JSON", id_);
+    spdlog::error("publish proxy: client {}: publication data is not JSON", this->id());
     reply_error(id, errors::internal());
     return;
   }
@@ -251,7 +252,7 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   post_to_proxy(p, "publish", std::move(*body), [this, id, held, json, pp = &p](proxy::HttpResponse r) {
     --inflight_;
     in_dispatch_ = true;
-    auto reply = answer_of(r, pp, &proxy::decode_publish_reply, "publish", id_);
+    auto reply = answer_of(r, pp, &proxy::decode_publish_reply, "publish", this->id());
     if (!reply) {
       reply_error(id, errors::internal());
     } else if (reply->disconnect) {
@@ -288,7 +289,7 @@ void Client::refresh_via_proxy() {
                   const int64_t now = clock().unix_seconds();
                   // Status transforms have no effect for refresh (server-api.md §4.10).
                   auto reply = answer_of(r, nullptr, &proxy::decode_refresh_reply, "refresh",
-                                         id_);
+                                         this->id());
                   if (!reply) {
                     // Transport failure: keep the connection, try again in 60 s.
                     expire_at_ = now + 60;
@@ -357,8 +358,8 @@ void Client::sub_refresh_via_proxy(const std::string& channel) {
                   }
                   s->refresh_inflight = false;
                   const int64_t now = clock().unix_seconds();
-                  auto reply =
-                      answer_of(r, pp, &proxy::decode_sub_refresh_reply, "sub refresh", id_);
+                  auto reply = answer_of(r, pp, &proxy::decode_sub_refresh_reply,
+                                         "sub refresh", this->id());
                   if (!reply) {
                     // Transport failure: keep the subscription, check again in 60 s.
                     s->expire_at = now + 60;

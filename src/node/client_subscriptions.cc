@@ -111,8 +111,8 @@ void Client::start_subscription(SubscribeParams p, std::function<void(SubscribeO
   auto launch = [this, p, rq, st, step, need_stream]() mutable {
     if (p.emit_presence) {
       count(metrics::ids().node_action_count, {"add_presence"});
-      engine::ClientInfo ci{user_, id_, cold_view().info, p.chan_info};
-      node_.engine().add_presence(p.channel, id_, std::move(ci),
+      engine::ClientInfo ci{user_, id_string(), cold_view().info, p.chan_info};
+      node_.engine().add_presence(p.channel, id_string(), std::move(ci),
                                   [st, step](OpResult<bool> r) mutable {
                                     if (!r) {
                                       st->failed = true;
@@ -173,7 +173,7 @@ void Client::activate_subscription(const std::string& channel) {
   if (s->emit_join_leave) {
     count(metrics::ids().node_messages_sent_count, {"join"});
     node_.engine().publish_join(
-        channel, engine::ClientInfo{user_, id_, cold_view().info, s->chan_info()});
+        channel, engine::ClientInfo{user_, id_string(), cold_view().info, s->chan_info()});
   }
   auto buffered = s->take_buffer();
   for (const auto& f : buffered) {
@@ -202,13 +202,13 @@ void Client::remove_subscription(const std::string& channel_ref,
   }
   if (sub->emit_presence) {
     count(metrics::ids().node_action_count, {"remove_presence"});
-    node_.engine().remove_presence(channel, id_, user_, nullptr);
+    node_.engine().remove_presence(channel, id_string(), user_, nullptr);
   }
   if (sub->active) {
     if (sub->emit_join_leave) {
       count(metrics::ids().node_messages_sent_count, {"leave"});
       node_.engine().publish_leave(
-          channel, engine::ClientInfo{user_, id_, cold_view().info, sub->chan_info()});
+          channel, engine::ClientInfo{user_, id_string(), cold_view().info, sub->chan_info()});
     }
     if (sub->expire_at > 0) {
       --expiring_subs_;

@@ -172,7 +172,9 @@ void Node::stats(std::function<void(Stats)> done) {
   struct Slot {
     uint64_t num_subs = 0;
     uint64_t num_channels = 0;
+    uint64_t num_users = 0;
     std::vector<std::string> names;  // only with several shards (distinct count)
+    std::vector<std::string> users;  // the same
   };
   const bool many = shards_.size() > 1;
   state_.map_reduce(
@@ -180,6 +182,7 @@ void Node::stats(std::function<void(Stats)> done) {
         Slot s;
         s.num_subs = st.hub.num_subscriptions();
         s.num_channels = st.hub.num_channels();
+        s.num_users = shard_users(st, many ? &s.users : nullptr);
         if (many) {
           st.hub.for_each_channel(
               [&s](const std::string& name, size_t) { s.names.push_back(name); });
@@ -193,15 +196,18 @@ void Node::stats(std::function<void(Stats)> done) {
       [this, many, done = std::move(done)](std::vector<Slot> slots) {
         Stats out;
         out.num_clients = num_clients();
-        out.num_users = num_users();
         std::unordered_set<std::string_view> distinct;
+        std::unordered_set<std::string_view> users;
         for (const auto& s : slots) {
           out.num_subs += s.num_subs;
           out.num_channels += s.num_channels;
+          out.num_users += s.num_users;
           distinct.insert(s.names.begin(), s.names.end());
+          users.insert(s.users.begin(), s.users.end());
         }
         if (many) {
           out.num_channels = distinct.size();
+          out.num_users = users.size();
         }
         done(out);
       });
@@ -293,9 +299,20 @@ void Node::release_user(const std::string& user) {
   }
 }
 
-size_t Node::num_users() const {
-  std::lock_guard lock(users_mu_);
-  return user_counts_.size();
+size_t Node::shard_users(const NodeShard& st, std::vector<std::string>* names) {
+  // The multimap keeps a user's connections adjacent: count (and copy) each key once.
+  size_t n = 0;
+  const std::string_view* prev = nullptr;
+  for (const auto& entry : st.users) {
+    if (prev == nullptr || *prev != entry.first) {
+      ++n;
+      if (names != nullptr) {
+        names->emplace_back(entry.first);
+      }
+    }
+    prev = &entry.first;
+  }
+  return n;
 }
 
 void Node::index_user(Client* c) { local().users.emplace(c->user(), c); }
@@ -362,13 +379,17 @@ void Node::collect_metrics(std::function<void(metrics::Snapshot)> done) {
   struct Part {
     metrics::Snapshot values;
     uint64_t num_subs = 0;
+    uint64_t num_users = 0;             // with one shard
     std::vector<std::string> channels;
+    std::vector<std::string> users;     // only with several shards (distinct count)
   };
+  const bool many = shards_.size() > 1;
   state_.map_reduce(
-      [](NodeShard& st) {
+      [many](NodeShard& st) {
         Part p;
         p.values = st.metrics.snapshot();
         p.num_subs = st.hub.num_subscriptions();
+        p.num_users = shard_users(st, many ? &p.users : nullptr);
         st.hub.for_each_channel(
             [&p](const std::string& name, size_t) { p.channels.push_back(name); });
         return p;
@@ -377,19 +398,27 @@ void Node::collect_metrics(std::function<void(metrics::Snapshot)> done) {
       [](Part acc, Part p) {
         acc.values.merge(std::move(p.values));
         acc.num_subs += p.num_subs;
+        acc.num_users += p.num_users;
         acc.channels.insert(acc.channels.end(), std::make_move_iterator(p.channels.begin()),
                             std::make_move_iterator(p.channels.end()));
+        acc.users.insert(acc.users.end(), std::make_move_iterator(p.users.begin()),
+                         std::make_move_iterator(p.users.end()));
         return acc;
       },
-      [this, done = std::move(done)](Part all) {
+      [this, many, done = std::move(done)](Part all) {
         // A channel subscribed on several shards counts once, as in the info API.
         std::sort(all.channels.begin(), all.channels.end());
         auto distinct = std::unique(all.channels.begin(), all.channels.end());
+        if (many) {  // a user connected on several shards counts once too
+          std::sort(all.users.begin(), all.users.end());
+          all.num_users = static_cast<uint64_t>(
+              std::unique(all.users.begin(), all.users.end()) - all.users.begin());
+        }
         const auto& reg = metrics::registry();
         const auto& id = metrics::ids();
         auto& v = all.values;
         v.at(reg, id.node_num_clients, {}).value = static_cast<double>(num_clients());
-        v.at(reg, id.node_num_users, {}).value = static_cast<double>(num_users());
+        v.at(reg, id.node_num_users, {}).value = static_cast<double>(all.num_users);
         v.at(reg, id.node_num_subscriptions, {}).value = static_cast<double>(all.num_subs);
         v.at(reg, id.node_num_channels, {}).value =
             static_cast<double>(distinct - all.channels.begin());

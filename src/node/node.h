@@ -142,14 +142,17 @@ class Node final : public engine::EventHandler {
   // --- client registry (called by Client on its own shard)
   void register_client(Client* c);
   void unregister_client(Client* c);
-  // Adds one connection of `user` unless `limit` (> 0) connections exist already on this
-  // node (client_user_connection_limit; the anonymous user is not limited).
+  // Counts one connection of `user` unless `limit` connections exist already on this node
+  // (client_user_connection_limit > 0; the anonymous user is not limited): only used while a
+  // limit is set, so that an idle connection holds no node-wide count entry otherwise.
+  // Released with release_user.
   bool acquire_user(const std::string& user, int64_t limit);
   void release_user(const std::string& user);
+  // The shard's user index (NodeShard::users), from authentication to cleanup. The node's
+  // user count (stats(), the node_num_users gauge) is the distinct keys of these indexes.
   void index_user(Client* c);
   void unindex_user(Client* c);
   size_t num_clients() const { return num_clients_.load(std::memory_order_relaxed); }
-  size_t num_users() const;
 
   // This node's counts as API `info` and the cluster's node info report them: channels
   // counted once however many shards hold subscribers. `done` runs on the calling shard.
@@ -216,7 +219,11 @@ class Node final : public engine::EventHandler {
   std::atomic<size_t> num_clients_{0};
   std::atomic<bool> shutting_down_{false};
   std::unique_ptr<Cluster> cluster_;
+  // Distinct users in a shard's user index; with `names`, also appends their ids.
+  static size_t shard_users(const NodeShard& st, std::vector<std::string>* names);
+
   mutable std::mutex users_mu_;  // guards user_counts_ (connect/disconnect only)
+  // Connections per user, only while client_user_connection_limit is set (acquire_user).
   std::unordered_map<std::string, int64_t> user_counts_;
 };
 

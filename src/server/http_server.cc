@@ -246,7 +246,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   transport::H2Options h2_options() {
     transport::H2Options o;
     o.serve_http1 = [&node = node_, &api = api_, admin = admin_, routes = routes_,
-                     &shard = shard_](tcp::socket inner) {
+                     &shard = shard_](transport::ByteStream::Socket inner) {
       std::make_shared<HttpSession>(transport::ByteStream(std::move(inner)), node, api, admin,
                                     routes, shard)
           ->start();
@@ -831,7 +831,8 @@ void HttpServer::accept(Listener* l) {
   }
   unsigned target = next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
   Shard& shard = shards_.at(target);
-  l->acceptor.async_accept(shard.io(), [this, l, &shard](error_code ec, tcp::socket socket) {
+  l->acceptor.async_accept(shard.io(), [this, l, &shard](error_code ec,
+                                                          transport::ByteStream::Socket socket) {
     if (ec) {
       if (l->stopped || ec == asio::error::operation_aborted) {
         return;
@@ -858,7 +859,8 @@ void HttpServer::accept(Listener* l) {
       l->failures = 0;
     }
     shard_state_.post_to(shard.id(), [this, routes = l->routes, tls = l->tls.get(),
-                                      s = std::make_shared<tcp::socket>(std::move(socket))](
+                                      s = std::make_shared<transport::ByteStream::Socket>(
+                                          std::move(socket))](
                                          HttpShard& st) {
       std::unique_ptr<tls::TlsConnection> conn;
       if (tls != nullptr) {

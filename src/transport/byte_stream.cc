@@ -28,9 +28,9 @@ bool plain_http_request(std::string_view first) {
 }
 }  // namespace
 
-ByteStream::ByteStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+ByteStream::ByteStream(Socket socket) : socket_(std::move(socket)) {}
 
-ByteStream::ByteStream(asio::ip::tcp::socket socket, std::unique_ptr<tls::TlsConnection> tls)
+ByteStream::ByteStream(Socket socket, std::unique_ptr<tls::TlsConnection> tls)
     : socket_(std::move(socket)), tls_(std::move(tls)) {
   if (tls_) {
     error_code ec;
@@ -176,7 +176,7 @@ void ByteStream::close() {
     tls_->shutdown();
     flush(ec);
   }
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.shutdown(Socket::shutdown_both, ec);
   socket_.close(ec);
 }
 

@@ -213,7 +213,7 @@ bool Http1ResponseDecoder::eof() {
 // ------------------------------------------------------------ H2Connection
 
 struct H2Connection::Stream {
-  explicit Stream(int32_t i, const asio::any_io_executor& ex) : id(i), pair(ex) {}
+  explicit Stream(int32_t i, const ByteStream::executor_type& ex) : id(i), pair(ex) {}
   int32_t id;
   std::string method, path, authority;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -222,7 +222,7 @@ struct H2Connection::Stream {
   std::string body;
   bool rejected = false;    // answered here (413, 400): the rest of the request is ignored
   bool dispatched = false;
-  tcp::socket pair;         // our end of the socket pair; the inner HTTP/1.1 session has the other
+  ByteStream::Socket pair;  // our end of the socket pair; the inner HTTP/1.1 session has the other
   std::string request;      // the serialized HTTP/1.1 request being written
   Http1ResponseDecoder decoder;
   std::string out;          // decoded response body not yet taken by nghttp2
@@ -533,7 +533,7 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& st) {
     submit_simple(st->id, 503);
     return;
   }
-  tcp::socket inner(stream_.get_executor());
+  ByteStream::Socket inner(stream_.get_executor());
   error_code ec1;
   error_code ec2;
   st->pair.assign(tcp::v4(), fds[0], ec1);

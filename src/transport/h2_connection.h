@@ -63,7 +63,7 @@ class Http1ResponseDecoder {
 struct H2Options {
   // Serves one HTTP/1.1 request on `socket` (the inner end of a stream's socket pair), on the
   // calling shard.
-  std::function<void(boost::asio::ip::tcp::socket)> serve_http1;
+  std::function<void(ByteStream::Socket)> serve_http1;
   // True once the node shuts down: GOAWAY is sent, the connection closes with its last stream.
   std::function<bool()> shutting_down;
   // Request bodies larger than this get 413 (as the HTTP/1.1 path's largest bound).

@@ -186,6 +186,8 @@ class WebSocketSession final : public node::Transport,
   void compress_owned(Chunk& c);
   // Native ping frames: cf_ws_frame_ping_pong, and always on uni_websocket.
   struct NativePing;
+  // The completion of the readiness wait an idle connection keeps pending (wait_readable).
+  struct ReadableWait;
   void native_ping_start(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
   void native_ping_arm(std::chrono::milliseconds after, bool check);
   void native_ping_fire(bool check);
@@ -198,22 +200,24 @@ class WebSocketSession final : public node::Transport,
 
   std::vector<Chunk> out_;  // [head_, size) pending; storage recycled per shard when drained
   size_t queued_bytes_ = 0;
-  bool dirty_ = false;
-  bool writing_ = false;      // waiting for writability
-  bool close_queued_ = false; // a close frame is in out_
-  bool close_sent_ = false;
-  bool finished_ = false;
-  bool reading_ = false;
-  bool peer_closed_ = false;
-  bool uni_connect_seen_ = false;  // unidirectional: the ConnectRequest arrived
+  // Flags as bit-fields: with them the session fits a 240-byte heap block with its
+  // make_shared control block (docs/performance.md "Idle connections").
+  bool dirty_ : 1 = false;
+  bool writing_ : 1 = false;      // waiting for writability
+  bool close_queued_ : 1 = false; // a close frame is in out_
+  bool close_sent_ : 1 = false;
+  bool finished_ : 1 = false;
+  bool reading_ : 1 = false;
+  bool peer_closed_ : 1 = false;
+  bool uni_connect_seen_ : 1 = false;  // unidirectional: the ConnectRequest arrived
   // Write coalescing: written once at least, output held until a hold ends, a message that
   // must go this turn is queued.
-  bool written_ = false;
-  bool held_ = false;
-  bool urgent_ = false;
+  bool written_ : 1 = false;
+  bool held_ : 1 = false;
+  bool urgent_ : 1 = false;
   // Set when the connection failed on bad input (fail_protocol): what follows is the rest of a
   // refused frame, not frames, so it is read and dropped until EOF or the close wait ends.
-  bool discard_input_ = false;
+  bool discard_input_ : 1 = false;
   uint32_t last_write_us_ = 0;  // low 32 bits of coalescing_now_us() at the last write
   unsigned shard_id_ = 0;
   uint32_t head_ = 0;  // first pending chunk of out_ (with the flags above: 24 bytes)

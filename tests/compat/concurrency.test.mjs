@@ -90,3 +90,24 @@ test('connect/disconnect races: connections dropped mid-upgrade, mid-connect and
   await assertServerAlive(srv, userToken(1));
   assert.deepEqual(await srv.stop(), { code: 0, signal: null });
 });
+
+// The node's user count (info num_users, centrifugo_node_num_users) is the distinct user ids of
+// the loops' user indexes: a user with connections on several loops counts once.
+test('info num_users: a user connected on several loops counts once', async (t, s) => {
+  const srv = await startServer(CFG);
+  s.defer(() => srv.stop());
+  const u = uniq('u');
+  const alice = [];
+  for (let i = 0; i < 4; i++) alice.push((await rawConnected(s, srv, userToken(`${u}-alice`)))[0]);
+  const [bob] = await rawConnected(s, srv, userToken(`${u}-bob`));
+  const node = async () => (await srv.apiOk('info', {})).nodes[0];
+  let n = await node();
+  assert.deepEqual([n.num_clients, n.num_users], [5, 2]);
+  for (const c of alice) c.close();
+  await until(async () => (await node()).num_clients === 1, 5000, 'alice gone');
+  n = await node();
+  assert.deepEqual([n.num_clients, n.num_users], [1, 1]);
+  bob.close();
+  await until(async () => (await node()).num_clients === 0, 5000, 'bob gone');
+  assert.equal((await node()).num_users, 0);
+});

@@ -728,7 +728,7 @@ TEST_F(HttpApiTest, LegacyDuringShutdownIs503) {
 TEST_F(HttpApiTest, SubscribeUnsubscribeLiveConnection) {
   start();
   Conn& c = connect();
-  const std::string& id = c.client->id();
+  const std::string id(c.client->id());
   EXPECT_EQ(ok("/api/subscribe",
                R"({"user":"42","channel":"chat:1","info":{"role":"x"},"data":{"hello":1}})"),
             R"({"result":{}})");
@@ -789,7 +789,8 @@ TEST_F(HttpApiTest, DisconnectDefaultCodeAndWhitelist) {
   start();
   Conn& a = connect();
   Conn& b = connect();
-  EXPECT_EQ(ok("/api/disconnect", R"({"user":"42","whitelist":[")" + a.client->id() + R"("]})"),
+  EXPECT_EQ(ok("/api/disconnect",
+               R"({"user":"42","whitelist":[")" + std::string(a.client->id()) + R"("]})"),
             R"({"result":{}})");
   EXPECT_FALSE(a.transport->closed.has_value());
   ASSERT_TRUE(b.transport->closed.has_value());
@@ -804,7 +805,8 @@ TEST_F(HttpApiTest, RefreshExpiredClosesWith3005) {
   start();
   Conn& a = connect();
   Conn& b = connect();
-  ok("/api/refresh", R"({"user":"42","client":")" + b.client->id() + R"(","expired":true})");
+  ok("/api/refresh",
+     R"({"user":"42","client":")" + std::string(b.client->id()) + R"(","expired":true})");
   EXPECT_FALSE(a.transport->closed.has_value());
   ASSERT_TRUE(b.transport->closed.has_value());
   EXPECT_EQ(b.transport->closed->code, 3005u);

@@ -30,7 +30,7 @@ TEST_F(CommandsTest, PublishAllowedForClientReachesSubscribers) {
             R"({"id":2,"publish":{}})");
   EXPECT_EQ(sub.one(),
             R"({"push":{"channel":"x","pub":{"data":{"a":1},"info":{"user":"2","client":")" +
-                pub.client->id() + R"("}}}})");
+                std::string(pub.client->id()) + R"("}}}})");
 }
 
 TEST_F(CommandsTest, PublishWithoutPermissionReplies103) {

@@ -113,10 +113,10 @@ class H2ConnectionTest : public ::testing::Test {
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     client_fd_ = fds[0];
-    tcp::socket server(io_);
+    ByteStream::Socket server(io_);
     server.assign(tcp::v4(), fds[1]);
     H2Options o;
-    o.serve_http1 = [this](tcp::socket s) { inner_.push_back(std::move(s)); };
+    o.serve_http1 = [this](ByteStream::Socket s) { inner_.push_back(std::move(s)); };
     o.shutting_down = [] { return false; };
     o.max_request_body = 16;
     conn_ = std::make_shared<H2Connection>(ByteStream(std::move(server)), std::move(o));
@@ -247,7 +247,7 @@ class H2ConnectionTest : public ::testing::Test {
   int client_fd_ = -1;
   nghttp2_session* client_ = nullptr;
   std::shared_ptr<H2Connection> conn_;
-  std::vector<tcp::socket> inner_;
+  std::vector<ByteStream::Socket> inner_;
   std::map<int32_t, Response> responses_;
   std::string request_body_;
   std::string client_out_;  // client frames the socket has not taken yet

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "core/random.h"
 #include "node/node.h"
 
@@ -99,6 +100,10 @@ uint32_t Client::ttl_until(int64_t expire_at) const {
 
 void Client::open() {
   opened_at_ = clock().now();
+  // centrifuge's per-connection debug lines (fields in zerolog's sorted order); at info level
+  // they cost a level check.
+  logging::debug("client connection established",
+                 {{"client", id_}, {"transport", transport_info_.name}});
   node_.register_client(this);
   count(metrics::ids().transport_connect_count, {transport_info_.name});
   reschedule();
@@ -675,8 +680,10 @@ void Client::close_with(const Disconnect& d) {
   }
   closed_ = true;
   clear_queue();
-  // centrifuge counts every server-side close but 3000 (connection closed).
+  // centrifuge logs and counts every server-side close but 3000 (connection closed).
   if (d.code != 3000) {
+    logging::debug("closing client connection",
+                   {{"client", id_}, {"reason", d.reason}, {"user", user_}});
     count(metrics::ids().client_num_server_disconnects, {std::to_string(d.code)});
   }
   if (transport_ != nullptr) {
@@ -697,6 +704,12 @@ void Client::cleanup() {
     return;
   }
   cleaned_ = true;
+  if (logging::enabled(logging::Level::debug)) {
+    logging::debug("client connection completed",
+                   {{"client", id_},
+                    {"duration", logging::go_duration(clock().now() - opened_at_)},
+                    {"transport", transport_info_.name}});
+  }
   started_ = {};
   more_started_.reset();
   while (!subs_.empty()) {

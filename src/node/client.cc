@@ -428,6 +428,13 @@ void Client::reply_error(uint32_t id, const Error& e) {
   codec_.encode_error(out, id, e);
   Method m = command_replied(id);
   count(metrics::ids().client_num_reply_errors, {std::to_string(e.code), frame_type_of(m)});
+  // centrifuge's line for every error reply; its `command` and `reply` fields are Go's %v of
+  // the protobuf messages, Gyre names the command's method instead.
+  logging::info("client command error", {{"client", id_},
+                                         {"code", e.code},
+                                         {"command", frame_type_of(m)},
+                                         {"error", e.message},
+                                         {"user", user_}});
   send(std::move(out), frame_type_of(m));
 }
 
@@ -435,7 +442,12 @@ void Client::fail(uint32_t id, const Failure& f) {
   if (const auto* e = std::get_if<Error>(&f)) {
     reply_error(id, *e);
   } else {
-    close_with(std::get<Disconnect>(f));
+    const auto& d = std::get<Disconnect>(f);
+    if (d.code != 3000) {
+      logging::info("disconnect after handling command",
+                    {{"client", id_}, {"reason", d.reason}, {"user", user_}});
+    }
+    close_with(d);
   }
 }
 

@@ -367,7 +367,7 @@ function assertLine(e, expected) {
   assert.deepEqual(rest, expected);
 }
 
-test('logs: lines carry Centrifugo\'s structured fields (client lines at debug, API errors, a proxy error, HTTP requests)', async (t, scope) => {
+test('logs: lines carry Centrifugo\'s structured fields (client lines, API errors, a proxy error, HTTP requests)', async (t, scope) => {
   const dir = makeTempDir('gyre-logs-');
   const logFile = path.join(dir, 'gyre.log');
   const closedPort = await freePort();  // nothing listens there: the RPC proxy call fails
@@ -396,6 +396,8 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines at debug, 
   assert.equal(typeof proxyError.error, 'string');
   assert.notEqual(proxyError.error, '');
   assertLine(proxyError, { level: 'error', client, error: proxyError.error, user: 'u1', message: 'error proxying RPC' });
+  assertLine(entryOf(entries, 'client command error'),
+    { level: 'info', client, code: 100, command: 'rpc', error: 'internal server error', user: 'u1', message: 'client command error' });
   assertLine(entryOf(entries, 'channel required for publish'), { level: 'error', message: 'channel required for publish' });
   assertLine(entryOf(entries, 'data required for publish'), { level: 'error', message: 'data required for publish' });
   assertLine(entryOf(entries, 'error decoding API request body'),

@@ -56,6 +56,11 @@ std::string payload(std::string_view message, std::span<const Field> fields) {
   return out;
 }
 
+void set_level(Level level) {
+  spdlog::set_level(level);
+  detail::min_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
 void write(Level level, std::string_view message, std::span<const Field> fields) {
   if (fields.empty() && message.find(kFieldsMark) == std::string_view::npos) {
     spdlog::default_logger_raw()->log(level, spdlog::string_view_t(message.data(), message.size()));

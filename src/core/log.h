@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -20,9 +21,9 @@
 // terminal the line ends with `key=value` pairs. spdlog stays the sink: the fields travel in the
 // spdlog payload after kFieldsMark and the formatters (core/log_sink.h) place them.
 //
-// Cost when the level is off: one relaxed atomic load (spdlog's level check) and the field views
-// built on the stack by the caller; nothing is formatted or allocated. A value that is expensive
-// to compute should be guarded with `if (logging::enabled(level))`.
+// Cost when the level is off: one relaxed atomic load (set_level's copy of the level) and the
+// field views built on the stack by the caller; nothing is formatted or allocated. A value that
+// is expensive to compute should be guarded with `if (logging::enabled(level))`.
 //
 // Thread-safe: spdlog's default logger is thread-safe and these functions keep no state.
 namespace gyre::logging {
@@ -79,8 +80,20 @@ class Field {
 // The spdlog payload of a line: `message`, then kFieldsMark and `,"k":v...` when there are fields.
 std::string payload(std::string_view message, std::span<const Field> fields);
 
-// True when a line at `level` would be written by the default logger.
-inline bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(level); }
+namespace detail {
+// The level given to set_level (trace until then: every line goes on to spdlog's own check).
+inline std::atomic<int> min_level{static_cast<int>(Level::trace)};
+}  // namespace detail
+
+// Sets the default logger's level (spdlog::set_level) and the copy enabled() checks first.
+void set_level(Level level);
+
+// True when a line at `level` would be written by the default logger. Below set_level's level
+// this is one relaxed load, without a call into spdlog.
+inline bool enabled(Level level) {
+  return static_cast<int>(level) >= detail::min_level.load(std::memory_order_relaxed) &&
+         spdlog::default_logger_raw()->should_log(level);
+}
 
 // Writes the line through the default logger; call log() (it checks the level first).
 void write(Level level, std::string_view message, std::span<const Field> fields);

@@ -101,7 +101,7 @@ void setup_logging(const Config& cfg) {
   } else if (l == "fatal") {
     level = spdlog::level::critical;
   }
-  spdlog::set_level(level);
+  gyre::logging::set_level(level);
   spdlog::flush_on(spdlog::level::info);
 }
 

@@ -120,6 +120,28 @@ TEST_F(LogFormatTest, LogWritesThroughTheDefaultLoggerOnlyWhenTheLevelIsOn) {
   EXPECT_NE(text.find(R"(,"message":"plain"})"), std::string::npos) << text;
 }
 
+TEST_F(LogFormatTest, SetLevelIsCheckedBeforeSpdlog) {
+  std::ostringstream out;
+  auto logger = std::make_shared<spdlog::logger>("log_level_test",
+                                                 std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  set_level(Level::warn);
+  EXPECT_FALSE(enabled(Level::info));
+  EXPECT_TRUE(enabled(Level::err));
+  info("dropped");
+  error("kept", {{"code", 1}});
+  set_level(Level::off);
+  EXPECT_FALSE(enabled(Level::critical));
+  fatal("dropped too");
+  set_level(Level::trace);
+  EXPECT_TRUE(enabled(Level::trace));
+  set_level(Level::info);  // spdlog's default, for the tests that follow
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(out.str().find("dropped"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("kept"), std::string::npos) << out.str();
+}
+
 TEST(GoDurationTest, FormatsAsGoTimeDurationString) {
   using std::chrono::nanoseconds;
   EXPECT_EQ(go_duration(nanoseconds(0)), "0s");

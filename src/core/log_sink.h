@@ -64,8 +64,9 @@ std::shared_ptr<spdlog::logger> make_stdout_logger(const std::string& name);
 std::shared_ptr<spdlog::logger> make_file_logger(const std::string& name, const std::string& path);
 
 // Centrifugo's JSON log line (zerolog): {"level":"info",<fields>,"time":"<RFC 3339, seconds,
-// local zone>","message":"..."}. Levels: trace, debug, info, warn, error, fatal (critical).
-// Thread-safe: stateless.
+// local zone>","message":"..."}; <fields> are those of logging::log (core/log.h), found after
+// the last kFieldsMark of the payload. Levels: trace, debug, info, warn, error, fatal
+// (critical). Thread-safe: stateless.
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;

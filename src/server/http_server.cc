@@ -11,8 +11,8 @@
 #include <cctype>
 
 #include "core/ascii.h"
-#include "core/log.h"
 #include "core/glob.h"
+#include "core/log.h"
 #include "metrics/exposition.h"
 #include "metrics/process.h"
 #include "node/timer_wheel.h"

@@ -709,6 +709,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     capture_proxy_headers(cfg, req, cr);
     cr.admin_channel = std::move(admin_channel);
+    if (logging::enabled(logging::Level::debug)) {
+      log_request(101);  // Centrifugo's line for an upgrade comes before the connection's lines
+    }
     auto response = std::make_shared<std::string>(std::move(negotiated->response));
     g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(
@@ -769,8 +772,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // Centrifugo's line for every HTTP request at debug level (its LogRequest middleware, same
   // fields and order): the address is X-Real-IP, else X-Forwarded-For, else the peer's
-  // "ip:port". Requests that become a WebSocket or a stream are not logged here (Centrifugo
-  // logs them with status 101/200 when they end); their "client connection" lines are.
+  // "ip:port". A WebSocket upgrade is logged with 101 as it is answered (as Centrifugo's line
+  // comes); HTTP-streaming and SSE requests are not (Centrifugo logs them with 200 when the
+  // stream ends): their "client connection" lines are.
   void log_request(int status) {
     if (!parser_) {
       return;

@@ -413,6 +413,10 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, API error
   assert.match(req.duration, /^\d+(\.\d+)?(ns|µs|ms|s)$/);
   assertLine(req, { level: 'debug', method: 'POST', status: 200, path: '/api/disconnect', addr: req.addr, duration: req.duration, message: 'http request' });
   assert.equal(entryOf(entries, 'http request', (e) => e.path === '/api/publish' && e.status === 400).method, 'POST');
+  const upgrade = entryOf(entries, 'http request', (e) => e.status === 101);
+  assertLine(upgrade, { level: 'debug', method: 'GET', status: 101, path: '/connection/websocket', addr: upgrade.addr, duration: upgrade.duration, message: 'http request' });
+  // As Centrifugo writes them: the upgrade's line before the connection's.
+  assert.ok(entries.indexOf(upgrade) < entries.indexOf(entryOf(entries, 'client connection established')));
 });
 
 test('logs: JSON lines on a non-terminal stdout; log_level is case-insensitive (WARN drops info)', async (t, scope) => {

@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include "core/ascii.h"
 #include "core/base64.h"
 #include "core/constant_time.h"
+#include "core/log.h"
 #include "core/shard.h"
 #include "node/node.h"
 #include "transport/http_util.h"
@@ -203,7 +203,7 @@ bool Admin::authorized(std::string_view authorization, std::string_view query) c
     return true;
   }
   if (cfg.admin_secret.empty()) {
-    spdlog::error("no admin secret key found in configuration");
+    logging::error("no admin secret key found in configuration");
     return false;
   }
   std::string token;
@@ -265,7 +265,7 @@ void Admin::auth(const Request& req, const Done& done) const {
   }
   const auto& cfg = *node_.config();
   if (cfg.admin_password.empty() || cfg.admin_secret.empty()) {
-    spdlog::error("admin_password and admin_secret must be set in configuration");
+    logging::error("admin_password and admin_secret must be set in configuration");
     return reply_later(done, {400, std::string(kText), "Bad Request\n", std::string(kNoSniff)});
   }
   if (!constant_time_equal(password.value_or(""), cfg.admin_password)) {

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 
-#include <spdlog/spdlog.h>
 #include <map>
 #include <chrono>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "core/glob.h"
+#include "core/log.h"
 #include "channel/channel.h"
 #include "core/base64.h"
 #include "core/clock.h"
@@ -210,25 +210,35 @@ std::optional<std::string> payload_of(std::string& data, const std::string& b64d
 
 }  // namespace
 
+// Centrifugo's API handlers log their errors (error level, fields in zerolog's sorted order);
+// an invalid b64data is answered without a line, as there.
 void Executor::publish(PublishRequest r, OutcomeCallback done) const {
   if (r.channel.empty()) {
+    logging::error("channel required for publish");
     return done(std::unexpected(api_errors::bad_request()));
   }
   auto payload = payload_of(r.data, r.b64data);
+  if (payload && payload->empty()) {
+    logging::error("data required for publish");
+  }
   if (!payload || payload->empty()) {
     return done(std::unexpected(api_errors::bad_request()));
   }
-  publish_one(r.channel, *payload, PublishArgs::of(r), std::move(done));
+  publish_one(r.channel, *payload, false, PublishArgs::of(r), std::move(done));
 }
 
-void Executor::publish_one(const std::string& channel, const std::string& payload,
+void Executor::publish_one(const std::string& channel, const std::string& payload, bool broadcast,
                            const PublishArgs& args, OutcomeCallback done) const {
   if (channel.empty()) {
+    logging::error("channel can not be blank in broadcast");
     return done(std::unexpected(api_errors::bad_request()));
   }
   auto cfg = node_.config();
   const auto* o = lookup(*cfg, channel);
   if (o == nullptr) {
+    if (broadcast) {
+      logging::error("can't find namespace for channel", {{"channel", channel}});
+    }
     return done(std::unexpected(api_errors::unknown_channel()));
   }
   protocol::Publication pub;
@@ -249,8 +259,11 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
   }
   node_.engine().publish(
       channel, std::move(pub), std::move(opts),
-      [done = std::move(done)](OpResult<protocol::StreamPosition> res) {
+      [done = std::move(done), channel, broadcast](OpResult<protocol::StreamPosition> res) {
         if (!res) {
+          logging::error(broadcast ? "error publishing data to channel during broadcast"
+                                   : "error publishing data to channel",
+                         {{"channel", channel}, {"error", res.error().message}});
           return done(std::unexpected(api_errors::internal()));
         }
         std::string out;
@@ -269,9 +282,13 @@ void Executor::publish_one(const std::string& channel, const std::string& payloa
 
 void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
   if (r.channels.empty()) {
+    logging::error("channels required for broadcast");
     return done(std::unexpected(api_errors::bad_request()));
   }
   auto payload = payload_of(r.data, r.b64data);
+  if (payload && payload->empty()) {
+    logging::error("data required for broadcast");
+  }
   if (!payload || payload->empty()) {
     return done(std::unexpected(api_errors::bad_request()));
   }
@@ -285,7 +302,7 @@ void Executor::broadcast(BroadcastRequest r, OutcomeCallback done) const {
   auto st = std::make_shared<State>(
       State{std::vector<Outcome>(r.channels.size()), r.channels.size(), std::move(done)});
   for (size_t i = 0; i < r.channels.size(); ++i) {
-    publish_one(r.channels[i], *payload, args, [st, i](Outcome o) {
+    publish_one(r.channels[i], *payload, true, args, [st, i](Outcome o) {
       st->items[i] = std::move(o);
       if (--st->left != 0) {
         return;
@@ -648,7 +665,8 @@ void Executor::channels(ChannelsRequest r, OutcomeCallback done) const {
                               ? node::control::decode_channels_result(answer.data)
                               : std::nullopt;
             if (!counts) {
-              spdlog::error("channels: node {} answered code {}", uid, answer.code);
+              logging::error("error calling channels",
+                             {{"error", "undecodable answer"}, {"node", uid}, {"code", answer.code}});
               return finish(nullptr);
             }
             for (const auto& [name, n] : *counts) {

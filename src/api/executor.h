@@ -83,7 +83,8 @@ class Executor {
               r.b64data.empty()};
     }
   };
-  void publish_one(const std::string& channel, const std::string& payload,
+  // `broadcast`: an item of a broadcast (Centrifugo's log lines say so).
+  void publish_one(const std::string& channel, const std::string& payload, bool broadcast,
                    const PublishArgs& args, OutcomeCallback done) const;
 
   node::Node& node_;

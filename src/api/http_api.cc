@@ -1,6 +1,5 @@
 #include "api/http_api.h"
 
-#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <optional>
@@ -10,6 +9,7 @@
 #include "api/requests.h"
 #include "core/ascii.h"
 #include "core/constant_time.h"
+#include "core/log.h"
 #include "core/shard.h"
 #include "node/node.h"
 #include "protocol/json_writer.h"
@@ -340,7 +340,8 @@ bool HttpApi::authorized(const Request& req) const {
     return true;
   }
   if (cfg.api_key.empty()) {
-    spdlog::warn("server API request rejected: api_key is not configured");
+    // Centrifugo's auth middleware line.
+    logging::error("API key is empty");
     return false;
   }
   if (!req.x_api_key.empty()) {
@@ -389,6 +390,9 @@ void HttpApi::handle(Request req, std::function<void(Response)> done) {
 void HttpApi::handle_method(Method m, const Request& req, bool transport_errors, Done done) {
   auto decoded = decode_request(m, req.body);
   if (!decoded) {
+    // Centrifugo's line (its error is Go's decoder message; Gyre's decoder has none).
+    logging::error("error decoding API request body",
+                   {{"error", "malformed request body"}, {"path", req.path}});
     return reply_later(done, bad_request_text());
   }
   executor_.execute(m, std::move(*decoded), [transport_errors, done](Outcome o) {
@@ -408,6 +412,8 @@ void HttpApi::handle_method(Method m, const Request& req, bool transport_errors,
 void HttpApi::handle_batch(const Request& req, Done done) {
   auto batch = decode_batch(req.body);
   if (!batch) {
+    logging::error("error decoding API request body",
+                   {{"error", "malformed request body"}, {"path", req.path}});
     return reply_later(done, bad_request_text());
   }
   auto st = std::make_shared<BatchState>();
@@ -436,6 +442,7 @@ void HttpApi::handle_admin(Request req, Done done) { handle_legacy(std::move(req
 
 void HttpApi::handle_legacy(Request req, Done done) {
   if (req.body.empty()) {
+    logging::error("no data in API request");
     return reply_later(done, bad_request_text());
   }
   auto st = std::make_shared<LegacyState>();

@@ -87,8 +87,9 @@ bool NonBlockingFdSink::emit(const spdlog::memory_buf_t& buf) {
 
 void NonBlockingFdSink::sink_it_(const spdlog::details::log_msg& msg) {
   if (dropped_since_ > 0) {
-    std::string text = std::to_string(dropped_since_) +
-                       " log line(s) dropped: the log output was not being read fast enough";
+    const Field fields[] = {{"dropped", dropped_since_}};
+    std::string text =
+        payload("log lines dropped: the log output was not being read fast enough", fields);
     spdlog::details::log_msg notice(msg.time, spdlog::source_loc{}, msg.logger_name,
                                     spdlog::level::warn, text);
     spdlog::memory_buf_t nbuf;
@@ -200,33 +201,10 @@ void append(spdlog::memory_buf_t& dest, std::string_view s) { dest.append(s.data
 
 }  // namespace
 
-Fields& Fields::str(std::string_view key, std::string_view value) {
-  json_.push_back(',');
-  append_json_string(json_, key);
-  json_.push_back(':');
-  append_json_string(json_, value);
-  return *this;
-}
-
-Fields& Fields::num(std::string_view key, int64_t value) {
-  json_.push_back(',');
-  append_json_string(json_, key);
-  json_.push_back(':');
-  json_ += std::to_string(value);
-  return *this;
-}
-
-std::string with_fields(std::string_view message, const Fields& fields) {
-  std::string out(message);
-  out.push_back(kFieldsMark);
-  out += fields.json();
-  return out;
-}
-
 void JsonFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
   std::string_view payload(msg.payload.data(), msg.payload.size());
   std::string_view fields;
-  if (size_t mark = payload.find(kFieldsMark); mark != std::string_view::npos) {
+  if (size_t mark = payload.rfind(kFieldsMark); mark != std::string_view::npos) {
     fields = payload.substr(mark + 1);
     payload = payload.substr(0, mark);
   }
@@ -244,7 +222,7 @@ void JsonFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_b
 void ConsoleFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
   std::string_view payload(msg.payload.data(), msg.payload.size());
   std::string_view fields;
-  if (size_t mark = payload.find(kFieldsMark); mark != std::string_view::npos) {
+  if (size_t mark = payload.rfind(kFieldsMark); mark != std::string_view::npos) {
     fields = payload.substr(mark + 1);
     payload = payload.substr(0, mark);
   }

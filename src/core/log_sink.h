@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/log.h"
+
 // Log output that never blocks an event loop. spdlog's console sinks write synchronously: when
 // stdout is a pipe or a socket whose reader is alive but stuck (a wedged log shipper, journald
 // under pressure), the pipe fills and every shard thread that logs would block on it, stopping
@@ -61,26 +63,10 @@ std::shared_ptr<spdlog::logger> make_stdout_logger(const std::string& name);
 // Throws spdlog::spdlog_ex when the file cannot be opened.
 std::shared_ptr<spdlog::logger> make_file_logger(const std::string& name, const std::string& path);
 
-// Structured fields of one log line, zerolog style: a message logged as
-// `spdlog::info("{}", with_fields("starting", Fields().str("engine", "memory")))` carries them
-// after kFieldsMark, and the formatters place them (JSON members before "time"; `k=v` on a
-// terminal). Plain messages have none.
-inline constexpr char kFieldsMark = '\x1e';
-class Fields {
- public:
-  Fields& str(std::string_view key, std::string_view value);
-  Fields& num(std::string_view key, int64_t value);
-  // `,"k":v` for each field, in the order added.
-  const std::string& json() const { return json_; }
-
- private:
-  std::string json_;
-};
-std::string with_fields(std::string_view message, const Fields& fields);
-
 // Centrifugo's JSON log line (zerolog): {"level":"info",<fields>,"time":"<RFC 3339, seconds,
-// local zone>","message":"..."}. Levels: trace, debug, info, warn, error, fatal (critical).
-// Thread-safe: stateless.
+// local zone>","message":"..."}; <fields> are those of logging::log (core/log.h), found after
+// the last kFieldsMark of the payload. Levels: trace, debug, info, warn, error, fatal
+// (critical). Thread-safe: stateless.
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "core/random.h"
 #include "node/node.h"
 
@@ -101,6 +102,10 @@ uint32_t Client::ttl_until(int64_t expire_at) const {
 
 void Client::open() {
   opened_at_ = clock().now();
+  // centrifuge's per-connection debug lines (fields in zerolog's sorted order); at info level
+  // they cost a level check.
+  logging::debug("client connection established",
+                 {{"client", id()}, {"transport", transport_info_.name}});
   node_.register_client(this);
   count(metrics::ids().transport_connect_count, {transport_info_.name});
   reschedule();
@@ -425,6 +430,13 @@ void Client::reply_error(uint32_t id, const Error& e) {
   codec_.encode_error(out, id, e);
   Method m = command_replied(id);
   count(metrics::ids().client_num_reply_errors, {std::to_string(e.code), frame_type_of(m)});
+  // centrifuge's line for every error reply; its `command` and `reply` fields are Go's %v of
+  // the protobuf messages, Gyre names the command's method instead.
+  logging::info("client command error", {{"client", id()},
+                                         {"code", e.code},
+                                         {"command", frame_type_of(m)},
+                                         {"error", e.message},
+                                         {"user", user_}});
   send(std::move(out), frame_type_of(m));
 }
 
@@ -432,7 +444,12 @@ void Client::fail(uint32_t id, const Failure& f) {
   if (const auto* e = std::get_if<Error>(&f)) {
     reply_error(id, *e);
   } else {
-    close_with(std::get<Disconnect>(f));
+    const auto& d = std::get<Disconnect>(f);
+    if (d.code != 3000) {
+      logging::info("disconnect after handling command",
+                    {{"client", id()}, {"reason", d.reason}, {"user", user_}});
+    }
+    close_with(d);
   }
 }
 
@@ -677,8 +694,10 @@ void Client::close_with(const Disconnect& d) {
   }
   closed_ = true;
   clear_queue();
-  // centrifuge counts every server-side close but 3000 (connection closed).
+  // centrifuge logs and counts every server-side close but 3000 (connection closed).
   if (d.code != 3000) {
+    logging::debug("closing client connection",
+                   {{"client", id()}, {"reason", d.reason}, {"user", user_}});
     count(metrics::ids().client_num_server_disconnects, {std::to_string(d.code)});
   }
   if (transport_ != nullptr) {
@@ -699,6 +718,12 @@ void Client::cleanup() {
     return;
   }
   cleaned_ = true;
+  if (logging::enabled(logging::Level::debug)) {
+    logging::debug("client connection completed",
+                   {{"client", id()},
+                    {"duration", logging::go_duration(clock().now() - opened_at_)},
+                    {"transport", transport_info_.name}});
+  }
   started_ = {};
   more_started_.reset();
   while (!subs_.empty()) {

@@ -3,6 +3,7 @@
 #include "node/client.h"
 
 #include "channel/channel.h"
+#include "core/log.h"
 #include "core/random.h"
 #include "node/cluster.h"
 #include "node/node.h"
@@ -107,6 +108,7 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   }
   expire_at_ = expire_at;
   authenticated_ = true;
+  logging::debug("client authenticated", {{"client", id()}, {"user", user_}});
   node_.index_user(this);
 
   if (plan.subs.empty()) {

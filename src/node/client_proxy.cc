@@ -2,8 +2,7 @@
 // answer, then the answer is applied as Centrifugo applies it. Later commands of the
 // connection stay queued behind the call (it counts as an in-flight command), so their order
 // is kept.
-#include <spdlog/spdlog.h>
-
+#include "core/log.h"
 #include "node/client.h"
 #include "node/node.h"
 
@@ -13,6 +12,19 @@ using protocol::Command;
 
 namespace {
 
+// Centrifugo's "error proxying <call>" line (error level; fields in zerolog's sorted order of
+// centrifuge's map fields). `what`: connect, refresh, rpc, subscribe, publish, sub refresh.
+void log_proxy_error(std::string_view what, std::string_view client, std::string_view user,
+                     std::string_view error) {
+  const std::string message =
+      "error proxying " + (what == "rpc" ? std::string("RPC") : std::string(what));
+  if (user.empty()) {
+    logging::error(message, {{"client", client}, {"error", error}});
+  } else {
+    logging::error(message, {{"client", client}, {"error", error}, {"user", user}});
+  }
+}
+
 // The backend's answer as a decoded reply: a 200 body decoded by `decode`, or a non-200
 // status matched by one of `transforms_of`'s status transforms (server-api.md §4.10; null:
 // transforms do not apply). nullopt: a transport failure, logged.
@@ -20,9 +32,10 @@ template <class R>
 std::optional<proxy::Reply<R>> answer_of(const proxy::HttpResponse& r,
                                          const proxy::ProxyConfig* transforms_of,
                                          std::optional<proxy::Reply<R>> (*decode)(std::string_view),
-                                         std::string_view what, std::string_view client) {
+                                         std::string_view what, std::string_view client,
+                                         std::string_view user) {
   if (r.status == 0) {
-    spdlog::error("{} proxy: client {}: {}", what, client, r.body);
+    log_proxy_error(what, client, user, r.body);
     return std::nullopt;
   }
   if (r.status != 200) {
@@ -34,12 +47,12 @@ std::optional<proxy::Reply<R>> answer_of(const proxy::HttpResponse& r,
         return out;
       }
     }
-    spdlog::error("{} proxy: client {}: unexpected HTTP status {}", what, client, r.status);
+    log_proxy_error(what, client, user, "unexpected HTTP status code: " + std::to_string(r.status));
     return std::nullopt;
   }
   auto reply = decode(r.body);
   if (!reply) {
-    spdlog::error("{} proxy: client {}: undecodable response", what, client);
+    log_proxy_error(what, client, user, "undecodable response");
   }
   return reply;
 }
@@ -106,9 +119,8 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   const uint32_t id = cmd.id;
   auto body = proxy::encode_connect_request(p, proxy_caller(), cmd.connect);
   if (!body) {
-    spdlog::error("connect proxy: client {}: connect data is not JSON (enable "
-                  "proxy_binary_encoding for binary payloads)",
-                  this->id());
+    log_proxy_error("connect", this->id(), user_,
+                    "connect data is not JSON (enable proxy_binary_encoding for binary payloads)");
     fail_connect(id, errors::internal());
     return;
   }
@@ -119,7 +131,7 @@ void Client::connect_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
     --inflight_;
     connect_inflight_ = false;
     in_dispatch_ = true;
-    auto reply = answer_of(r, pp, &proxy::decode_connect_reply, "connect", this->id());
+    auto reply = answer_of(r, pp, &proxy::decode_connect_reply, "connect", this->id(), user_);
     if (!reply) {
       fail_connect(id, errors::internal());
     } else if (reply->disconnect) {
@@ -150,15 +162,14 @@ void Client::handle_rpc(Command& cmd) {
   const uint32_t id = cmd.id;
   auto body = proxy::encode_rpc_request(*p, proxy_caller(), cmd.rpc);
   if (!body) {
-    spdlog::error("rpc proxy: client {}: rpc data is not JSON (enable proxy_binary_encoding "
-                  "for binary payloads)",
-                  this->id());
+    log_proxy_error("rpc", this->id(), user_,
+                    "rpc data is not JSON (enable proxy_binary_encoding for binary payloads)");
     reply_error(id, errors::internal());
     return;
   }
   ++inflight_;
   post_to_proxy(*p, "rpc", std::move(*body), [this, id, p](proxy::HttpResponse r) {
-    auto reply = answer_of(r, p, &proxy::decode_rpc_reply, "rpc", this->id());
+    auto reply = answer_of(r, p, &proxy::decode_rpc_reply, "rpc", this->id(), user_);
     if (!reply) {
       reply_error(id, errors::internal());
     } else if (reply->disconnect) {
@@ -183,7 +194,7 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   auto body = proxy::encode_subscribe_request(p, proxy_caller(), cmd.subscribe.channel,
                                               cmd.subscribe.data);
   if (!body) {
-    spdlog::error("subscribe proxy: client {}: subscribe data is not JSON", this->id());
+    log_proxy_error("subscribe", this->id(), user_, "subscribe data is not JSON");
     reply_error(id, errors::internal());
     return;
   }
@@ -193,7 +204,7 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
     --inflight_;
     in_dispatch_ = true;
     auto decided = [&]() -> std::expected<policy::ProxyGrant, Failure> {
-      auto reply = answer_of(r, pp, &proxy::decode_subscribe_reply, "subscribe", this->id());
+      auto reply = answer_of(r, pp, &proxy::decode_subscribe_reply, "subscribe", this->id(), user_);
       if (!reply) {
         return std::unexpected(errors::internal());
       }
@@ -242,7 +253,7 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   auto body = proxy::encode_publish_request(p, proxy_caller(), cmd.publish.channel,
                                             cmd.publish.data);
   if (!body) {
-    spdlog::error("publish proxy: client {}: publication data is not JSON", this->id());
+    log_proxy_error("publish", this->id(), user_, "publication data is not JSON");
     reply_error(id, errors::internal());
     return;
   }
@@ -252,7 +263,7 @@ void Client::publish_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
   post_to_proxy(p, "publish", std::move(*body), [this, id, held, json, pp = &p](proxy::HttpResponse r) {
     --inflight_;
     in_dispatch_ = true;
-    auto reply = answer_of(r, pp, &proxy::decode_publish_reply, "publish", this->id());
+    auto reply = answer_of(r, pp, &proxy::decode_publish_reply, "publish", this->id(), user_);
     if (!reply) {
       reply_error(id, errors::internal());
     } else if (reply->disconnect) {
@@ -289,7 +300,7 @@ void Client::refresh_via_proxy() {
                   const int64_t now = clock().unix_seconds();
                   // Status transforms have no effect for refresh (server-api.md §4.10).
                   auto reply = answer_of(r, nullptr, &proxy::decode_refresh_reply, "refresh",
-                                         this->id());
+                                         this->id(), user_);
                   if (!reply) {
                     // Transport failure: keep the connection, try again in 60 s.
                     expire_at_ = now + 60;
@@ -358,8 +369,8 @@ void Client::sub_refresh_via_proxy(const std::string& channel) {
                   }
                   s->refresh_inflight = false;
                   const int64_t now = clock().unix_seconds();
-                  auto reply = answer_of(r, pp, &proxy::decode_sub_refresh_reply,
-                                         "sub refresh", this->id());
+                  auto reply =
+                      answer_of(r, pp, &proxy::decode_sub_refresh_reply, "sub refresh", this->id(), user_);
                   if (!reply) {
                     // Transport failure: keep the subscription, check again in 60 s.
                     s->expire_at = now + 60;

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 
-#include <spdlog/spdlog.h>
-
 #include "channel/channel.h"
 #include "core/glob.h"
+#include "core/log.h"
 #include "metrics/names.h"
 #include "metrics/process.h"
 #include "node/client.h"
@@ -106,8 +105,9 @@ void Cluster::tick() {
   const auto now = std::chrono::steady_clock::now();
   std::erase_if(peers_, [now](const auto& kv) {
     if (now - kv.second.seen > kMaxDelay) {
-      spdlog::info("cluster: node {} ({}) left (silent for {} s)", kv.first,
-                   kv.second.info.name, kMaxDelay.count());
+      logging::info("node left the cluster", {{"node", kv.first},
+                                              {"name", kv.second.info.name},
+                                              {"silent_seconds", kMaxDelay.count()}});
       return true;
     }
     return false;
@@ -144,7 +144,8 @@ void Cluster::publish(control::Command cmd, std::string to_node, OpCallback<bool
   node_.engine().publish_control(control::encode(cmd), std::move(to_node),
                                  [done = std::move(done)](OpResult<bool> r) {
                                    if (!r) {
-                                     spdlog::debug("cluster: control message not sent");
+                                     logging::debug("error publishing node control command",
+                                                    {{"error", r.error().message}});
                                    }
                                    if (done) {
                                      done(std::move(r));
@@ -192,7 +193,8 @@ void Cluster::own_metrics(std::function<void(std::optional<control::Metrics>)> d
 void Cluster::handle(std::string data) {
   auto cmd = control::decode(data);
   if (!cmd) {
-    spdlog::warn("cluster: undecodable control message ({} bytes)", data.size());
+    logging::error("error decoding control command",
+                   {{"error", "undecodable control message"}, {"size", data.size()}});
     return;
   }
   if (cmd->uid == node_.id()) {
@@ -202,7 +204,7 @@ void Cluster::handle(std::string data) {
     on_node(std::move(*cmd->node));
   } else if (cmd->shutdown) {
     if (peers_.erase(cmd->uid) > 0) {
-      spdlog::info("cluster: node {} shut down", cmd->uid);
+      logging::info("node shut down", {{"node", cmd->uid}});
     }
   } else if (cmd->unsubscribe) {
     auto& u = *cmd->unsubscribe;
@@ -269,8 +271,8 @@ void Cluster::on_node(control::NodeInfo info) {
   auto [it, inserted] = peers_.try_emplace(info.uid);
   it->second.seen = std::chrono::steady_clock::now();
   if (inserted) {
-    spdlog::info("cluster: node {} ({}, version {}) joined", info.uid, info.name,
-                 info.version);
+    logging::info("node joined the cluster",
+                  {{"node", info.uid}, {"name", info.name}, {"version", info.version}});
   }
   std::string uid = info.uid;
   if (!info.metrics && it->second.info.metrics) {
@@ -356,8 +358,8 @@ void Cluster::finish_survey(uint64_t id, bool timed_out) {
     s.timer->cancel();
   }
   if (timed_out) {
-    spdlog::warn("cluster: survey {} timed out ({} of {} nodes answered)", id,
-                 s.results.size(), s.expected);
+    logging::warn("survey timed out",
+                  {{"id", id}, {"answered", s.results.size()}, {"expected", s.expected}});
     s.done(std::unexpected(errors::internal()));
     return;
   }

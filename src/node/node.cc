@@ -5,9 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include "core/host.h"
+#include "core/log.h"
 #include "core/random.h"
 #include "node/client.h"
 #include "node/cluster.h"
@@ -138,13 +137,16 @@ void Node::jwks_attempt(std::shared_ptr<const auth::Verifier> verifier, auth::Jw
   http_get_(fetch.url, std::chrono::milliseconds(1000),
             [this, verifier, fetch, attempts_left, finish](int status, std::string body) {
               if (status != 200) {
-                spdlog::warn("JWKS fetch {}: {}", fetch.url,
-                             status == 0 ? body : "unexpected status " + std::to_string(status));
+                logging::warn("error fetching JWKS",
+                              {{"url", fetch.url},
+                               {"error", status == 0 ? body
+                                                     : "unexpected HTTP status code: " +
+                                                           std::to_string(status)}});
                 jwks_attempt(verifier, fetch, attempts_left - 1);
                 return;
               }
               if (!verifier->store_jwks(fetch, body)) {
-                spdlog::warn("JWKS {}: no usable key {} in the set", fetch.url, fetch.kid);
+                logging::warn("no usable key in the JWK Set", {{"url", fetch.url}, {"kid", fetch.kid}});
               }
               finish();
             });

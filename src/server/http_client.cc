@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/system/system_error.hpp>
 #include <openssl/ssl.h>
 
 #include <list>
@@ -138,6 +139,8 @@ void http_get(asio::io_context& io, const std::string& url, std::chrono::millise
                      std::string reason = "request failed";
                      try {
                        std::rethrow_exception(e);
+                     } catch (const boost::system::system_error& ex) {
+                       reason = ex.code().message();  // what() carries the source location
                      } catch (const std::exception& ex) {
                        reason = ex.what();
                      } catch (...) {
@@ -359,6 +362,8 @@ void HttpPool::post(proxy::HttpRequest req, std::function<void(proxy::HttpRespon
           std::string reason = "request failed";
           try {
             std::rethrow_exception(e);
+          } catch (const boost::system::system_error& ex) {
+            reason = ex.code().message();  // what() carries the source location
           } catch (const std::exception& ex) {
             reason = ex.what();
           } catch (...) {

@@ -5,7 +5,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <mutex>
@@ -13,6 +12,7 @@
 
 #include "core/ascii.h"
 #include "core/glob.h"
+#include "core/log.h"
 #include "metrics/exposition.h"
 #include "metrics/process.h"
 #include "node/timer_wheel.h"
@@ -276,6 +276,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void on_header(error_code ec) {
+    if (logging::enabled(logging::Level::debug)) {
+      request_started_ = gyre::clock::now();
+    }
     if (ec || parser_->is_done()) {
       on_read(ec);
       return;
@@ -489,14 +492,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         m->inc(metrics::ids().node_client_connection_limit);
       }
       if (log_allowed(g_limit_log_ms, std::chrono::seconds(3))) {
-        spdlog::warn("node connection limit reached: {}", cfg.client_connection_limit);
+        logging::warn("node connection limit reached", {{"limit", cfg.client_connection_limit}});
       }
       return true;
     }
     if (cfg.client_connection_rate_limit > 0 &&
         !g_connection_rate_limiter.allow(cfg.client_connection_rate_limit)) {
       if (log_allowed(g_limit_log_ms, std::chrono::seconds(3))) {
-        spdlog::warn("node connection rate limit reached: {}/s", cfg.client_connection_rate_limit);
+        logging::warn("node connection rate limit reached",
+                      {{"limit", cfg.client_connection_rate_limit}});
       }
       return true;
     }
@@ -668,7 +672,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto negotiated = transport::negotiate_websocket(ur, cfg, origin_globs(shard_.origins, cfg));
     if (!negotiated) {
       if (negotiated.error().status == 403) {
-        spdlog::info("websocket upgrade refused: origin {} not allowed", std::string(ur.origin));
+        // gorilla's CheckOrigin error, as centrifuge logs it.
+        if (logging::enabled(logging::Level::info)) {
+          logging::info("origin check failure",
+                        {{"error", "request Origin \"" + std::string(ur.origin) +
+                                       "\" is not authorized for Host \"" +
+                                       std::string(ur.host) + "\""}});
+        }
       }
       respond(negotiated.error().status, std::move(negotiated.error().content_type),
               std::move(negotiated.error().body), false);
@@ -684,8 +694,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       static std::once_flag warned;
       static std::once_flag warned_uni;
       std::call_once(uni ? warned_uni : warned, [&cfg, uni] {
-        spdlog::error("{}websocket error setting compression level {}: using 1", uni ? "uni_" : "",
-                      uni ? cfg.uni_websocket_compression_level : cfg.websocket_compression_level);
+        logging::error("websocket error setting compression level",
+                       {{"error", "websocket: invalid compression level"},
+                        {"compression_level", uni ? cfg.uni_websocket_compression_level
+                                                  : cfg.websocket_compression_level},
+                        {"transport", uni ? "uni_websocket" : "websocket"}});
       });
     }
     auto opts = negotiated->options;
@@ -696,6 +709,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     capture_proxy_headers(cfg, req, cr);
     cr.admin_channel = std::move(admin_channel);
+    if (logging::enabled(logging::Level::debug)) {
+      log_request(101);  // Centrifugo's line for an upgrade comes before the connection's lines
+    }
     auto response = std::make_shared<std::string>(std::move(negotiated->response));
     g_pending_upgrades.fetch_add(1, std::memory_order_relaxed);
     asio::async_write(
@@ -735,6 +751,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // the API's hot path.
   void respond(int status, std::string content_type, std::string body, bool keep_alive,
                std::string_view extra = {}) {
+    if (logging::enabled(logging::Level::debug)) {
+      log_request(status);
+    }
     auto out = std::make_shared<std::string>(
         transport::http::simple_response(status, content_type, body, extra, keep_alive));
     arm(kIdleTimeout);
@@ -751,6 +770,38 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void close() { socket_.close(); }
 
+  // Centrifugo's line for every HTTP request at debug level (its LogRequest middleware, same
+  // fields and order): the address is X-Real-IP, else X-Forwarded-For, else the peer's
+  // "ip:port". A WebSocket upgrade is logged with 101 as it is answered (as Centrifugo's line
+  // comes); HTTP-streaming and SSE requests are not (Centrifugo logs them with 200 when the
+  // stream ends): their "client connection" lines are.
+  void log_request(int status) {
+    if (!parser_) {
+      return;
+    }
+    const auto& req = parser_->get();
+    auto view = [](auto v) { return std::string_view(v.data(), v.size()); };
+    std::string_view target = view(req.target());
+    std::string addr(view(req["X-Real-IP"]));
+    if (addr.empty()) {
+      addr = view(req["X-Forwarded-For"]);
+    }
+    if (addr.empty()) {
+      error_code ec;
+      auto ep = socket_.socket().remote_endpoint(ec);
+      if (!ec) {
+        const std::string ip = ep.address().to_string();
+        addr = (ep.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(ep.port());
+      }
+    }
+    logging::debug("http request",
+                   {{"method", view(req.method_string())},
+                    {"status", status},
+                    {"path", target.substr(0, target.find('?'))},
+                    {"addr", addr},
+                    {"duration", logging::go_duration(gyre::clock::now() - request_started_)}});
+  }
+
   transport::ByteStream socket_;  // plain TCP or TLS
   node::TimerWheelHandle wheel_handle_;
   beast::flat_buffer buffer_;
@@ -760,6 +811,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const api::Admin* admin_;  // null unless this listener serves the admin UI
   Routes routes_;
   HttpShard& shard_;  // this shard's deadline wheel and origin globs
+  gyre::clock::TimePoint request_started_{};  // set at debug level only (log_request)
 };
 
 namespace {
@@ -844,8 +896,9 @@ void HttpServer::accept(Listener* l) {
       ++l->failures;
       auto now = gyre::clock::now();
       if (l->failures == 1 || now - l->last_warning >= std::chrono::seconds(5)) {
-        spdlog::warn("accept error: {} ({} in a row); pausing accept for {} ms",
-                     ec.message(), l->failures, l->backoff.count());
+        logging::warn("accept error", {{"error", ec.message()},
+                                       {"failures", l->failures},
+                                       {"pause_ms", l->backoff.count()}});
         l->last_warning = now;
       }
       auto t = std::make_shared<asio::steady_timer>(l->acceptor.get_executor());
@@ -854,7 +907,7 @@ void HttpServer::accept(Listener* l) {
       return;
     }
     if (l->backoff.count() != 0) {
-      spdlog::info("accepting again after {} failed accept(s)", l->failures);
+      logging::info("accepting again", {{"failures", l->failures}});
       l->backoff = std::chrono::milliseconds(0);
       l->failures = 0;
     }

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/log.h"
 #include "core/log_sink.h"
 #include "api/http_api.h"
 #include "config/loader.h"
@@ -43,8 +44,35 @@
 namespace {
 
 using gyre::config::Config;
+namespace logging = gyre::logging;
 
 constexpr std::string_view kVersion = gyre::node::Node::kVersion;
+
+// The loader's warnings are whole sentences naming their key. Its unknown-key warnings
+// (`unknown key "<key>"`, `unknown key "<key>" (from <ENV>)`) become Centrifugo's lines:
+// {"key":"<key>",...,"message":"unknown key found in the configuration file"} and, for an
+// environment variable, {"key":"<ENV>",...,"message":"unknown key found in the environment"}.
+void log_config_warning(std::string_view w) {
+  static constexpr std::string_view kPrefix = "unknown key \"";
+  static constexpr std::string_view kFrom = " (from ";
+  if (w.starts_with(kPrefix)) {
+    const size_t end = w.find('"', kPrefix.size());
+    if (end != std::string_view::npos) {
+      const std::string_view key = w.substr(kPrefix.size(), end - kPrefix.size());
+      const std::string_view rest = w.substr(end + 1);
+      if (rest.empty()) {
+        logging::warn("unknown key found in the configuration file", {{"key", key}});
+        return;
+      }
+      if (rest.starts_with(kFrom) && rest.ends_with(')')) {
+        logging::warn("unknown key found in the environment",
+                      {{"key", rest.substr(kFrom.size(), rest.size() - kFrom.size() - 1)}});
+        return;
+      }
+    }
+  }
+  logging::warn(w);
+}
 
 // Centrifugo's logging (reference.md §8.4): JSON lines to log_file (appended) or to a
 // non-terminal stdout, the console format on a terminal. Throws when log_file cannot be opened.
@@ -73,7 +101,7 @@ void setup_logging(const Config& cfg) {
   } else if (l == "fatal") {
     level = spdlog::level::critical;
   }
-  spdlog::set_level(level);
+  gyre::logging::set_level(level);
   spdlog::flush_on(spdlog::level::info);
 }
 
@@ -145,12 +173,12 @@ void apply_test_hooks() {
     wait = std::strtol(end + 1, &end, 10);
   }
   if (*end != '\0' || interval <= 0 || wait <= 0) {
-    spdlog::warn("GYRE_TEST_UNI_WS_PING_MS={} ignored: expected <interval>[,<pong wait>] ms", v);
+    logging::warn("test hook GYRE_TEST_UNI_WS_PING_MS ignored: expected <interval>[,<pong wait>] ms",
+                  {{"value", v}});
     return;
   }
-  spdlog::warn("test hook GYRE_TEST_UNI_WS_PING_MS: uni_websocket pings every {} ms, "
-               "pong wait {} ms",
-               interval, wait);
+  logging::warn("test hook GYRE_TEST_UNI_WS_PING_MS: uni_websocket native pings",
+                {{"interval_ms", interval}, {"pong_wait_ms", wait}});
   gyre::transport::WebSocketSession::set_uni_native_ping(std::chrono::milliseconds(interval),
                                                          std::chrono::milliseconds(wait));
 }
@@ -323,14 +351,14 @@ int run_server(const gyre::config::LoadResult& loaded,
       cfg->client_max_messages_in_frame,
       cfg->client_reply_without_queue));
   for (const auto& w : loaded.warnings) {
-    spdlog::warn("{}", w);
+    log_config_warning(w);
   }
   // Before anything else is set up, as Centrifugo writes it: a failure stops start-up.
   if (!cfg->pid_file.empty()) {
     std::ofstream pid(cfg->pid_file, std::ios::trunc);
     pid << getpid() << "\n";
     if (!pid.flush()) {
-      spdlog::critical("pid_file \"{}\": cannot write it", cfg->pid_file);
+      logging::fatal("error writing PID", {{"pid_file", cfg->pid_file}, {"error", "cannot write it"}});
       return 1;
     }
   }
@@ -347,7 +375,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   try {
     engine = make_engine(shards, *cfg);
   } catch (const gyre::config::ConfigError& e) {
-    spdlog::critical("{}", e.what());
+    logging::fatal(e.what());
     remove_pid_file();
     return 1;
   }
@@ -355,7 +383,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   try {
     node = std::make_unique<gyre::node::Node>(shards, engine.get(), cfg);
   } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
+    logging::fatal(e.what());
     remove_pid_file();
     return 1;
   }
@@ -411,9 +439,9 @@ int run_server(const gyre::config::LoadResult& loaded,
       const size_t end = e.find_first_of(" :");
       const size_t rest = end == std::string::npos ? end : e.find_first_not_of(" :", end);
       if (e.starts_with("tls_autocert_") && rest != std::string::npos) {
-        spdlog::critical("config: key \"{}\": {}", e.substr(0, end), e.substr(rest));
+        logging::fatal("config: key \"" + e.substr(0, end) + "\": " + e.substr(rest));
       } else {
-        spdlog::critical("config: key \"{}\": {}", fallback, e);
+        logging::fatal("config: key \"" + std::string(fallback) + "\": " + e);
       }
     };
     if (auto r = autocert->start(); !r) {
@@ -432,12 +460,12 @@ int run_server(const gyre::config::LoadResult& loaded,
   }
   auto listener_tls = gyre::transport::make_listener_tls(*cfg, /*offer_h2=*/true, autocert);
   if (!listener_tls) {
-    spdlog::critical("{}", listener_tls.error());
+    logging::fatal(listener_tls.error());
     remove_pid_file();
     return 1;
   }
   for (const auto& w : listener_tls->warnings) {
-    spdlog::warn("{}", w);
+    logging::warn(w);
   }
   try {
     gyre::server::Routes external{true, !split || cfg->api_external, !split,
@@ -450,23 +478,22 @@ int run_server(const gyre::config::LoadResult& loaded,
                   listener_tls->internal);
     }
   } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
+    logging::fatal(e.what());
     remove_pid_file();
     return 1;
   }
-  spdlog::info("{}", gyre::logging::with_fields(
-                         "starting Gyre", gyre::logging::Fields()
-                                              .str("version", kVersion)
-                                              .num("pid", getpid())
-                                              .str("engine", cfg->engine)
-                                              .num("gomaxprocs", threads)
-                                              .str("node", node->id())
-                                              .str("name", node->name())));
+  // Centrifugo's "starting Centrifugo" fields, then the node's id and name.
+  logging::info("starting Gyre", {{"version", kVersion},
+                                  {"pid", getpid()},
+                                  {"engine", cfg->engine},
+                                  {"gomaxprocs", threads},
+                                  {"node", node->id()},
+                                  {"name", node->name()}});
   if (cfg->admin && cfg->admin_insecure) {
-    spdlog::warn("INSECURE admin mode enabled, make sure you understand risks");
+    logging::warn("INSECURE admin mode enabled, make sure you understand risks");
   } else if (cfg->admin && (cfg->admin_password.empty() || cfg->admin_secret.empty())) {
     // Centrifugo starts too and refuses every login; Gyre says so at once.
-    spdlog::warn("admin is enabled without admin_password and admin_secret: logins will be refused");
+    logging::warn("admin is enabled without admin_password and admin_secret: logins will be refused");
   }
   if (cfg->engine == "redis") {
     const bool cluster = !cfg->redis_cluster_address.empty();
@@ -478,19 +505,32 @@ int run_server(const gyre::config::LoadResult& loaded,
     for (const auto& a : list) {
       addrs += (addrs.empty() ? "" : ", ") + a;
     }
-    spdlog::info("redis: {}{} (prefix \"{}\"{}{})",
-                 cluster    ? std::string("cluster via ")
-                 : sentinel ? "sentinel master \"" + cfg->redis_sentinel_master_name + "\" via "
-                            : std::string(),
-                 addrs, cfg->redis_prefix,
-                 list.size() > 1 ? fmt::format(", sharded over {} Redis shards", list.size()) : "",
-                 cfg->redis_tls_resolved.enabled ? ", TLS" : "");
+    const char* mode = cluster ? "cluster" : sentinel ? "sentinel" : "standalone";
+    if (sentinel) {
+      logging::info("using Redis engine",
+                    {{"mode", mode},
+                     {"address", addrs},
+                     {"master_name", cfg->redis_sentinel_master_name},
+                     {"prefix", cfg->redis_prefix},
+                     {"shards", list.size()},
+                     {"tls", cfg->redis_tls_resolved.enabled}});
+    } else {
+      logging::info("using Redis engine", {{"mode", mode},
+                                           {"address", addrs},
+                                           {"prefix", cfg->redis_prefix},
+                                           {"shards", list.size()},
+                                           {"tls", cfg->redis_tls_resolved.enabled}});
+    }
   }
-  spdlog::info("serving on {}:{}{}{}", cfg->address.empty() ? "*" : cfg->address, cfg->port,
-               listener_tls->external ? " (TLS)" : "",
-               split ? " (API and health on internal port " + cfg->internal_port +
-                           (listener_tls->internal ? ", TLS" : "") + ")"
-                     : "");
+  const std::string serving = (cfg->address.empty() ? "*" : cfg->address) + ":" + cfg->port;
+  if (split) {
+    logging::info("serving", {{"address", serving},
+                              {"tls", listener_tls->external != nullptr},
+                              {"internal_port", cfg->internal_port},
+                              {"internal_tls", listener_tls->internal != nullptr}});
+  } else {
+    logging::info("serving", {{"address", serving}, {"tls", listener_tls->external != nullptr}});
+  }
 
   // Per-shard WebSocket I/O state; outlives every session (they are all gone once
   // shards.discard_pending() has run below).
@@ -515,10 +555,10 @@ int run_server(const gyre::config::LoadResult& loaded,
             gyre::config::apply_reload(*node->config(), fresh.config));
         gyre::config::validate(*next);
         node->reload(gyre::node::Node::make_runtime(std::move(next)));
-        spdlog::info("configuration reloaded (SIGHUP)");
+        logging::info("configuration successfully reloaded");
       } catch (const std::exception& e) {
-        spdlog::error("SIGHUP: configuration not reloaded, keeping the running one: {}",
-                      e.what());
+        // The running configuration is kept.
+        logging::error("error reloading", {{"error", e.what()}});
       }
       wait_hup();
     });
@@ -556,9 +596,12 @@ int run_server(const gyre::config::LoadResult& loaded,
     if (ec || stopping.exchange(true)) {
       return;
     }
-    spdlog::info("signal {} received, shutting down ({} WebSocket sessions, {} HTTP connections)",
-                 sig, gyre::transport::WebSocketSession::live_sessions(),
-                 gyre::server::HttpServer::open_connections());
+    // Go's names of the two signals, as Centrifugo's "signal received: terminated".
+    logging::info("signal received", {{"signal", sig == SIGINT ? "interrupt" : "terminated"},
+                                      {"websocket_sessions",
+                                       gyre::transport::WebSocketSession::live_sessions()},
+                                      {"http_connections",
+                                       gyre::server::HttpServer::open_connections()}});
     hup.cancel();
     http.stop_accepting();
     if (acme_http) {
@@ -571,7 +614,7 @@ int run_server(const gyre::config::LoadResult& loaded,
     hard_deadline.expires_after(cfg->shutdown_timeout);
     hard_deadline.async_wait([&](boost::system::error_code e2) {
       if (!e2) {
-        spdlog::warn("shutdown timeout reached");
+        logging::warn("shutdown timeout reached");
         stop_all();
       }
     });
@@ -601,7 +644,7 @@ int run_server(const gyre::config::LoadResult& loaded,
   if (cfg->shutdown_termination_delay.count() > 0) {
     std::this_thread::sleep_for(cfg->shutdown_termination_delay);
   }
-  spdlog::info("bye");
+  logging::info("bye");
   spdlog::shutdown();
   return 0;
 }

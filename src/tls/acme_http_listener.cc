@@ -1,7 +1,5 @@
 #include "tls/acme_http_listener.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -11,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "core/log.h"
 
 namespace gyre::tls {
 
@@ -147,7 +147,7 @@ std::expected<uint16_t, std::string> AcmeHttpListener::listen(const std::string&
   uint16_t bound = acc.local_endpoint().port();
   state_->acceptor.emplace(std::move(acc));
   asio::co_spawn(state_->io, State::accept(state_), asio::detached);
-  spdlog::info("serving ACME http_01 challenge on {}", addr);
+  logging::info("serving ACME http_01 challenge", {{"address", addr}});
   return bound;
 }
 

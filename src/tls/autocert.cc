@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "config/config.h"
-#include "core/log_sink.h"
+#include "core/log.h"
 
 namespace gyre::tls {
 
@@ -228,11 +227,8 @@ asio::awaitable<void> Autocert::State::run(std::shared_ptr<State> self) {
         continue;  // backing off
       }
       const bool renewal = it != s.not_after.end();
-      spdlog::info("{}", logging::with_fields(renewal ? "ACME: renewing certificate"
-                                                      : "ACME: obtaining certificate",
-                                              logging::Fields()
-                                                  .str("host", host)
-                                                  .str("directory", s.options.directory_url)));
+      logging::info(renewal ? "ACME: renewing certificate" : "ACME: obtaining certificate",
+                    {{"host", host}, {"directory", s.options.directory_url}});
       std::expected<IssuedCertificate, std::string> r;
       try {
         r = co_await s.client->obtain(host, type, hooks);
@@ -252,19 +248,15 @@ asio::awaitable<void> Autocert::State::run(std::shared_ptr<State> self) {
           std::lock_guard lock(s.mutex);
           ++s.stats.failures;
         }
-        spdlog::error("{}", logging::with_fields("ACME: cannot obtain certificate",
-                                                 logging::Fields()
-                                                     .str("host", host)
-                                                     .str("error", r.error())
-                                                     .num("retry_in_seconds", b.count())));
+        logging::error("ACME: cannot obtain certificate",
+                       {{"host", host}, {"error", r.error()}, {"retry_in_seconds", b.count()}});
         continue;
       }
       backoff.erase(host);
       next_try.erase(host);
       if (!s.options.cache_dir.empty()) {
         if (auto w = write_private(s.options.cache_dir, host, r->pem); !w) {
-          spdlog::error("{}", logging::with_fields("ACME: cannot write the certificate cache",
-                                                   logging::Fields().str("error", w.error())));
+          logging::error("ACME: cannot write the certificate cache", {{"error", w.error()}});
         }
       }
       s.install(host, r->cert);
@@ -274,10 +266,8 @@ asio::awaitable<void> Autocert::State::run(std::shared_ptr<State> self) {
         ++s.stats.issued;
         cb = s.on_issued;
       }
-      spdlog::info("{}", logging::with_fields(
-                             "ACME: certificate obtained",
-                             logging::Fields().str("host", host).num("not_after",
-                                                                     s.not_after[host])));
+      logging::info("ACME: certificate obtained",
+                    {{"host", host}, {"not_after", s.not_after[host]}});
       if (cb) {
         cb(host);
       }
@@ -352,10 +342,8 @@ std::expected<void, std::string> Autocert::start() {
       }
       auto cached = parse_cached(host, *pem);
       if (!cached) {
-        spdlog::warn("{}", logging::with_fields("ACME: ignoring cached certificate",
-                                                logging::Fields()
-                                                    .str("host", host)
-                                                    .str("reason", cached.error())));
+        logging::warn("ACME: ignoring cached certificate",
+                      {{"host", host}, {"reason", cached.error()}});
         continue;
       }
       s.install(host, *cached);
@@ -389,7 +377,7 @@ std::expected<void, std::string> Autocert::start() {
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        spdlog::error("ACME: renewal loop ended: {}", ex.what());
+        logging::error("ACME: renewal loop ended", {{"error", ex.what()}});
       }
     }
   });

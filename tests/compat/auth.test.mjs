@@ -286,7 +286,7 @@ test('SIGHUP reloads token keys and namespaces; connections stay; a bad file kee
   const cfg = { ...srv.config, token_hmac_secret_key: 'new-secret', namespaces: [{ name: 'bb', allow_subscribe_for_client: true }] };
   writeFileSync(srv.handle.cfgPath, JSON.stringify(cfg));
   srv.proc.kill('SIGHUP');
-  await until(() => /configuration reloaded/.test(srv.output()), 5000, 'reload log line');
+  await until(() => /"message":"configuration successfully reloaded"/.test(srv.output()), 5000, 'reload log line');
 
   // New secret accepted, old one refused.
   const ok = await outcome(s, srv, signJWT({ sub: 'n' }, { secret: 'new-secret' }));
@@ -306,13 +306,13 @@ test('SIGHUP reloads token keys and namespaces; connections stay; a bad file kee
   // A broken file: error logged, running config kept.
   writeFileSync(srv.handle.cfgPath, '{ not json');
   srv.proc.kill('SIGHUP');
-  await until(() => /configuration not reloaded/.test(srv.output()), 5000, 'reload error line');
+  await until(() => /"level":"error","error":".*","time":"[^"]+","message":"error reloading"/.test(srv.output()), 5000, 'reload error line');
   const still = await outcome(s, srv, signJWT({ sub: 'n2' }, { secret: 'new-secret' }));
   assert.ok(still.connected);
   // A config that fails validation (personal namespace missing) is refused too.
   writeFileSync(srv.handle.cfgPath, JSON.stringify({ ...cfg, user_subscribe_to_personal: true, user_personal_channel_namespace: 'missing' }));
   srv.proc.kill('SIGHUP');
-  await until(() => (srv.output().match(/configuration not reloaded/g) || []).length >= 2, 5000, 'second reload error');
+  await until(() => (srv.output().match(/"message":"error reloading"/g) || []).length >= 2, 5000, 'second reload error');
   await sleep(100);
   assert.equal(disconnects.length, 0, 'the old connection was never dropped');
   assert.equal(c.state, 'connected');

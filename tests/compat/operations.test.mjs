@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   test, startServer, spawnGyre, freePort, makeTempDir, waitHealthy, httpRequest, Server, userToken,
-  once, until, sleep,
+  once, until, sleep, rawConnected,
 } from './harness.mjs';
 import { RedisServer } from './redis_server.mjs';
 
@@ -352,11 +352,80 @@ test('logs: log_file gets zerolog JSON lines (level, fields, time, message); pid
   assert.ok(entries.some((e) => e.message === 'bye'));
 });
 
+/** The entry with `message` (the first unless `pred` picks another); fails listing the messages. */
+function entryOf(entries, message, pred = () => true) {
+  const e = entries.find((x) => x.message === message && pred(x));
+  assert.ok(e, `no "${message}" line in ${JSON.stringify(entries.map((x) => x.message))}`);
+  return e;
+}
+
+/** Asserts the exact members of a JSON log line, in order, with "time" checked as RFC 3339. */
+function assertLine(e, expected) {
+  const { time, ...rest } = e;
+  assert.match(time, RFC3339);
+  assert.deepEqual(Object.keys(e), [...Object.keys(expected).filter((k) => k !== 'message'), 'time', 'message']);
+  assert.deepEqual(rest, expected);
+}
+
+test('logs: lines carry Centrifugo\'s structured fields (client lines, API errors, a proxy error, HTTP requests)', async (t, scope) => {
+  const dir = makeTempDir('gyre-logs-');
+  const logFile = path.join(dir, 'gyre.log');
+  const closedPort = await freePort();  // nothing listens there: the RPC proxy call fails
+  const srv = await startServer({
+    log_file: logFile, log_level: 'debug', api_key: 'k', token_hmac_secret_key: 'secret',
+    proxy_rpc_endpoint: `http://127.0.0.1:${closedPort}/rpc`, proxy_rpc_timeout: '1s',
+  });
+  let stopped = false;
+  scope.defer(() => (stopped ? undefined : srv.stop()));
+  const [c, connected] = await rawConnected(scope, srv, userToken('u1'));
+  assert.equal((await c.call('rpc', { method: 'm', data: {} })).error.code, 100);
+  // API errors: a missing channel, missing data, an undecodable body.
+  assert.deepEqual((await srv.api('publish', { data: { a: 1 } })).json, { error: { code: 107, message: 'bad request' } });
+  assert.deepEqual((await srv.api('publish', { channel: 'x' })).json, { error: { code: 107, message: 'bad request' } });
+  assert.equal((await srv.api('publish', 'not json')).status, 400);
+  await srv.apiOk('disconnect', { user: 'u1', disconnect: { code: 4501, reason: 'custom bye' } });
+  assert.deepEqual(await c.waitClose(), { code: 4501, reason: 'custom bye' });
+  stopped = true;
+  await srv.stop();  // flushes the file: debug lines are buffered until a line at info or above
+  const entries = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const client = connected.client;
+  assertLine(entryOf(entries, 'client connection established'),
+    { level: 'debug', client, transport: 'websocket', message: 'client connection established' });
+  assertLine(entryOf(entries, 'client authenticated'), { level: 'debug', client, user: 'u1', message: 'client authenticated' });
+  const proxyError = entryOf(entries, 'error proxying RPC');
+  assert.equal(typeof proxyError.error, 'string');
+  assert.notEqual(proxyError.error, '');
+  assertLine(proxyError, { level: 'error', client, error: proxyError.error, user: 'u1', message: 'error proxying RPC' });
+  assertLine(entryOf(entries, 'client command error'),
+    { level: 'info', client, code: 100, command: 'rpc', error: 'internal server error', user: 'u1', message: 'client command error' });
+  assertLine(entryOf(entries, 'channel required for publish'), { level: 'error', message: 'channel required for publish' });
+  assertLine(entryOf(entries, 'data required for publish'), { level: 'error', message: 'data required for publish' });
+  assertLine(entryOf(entries, 'error decoding API request body'),
+    { level: 'error', error: 'malformed request body', path: '/api/publish', message: 'error decoding API request body' });
+  assertLine(entryOf(entries, 'closing client connection'),
+    { level: 'debug', client, reason: 'custom bye', user: 'u1', message: 'closing client connection' });
+  const completed = entryOf(entries, 'client connection completed');
+  assert.match(completed.duration, /^\d+(\.\d+)?(ns|µs|ms|s)$|^\d+m/);
+  assertLine(completed, { level: 'debug', client, duration: completed.duration, transport: 'websocket', message: 'client connection completed' });
+  // Centrifugo's request line: method, status, path, addr, duration (a Go duration string).
+  const req = entryOf(entries, 'http request', (e) => e.path === '/api/disconnect');
+  assert.match(req.addr, /^127\.0\.0\.1:\d+$/);
+  assert.match(req.duration, /^\d+(\.\d+)?(ns|µs|ms|s)$/);
+  assertLine(req, { level: 'debug', method: 'POST', status: 200, path: '/api/disconnect', addr: req.addr, duration: req.duration, message: 'http request' });
+  assert.equal(entryOf(entries, 'http request', (e) => e.path === '/api/publish' && e.status === 400).method, 'POST');
+  const upgrade = entryOf(entries, 'http request', (e) => e.status === 101);
+  assertLine(upgrade, { level: 'debug', method: 'GET', status: 101, path: '/connection/websocket', addr: upgrade.addr, duration: upgrade.duration, message: 'http request' });
+  // As Centrifugo writes them: the upgrade's line before the connection's.
+  assert.ok(entries.indexOf(upgrade) < entries.indexOf(entryOf(entries, 'client connection established')));
+});
+
 test('logs: JSON lines on a non-terminal stdout; log_level is case-insensitive (WARN drops info)', async (t, scope) => {
   const srv = await server(scope, { log_level: 'WARN', bogus_option: 1 });
   const out = srv.output().split('\n').filter((l) => l.startsWith('[stdout] ')).map((l) => l.slice(9));
   const entries = out.map((l) => JSON.parse(l));
-  assert.deepEqual(entries.map((e) => [e.level, e.message]), [['warn', 'unknown key "bogus_option"']]);
+  // Centrifugo's line for an unknown key: the key as a field.
+  assert.deepEqual(entries.map((e) => [e.level, e.key, e.message]), [['warn', 'bogus_option', 'unknown key found in the configuration file']]);
+  assert.deepEqual(Object.keys(entries[0]), ['level', 'key', 'time', 'message']);
   assert.match(entries[0].time, RFC3339);
 });
 
@@ -367,5 +436,5 @@ test('logs: a log_file that cannot be opened and a pid_file that cannot be writt
   assert.match(h1.out.text(), /error: log_file ".*no\/such\/x\.log": cannot open it: No such file or directory/);
   const h2 = spawnGyre({ configText: JSON.stringify({ port: String(await freePort()), pid_file: path.join(dir, 'no', 'such', 'x.pid') }) });
   assert.equal((await exited(h2)).code, 1);
-  assert.match(h2.out.text(), /"level":"fatal".*pid_file \\".*x\.pid\\": cannot write it/);
+  assert.match(h2.out.text(), /"level":"fatal","pid_file":".*x\.pid","error":"cannot write it","time":"[^"]+","message":"error writing PID"/);
 });

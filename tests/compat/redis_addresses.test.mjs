@@ -33,7 +33,7 @@ after(async () => {
 });
 
 test('a node on a unix-socket Redis: publish, history, presence; keys in the configured db', async (t, scope) => {
-  assert.match(node.output(), /redis: unix:\/\/\/\S*redis\.sock \(prefix \\?"centrifugo\\?"\)/);
+  assert.match(node.output(), /"mode":"standalone","address":"unix:\/\/\/[^"]*redis\.sock","prefix":"centrifugo","shards":1,"tls":false,"time":"[^"]+","message":"using Redis engine"/);
   const ch = `chat:${uniq()}`;
   const c = scope.sdk(node, { token: userToken('alice') });
   const sub = c.newSubscription(ch);

@@ -89,7 +89,7 @@ test('SENTINEL FAILOVER: nodes follow the new master, deliver and recover', { ti
   await until(async () => (await masterPortOf(sentinels[0])) === replica.port, 30000, 'Sentinel names the new master');
   // Both nodes heard +switch-master from a Sentinel and moved at once.
   for (const node of [a, b]) {
-    await until(() => node.handle.out.text().includes(`Sentinel +switch-master ${MASTER} 127.0.0.1 ${master.port} 127.0.0.1 ${replica.port}`),
+    await until(() => node.handle.out.text().includes(`"switch_master":"${MASTER} 127.0.0.1 ${master.port} 127.0.0.1 ${replica.port}"`),
       10000, '+switch-master logged');
   }
   await until(async () => (await call(master.port, 'ROLE'))[0].toString() === 'slave', 30000,

@@ -109,7 +109,7 @@ test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d i
     }, 30000, 'the replica promoted');
     for (const node of [a, b]) {
       await until(() => node.handle.out.text().includes(
-        `Sentinel +switch-master ${MASTER} 127.0.0.1 ${master.port} 127.0.0.1 ${replica.port}`),
+        `"switch_master":"${MASTER} 127.0.0.1 ${master.port} 127.0.0.1 ${replica.port}"`),
       10000, '+switch-master followed');
     }
     await until(() => oked.length >= beforeKill + 6, 20000, 'publications after the failover');
@@ -139,5 +139,5 @@ test('SIGKILLed master: nodes follow, API answers 100 meanwhile, nothing OK\'d i
       await until(() => w.pubs.length === 4, 5000, 'live again in the new epoch');
       assert.deepEqual(w.pubs.map((p) => [p.offset, p.data.n]), [[1, 1], [2, 2], [3, 3], [4, 4]]);
     }
-    assert.match(a.handle.out.text() + b.handle.out.text(), new RegExp(`channel ${ch2}: the stream no longer holds offset 3`));
+    assert.match(a.handle.out.text() + b.handle.out.text(), new RegExp(`"channel":"${ch2}","offset":3,"epoch":"[^"]+","time":"[^"]+","message":"stream no longer holds the last seen publication`));
   });

@@ -93,7 +93,7 @@ async function subscribed(client, channel) {
 const INTERNAL = { error: { code: 100, message: 'internal server error' } };
 
 test('through a TLS-only Redis: delivery across two nodes, history, presence; keys are in Redis', async (t, scope) => {
-  assert.match(a.output(), /redis: 127\.0\.0\.1:\d+ \(prefix \\?"centrifugo\\?", TLS\)/);
+  assert.match(a.output(), /"mode":"standalone","address":"127\.0\.0\.1:\d+","prefix":"centrifugo","shards":1,"tls":true,/);
   const ch = `chat:${uniq()}`;
   const [ca, ctxa] = await connected(scope, a, 'alice');
   const [cb, ctxb] = await connected(scope, b, 'bob');
@@ -166,7 +166,7 @@ test('mutual TLS without a client certificate: /health 503, API 100, the failure
   const { server: node, health } = await startEngineDown(scope, nodeOn(mtls, { redis_tls_root_ca_pem: pki.ca }));
   assert.deepEqual(health, { status: 503, text: '{"error":"engine unavailable"}' });
   assert.deepEqual((await node.api('publish', { channel: 'chat:x', data: {} })).json, INTERNAL);
-  await until(() => new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${mtls.port}: `).test(node.output()), 5000, 'the log line');
+  await until(() => new RegExp(`"connection":"shard 0","address":"127\\.0\\.0\\.1:${mtls.port}","error":"`).test(node.output()), 5000, 'the log line');
   assert.equal(node.handle.exited, null);
 });
 
@@ -175,7 +175,7 @@ test('a Redis certificate from another CA: /health 503, API 100, "certificate ve
   assert.equal(health.status, 503);
   assert.deepEqual((await node.api('publish', { channel: 'chat:x', data: {} })).json, INTERNAL);
   assert.deepEqual((await node.api('history', { channel: 'chat:x' })).json, INTERNAL);
-  const line = new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${redis.port}: tls handshake: certificate verify failed: (self-signed certificate in certificate chain|unable to get local issuer certificate)"`, 'g');
+  const line = new RegExp(`"connection":"shard 0","address":"127\\.0\\.0\\.1:${redis.port}","error":"tls handshake: certificate verify failed: (self-signed certificate in certificate chain|unable to get local issuer certificate)"`, 'g');
   await until(() => line.test(node.output()), 5000, 'the certificate check in the log');
   // Throttled: one line while it stays down, although it retries every ≤ 3 s.
   assert.equal(node.output().match(line).length, 1);
@@ -195,7 +195,7 @@ test('redis_tls_server_name is the name verified (and sent as SNI); insecure_ski
   const { server: wrong, health } = await startEngineDown(scope, nodeOn(redis, { redis_tls_root_ca: file('ca.crt'),
     redis_tls_server_name: 'redis.example' }));
   assert.equal(health.status, 503);
-  await until(() => new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${redis.port}: tls handshake: certificate verify failed: hostname mismatch`).test(wrong.output()),
+  await until(() => new RegExp(`"connection":"shard 0","address":"127\\.0\\.0\\.1:${redis.port}","error":"tls handshake: certificate verify failed: hostname mismatch`).test(wrong.output()),
     5000, 'the name check in the log');
 });
 
@@ -216,7 +216,7 @@ test('Sentinel over TLS: the master is discovered through a TLS-only Sentinel an
   const { server: plain, health } = await startEngineDown(scope, base);
   assert.equal(health.status, 503);
   assert.deepEqual((await plain.api('publish', { channel: ch, data: {} })).json, INTERNAL);
-  await until(() => /redis shard 0: master \\?"tlsmaster\\?": sentinel: /.test(plain.output()), 5000, 'the sentinel failure logged');
+  await until(() => /"connection":"shard 0","address":"master \\"tlsmaster\\"","error":"sentinel: /.test(plain.output()), 5000, 'the sentinel failure logged');
 });
 
 test('Redis Cluster over TLS (tls-cluster): slot routing to every master through TLS connections', { timeout: 60000 }, async (t, scope) => {
@@ -283,7 +283,7 @@ test('rediss:// (v6 scheme): TLS with the system CA store when redis_tls is off'
   // With the real system store the test CA is unknown: the certificate check fails.
   const { server: untrusted, health } = await startEngineDown(scope, cfg);
   assert.equal(health.status, 503);
-  await until(() => new RegExp(`redis shard 0: 127\\.0\\.0\\.1:${redis.port}: tls handshake: certificate verify failed`).test(untrusted.output()),
+  await until(() => new RegExp(`"connection":"shard 0","address":"127\\.0\\.0\\.1:${redis.port}","error":"tls handshake: certificate verify failed`).test(untrusted.output()),
     5000, 'the certificate check in the log');
 });
 

@@ -337,7 +337,7 @@ test('tls_external: TLS on the external port, the internal port (API, health) st
   // The external port speaks TLS only.
   const r = await fetchText(`${e.base}/connection/websocket`);
   assert.equal(r.status, 400);
-  assert.match(e.output(), /serving on \*:\d+ \(TLS\) \(API and health on internal port \d+\)/);
+  assert.match(e.output(), /"address":"\*:\d+","tls":true,"internal_port":"\d+","internal_tls":false,"time":"[^"]+","message":"serving"/);
 });
 
 test('v6: http_server.tls object with PEM values (raw, base64) and internal_tls for the internal port', async (t, s) => {

@@ -282,7 +282,7 @@ test('SIGHUP reloads a v6 file: new token key and namespaces; v6 env names still
   const [c] = await connected(s, y, { token: userToken('stay', {}, { secret: 'old-secret' }) });
   writeFileSync(y.handle.cfgPath, v6('new-secret', 'bb'));
   y.proc.kill('SIGHUP');
-  await until(() => /configuration reloaded/.test(y.output()), 5000, 'reload log line');
+  await until(() => /"message":"configuration successfully reloaded"/.test(y.output()), 5000, 'reload log line');
   const [n] = await connected(s, y, { token: userToken('n', {}, { secret: 'new-secret' }) });
   assert.equal(n.state, 'connected');
   // The connection made before the reload sees namespace bb, with presence from the env.
@@ -295,7 +295,7 @@ test('SIGHUP reloads a v6 file: new token key and namespaces; v6 env names still
   // A file turned mixed is refused on reload; the running config stays.
   writeFileSync(y.handle.cfgPath, JSON.stringify({ client: {}, presence: true }));
   y.proc.kill('SIGHUP');
-  await until(() => /configuration not reloaded.*is a Centrifugo v5 flat key/.test(y.output()), 5000, 'reload error');
+  await until(() => /"level":"error","error":".*is a Centrifugo v5 flat key.*","time":"[^"]+","message":"error reloading"/.test(y.output()), 5000, 'reload error');
 });
 
 test('defaultenv --base --base-non-zero-only prints the v6 variables of a base file', () => {

@@ -4,7 +4,8 @@
 #include <charconv>
 
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
+
+#include "core/log.h"
 
 namespace gyre::engine::redis {
 
@@ -158,7 +159,8 @@ void ClusterClient::send(int slot, std::vector<std::string> argv, Connection::Ha
       const bool moved = r->str.starts_with("MOVED ");
       if (moved || r->str.starts_with("ASK ")) {
         std::string to = redirect_node(r->str);
-        spdlog::trace("redis {}: {} -> {}", name_, r->str, to);
+        logging::trace("redis cluster redirect",
+                       {{"connection", name_}, {"redirect", r->str}, {"to", to}});
         if (moved) {
           // The slot moved for good (migration or failover): follow, and learn the rest.
           slots_[static_cast<size_t>(slot)] = to;
@@ -218,10 +220,13 @@ void ClusterClient::refresh() {
   conn->command({"CLUSTER", "SLOTS"},
                 [this, from, finish](std::expected<Reply, std::string> r) {
                   bool ok = r && !r->is_error() && apply_slots(*r, from);
-                  spdlog::trace("redis {}: CLUSTER SLOTS from {}: {}", name_, from, ok);
+                  logging::trace("redis CLUSTER SLOTS",
+                                 {{"connection", name_}, {"address", from}, {"ok", ok}});
                   if (!ok) {
-                    spdlog::debug("redis {}: CLUSTER SLOTS from {}: {}", name_, from,
-                                  r ? r->str : r.error());
+                    logging::debug("error reading redis CLUSTER SLOTS",
+                                   {{"connection", name_},
+                                    {"address", from},
+                                    {"error", r ? r->str : r.error()}});
                   }
                   finish(ok);
                 });
@@ -278,8 +283,8 @@ void ClusterClient::prune() {
       ++it;
       continue;
     }
-    spdlog::debug("redis {}: {} serves no slot any more: closing its connection", name_,
-                  it->first);
+    logging::debug("redis cluster node serves no slot any more: closing its connection",
+                   {{"connection", name_}, {"address", it->first}});
     it->second->stop();  // commands still on it fail (error 100 to their callers)
     it = nodes_.erase(it);
   }

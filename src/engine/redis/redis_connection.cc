@@ -9,8 +9,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
+#include "core/log.h"
 #include "engine/redis/redis_tls.h"
 
 namespace gyre::engine::redis {
@@ -296,7 +296,8 @@ void Connection::handshake() {
             state_ = State::kReady;
             backoff_ = std::chrono::milliseconds{0};
             if (last_logged_down_) {
-              spdlog::info("redis {}: connected to {}", name_, endpoint_);
+              logging::info("redis connection established",
+                            {{"connection", name_}, {"address", endpoint_}});
               last_logged_down_ = false;
             }
             arm_timer();
@@ -330,9 +331,11 @@ void Connection::fail(const std::string& why) {
   // Throttled: one line when the connection goes down, one when it is back.
   if (!last_logged_down_) {
     if (quiet_) {
-      spdlog::debug("redis {}: {}: {}", name_, endpoint_, why);
+      logging::debug("redis connection error",
+                     {{"connection", name_}, {"address", endpoint_}, {"error", why}});
     } else {
-      spdlog::error("redis {}: {}: {}", name_, endpoint_, why);
+      logging::error("redis connection error",
+                     {{"connection", name_}, {"address", endpoint_}, {"error", why}});
     }
     last_logged_down_ = true;
   }

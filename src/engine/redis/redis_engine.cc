@@ -4,8 +4,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include <spdlog/spdlog.h>
-
+#include "core/log.h"
 #include "core/random.h"
 #include "engine/redis/redis_sharding.h"
 
@@ -80,7 +79,7 @@ bool to_u64(const Reply& r, uint64_t& out) {
 // A failed Redis call answers the caller with error 100, as Centrifugo does.
 template <typename T>
 void fail(const Callback<T>& done, std::string_view what, std::string_view why) {
-  spdlog::debug("redis {}: {}", what, why);
+  logging::debug("redis command error", {{"command", what}, {"error", why}});
   if (done) {
     done(std::unexpected(errors::internal()));
   }
@@ -200,7 +199,7 @@ void RedisEngine::on_sentinel_push(size_t rs, const Reply& r) {
   if (data.substr(0, data.find(' ')) != opts_.shards[rs].sentinel->master_name) {
     return;
   }
-  spdlog::info("redis: Sentinel +switch-master {}: reconnecting to the new master", data);
+  logging::info("redis Sentinel switched the master: reconnecting", {{"switch_master", data}});
   for (unsigned i = 0; i < state_.size(); ++i) {
     state_.post_to(i, [rs](ShardState& st) {
       st.conns[rs]->reset("+switch-master");
@@ -323,7 +322,7 @@ void RedisEngine::publish_join(std::string channel, ClientInfo info) {
   run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), join_message(info)},
       [](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
-          spdlog::debug("redis join: {}", r ? r->str : r.error());
+          logging::debug("error publishing join", {{"error", r ? r->str : r.error()}});
         }
       });
 }
@@ -332,7 +331,7 @@ void RedisEngine::publish_leave(std::string channel, ClientInfo info) {
   run(redis_shard_of(channel), {"PUBLISH", keys_.client_channel(channel), leave_message(info)},
       [](std::expected<Reply, std::string> r) {
         if (!r || r->is_error()) {
-          spdlog::debug("redis leave: {}", r ? r->str : r.error());
+          logging::debug("error publishing leave", {{"error", r ? r->str : r.error()}});
         }
       });
 }
@@ -705,7 +704,7 @@ void RedisEngine::pubsub_ready(PubSub& ps) {
     ps.ops.emplace_back(true, node_channel_);
   }
   if (!ps.channels.empty()) {
-    spdlog::info("redis pubsub: subscribing {} channel(s)", ps.channels.size());
+    logging::info("redis PUB/SUB resubscribing to channels", {{"num_channels", ps.channels.size()}});
   }
   pubsub_flush(ps);
 }
@@ -776,8 +775,9 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
   auto channel = keys_.channel_of(pubsub_channel);
   auto m = parse_pubsub_message(data);
   if (!channel || !m) {
-    spdlog::warn("redis pubsub: malformed message on {} ({} bytes)", pubsub_channel,
-                 data.size());
+    logging::error("error handling client message", {{"error", "malformed PUB/SUB message"},
+                                                     {"pubsub_channel", pubsub_channel},
+                                                     {"size", data.size()}});
     return false;
   }
   if (handler_ == nullptr) {
@@ -787,7 +787,8 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
     case PubSubMessage::Type::kPublication: {
       auto pub = std::make_shared<Publication>();
       if (!decode_publication(m->payload, *pub)) {
-        spdlog::warn("redis pubsub: undecodable publication on {}", pubsub_channel);
+        logging::error("error handling client message",
+                       {{"error", "undecodable publication"}, {"pubsub_channel", pubsub_channel}});
         return false;
       }
       if (pub->offset == 0) {
@@ -806,7 +807,9 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
           prev_bytes = framed->second;
         }
         if (!decode_publication(prev_bytes, *p)) {
-          spdlog::warn("redis pubsub: undecodable previous publication on {}", pubsub_channel);
+          logging::error("error handling client message",
+                         {{"error", "undecodable previous publication"},
+                          {"pubsub_channel", pubsub_channel}});
           return false;
         }
         p->offset = pub->offset > 0 ? pub->offset - 1 : 0;
@@ -825,7 +828,8 @@ bool RedisEngine::deliver_message(PubSub* ps, std::string_view pubsub_channel,
     case PubSubMessage::Type::kLeave: {
       ClientInfo info;
       if (!decode_client_info(m->payload, info)) {
-        spdlog::warn("redis pubsub: undecodable join/leave on {}", pubsub_channel);
+        logging::error("error handling client message",
+                       {{"error", "undecodable join/leave"}, {"pubsub_channel", pubsub_channel}});
         return false;
       }
       if (m->type == PubSubMessage::Type::kJoin) {
@@ -856,10 +860,11 @@ bool RedisEngine::check_continuity(PubSub& ps, const std::string& channel,
     case StreamContinuity::Verdict::kHold:
       return false;
     case StreamContinuity::Verdict::kChangeEpoch:
-      spdlog::warn(
-          "redis pubsub: channel {} offset {} after {} in epoch {}: the stream lost "
-          "publications (failover or restart), moving it to a new epoch",
-          channel, offset, c->offset(), c->epoch());
+      logging::warn("stream lost publications (failover or restart): moving it to a new epoch",
+                    {{"channel", channel},
+                     {"offset", offset},
+                     {"previous_offset", c->offset()},
+                     {"epoch", c->epoch()}});
       change_epoch(ps, channel, c->epoch());
       return false;
   }
@@ -906,14 +911,14 @@ void RedisEngine::verify_continuity(PubSub& ps, const std::string& channel, int 
           lost = c.lost(r->elements[0].str, top, r->elements[2].str);
         } else {
           // Cannot tell: deliver as it comes (the positioning checks still apply).
-          spdlog::warn("redis pubsub: checking the stream of {} after a reconnect: {}", channel,
-                       r ? r->str : r.error());
+          logging::warn("error checking the stream after a PUB/SUB reconnect",
+                        {{"channel", channel}, {"error", r ? r->str : r.error()}});
         }
         if (lost) {
-          spdlog::warn(
-              "redis pubsub: channel {}: the stream no longer holds offset {} of epoch {} as "
-              "seen (failover or restart), moving it to a new epoch",
-              channel, c.offset(), c.epoch());
+          logging::warn(
+              "stream no longer holds the last seen publication (failover or restart): moving it "
+              "to a new epoch",
+              {{"channel", channel}, {"offset", c.offset()}, {"epoch", c.epoch()}});
           change_epoch(ps, channel, c.epoch());
           return;
         }
@@ -938,8 +943,8 @@ void RedisEngine::change_epoch(PubSub& ps, const std::string& channel,
         } else if (!r || r->is_error()) {
           // The subscribers get insufficient state all the same; their resubscription
           // reads the stream again.
-          spdlog::warn("redis pubsub: changing the epoch of {}: {}", channel,
-                       r ? r->str : r.error());
+          logging::warn("error changing the stream epoch",
+                        {{"channel", channel}, {"error", r ? r->str : r.error()}});
         }
         release_held(ps, channel, old_epoch, epoch);
       });

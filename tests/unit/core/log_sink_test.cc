@@ -47,7 +47,10 @@ void stuck_reader_case(int rd, int wr) {
   out += drain(rd);
   // Every line is either written whole, in order, or counted in a notice that follows the
   // drops (a short notice may fit where a long line did not, so notices can come mid-way).
-  const std::string kNotice = " log line(s) dropped: the log output was not being read fast enough";
+  // The notice's payload (pattern %v): its message, the fields mark, then `,"dropped":N`.
+  const std::string kNotice =
+      std::string("log lines dropped: the log output was not being read fast enough") +
+      kFieldsMark + ",\"dropped\":";
   uint64_t written = 0;
   uint64_t reported = 0;
   int last = -1;
@@ -58,8 +61,8 @@ void stuck_reader_case(int rd, int wr) {
     ASSERT_NE(nl, std::string::npos) << "unterminated line";
     std::string l = out.substr(pos, nl - pos);
     pos = nl + 1;
-    if (l.size() > kNotice.size() && l.ends_with(kNotice)) {
-      reported += std::stoull(l);
+    if (l.size() > kNotice.size() && l.starts_with(kNotice)) {
+      reported += std::stoull(l.substr(kNotice.size()));
     } else if (l == "after") {
       final_line = l;
     } else {
@@ -71,7 +74,11 @@ void stuck_reader_case(int rd, int wr) {
     }
   }
   EXPECT_EQ(final_line, "after");
-  EXPECT_TRUE(out.ends_with(kNotice + "\nafter\n")) << out.substr(out.size() - 200);
+  // The notice comes right before the next line written.
+  const size_t before_after = out.rfind('\n', out.size() - std::string("\nafter\n").size() - 1);
+  EXPECT_TRUE(out.ends_with("\nafter\n") &&
+              out.compare(before_after + 1, kNotice.size(), kNotice) == 0)
+      << out.substr(out.size() - 200);
   EXPECT_EQ(reported, sink->dropped());
   EXPECT_EQ(written + reported, 5000u);
   log.info("again");

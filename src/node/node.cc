@@ -373,11 +373,17 @@ void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
       st.hub.broadcast(f);
       return;
     }
-    // centrifugo_node_broadcast_duration_seconds: a publication's delivery to this shard's
-    // subscribers (centrifuge observes its hub's, only when the node has subscribers).
-    const auto started = std::chrono::steady_clock::now();
+    // centrifugo_node_broadcast_duration_seconds: once per publication per node, as
+    // centrifuge's hub observes it (only when the node has subscribers): from the Fanout's
+    // creation until the last shard has delivered its part, observed by that shard. The
+    // release of each shard's decrement makes its `delivered` visible to the last one.
+    const auto& b = f->broadcast;
     if (st.hub.broadcast(f)) {
-      std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+      b.delivered.store(true, std::memory_order_relaxed);
+    }
+    if (b.pending.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+        b.delivered.load(std::memory_order_relaxed)) {
+      std::chrono::duration<double> d = std::chrono::steady_clock::now() - b.started;
       st.metrics.observe(metrics::ids().node_broadcast_duration_seconds, {}, d.count());
     }
   });

@@ -194,6 +194,27 @@ void check_endpoint(const std::string& key, const std::string& endpoint) {
   }
 }
 
+// The keys a v5 proxies[] item and a v6 Proxy object share (endpoint, timeout, http_headers,
+// binary_encoding, include_connection_meta), decoded into `p`. False: not one of them.
+// `v6`: an integer timeout is in nanoseconds.
+bool shared_proxy_key(std::string_view key, const Value& value, const std::string& kp, bool v6,
+                      ProxyDefinition& p) {
+  if (key == "endpoint") {
+    p.endpoint = string_of(value, kp);
+  } else if (key == "timeout") {
+    p.timeout = duration_of(value, kp, v6);
+  } else if (key == "http_headers") {
+    p.http_headers = lower_list(value, kp);
+  } else if (key == "binary_encoding") {
+    p.binary_encoding = bool_of(value, kp);
+  } else if (key == "include_connection_meta") {
+    p.include_connection_meta = bool_of(value, kp);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 ProxyDefinition parse_proxy(const Value& item, const std::string& path, Warnings& warnings) {
   expect(item, Value::Kind::kObject, path);
   ProxyDefinition p;
@@ -202,20 +223,13 @@ ProxyDefinition parse_proxy(const Value& item, const std::string& path, Warnings
     if (value.kind == Value::Kind::kNull) {
       continue;
     }
+    if (shared_proxy_key(key, value, kp, false, p)) {
+      continue;
+    }
     if (key == "name") {
       p.name = string_of(value, kp);
-    } else if (key == "endpoint") {
-      p.endpoint = string_of(value, kp);
-    } else if (key == "timeout") {
-      p.timeout = duration_of(value, kp);
-    } else if (key == "http_headers") {
-      p.http_headers = lower_list(value, kp);
     } else if (key == "static_http_headers") {
       p.static_http_headers = header_map(value, kp);
-    } else if (key == "binary_encoding") {
-      p.binary_encoding = bool_of(value, kp);
-    } else if (key == "include_connection_meta") {
-      p.include_connection_meta = bool_of(value, kp);
     } else if (key == "http_status_to_code_transforms") {
       p.http_status_transforms = status_transforms(value, kp, warnings);
     } else if (key == "grpc_metadata" || key.starts_with("grpc_")) {
@@ -288,17 +302,10 @@ std::pair<ProxyDefinition, bool> parse_v6_proxy(const Value& v, const std::strin
     if (value.kind == Value::Kind::kNull) {
       continue;
     }
-    if (key == "endpoint") {
-      p.endpoint = string_of(value, kp);
-    } else if (key == "timeout") {
-      p.timeout = duration_of(value, kp, true);
-    } else if (key == "http_headers") {
-      p.http_headers = lower_list(value, kp);
-    } else if (key == "binary_encoding") {
-      p.binary_encoding = bool_of(value, kp);
-    } else if (key == "include_connection_meta") {
-      p.include_connection_meta = bool_of(value, kp);
-    } else if (key == "enabled" && with_enabled) {
+    if (shared_proxy_key(key, value, kp, true, p)) {
+      continue;
+    }
+    if (key == "enabled" && with_enabled) {
       enabled = bool_of(value, kp);
     } else if (key == "name" && with_name) {
       p.name = string_of(value, kp);

@@ -227,6 +227,28 @@ struct DecodedSubOptions {
   auth::SubscribeOptionOverride override;
 };
 
+// The subscription option keys a subscribe result and a connect result's `subs` entry share
+// (info, b64info, data, b64data, override) into `opts`; other keys are left to the caller
+// (true: nothing to decode). False: a present key of the wrong type.
+bool decode_sub_option(std::string_view key, od::value& v, DecodedSubOptions& opts) {
+  if (key_is(key, "info")) {
+    return decode_raw(v, opts.info.raw);
+  }
+  if (key_is(key, "b64info")) {
+    return decode_string(v, opts.info.b64);
+  }
+  if (key_is(key, "data")) {
+    return decode_raw(v, opts.data.raw);
+  }
+  if (key_is(key, "b64data")) {
+    return decode_string(v, opts.data.b64);
+  }
+  if (key_is(key, "override")) {
+    return decode_override(v, opts.override);
+  }
+  return true;
+}
+
 // Runs `fn(key, value)` for each member of the top-level object of `body`, after checking
 // that the whole body is valid JSON (Go decodes the whole document).
 template <class Fn>
@@ -650,36 +672,21 @@ std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Ca
 std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body) {
   bool bad_base64 = false;
   auto reply = decode_reply<SubscribeResult>(body, [&](od::object& o, Reply<SubscribeResult>& r) {
-    RawPair info;
-    RawPair data;
+    DecodedSubOptions opts;
     SubscribeResult result;
     bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
       if (key_is(key, "expire_at")) {
         return decode_int(v, result.expire_at);
       }
-      if (key_is(key, "info")) {
-        return decode_raw(v, info.raw);
-      }
-      if (key_is(key, "b64info")) {
-        return decode_string(v, info.b64);
-      }
-      if (key_is(key, "data")) {
-        return decode_raw(v, data.raw);
-      }
-      if (key_is(key, "b64data")) {
-        return decode_string(v, data.b64);
-      }
-      if (key_is(key, "override")) {
-        return decode_override(v, result.override);
-      }
-      return true;
+      return decode_sub_option(key, v, opts);
     });
     if (!ok) {
       return false;
     }
-    if (!info.resolve(result.info) || !data.resolve(result.data)) {
+    if (!opts.info.resolve(result.info) || !opts.data.resolve(result.data)) {
       bad_base64 = true;
     }
+    result.override = opts.override;
     r.result = std::move(result);
     return true;
   });
@@ -787,23 +794,9 @@ std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) 
           if (!object_of(entry, eo, entry_null)) {
             return false;
           }
+          // expire_at is ignored for connect subs (server-api.md §4.4).
           if (!entry_null && !for_each_member(eo, [&](std::string_view k, od::value& m) {
-                if (key_is(k, "info")) {
-                  return decode_raw(m, opts.info.raw);
-                }
-                if (key_is(k, "b64info")) {
-                  return decode_string(m, opts.info.b64);
-                }
-                if (key_is(k, "data")) {
-                  return decode_raw(m, opts.data.raw);
-                }
-                if (key_is(k, "b64data")) {
-                  return decode_string(m, opts.data.b64);
-                }
-                if (key_is(k, "override")) {
-                  return decode_override(m, opts.override);
-                }
-                return true;  // expire_at is ignored for connect subs (server-api.md §4.4)
+                return decode_sub_option(k, m, opts);
               })) {
             return false;
           }

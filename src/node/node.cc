@@ -42,8 +42,9 @@ void precreate_proxy_series(metrics::ShardMetrics& m, const config::Config& cfg)
   const auto& r = cfg.proxies_resolved;
   if (!cfg.granular_proxy_mode) {
     static constexpr std::pair<Kind, std::string_view> kKinds[] = {
-        {Kind::kConnect, "connect"},     {Kind::kRefresh, "refresh"}, {Kind::kSubscribe, "subscribe"},
-        {Kind::kPublish, "publish"},     {Kind::kSubRefresh, "sub_refresh"}, {Kind::kRpc, "rpc"}};
+        {Kind::kConnect, "connect"},     {Kind::kRefresh, "refresh"},
+        {Kind::kSubscribe, "subscribe"}, {Kind::kPublish, "publish"},
+        {Kind::kSubRefresh, "sub_refresh"}, {Kind::kRpc, "rpc"}};
     for (const auto& [kind, type] : kKinds) {
       if (r.by_kind[kind]) {
         plain(type);

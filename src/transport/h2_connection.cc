@@ -227,8 +227,8 @@ struct H2Connection::Stream {
   bool headers_done = false;  // the request's header block is complete
   bool rejected = false;    // answered here (413, 431) or reset: the rest of the request is ignored
   bool dispatched = false;
-  // Until the header block is complete: its deadline; then until END_STREAM: the body's;
-  // none (epoch) once dispatched or answered.
+  // Until the header block is complete: its deadline; then until END_STREAM: the body's
+  // (also while a refused body is dropped); none (epoch) once the request has ended.
   Clock::time_point deadline{};
   tcp::socket pair;         // our end of the socket pair; the inner HTTP/1.1 session has the other
   std::string request;      // the serialized HTTP/1.1 request being written
@@ -336,24 +336,11 @@ struct H2Connection::Callbacks {
     const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       c->headers_complete(it->second, end_stream);
-    } else if (end_stream && !it->second->rejected && !it->second->dispatched) {
-      c->dispatch(it->second);
-    }
-    return 0;
-  }
-
-  // A response this side answered (413, 431) went out while the client is still sending:
-  // RST_STREAM NO_ERROR asks it to stop (RFC 9113 §8.1), as Go's server does.
-  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
-    if (frame->hd.type != NGHTTP2_HEADERS || (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
-      return 0;
-    }
-    auto* c = self(user);
-    auto it = c->streams_.find(frame->hd.stream_id);
-    if (it != c->streams_.end() && it->second->rejected &&
-        nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0) {
-      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                NGHTTP2_NO_ERROR);
+    } else if (end_stream) {
+      it->second->deadline = {};
+      if (!it->second->rejected && !it->second->dispatched) {
+        c->dispatch(it->second);
+      }
     }
     return 0;
   }
@@ -402,7 +389,6 @@ H2Connection::H2Connection(ByteStream stream, H2Options opts)
   nghttp2_session_callbacks_set_on_header_callback(cbs, &Callbacks::on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::on_data_chunk);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Callbacks::on_frame_recv);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Callbacks::on_frame_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::on_stream_close);
   nghttp2_session_server_new(&session_, cbs, this);
   nghttp2_session_callbacks_del(cbs);
@@ -585,14 +571,15 @@ void H2Connection::submit_simple(int32_t id, int status) {
   submit_head(session_, id, status, head.headers(), nullptr);
 }
 
+// The answer goes out at once; the rest of the request is read and dropped, within the
+// deadline it had (the header block's, or the body's: a client that never ends the stream is
+// reset then). No RST_STREAM NO_ERROR after the answer (RFC 9113 §8.1 allows it): curl 7.88
+// reports that as a failed transfer while it is still uploading.
 void H2Connection::reject(Stream& st, int status) {
   st.rejected = true;
   st.headers.clear();
   std::string().swap(st.cookie);
   std::string().swap(st.body);
-  if (st.headers_done) {
-    st.deadline = {};  // a header block still arriving keeps its deadline
-  }
   submit_simple(st.id, status);
 }
 
@@ -601,7 +588,7 @@ void H2Connection::reject(Stream& st, int status) {
 // and its body has the body deadline.
 void H2Connection::headers_complete(const std::shared_ptr<Stream>& st, bool end_stream) {
   st->headers_done = true;
-  st->deadline = {};
+  st->deadline = end_stream ? Clock::time_point{} : Clock::now() + opts_.body_timeout;
   if (st->rejected) {
     return;  // 431: answered already
   }
@@ -610,19 +597,15 @@ void H2Connection::headers_complete(const std::shared_ptr<Stream>& st, bool end_
   st->body_limit = opts_.body_limit ? opts_.body_limit(path) : uint64_t{1} << 20;
   if (st->content_length && *st->content_length > st->body_limit) {
     reject(*st, 413);
-    return;
-  }
-  if (end_stream) {
+  } else if (end_stream) {
     dispatch(st);
-    return;
   }
-  st->deadline = Clock::now() + opts_.body_timeout;
 }
 
 // Streams past their deadline. A header block that did not complete in time: no other frame
 // may come on the connection before it ends (RFC 9113 §6.10), so the connection is closed
-// with GOAWAY, as the HTTP/1.1 path closes its connection. A body that did not: the stream is
-// reset (CANCEL); the connection's other streams go on.
+// with GOAWAY, as the HTTP/1.1 path closes its connection. A body that did not (kept, or
+// dropped after a 413): the stream is reset (CANCEL); the connection's other streams go on.
 void H2Connection::expire_streams() {
   const auto now = Clock::now();
   for (auto& [id, st] : streams_) {

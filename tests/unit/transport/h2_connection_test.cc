@@ -451,20 +451,25 @@ TEST_F(H2ConnectionTest, GarbageInsteadOfThePrefaceClosesTheConnection) {
 
 // An announced Content-Length over the route's bound is refused when the header block ends,
 // before any DATA is read (as the HTTP/1.1 path does), with the HTTP/1.1 path's headers; the
-// client, still sending, is asked to stop with RST_STREAM NO_ERROR. The same length to a route
-// with a larger bound is served.
-TEST_F(H2ConnectionTest, ContentLengthOverTheRoutesBoundIs413BeforeAnyBodyThenRstNoError) {
+// rest of the body is dropped, no inner session. The same length to a route with a larger
+// bound is served.
+TEST_F(H2ConnectionTest, ContentLengthOverTheRoutesBoundIs413BeforeAnyBody) {
   int32_t id = open_stream({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"},
                             {":path", "/api/publish?x=1"}, {"content-length", "17"}});
   ASSERT_GT(id, 0);
-  ASSERT_TRUE(pump([&] { return responses_[id].closed; }));
+  ASSERT_TRUE(pump([&] { return responses_[id].headers.count(":status") == 1; }));
   EXPECT_EQ(responses_[id].headers[":status"], "413");
   EXPECT_EQ(responses_[id].headers["content-length"], "0");
   EXPECT_EQ(responses_[id].headers.count("date"), 1u);
   EXPECT_EQ(responses_[id].headers.size(), 3u);
+  ASSERT_TRUE(pump([&] { return nghttp2_session_get_stream_local_close(client_, id) == 0; }));
+  // The body still comes (the answer is not waited for, as curl does); it ends the stream.
+  nghttp2_data_provider prd = body_provider(std::string(17, 'x'));
+  ASSERT_EQ(nghttp2_submit_data(client_, NGHTTP2_FLAG_END_STREAM, id, &prd), 0);
+  ASSERT_TRUE(pump([&] { return responses_[id].closed; }));
+  EXPECT_EQ(responses_[id].error, 0u);
+  EXPECT_EQ(resets_.count(id), 0u);
   EXPECT_EQ(responses_[id].body, "");
-  ASSERT_EQ(resets_.count(id), 1u);
-  EXPECT_EQ(resets_[id], static_cast<uint32_t>(NGHTTP2_NO_ERROR));
   EXPECT_TRUE(inner_.empty());
   request({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"}, {":path", "/big"},
            {"content-length", "17"}},
@@ -503,6 +508,19 @@ TEST_F(H2DeadlineTest, BodyThatNeverEndsIsResetWithCancelTheConnectionGoesOn) {
   EXPECT_FALSE(goaway_.has_value());
   request({{":method", "GET"}, {":scheme", "https"}, {":authority", "h"}, {":path", "/"}});
   EXPECT_EQ(inner_request(0), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+}
+
+// A refused body (413 on its content-length) is dropped only within the body deadline: a
+// client that never ends the stream is reset with CANCEL after the answer.
+TEST_F(H2DeadlineTest, RefusedBodyThatNeverEndsIsResetWithCancel) {
+  int32_t id = open_stream({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"},
+                            {":path", "/api/publish"}, {"content-length", "17"}});
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(pump([&] { return responses_[id].closed; }, 100000));
+  EXPECT_EQ(responses_[id].headers[":status"], "413");
+  ASSERT_EQ(resets_.count(id), 1u);
+  EXPECT_EQ(resets_[id], static_cast<uint32_t>(NGHTTP2_CANCEL));
+  EXPECT_TRUE(inner_.empty());
 }
 
 // A header block that never ends (HEADERS without END_HEADERS, then no CONTINUATION): nothing

@@ -111,6 +111,33 @@ std::vector<std::pair<std::string, std::string>> header_map(const Value& v,
   return out;
 }
 
+// Runs fn(key, value, key_path) for each member of the object `v` (at `path`) that is not
+// null; `lower`: the key lower-cased first (v6 keys are case-insensitive). Not an object: a
+// start-up error naming `path`.
+template <class Fn>
+void for_each_field(const Value& v, const std::string& path, bool lower, Fn&& fn) {
+  for (const auto& [raw_key, value] : expect(v, Value::Kind::kObject, path).fields) {
+    if (value.kind == Value::Kind::kNull) {
+      continue;
+    }
+    const std::string key = lower ? ascii_lower(raw_key) : raw_key;
+    fn(key, value, fmt::format("{}.{}", path, key));
+  }
+}
+
+// An rpc namespace's name: valid and not used before (`names`), as Centrifugo checks both.
+void check_rpc_namespace_name(const std::string& path, const std::string& name,
+                              std::set<std::string>& names) {
+  if (!is_valid_name(name)) {
+    fail(path + ".name", fmt::format("invalid rpc namespace name \"{}\" (must match "
+                                     "^[-a-zA-Z0-9_.]{{2,}}$)",
+                                     name));
+  }
+  if (!names.insert(name).second) {
+    fail(path + ".name", fmt::format("rpc namespace name must be unique: {}", name));
+  }
+}
+
 // Centrifugo's HttpStatusToCodeTransform.Validate (server-api.md §4.10).
 std::vector<ProxyStatusTransform> status_transforms(const Value& v, const std::string& path,
                                                     Warnings& warnings) {
@@ -118,21 +145,14 @@ std::vector<ProxyStatusTransform> status_transforms(const Value& v, const std::s
   std::vector<ProxyStatusTransform> out;
   for (size_t i = 0; i < v.items.size(); ++i) {
     std::string ip = fmt::format("{}[{}]", path, i);
-    const Value& item = expect(v.items[i], Value::Kind::kObject, ip);
     ProxyStatusTransform t;
-    for (const auto& [key, value] : item.fields) {
-      std::string kp = fmt::format("{}.{}", ip, key);
-      if (value.kind == Value::Kind::kNull) {
-        continue;
-      }
+    for_each_field(v.items[i], ip, false, [&](const std::string& key, const Value& value,
+                                              const std::string& kp) {
       if (key == "status_code") {
         t.status_code = static_cast<int>(code_of(value, kp));
       } else if (key == "to_error") {
-        for (const auto& [ek, ev] : expect(value, Value::Kind::kObject, kp).fields) {
-          std::string ep = fmt::format("{}.{}", kp, ek);
-          if (ev.kind == Value::Kind::kNull) {
-            continue;
-          }
+        for_each_field(value, kp, false, [&](const std::string& ek, const Value& ev,
+                                             const std::string& ep) {
           if (ek == "code") {
             t.error_code = code_of(ev, ep);
           } else if (ek == "message") {
@@ -142,13 +162,10 @@ std::vector<ProxyStatusTransform> status_transforms(const Value& v, const std::s
           } else {
             warn_unknown(warnings, ep);
           }
-        }
+        });
       } else if (key == "to_disconnect") {
-        for (const auto& [dk, dv] : expect(value, Value::Kind::kObject, kp).fields) {
-          std::string dp = fmt::format("{}.{}", kp, dk);
-          if (dv.kind == Value::Kind::kNull) {
-            continue;
-          }
+        for_each_field(value, kp, false, [&](const std::string& dk, const Value& dv,
+                                             const std::string& dp) {
           if (dk == "code") {
             t.disconnect_code = code_of(dv, dp);
           } else if (dk == "reason") {
@@ -156,11 +173,11 @@ std::vector<ProxyStatusTransform> status_transforms(const Value& v, const std::s
           } else {
             warn_unknown(warnings, dp);
           }
-        }
+        });
       } else {
         warn_unknown(warnings, kp);
       }
-    }
+    });
     if (t.status_code == 0) {
       fail(ip, "no status code specified");
     }
@@ -194,38 +211,47 @@ void check_endpoint(const std::string& key, const std::string& endpoint) {
   }
 }
 
+// The keys a v5 proxies[] item and a v6 Proxy object share (endpoint, timeout, http_headers,
+// binary_encoding, include_connection_meta), decoded into `p`. False: not one of them.
+// `v6`: an integer timeout is in nanoseconds.
+bool shared_proxy_key(std::string_view key, const Value& value, const std::string& kp, bool v6,
+                      ProxyDefinition& p) {
+  if (key == "endpoint") {
+    p.endpoint = string_of(value, kp);
+  } else if (key == "timeout") {
+    p.timeout = duration_of(value, kp, v6);
+  } else if (key == "http_headers") {
+    p.http_headers = lower_list(value, kp);
+  } else if (key == "binary_encoding") {
+    p.binary_encoding = bool_of(value, kp);
+  } else if (key == "include_connection_meta") {
+    p.include_connection_meta = bool_of(value, kp);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 ProxyDefinition parse_proxy(const Value& item, const std::string& path, Warnings& warnings) {
-  expect(item, Value::Kind::kObject, path);
   ProxyDefinition p;
-  for (const auto& [key, value] : item.fields) {
-    std::string kp = fmt::format("{}.{}", path, key);
-    if (value.kind == Value::Kind::kNull) {
-      continue;
+  for_each_field(item, path, false, [&](const std::string& key, const Value& value,
+                                        const std::string& kp) {
+    if (shared_proxy_key(key, value, kp, false, p)) {
+      return;
     }
     if (key == "name") {
       p.name = string_of(value, kp);
-    } else if (key == "endpoint") {
-      p.endpoint = string_of(value, kp);
-    } else if (key == "timeout") {
-      p.timeout = duration_of(value, kp);
-    } else if (key == "http_headers") {
-      p.http_headers = lower_list(value, kp);
     } else if (key == "static_http_headers") {
       p.static_http_headers = header_map(value, kp);
-    } else if (key == "binary_encoding") {
-      p.binary_encoding = bool_of(value, kp);
-    } else if (key == "include_connection_meta") {
-      p.include_connection_meta = bool_of(value, kp);
     } else if (key == "http_status_to_code_transforms") {
       p.http_status_transforms = status_transforms(value, kp, warnings);
     } else if (key == "grpc_metadata" || key.starts_with("grpc_")) {
       // Options of gRPC proxies: meaningless for an HTTP endpoint, and a gRPC endpoint is
       // refused below, so they can never take effect silently.
-      continue;
     } else {
       warn_unknown(warnings, kp);
     }
-  }
+  });
   if (!is_valid_name(p.name)) {
     fail(path + ".name", fmt::format("invalid proxy name \"{}\", must match "
                                      "^[-a-zA-Z0-9_.]{{2,}}$ regular expression",
@@ -279,36 +305,20 @@ void check_channel_names(const ResolvedProxies& r, const ChannelOptions& o,
 std::pair<ProxyDefinition, bool> parse_v6_proxy(const Value& v, const std::string& path,
                                                 bool with_enabled, bool with_name,
                                                 Warnings& warnings) {
-  expect(v, Value::Kind::kObject, path);
   ProxyDefinition p;
   bool enabled = false;
-  for (const auto& [raw_key, value] : v.fields) {
-    const std::string key = ascii_lower(raw_key);
-    std::string kp = fmt::format("{}.{}", path, key);
-    if (value.kind == Value::Kind::kNull) {
-      continue;
+  for_each_field(v, path, true, [&](const std::string& key, const Value& value,
+                                    const std::string& kp) {
+    if (shared_proxy_key(key, value, kp, true, p)) {
+      return;
     }
-    if (key == "endpoint") {
-      p.endpoint = string_of(value, kp);
-    } else if (key == "timeout") {
-      p.timeout = duration_of(value, kp, true);
-    } else if (key == "http_headers") {
-      p.http_headers = lower_list(value, kp);
-    } else if (key == "binary_encoding") {
-      p.binary_encoding = bool_of(value, kp);
-    } else if (key == "include_connection_meta") {
-      p.include_connection_meta = bool_of(value, kp);
-    } else if (key == "enabled" && with_enabled) {
+    if (key == "enabled" && with_enabled) {
       enabled = bool_of(value, kp);
     } else if (key == "name" && with_name) {
       p.name = string_of(value, kp);
     } else if (key == "http") {
-      for (const auto& [raw_hk, hv] : expect(value, Value::Kind::kObject, kp).fields) {
-        const std::string hk = ascii_lower(raw_hk);
-        std::string hp = fmt::format("{}.{}", kp, hk);
-        if (hv.kind == Value::Kind::kNull) {
-          continue;
-        }
+      for_each_field(value, kp, true, [&](const std::string& hk, const Value& hv,
+                                          const std::string& hp) {
         if (hk == "static_headers") {
           p.static_http_headers = header_map(hv, hp);
         } else if (hk == "status_to_code_transforms") {
@@ -323,13 +333,13 @@ std::pair<ProxyDefinition, bool> parse_v6_proxy(const Value& v, const std::strin
         } else {
           warn_unknown(warnings, hp);
         }
-      }
+      });
     } else if (key == "grpc_metadata" || key == "grpc") {
-      continue;  // gRPC proxy options; a gRPC endpoint is refused below
+      // gRPC proxy options; a gRPC endpoint is refused below
     } else {
       warn_unknown(warnings, kp);
     }
-  }
+  });
   if (p.timeout.count() == 0) {
     p.timeout = Duration(1000);
   }
@@ -407,12 +417,8 @@ void resolve_v6(Config& config, Warnings& warnings) {
   for (size_t i = 0; i < nss.items.size(); ++i) {
     std::string ip = fmt::format("rpc.namespaces[{}]", i);
     RpcNamespace ns;
-    for (const auto& [raw_key, value] : expect(nss.items[i], Value::Kind::kObject, ip).fields) {
-      const std::string key = ascii_lower(raw_key);
-      std::string kp = fmt::format("{}.{}", ip, key);
-      if (value.kind == Value::Kind::kNull) {
-        continue;
-      }
+    for_each_field(nss.items[i], ip, true, [&](const std::string& key, const Value& value,
+                                               const std::string& kp) {
       if (key == "name") {
         ns.name = string_of(value, kp);
       } else if (key == "proxy_name") {
@@ -422,18 +428,11 @@ void resolve_v6(Config& config, Warnings& warnings) {
       } else {
         warn_unknown(warnings, kp);
       }
-    }
+    });
     if (ns.rpc_proxy_name == "default") {
       ns.rpc_proxy_name.clear();
     }
-    if (!is_valid_name(ns.name)) {
-      fail(ip + ".name", fmt::format("invalid rpc namespace name \"{}\" (must match "
-                                     "^[-a-zA-Z0-9_.]{{2,}}$)",
-                                     ns.name));
-    }
-    if (!names.insert(ns.name).second) {
-      fail(ip + ".name", fmt::format("rpc namespace name must be unique: {}", ns.name));
-    }
+    check_rpc_namespace_name(ip, ns.name, names);
     r.rpc_namespaces.push_back(std::move(ns));
   }
   if (config.rpc_proxy_name == "default") {
@@ -479,11 +478,8 @@ void resolve_proxies(Config& config, std::vector<std::string>& warnings) {
     for (size_t i = 0; i < list.items.size(); ++i) {
       std::string ip = fmt::format("rpc_namespaces[{}]", i);
       RpcNamespace ns;
-      for (const auto& [key, value] : expect(list.items[i], Value::Kind::kObject, ip).fields) {
-        std::string kp = fmt::format("{}.{}", ip, key);
-        if (value.kind == Value::Kind::kNull) {
-          continue;
-        }
+      for_each_field(list.items[i], ip, false, [&](const std::string& key, const Value& value,
+                                                   const std::string& kp) {
         if (key == "name") {
           ns.name = string_of(value, kp);
         } else if (key == "rpc_proxy_name") {
@@ -491,15 +487,8 @@ void resolve_proxies(Config& config, std::vector<std::string>& warnings) {
         } else {
           warn_unknown(warnings, kp);
         }
-      }
-      if (!is_valid_name(ns.name)) {
-        fail(ip + ".name", fmt::format("invalid rpc namespace name \"{}\" (must match "
-                                       "^[-a-zA-Z0-9_.]{{2,}}$)",
-                                       ns.name));
-      }
-      if (!names.insert(ns.name).second) {
-        fail(ip + ".name", fmt::format("rpc namespace name must be unique: {}", ns.name));
-      }
+      });
+      check_rpc_namespace_name(ip, ns.name, names);
       r.rpc_namespaces.push_back(std::move(ns));
     }
   }

@@ -18,6 +18,9 @@ std::shared_ptr<const Fanout> make_publication_fanout(
     const std::string& channel, std::shared_ptr<const protocol::Publication> pub, bool delta,
     unsigned num_shards, std::shared_ptr<const protocol::Publication> prev) {
   auto f = make(num_shards);
+  // The broadcast begins here, encoding included (centrifuge times its hub's encoding too).
+  f->broadcast.started = std::chrono::steady_clock::now();
+  f->broadcast.pending.store(f->num_slots, std::memory_order_relaxed);
   if (delta && prev && !pub->data.empty()) {
     // Computed once per publication on the home shard. UTF-8-safe so the patch survives as a
     // JSON string (§9.3); a patch that is not shorter is not used (§9.2 rule 4).

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,7 +11,8 @@
 // One message for every subscriber of a channel on this node, encoded once. Built on the
 // channel's home shard and handed (as shared_ptr<const Fanout>) once to every shard, which
 // writes the same bytes to all its local subscribers. Immutable and thread-safe, except the
-// per-shard cache slots: slot i belongs to shard i's thread.
+// per-shard cache slots (slot i belongs to shard i's thread) and the atomic delivery
+// bookkeeping of a publication (`broadcast`).
 namespace gyre::hub {
 
 struct Fanout {
@@ -45,6 +48,18 @@ struct Fanout {
   std::unique_ptr<ShardCache>& cache(unsigned i) const { return caches[i < num_slots ? i : 0]; }
   std::unique_ptr<std::unique_ptr<ShardCache>[]> caches;
   unsigned num_slots = 0;
+
+  // A publication's delivery over all shards (node::Node::fan_out), so that
+  // centrifugo_node_broadcast_duration_seconds is observed once per publication per node, as
+  // centrifuge's hub does: when the fan-out began (the Fanout was built), how many of the
+  // `num_slots` shards have not finished their part, and whether any had subscribers. The
+  // shard that finishes last observes; no shard waits for another.
+  struct Broadcast {
+    std::chrono::steady_clock::time_point started{};
+    mutable std::atomic<unsigned> pending{0};
+    mutable std::atomic<bool> delivered{false};
+  };
+  Broadcast broadcast;
 };
 
 // `num_shards`: how many shards will deliver it (one cache slot each).

@@ -323,36 +323,12 @@ void Client::send(std::string msg, std::string_view frame_type) {
 }
 
 namespace {
-// centrifuge's protocol.FrameType.String() of a command.
+// centrifuge's protocol.FrameType.String() of a command: the method's name; "unknown" for a
+// command with no request (kNone; a pong is counted as "client_pong" by the caller) or one
+// protocol v2 has no frame for (kPing).
 std::string_view frame_type_of(Method m) {
-  switch (m) {
-    case Method::kConnect:
-      return "connect";
-    case Method::kSubscribe:
-      return "subscribe";
-    case Method::kUnsubscribe:
-      return "unsubscribe";
-    case Method::kPublish:
-      return "publish";
-    case Method::kPresence:
-      return "presence";
-    case Method::kPresenceStats:
-      return "presence_stats";
-    case Method::kHistory:
-      return "history";
-    case Method::kSend:
-      return "send";
-    case Method::kRpc:
-      return "rpc";
-    case Method::kRefresh:
-      return "refresh";
-    case Method::kSubRefresh:
-      return "sub_refresh";
-    case Method::kNone:
-    case Method::kPing:
-      break;
-  }
-  return "unknown";
+  return m == Method::kNone || m == Method::kPing ? std::string_view("unknown")
+                                                  : protocol::method_name(m);
 }
 }  // namespace
 

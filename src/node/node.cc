@@ -16,6 +16,61 @@ namespace gyre::node {
 namespace {
 // One timer per shard, not per connection; it advances the shard's timer wheel.
 constexpr auto kTickPeriod = TimerWheel<Client>::kTick;
+
+// The proxy series Centrifugo v5.4.9 shows at zero from the start (each of its proxy handlers
+// resolves its label values when it is built, before any call): centrifugo_proxy_*
+// {protocol="http",type} for every proxy kind in use (default mode and the v6 shape), and in
+// granular mode for the connect and refresh proxies, plus centrifugo_granular_proxy_*
+// {name,type} for every proxy name a channel option (top level or namespace) or an rpc
+// namespace refers to. Labels as client_proxy.cc observes them.
+void precreate_proxy_series(metrics::ShardMetrics& m, const config::Config& cfg) {
+  const auto& ids = metrics::ids();
+  auto plain = [&](std::string_view type) {
+    m.at(ids.proxy_duration_seconds, {"http", type});
+    m.at(ids.proxy_duration_seconds_histogram, {"http", type});
+    m.at(ids.proxy_errors, {"http", type});
+  };
+  auto granular = [&](std::string_view name, std::string_view type) {
+    if (!name.empty()) {
+      m.at(ids.granular_proxy_duration_seconds, {name, type});
+      m.at(ids.granular_proxy_duration_seconds_histogram, {name, type});
+      m.at(ids.granular_proxy_errors, {name, type});
+    }
+  };
+  using Kind = config::ResolvedProxies::Kind;
+  const auto& r = cfg.proxies_resolved;
+  if (!cfg.granular_proxy_mode) {
+    static constexpr std::pair<Kind, std::string_view> kKinds[] = {
+        {Kind::kConnect, "connect"},     {Kind::kRefresh, "refresh"},
+        {Kind::kSubscribe, "subscribe"}, {Kind::kPublish, "publish"},
+        {Kind::kSubRefresh, "sub_refresh"}, {Kind::kRpc, "rpc"}};
+    for (const auto& [kind, type] : kKinds) {
+      if (r.by_kind[kind]) {
+        plain(type);
+      }
+    }
+    return;
+  }
+  if (!cfg.connect_proxy_name.empty()) {
+    plain("connect");
+  }
+  if (!cfg.refresh_proxy_name.empty()) {
+    plain("refresh");
+  }
+  auto channel = [&](const config::ChannelOptions& o) {
+    granular(o.subscribe_proxy_name, "subscribe");
+    granular(o.publish_proxy_name, "publish");
+    granular(o.sub_refresh_proxy_name, "sub_refresh");
+  };
+  channel(cfg.channel);
+  for (const auto& ns : cfg.namespaces) {
+    channel(ns.options);
+  }
+  granular(cfg.rpc_proxy_name, "rpc");
+  for (const auto& ns : r.rpc_namespaces) {
+    granular(ns.rpc_proxy_name, "rpc");
+  }
+}
 }  // namespace
 
 // The shard's housekeeping timer. Shard-local.
@@ -53,6 +108,7 @@ Node::Node(ShardSet& shards, engine::Engine& engine, std::shared_ptr<const confi
                auto st = std::make_unique<NodeShard>();
                st->runtime = runtime_;
                metrics::precreate(st->metrics);
+               precreate_proxy_series(st->metrics, *runtime_.config);
                return st;
              }),
       tickers_(shards, [&shards](unsigned i) { return std::make_unique<Ticker>(shards.at(i)); }) {
@@ -337,11 +393,17 @@ void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
       st.hub.broadcast(f);
       return;
     }
-    // centrifugo_node_broadcast_duration_seconds: a publication's delivery to this shard's
-    // subscribers (centrifuge observes its hub's, only when the node has subscribers).
-    const auto started = std::chrono::steady_clock::now();
+    // centrifugo_node_broadcast_duration_seconds: once per publication per node, as
+    // centrifuge's hub observes it (only when the node has subscribers): from the Fanout's
+    // creation until the last shard has delivered its part, observed by that shard. The
+    // release of each shard's decrement makes its `delivered` visible to the last one.
+    const auto& b = f->broadcast;
     if (st.hub.broadcast(f)) {
-      std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+      b.delivered.store(true, std::memory_order_relaxed);
+    }
+    if (b.pending.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+        b.delivered.load(std::memory_order_relaxed)) {
+      std::chrono::duration<double> d = std::chrono::steady_clock::now() - b.started;
       st.metrics.observe(metrics::ids().node_broadcast_duration_seconds, {}, d.count());
     }
   });

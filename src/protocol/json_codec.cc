@@ -370,32 +370,6 @@ void end_push(JsonWriter& w, bool uni) {
   w.end_object();
 }
 
-std::string_view method_key(Method m) {
-  switch (m) {
-    case Method::kConnect:
-      return "connect";
-    case Method::kSubscribe:
-      return "subscribe";
-    case Method::kUnsubscribe:
-      return "unsubscribe";
-    case Method::kPublish:
-      return "publish";
-    case Method::kPresence:
-      return "presence";
-    case Method::kPresenceStats:
-      return "presence_stats";
-    case Method::kHistory:
-      return "history";
-    case Method::kRpc:
-      return "rpc";
-    case Method::kRefresh:
-      return "refresh";
-    case Method::kSubRefresh:
-      return "sub_refresh";
-    default:
-      return "ping";
-  }
-}
 
 class JsonCodec final : public Codec {
  public:
@@ -487,7 +461,7 @@ class JsonCodec final : public Codec {
   void encode_empty(std::string& out, uint32_t id, Method m) const override {
     JsonWriter w(out);
     begin_reply(w, id);
-    w.key(method_key(m));
+    w.key(method_name(m));
     w.begin_object();
     w.end_object();
     w.end_object();

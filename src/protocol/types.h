@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -118,6 +119,41 @@ enum class Method {
   kRefresh,
   kSubRefresh,
 };
+
+// A method's name as centrifuge's protocol.FrameType.String() spells it, which is also the
+// key of its request and reply in JSON ("presence_stats", "sub_refresh"); "" for kNone (no
+// request field: a pong).
+constexpr std::string_view method_name(Method m) {
+  switch (m) {
+    case Method::kConnect:
+      return "connect";
+    case Method::kSubscribe:
+      return "subscribe";
+    case Method::kUnsubscribe:
+      return "unsubscribe";
+    case Method::kPublish:
+      return "publish";
+    case Method::kPresence:
+      return "presence";
+    case Method::kPresenceStats:
+      return "presence_stats";
+    case Method::kHistory:
+      return "history";
+    case Method::kPing:
+      return "ping";
+    case Method::kSend:
+      return "send";
+    case Method::kRpc:
+      return "rpc";
+    case Method::kRefresh:
+      return "refresh";
+    case Method::kSubRefresh:
+      return "sub_refresh";
+    case Method::kNone:
+      break;
+  }
+  return "";
+}
 
 // One Command. Exactly the member matching `method` is meaningful.
 struct Command {

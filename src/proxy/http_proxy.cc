@@ -147,7 +147,10 @@ bool decode_string_list(od::value& v, std::vector<std::string>& out) {
   return true;
 }
 
-bool decode_error(od::value& v, std::optional<Error>& out) {
+// A member that is an object (decoded into `out`, each of its members by fill(T&, key,
+// value)) or null (`out` reset). False: another type, or a member of the wrong type.
+template <class T, class Fill>
+bool decode_nullable_object(od::value& v, std::optional<T>& out, Fill&& fill) {
   od::object o;
   bool is_null = false;
   if (!object_of(v, o, is_null)) {
@@ -157,49 +160,39 @@ bool decode_error(od::value& v, std::optional<Error>& out) {
     out.reset();
     return true;
   }
-  Error e;
-  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
-        if (key_is(key, "code")) {
-          return decode_int(m, e.code);
-        }
-        if (key_is(key, "message")) {
-          return decode_string(m, e.message);
-        }
-        if (key_is(key, "temporary")) {
-          return decode_bool(m, e.temporary);
-        }
-        return true;
-      })) {
+  T t;
+  if (!for_each_member(o, [&](std::string_view key, od::value& m) { return fill(t, key, m); })) {
     return false;
   }
-  out = std::move(e);
+  out = std::move(t);
   return true;
 }
 
-bool decode_disconnect(od::value& v, std::optional<Disconnect>& out) {
-  od::object o;
-  bool is_null = false;
-  if (!object_of(v, o, is_null)) {
-    return false;
-  }
-  if (is_null) {
-    out.reset();
+bool decode_error(od::value& v, std::optional<Error>& out) {
+  return decode_nullable_object(v, out, [](Error& e, std::string_view key, od::value& m) {
+    if (key_is(key, "code")) {
+      return decode_int(m, e.code);
+    }
+    if (key_is(key, "message")) {
+      return decode_string(m, e.message);
+    }
+    if (key_is(key, "temporary")) {
+      return decode_bool(m, e.temporary);
+    }
     return true;
-  }
-  Disconnect d;
-  if (!for_each_member(o, [&](std::string_view key, od::value& m) {
-        if (key_is(key, "code")) {
-          return decode_int(m, d.code);
-        }
-        if (key_is(key, "reason")) {
-          return decode_string(m, d.reason);
-        }
-        return true;
-      })) {
-    return false;
-  }
-  out = std::move(d);
-  return true;
+  });
+}
+
+bool decode_disconnect(od::value& v, std::optional<Disconnect>& out) {
+  return decode_nullable_object(v, out, [](Disconnect& d, std::string_view key, od::value& m) {
+    if (key_is(key, "code")) {
+      return decode_int(m, d.code);
+    }
+    if (key_is(key, "reason")) {
+      return decode_string(m, d.reason);
+    }
+    return true;
+  });
 }
 
 // A raw field with its base64 twin; the twin wins when non-empty (all results but publish).
@@ -226,6 +219,28 @@ struct DecodedSubOptions {
   RawPair data;
   auth::SubscribeOptionOverride override;
 };
+
+// The subscription option keys a subscribe result and a connect result's `subs` entry share
+// (info, b64info, data, b64data, override) into `opts`; other keys are left to the caller
+// (true: nothing to decode). False: a present key of the wrong type.
+bool decode_sub_option(std::string_view key, od::value& v, DecodedSubOptions& opts) {
+  if (key_is(key, "info")) {
+    return decode_raw(v, opts.info.raw);
+  }
+  if (key_is(key, "b64info")) {
+    return decode_string(v, opts.info.b64);
+  }
+  if (key_is(key, "data")) {
+    return decode_raw(v, opts.data.raw);
+  }
+  if (key_is(key, "b64data")) {
+    return decode_string(v, opts.data.b64);
+  }
+  if (key_is(key, "override")) {
+    return decode_override(v, opts.override);
+  }
+  return true;
+}
 
 // Runs `fn(key, value)` for each member of the top-level object of `body`, after checking
 // that the whole body is valid JSON (Go decodes the whole document).
@@ -284,6 +299,21 @@ void fail_result(Reply<R>& reply) {
   if (!reply.error) {
     reply.error = errors::internal();
   }
+}
+
+// decode_reply for results with base64 fields: decode_result(o, reply, bad_base64) sets
+// `bad_base64` for one that does not decode, which fails the result once the whole reply is
+// read (a disconnect or error in it still decides).
+template <class R, class ResultFn>
+std::optional<Reply<R>> decode_reply_b64(std::string_view body, ResultFn&& decode_result) {
+  bool bad_base64 = false;
+  auto reply = decode_reply<R>(body, [&](od::object& o, Reply<R>& r) {
+    return decode_result(o, r, bad_base64);
+  });
+  if (reply && bad_base64 && reply->result) {
+    fail_result(*reply);
+  }
+  return reply;
 }
 
 }  // namespace
@@ -576,62 +606,56 @@ std::string encode_sub_refresh_request(const ProxyConfig& p, const Caller& c,
   return out;
 }
 
+namespace {
+
+// The keys a refresh result and a sub_refresh result share (expired, expire_at, info,
+// b64info) into a new R; `more(R&, key, value)` decodes the others.
+template <class R, class More>
+bool decode_refresh_result(od::object& o, Reply<R>& r, More&& more) {
+  RawPair info;
+  R result;
+  bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
+    if (key_is(key, "expired")) {
+      return decode_bool(v, result.expired);
+    }
+    if (key_is(key, "expire_at")) {
+      return decode_int(v, result.expire_at);
+    }
+    if (key_is(key, "info")) {
+      return decode_raw(v, info.raw);
+    }
+    if (key_is(key, "b64info")) {
+      return decode_string(v, info.b64);
+    }
+    return more(result, key, v);
+  });
+  if (!ok) {
+    return false;
+  }
+  result.bad_info = !info.resolve(result.info);
+  r.result = std::move(result);
+  return true;
+}
+
+}  // namespace
+
 std::optional<Reply<SubRefreshResult>> decode_sub_refresh_reply(std::string_view body) {
-  return decode_reply<SubRefreshResult>(body, [&](od::object& o, Reply<SubRefreshResult>& r) {
-    RawPair info;
-    SubRefreshResult result;
-    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
-      if (key_is(key, "expired")) {
-        return decode_bool(v, result.expired);
-      }
-      if (key_is(key, "expire_at")) {
-        return decode_int(v, result.expire_at);
-      }
-      if (key_is(key, "info")) {
-        return decode_raw(v, info.raw);
-      }
-      if (key_is(key, "b64info")) {
-        return decode_string(v, info.b64);
-      }
+  return decode_reply<SubRefreshResult>(body, [](od::object& o, Reply<SubRefreshResult>& r) {
+    return decode_refresh_result(o, r, [](SubRefreshResult&, std::string_view, od::value&) {
       return true;
     });
-    if (!ok) {
-      return false;
-    }
-    result.bad_info = !info.resolve(result.info);
-    r.result = std::move(result);
-    return true;
   });
 }
 
 std::optional<Reply<RefreshResult>> decode_refresh_reply(std::string_view body) {
-  return decode_reply<RefreshResult>(body, [&](od::object& o, Reply<RefreshResult>& r) {
-    RawPair info;
-    RefreshResult result;
-    bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
-      if (key_is(key, "expired")) {
-        return decode_bool(v, result.expired);
-      }
-      if (key_is(key, "expire_at")) {
-        return decode_int(v, result.expire_at);
-      }
-      if (key_is(key, "info")) {
-        return decode_raw(v, info.raw);
-      }
-      if (key_is(key, "b64info")) {
-        return decode_string(v, info.b64);
-      }
+  return decode_reply<RefreshResult>(body, [](od::object& o, Reply<RefreshResult>& r) {
+    return decode_refresh_result(o, r, [](RefreshResult& result, std::string_view key,
+                                          od::value& v) {
       if (key_is(key, "meta")) {
         return decode_raw(v, result.meta);
       }
       return true;
     });
-    if (!ok) {
-      return false;
-    }
-    result.bad_info = !info.resolve(result.info);
-    r.result = std::move(result);
-    return true;
   });
 }
 
@@ -648,50 +672,31 @@ std::optional<std::string> encode_publish_request(const ProxyConfig& p, const Ca
 }
 
 std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view body) {
-  bool bad_base64 = false;
-  auto reply = decode_reply<SubscribeResult>(body, [&](od::object& o, Reply<SubscribeResult>& r) {
-    RawPair info;
-    RawPair data;
+  return decode_reply_b64<SubscribeResult>(
+      body, [&](od::object& o, Reply<SubscribeResult>& r, bool& bad_base64) {
+    DecodedSubOptions opts;
     SubscribeResult result;
     bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
       if (key_is(key, "expire_at")) {
         return decode_int(v, result.expire_at);
       }
-      if (key_is(key, "info")) {
-        return decode_raw(v, info.raw);
-      }
-      if (key_is(key, "b64info")) {
-        return decode_string(v, info.b64);
-      }
-      if (key_is(key, "data")) {
-        return decode_raw(v, data.raw);
-      }
-      if (key_is(key, "b64data")) {
-        return decode_string(v, data.b64);
-      }
-      if (key_is(key, "override")) {
-        return decode_override(v, result.override);
-      }
-      return true;
+      return decode_sub_option(key, v, opts);
     });
     if (!ok) {
       return false;
     }
-    if (!info.resolve(result.info) || !data.resolve(result.data)) {
+    if (!opts.info.resolve(result.info) || !opts.data.resolve(result.data)) {
       bad_base64 = true;
     }
+    result.override = opts.override;
     r.result = std::move(result);
     return true;
   });
-  if (reply && bad_base64 && reply->result) {
-    fail_result(*reply);
-  }
-  return reply;
 }
 
 std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body) {
-  bool bad_base64 = false;
-  auto reply = decode_reply<PublishResult>(body, [&](od::object& o, Reply<PublishResult>& r) {
+  return decode_reply_b64<PublishResult>(
+      body, [&](od::object& o, Reply<PublishResult>& r, bool& bad_base64) {
     RawPair data;
     PublishResult result;
     bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
@@ -723,15 +728,11 @@ std::optional<Reply<PublishResult>> decode_publish_reply(std::string_view body) 
     r.result = std::move(result);
     return true;
   });
-  if (reply && bad_base64 && reply->result) {
-    fail_result(*reply);
-  }
-  return reply;
 }
 
 std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) {
-  bool bad_base64 = false;
-  auto reply = decode_reply<ConnectResult>(body, [&](od::object& o, Reply<ConnectResult>& r) {
+  return decode_reply_b64<ConnectResult>(
+      body, [&](od::object& o, Reply<ConnectResult>& r, bool& bad_base64) {
     // Fields are decoded first and resolved after the object (a later key may change them).
     std::string user;
     std::optional<int64_t> expire_at;
@@ -787,23 +788,9 @@ std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) 
           if (!object_of(entry, eo, entry_null)) {
             return false;
           }
+          // expire_at is ignored for connect subs (server-api.md §4.4).
           if (!entry_null && !for_each_member(eo, [&](std::string_view k, od::value& m) {
-                if (key_is(k, "info")) {
-                  return decode_raw(m, opts.info.raw);
-                }
-                if (key_is(k, "b64info")) {
-                  return decode_string(m, opts.info.b64);
-                }
-                if (key_is(k, "data")) {
-                  return decode_raw(m, opts.data.raw);
-                }
-                if (key_is(k, "b64data")) {
-                  return decode_string(m, opts.data.b64);
-                }
-                if (key_is(k, "override")) {
-                  return decode_override(m, opts.override);
-                }
-                return true;  // expire_at is ignored for connect subs (server-api.md §4.4)
+                return decode_sub_option(k, m, opts);
               })) {
             return false;
           }
@@ -853,15 +840,11 @@ std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) 
     r.result = std::move(result);
     return true;
   });
-  if (reply && bad_base64 && reply->result) {
-    fail_result(*reply);
-  }
-  return reply;
 }
 
 std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body) {
-  bool bad_base64 = false;
-  auto reply = decode_reply<RpcResult>(body, [&](od::object& o, Reply<RpcResult>& r) {
+  return decode_reply_b64<RpcResult>(
+      body, [&](od::object& o, Reply<RpcResult>& r, bool& bad_base64) {
     RawPair data;
     bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
       if (key_is(key, "data")) {
@@ -882,10 +865,6 @@ std::optional<Reply<RpcResult>> decode_rpc_reply(std::string_view body) {
     r.result = std::move(result);
     return true;
   });
-  if (reply && bad_base64 && reply->result) {
-    fail_result(*reply);
-  }
-  return reply;
 }
 
 }  // namespace gyre::proxy

@@ -59,6 +59,19 @@ uint64_t transport_body_limit(const config::Config& cfg) {
                                          cfg.uni_sse_max_request_body_size, int64_t{1}}));
 }
 
+// The body bound of a request to `path` (without the query): api_max_request_body_size for
+// the server API (also behind the admin token), the transports' largest limit otherwise. One
+// rule for HTTP/1.1 requests and HTTP/2 streams.
+uint64_t request_body_limit(const config::Config& cfg, const Routes& routes,
+                            const api::HttpApi& api, const api::Admin* admin,
+                            std::string_view path) {
+  const bool api_body =
+      (routes.api && !cfg.api_disable && api.matches(std::string(path))) ||
+      (admin != nullptr && admin->route(path) == api::Admin::Route::kApi);
+  return api_body ? static_cast<uint64_t>(std::max<int64_t>(cfg.api_max_request_body_size, 0))
+                  : transport_body_limit(cfg);
+}
+
 }  // namespace
 
 // allowed_origins patterns compiled once per shard and list (validate() has rejected invalid
@@ -252,10 +265,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           ->start();
     };
     o.shutting_down = [&node = node_] { return node.shutting_down(); };
-    const auto& cfg = *node_.config();
-    o.max_request_body = std::max<uint64_t>(
-        static_cast<uint64_t>(std::max<int64_t>(cfg.api_max_request_body_size, 0)),
-        transport_body_limit(cfg));
+    o.body_limit = [&node = node_, &api = api_, admin = admin_,
+                    routes = routes_](std::string_view path) {
+      return request_body_limit(*node.config(), routes, api, admin, path);
+    };
+    // The deadlines of this path: the header (kHeaderTimeout, which is also how long an idle
+    // keep-alive connection waits for its next request), then the body (kIdleTimeout).
+    o.header_timeout = kHeaderTimeout;
+    o.body_timeout = kIdleTimeout;
+    o.idle_timeout = kHeaderTimeout;
     return o;
   }
 
@@ -288,14 +306,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const auto& req = parser_->get();
     // The body bound depends on where the request goes: api_max_request_body_size for the
     // server API, the transports' limits otherwise.
-    const auto& cfg = *node_.config();
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    const bool api_body =
-        (routes_.api && !cfg.api_disable && api_.matches(std::string(path))) ||
-        (admin_ != nullptr && admin_->route(path) == api::Admin::Route::kApi);
-    const uint64_t body_limit = api_body ? static_cast<uint64_t>(cfg.api_max_request_body_size)
-                                         : transport_body_limit(cfg);
+    const uint64_t body_limit = request_body_limit(*node_.config(), routes_, api_, admin_, path);
     // Beast checks a Content-Length against the limit only when the header completes (done
     // above with the largest bound), and chunked bodies chunk by chunk against what is left.
     parser_->body_limit(body_limit);

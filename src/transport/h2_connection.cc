@@ -14,12 +14,14 @@
 #include <optional>
 
 #include "core/ascii.h"
+#include "transport/http_util.h"
 
 namespace gyre::transport {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -219,9 +221,15 @@ struct H2Connection::Stream {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string cookie;        // cookie fields joined with "; " (RFC 9113 §8.2.3)
   size_t header_bytes = 0;
+  std::optional<uint64_t> content_length;  // as announced by the request
+  uint64_t body_limit = 0;  // the route's bound, known once the header block is complete
   std::string body;
-  bool rejected = false;    // answered here (413, 400): the rest of the request is ignored
+  bool headers_done = false;  // the request's header block is complete
+  bool rejected = false;    // answered here (413, 431) or reset: the rest of the request is ignored
   bool dispatched = false;
+  // Until the header block is complete: its deadline; then until END_STREAM: the body's
+  // (also while a refused body is dropped); none (epoch) once the request has ended.
+  Clock::time_point deadline{};
   ByteStream::Socket pair;  // our end of the socket pair; the inner HTTP/1.1 session has the other
   std::string request;      // the serialized HTTP/1.1 request being written
   Http1ResponseDecoder decoder;
@@ -243,15 +251,17 @@ struct H2Connection::Callbacks {
       return 0;
     }
     auto* c = self(user);
-    c->streams_[frame->hd.stream_id] =
-        std::make_shared<Stream>(frame->hd.stream_id, c->stream_.get_executor());
+    auto st = std::make_shared<Stream>(frame->hd.stream_id, c->stream_.get_executor());
+    st->deadline = Clock::now() + c->opts_.header_timeout;
+    c->streams_[frame->hd.stream_id] = std::move(st);
     return 0;
   }
 
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                        size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
                        void* user) {
-    if (frame->hd.type != NGHTTP2_HEADERS) {
+    // Trailer fields (a second header block) are not passed on, as before.
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
       return 0;
     }
     auto* c = self(user);
@@ -268,10 +278,7 @@ struct H2Connection::Callbacks {
     // The HTTP/1.1 path's header bound (Go's 1 MB + 4096): beyond it 431, as there.
     st.header_bytes += namelen + valuelen + 32;
     if (st.header_bytes > kHeaderLimit) {
-      st.rejected = true;
-      st.headers.clear();
-      std::string().swap(st.cookie);
-      c->submit_simple(st.id, 431);
+      c->reject(st, 431);
       return 0;
     }
     if (n == ":method") {
@@ -288,7 +295,14 @@ struct H2Connection::Callbacks {
       }
     } else if (n == "cookie") {
       st.cookie.append(st.cookie.empty() ? "" : "; ").append(v);
-    } else if (n != "content-length" && n != "expect" && !connection_specific(n) && n != "te") {
+    } else if (n == "content-length") {
+      // nghttp2 has checked the syntax and checks the DATA length against it.
+      uint64_t len = 0;
+      auto [p, err] = std::from_chars(v.data(), v.data() + v.size(), len);
+      if (err == std::errc() && p == v.data() + v.size()) {
+        st.content_length = len;
+      }
+    } else if (n != "expect" && !connection_specific(n) && n != "te") {
       st.headers.emplace_back(std::string(n), std::string(v));
     }
     return 0;
@@ -302,10 +316,8 @@ struct H2Connection::Callbacks {
       return 0;
     }
     Stream& st = *it->second;
-    if (st.body.size() + len > c->opts_.max_request_body) {
-      st.rejected = true;
-      std::string().swap(st.body);
-      c->submit_simple(stream_id, 413);
+    if (st.body.size() + len > st.body_limit) {
+      c->reject(st, 413);
       return 0;
     }
     st.body.append(reinterpret_cast<const char*>(data), len);
@@ -313,16 +325,23 @@ struct H2Connection::Callbacks {
   }
 
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
       return 0;
     }
     auto* c = self(user);
     auto it = c->streams_.find(frame->hd.stream_id);
-    if (it == c->streams_.end() || it->second->rejected || it->second->dispatched) {
+    if (it == c->streams_.end()) {
       return 0;
     }
-    c->dispatch(it->second);
+    const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      c->headers_complete(it->second, end_stream);
+    } else if (end_stream) {
+      it->second->deadline = {};
+      if (!it->second->rejected && !it->second->dispatched) {
+        c->dispatch(it->second);
+      }
+    }
     return 0;
   }
 
@@ -373,7 +392,7 @@ H2Connection::H2Connection(ByteStream stream, H2Options opts)
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::on_stream_close);
   nghttp2_session_server_new(&session_, cbs, this);
   nghttp2_session_callbacks_del(cbs);
-  idle_since_ = std::chrono::steady_clock::now();
+  idle_since_ = Clock::now();
 }
 
 H2Connection::~H2Connection() {
@@ -485,8 +504,7 @@ void H2Connection::maybe_goaway() {
     return;
   }
   const bool stopping = opts_.shutting_down && opts_.shutting_down();
-  const bool idle = streams_.empty() &&
-                    std::chrono::steady_clock::now() - idle_since_ >= opts_.idle_timeout;
+  const bool idle = streams_.empty() && Clock::now() - idle_since_ >= opts_.idle_timeout;
   if (!goaway_ && (stopping || idle)) {
     goaway_ = true;
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
@@ -498,14 +516,20 @@ void H2Connection::maybe_goaway() {
   }
 }
 
-// The idle timeout and shutdown: once a second, every 50 ms while the node stops.
+// The request deadlines, the idle timeout and shutdown: once a second (a quarter of the
+// shortest timeout when that is less), every 50 ms while the node stops.
 void H2Connection::tick() {
+  using std::chrono::milliseconds;
   const bool stopping = opts_.shutting_down && opts_.shutting_down();
-  timer_.expires_after(stopping ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
+  const milliseconds shortest =
+      std::min({opts_.header_timeout, opts_.body_timeout, opts_.idle_timeout});
+  const milliseconds period = std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
+  timer_.expires_after(stopping ? std::min(period, milliseconds(50)) : period);
   timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->closed_) {
       return;
     }
+    self->expire_streams();
     self->maybe_goaway();
     self->flush();
     if (!self->closed_) {
@@ -514,16 +538,95 @@ void H2Connection::tick() {
   });
 }
 
+namespace {
+
+// Submits a response head (`:status`, then `headers`); `prd` null: no body.
+void submit_head(nghttp2_session* session, int32_t id, int status,
+                 const std::vector<std::pair<std::string, std::string>>& headers,
+                 const nghttp2_data_provider* prd) {
+  static const std::string kStatus = ":status";
+  const std::string code = std::to_string(status);
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(headers.size() + 1);
+  auto add = [&nv](const std::string& n, const std::string& v) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                  NGHTTP2_NV_FLAG_NONE});
+  };
+  add(kStatus, code);
+  for (const auto& [n, v] : headers) {
+    add(n, v);
+  }
+  nghttp2_submit_response(session, id, nv.data(), nv.size(), prd);
+}
+
+}  // namespace
+
+// An answer of this side without a body: the headers the HTTP/1.1 path sends with it (Date,
+// Content-Length: 0), read back from the same serializer.
 void H2Connection::submit_simple(int32_t id, int status) {
-  std::string code = std::to_string(status);
-  nghttp2_nv nv[] = {{reinterpret_cast<uint8_t*>(const_cast<char*>(":status")),
-                      reinterpret_cast<uint8_t*>(code.data()), 7, code.size(),
-                      NGHTTP2_NV_FLAG_NONE}};
-  nghttp2_submit_response(session_, id, nv, 1, nullptr);
+  Http1ResponseDecoder head;
+  std::string body;
+  head.feed(http::simple_response(status, "", "", "", true), body);
+  submit_head(session_, id, status, head.headers(), nullptr);
+}
+
+// The answer goes out at once; the rest of the request is read and dropped, within the
+// deadline it had (the header block's, or the body's: a client that never ends the stream is
+// reset then). No RST_STREAM NO_ERROR after the answer (RFC 9113 §8.1 allows it): curl 7.88
+// reports that as a failed transfer while it is still uploading.
+void H2Connection::reject(Stream& st, int status) {
+  st.rejected = true;
+  st.headers.clear();
+  std::string().swap(st.cookie);
+  std::string().swap(st.body);
+  submit_simple(st.id, status);
+}
+
+// The request's header block is complete: its route's body bound applies from here (an
+// announced Content-Length over it is refused before any DATA, as the HTTP/1.1 path does),
+// and its body has the body deadline.
+void H2Connection::headers_complete(const std::shared_ptr<Stream>& st, bool end_stream) {
+  st->headers_done = true;
+  st->deadline = end_stream ? Clock::time_point{} : Clock::now() + opts_.body_timeout;
+  if (st->rejected) {
+    return;  // 431: answered already
+  }
+  std::string_view path = st->path;
+  path = path.substr(0, path.find('?'));
+  st->body_limit = opts_.body_limit ? opts_.body_limit(path) : uint64_t{1} << 20;
+  if (st->content_length && *st->content_length > st->body_limit) {
+    reject(*st, 413);
+  } else if (end_stream) {
+    dispatch(st);
+  }
+}
+
+// Streams past their deadline. A header block that did not complete in time: no other frame
+// may come on the connection before it ends (RFC 9113 §6.10), so the connection is closed
+// with GOAWAY, as the HTTP/1.1 path closes its connection. A body that did not (kept, or
+// dropped after a 413): the stream is reset (CANCEL); the connection's other streams go on.
+void H2Connection::expire_streams() {
+  const auto now = Clock::now();
+  for (auto& [id, st] : streams_) {
+    if (st->deadline == Clock::time_point{} || now < st->deadline) {
+      continue;
+    }
+    if (!st->headers_done) {
+      goaway_ = true;
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+      return;
+    }
+    st->deadline = {};
+    st->rejected = true;
+    std::string().swap(st->body);
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
 }
 
 void H2Connection::dispatch(const std::shared_ptr<Stream>& st) {
   st->dispatched = true;
+  st->deadline = {};
   if (st->method.empty() || st->path.empty() || st->method == "CONNECT") {
     submit_simple(st->id, 400);
     return;
@@ -653,23 +756,10 @@ void H2Connection::submit_response(const std::shared_ptr<Stream>& st) {
     submit_simple(st->id, 502);
     return;
   }
-  std::string code = std::to_string(st->decoder.status());
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(st->decoder.headers().size() + 1);
-  auto add = [&nv](const std::string& n, const std::string& v) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                  NGHTTP2_NV_FLAG_NONE});
-  };
-  static const std::string kStatus = ":status";
-  add(kStatus, code);
-  for (const auto& [n, v] : st->decoder.headers()) {
-    add(n, v);
-  }
   nghttp2_data_provider prd{};
   prd.source.ptr = nullptr;
   prd.read_callback = &Callbacks::read_data;
-  nghttp2_submit_response(session_, st->id, nv.data(), nv.size(), &prd);
+  submit_head(session_, st->id, st->decoder.status(), st->decoder.headers(), &prd);
 }
 
 void H2Connection::close_stream(int32_t id) {
@@ -683,7 +773,7 @@ void H2Connection::close_stream(int32_t id) {
   error_code ec;
   st->pair.close(ec);  // a reset long-lived stream: the inner session ends with its client
   if (streams_.empty()) {
-    idle_since_ = std::chrono::steady_clock::now();
+    idle_since_ = Clock::now();
   }
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -66,12 +67,20 @@ struct H2Options {
   std::function<void(ByteStream::Socket)> serve_http1;
   // True once the node shuts down: GOAWAY is sent, the connection closes with its last stream.
   std::function<bool()> shutting_down;
-  // Request bodies larger than this get 413 (as the HTTP/1.1 path's largest bound).
-  uint64_t max_request_body = 1 << 20;
+  // The request body bound of a request path (without the query): the HTTP/1.1 path's bound
+  // for the same route. A larger Content-Length is answered 413 at once, before any DATA; a
+  // body without one gets 413 as soon as it passes the bound (no more of it is kept).
+  std::function<uint64_t(std::string_view path)> body_limit;
   // Response bytes of one stream held here before its socket pair stops being read.
   size_t stream_buffer = 64 * 1024;
-  // A connection without streams for this long is closed with GOAWAY.
-  std::chrono::seconds idle_timeout{60};
+  // The HTTP/1.1 path's deadlines (server/http_server.cc), per request stream: its header
+  // block must be complete `header_timeout` after it began (else the connection, which cannot
+  // carry other frames in the middle of a header block, is closed with GOAWAY), then its body
+  // within `body_timeout` (else the stream is reset with CANCEL).
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{60000};
+  // A connection without streams for this long is closed with GOAWAY (NO_ERROR).
+  std::chrono::milliseconds idle_timeout{10000};
 };
 
 // One HTTP/2 connection over a TLS ByteStream. Shard-local: lives on the connection's shard,
@@ -105,6 +114,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
                     boost::system::error_code ec);
   void submit_response(const std::shared_ptr<Stream>& st);
   void submit_simple(int32_t id, int status);
+  void reject(Stream& st, int status);
+  void headers_complete(const std::shared_ptr<Stream>& st, bool end_stream);
+  void expire_streams();
   void close_stream(int32_t id);
 
   ByteStream stream_;

@@ -169,18 +169,19 @@ test('metrics: exact Centrifugo series after known activity, summed over shards'
   }, 5000, 'server unsubscribe and disconnect counted');
 });
 
-test('metrics: broadcast duration observed per publication delivered to subscribers (one shard)', async (t, scope) => {
-  // With one shard a publication is observed once, as on Centrifugo's one hub; with more,
-  // once per shard holding subscribers of the channel.
-  const srv = await server(scope, { ...CONFIG, gomaxprocs: 1 });
-  const a = await connected(scope, srv, 'alice');
-  const [sub] = await subscribed(a, 'ns:b');
+test('metrics: broadcast duration observed once per publication delivered to subscribers (two shards)', async (t, scope) => {
+  // Once per publication per node, as Centrifugo's hub: the fan-out over both shards is one
+  // observation (made by the shard that finishes last); a publication nobody receives, none.
+  const srv = await server(scope, { ...CONFIG, gomaxprocs: 2 });
   const got = [];
-  sub.on('publication', (ctx) => got.push(ctx.data));
+  for (const user of ['alice', 'bob', 'carol', 'dave']) {
+    const [sub] = await subscribed(await connected(scope, srv, user), 'ns:b');
+    sub.on('publication', (ctx) => got.push(ctx.data));
+  }
   await srv.apiOk('publish', { channel: 'ns:b', data: { i: 1 } });
   await srv.apiOk('publish', { channel: 'ns:b', data: { i: 2 } });
   await srv.apiOk('publish', { channel: 'ns:nobody', data: { i: 3 } });  // no subscriber: not observed
-  await until(() => got.length === 2, 5000, 'two publications');
+  await until(() => got.length === 8, 5000, 'two publications to four subscribers');
   const { series } = await scrape(srv);
   assert.equal(series.get('centrifugo_node_broadcast_duration_seconds_count'), '2');
   assert.equal(series.get('centrifugo_node_broadcast_duration_seconds_bucket{le="+Inf"}'), '2');
@@ -229,17 +230,64 @@ test('metrics: proxy calls counted by type, failures as errors', async (t, scope
   assert.equal(series.get('centrifugo_client_num_reply_errors{code="100",method="connect"}'), '1');
 });
 
+// The proxy series a scrape shows before any proxy call (Centrifugo builds its proxy handlers,
+// and so their labelled series, at start-up): exactly these, all zero.
+function proxySeries(series) {
+  return [...series].filter(([k]) => k.startsWith('centrifugo_proxy_') || k.startsWith('centrifugo_granular_proxy_'))
+    .map(([k, v]) => `${k} ${v}`).sort();
+}
+function zeroSeries(family, labels) {
+  return [
+    ...['0.5', '0.99', '0.999'].map((q) => `centrifugo_${family}_duration_seconds{${labels},quantile="${q}"} NaN`),
+    `centrifugo_${family}_duration_seconds_sum{${labels}} 0`,
+    `centrifugo_${family}_duration_seconds_count{${labels}} 0`,
+    ...['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'].map(
+      (le) => `centrifugo_${family}_duration_seconds_histogram_bucket{${labels},le="${le}"} 0`),
+    `centrifugo_${family}_duration_seconds_histogram_sum{${labels}} 0`,
+    `centrifugo_${family}_duration_seconds_histogram_count{${labels}} 0`,
+    `centrifugo_${family}_errors{${labels}} 0`,
+  ];
+}
+const PROXY_DEFAULT = {
+  prometheus: true, proxy_connect_endpoint: 'http://127.0.0.1:9/c', proxy_rpc_endpoint: 'http://127.0.0.1:9/r',
+};
+const PROXY_GRANULAR = {
+  prometheus: true,
+  granular_proxy_mode: true,
+  proxies: [{ name: 'p1', endpoint: 'http://127.0.0.1:9/1' }, { name: 'p2', endpoint: 'http://127.0.0.1:9/2' },
+    { name: 'unused', endpoint: 'http://127.0.0.1:9/3' }],
+  refresh_proxy_name: 'p1',
+  subscribe_proxy_name: 'p1',
+  namespaces: [{ name: 'ns', publish_proxy_name: 'p2', sub_refresh_proxy_name: 'p1' }],
+  rpc_namespaces: [{ name: 'rn', rpc_proxy_name: 'p2' }],
+};
+
+test('metrics: proxy series exist at zero before the first call (default and granular mode)', async (t, scope) => {
+  const plain = await server(scope, PROXY_DEFAULT);
+  assert.deepEqual(proxySeries((await scrape(plain)).series),
+    [...zeroSeries('proxy', 'protocol="http",type="connect"'), ...zeroSeries('proxy', 'protocol="http",type="rpc"')].sort());
+  const granular = await server(scope, PROXY_GRANULAR);
+  assert.deepEqual(proxySeries((await scrape(granular)).series), [
+    ...zeroSeries('proxy', 'protocol="http",type="refresh"'),
+    ...zeroSeries('granular_proxy', 'name="p1",type="subscribe"'),
+    ...zeroSeries('granular_proxy', 'name="p2",type="publish"'),
+    ...zeroSeries('granular_proxy', 'name="p1",type="sub_refresh"'),
+    ...zeroSeries('granular_proxy', 'name="p2",type="rpc"'),
+  ].sort());
+});
+
 const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
 const peerSkip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
   ? `CENTRIFUGO_BIN (a Centrifugo v5.4.9 binary) not set or missing: "${CENTRIFUGO_BIN}"`
   : false;
 if (peerSkip) console.log(`# operations: Centrifugo comparison skipped: ${peerSkip}`);
 
-test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared family', { skip: peerSkip }, async (t, scope) => {
+/** A real Centrifugo v5.4.9 with `config` (plus port and health) on a free port, healthy. */
+async function startCentrifugo(config) {
   const port = await freePort();
   const dir = makeTempDir('centrifugo-');
   const cfgPath = path.join(dir, 'config.json');
-  const cfg = { port: String(port), health: true, prometheus: true, api_key: 'k', token_hmac_secret_key: 'secret' };
+  const cfg = { port: String(port), health: true, ...config };
   writeFileSync(cfgPath, JSON.stringify(cfg));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('CENTRIFUGO_')) delete env[k];
@@ -249,6 +297,28 @@ test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared f
   const cf = new Server(handle, port, cfg);
   try {
     await waitHealthy(port, handle, 15000);
+  } catch (e) {
+    await cf.stop();
+    throw e;
+  }
+  return cf;
+}
+
+test('metrics: proxy series before the first call equal Centrifugo v5.4.9\'s', { skip: peerSkip }, async (t, scope) => {
+  for (const config of [PROXY_DEFAULT, PROXY_GRANULAR]) {
+    const cf = await startCentrifugo(config);
+    try {
+      const gy = await server(scope, config);
+      assert.deepEqual(proxySeries((await scrape(gy)).series), proxySeries((await scrape(cf)).series));
+    } finally {
+      await cf.stop();
+    }
+  }
+});
+
+test('metrics: HELP and TYPE lines equal Centrifugo v5.4.9\'s for every shared family', { skip: peerSkip }, async (t, scope) => {
+  const cf = await startCentrifugo({ prometheus: true, api_key: 'k', token_hmac_secret_key: 'secret' });
+  try {
     const gy = await server(scope, { api_key: 'k', prometheus: true, token_hmac_secret_key: 'secret' });
     // The same activity on both: API publishes and a proxy-less client connect + reply error.
     for (const s of [cf, gy]) {

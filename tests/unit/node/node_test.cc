@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/memory_engine.h"
+#include "metrics/names.h"
 
 // The node over Sharded<NodeShard>: the path of a publication with the memory engine, run
 // on this thread acting as a shard (nothing runs unless inline or polled).
@@ -26,6 +27,7 @@ class Recorder final : public hub::Subscriber {
 size_t poll_as(Shard& s) {
   Shard* was = Shard::current();
   Shard::set_current(&s);
+  s.io().restart();  // a loop that ran out of work stops; it may be polled again
   size_t n = s.io().poll();
   Shard::set_current(was);
   return n;
@@ -129,6 +131,46 @@ TEST_F(NodeTwoShardsTest, ForEachShardRunsEveryShardThenDoneOnTheCaller) {
   EXPECT_FALSE(done);
   EXPECT_EQ(poll_as(shards.at(1)), 1u);  // done, posted back to shard 1
   EXPECT_TRUE(done);
+}
+
+// centrifugo_node_broadcast_duration_seconds: one observation per publication per node (as
+// centrifuge's hub), made by the shard that finishes the fan-out last, and none when no
+// shard has a subscriber.
+TEST_F(NodeTwoShardsTest, BroadcastDurationIsObservedOncePerPublicationByTheLastShard) {
+  const auto id = metrics::ids().node_broadcast_duration_seconds;
+  auto observed = [&](unsigned i) { return node->shard_state(i).metrics.at(id).count; };
+  const std::string ch = homed_on(0);
+  Recorder here, there;
+  node->shard_state(0).hub.add(ch, &here);
+  node->shard_state(1).hub.add(ch, &there);
+  Shard::set_current(&shards.at(0));
+  ASSERT_TRUE(publish(ch, "{}").has_value());
+  EXPECT_EQ(here.received.size(), 1u);
+  EXPECT_EQ(observed(0), 0u);  // shard 1 has not delivered its part yet
+  EXPECT_EQ(poll_as(shards.at(1)), 1u);
+  EXPECT_EQ(there.received.size(), 1u);
+  EXPECT_EQ(observed(1), 1u);
+  EXPECT_EQ(observed(0), 0u);
+  // Subscribers on the other shard only: still one observation, by the last shard.
+  node->shard_state(0).hub.remove(ch, &here);
+  Shard::set_current(&shards.at(0));
+  ASSERT_TRUE(publish(ch, "{}").has_value());
+  EXPECT_EQ(poll_as(shards.at(1)), 1u);
+  EXPECT_EQ(observed(0), 0u);
+  EXPECT_EQ(observed(1), 2u);
+  // Subscribers on the home shard only: observed by shard 1, which finishes last.
+  node->shard_state(1).hub.remove(ch, &there);
+  node->shard_state(0).hub.add(ch, &here);
+  Shard::set_current(&shards.at(0));
+  ASSERT_TRUE(publish(ch, "{}").has_value());
+  EXPECT_EQ(poll_as(shards.at(1)), 1u);
+  EXPECT_EQ(observed(0) + observed(1), 3u);
+  // No subscriber anywhere: nothing observed.
+  node->shard_state(0).hub.remove(ch, &here);
+  Shard::set_current(&shards.at(0));
+  ASSERT_TRUE(publish(ch, "{}").has_value());
+  EXPECT_EQ(poll_as(shards.at(1)), 1u);
+  EXPECT_EQ(observed(0) + observed(1), 3u);
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -115,10 +117,9 @@ class H2ConnectionTest : public ::testing::Test {
     client_fd_ = fds[0];
     ByteStream::Socket server(io_);
     server.assign(tcp::v4(), fds[1]);
-    H2Options o;
+    H2Options o = options();
     o.serve_http1 = [this](ByteStream::Socket s) { inner_.push_back(std::move(s)); };
     o.shutting_down = [] { return false; };
-    o.max_request_body = 16;
     conn_ = std::make_shared<H2Connection>(ByteStream(std::move(server)), std::move(o));
     conn_->start("");
 
@@ -138,6 +139,18 @@ class H2ConnectionTest : public ::testing::Test {
               reinterpret_cast<const char*>(d), len);
           return 0;
         });
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
+          auto* t = static_cast<H2ConnectionTest*>(u);
+          if (f->hd.type == NGHTTP2_SETTINGS) {
+            ((f->hd.flags & NGHTTP2_FLAG_ACK) != 0 ? t->settings_acked_ : t->got_settings_) = true;
+          } else if (f->hd.type == NGHTTP2_GOAWAY) {
+            t->goaway_ = f->goaway.error_code;
+          } else if (f->hd.type == NGHTTP2_RST_STREAM) {
+            t->resets_[f->hd.stream_id] = f->rst_stream.error_code;
+          }
+          return 0;
+        });
     nghttp2_session_callbacks_set_on_stream_close_callback(
         cbs, [](nghttp2_session*, int32_t id, uint32_t err, void* u) {
           auto& r = static_cast<H2ConnectionTest*>(u)->responses_[id];
@@ -154,6 +167,14 @@ class H2ConnectionTest : public ::testing::Test {
     nghttp2_submit_settings(client_, NGHTTP2_FLAG_NONE, nullptr, 0);
   }
 
+  // Bodies up to 16 bytes ("/big": 1000); the HTTP/1.1 path's deadlines unless a test
+  // fixture shortens them.
+  virtual H2Options options() {
+    H2Options o;
+    o.body_limit = [](std::string_view path) -> uint64_t { return path == "/big" ? 1000 : 16; };
+    return o;
+  }
+
   void TearDown() override {
     nghttp2_session_del(client_);
     ::close(client_fd_);
@@ -162,13 +183,20 @@ class H2ConnectionTest : public ::testing::Test {
     io_.poll();
   }
 
-  int32_t request(std::vector<std::pair<std::string, std::string>> headers, std::string body = "",
-                  bool has_body = false) {
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+
+  // nghttp2's view of `headers` (which must outlive it).
+  static std::vector<nghttp2_nv> name_values(Fields& headers) {
     std::vector<nghttp2_nv> nv;
     for (auto& [n, v] : headers) {
       nv.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
     }
+    return nv;
+  }
+
+  // A data provider sending request_body_ (the end of the stream only if the caller says so).
+  nghttp2_data_provider body_provider(std::string body) {
     request_body_ = std::move(body);
     nghttp2_data_provider prd{};
     prd.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t len, uint32_t* flags,
@@ -182,15 +210,54 @@ class H2ConnectionTest : public ::testing::Test {
       }
       return static_cast<ssize_t>(n);
     };
+    return prd;
+  }
+
+  int32_t request(Fields headers, std::string body = "", bool has_body = false) {
+    auto nv = name_values(headers);
+    nghttp2_data_provider prd = body_provider(std::move(body));
     return nghttp2_submit_request(client_, nullptr, nv.data(), nv.size(),
                                   has_body ? &prd : nullptr, nullptr);
   }
 
-  // Moves bytes both ways until `done` or nothing moves for many rounds.
+  // Opens a stream with HEADERS only: no END_STREAM, no body yet.
+  int32_t open_stream(Fields headers) {
+    auto nv = name_values(headers);
+    return nghttp2_submit_headers(client_, NGHTTP2_FLAG_NONE, -1, nullptr, nv.data(), nv.size(),
+                                  nullptr);
+  }
+
+  // Sends `data` on stream `id` as DATA without END_STREAM: the body stays open.
+  int send_data(int32_t id, std::string data) {
+    nghttp2_data_provider prd = body_provider(std::move(data));
+    return nghttp2_submit_data(client_, NGHTTP2_FLAG_NONE, id, &prd);
+  }
+
+  // Lets at least `d` (< 30 s) pass while moving bytes both ways.
+  void pump_for(std::chrono::milliseconds d) {
+    const auto end = std::chrono::steady_clock::now() + d;
+    pump([&] { return std::chrono::steady_clock::now() >= end; }, 1 << 30);
+  }
+
+  // The connection preface and both SETTINGS exchanged (and acknowledged): the client has
+  // nothing left to send.
+  bool settled() {
+    return pump([&] {
+      return got_settings_ && settings_acked_ && client_out_.empty() &&
+             nghttp2_session_want_write(client_) == 0;
+    });
+  }
+
+  // Moves bytes both ways until `done` or nothing moves for many rounds (a timer of the
+  // connection firing counts as movement).
+  // `patience`: rounds without progress before giving up (each sleeps at least 100 µs).
   template <class Pred>
-  bool pump(Pred done) {
+  bool pump(Pred done, int patience = 2000) {
+    // A bound for a connection whose timers keep it moving: a missing outcome fails the test
+    // instead of hanging it (not a latency bound: the outcomes awaited come within 1 s).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     int idle = 0;
-    while (!done() && idle < 2000) {
+    while (!done() && idle < patience && std::chrono::steady_clock::now() < give_up) {
       bool moved = io_.poll() > 0;
       const uint8_t* out = nullptr;
       for (ssize_t n; (n = nghttp2_session_mem_send(client_, &out)) > 0;) {
@@ -211,6 +278,8 @@ class H2ConnectionTest : public ::testing::Test {
                                            static_cast<size_t>(got)),
                   got);
         moved = true;
+      } else if (got == 0) {
+        eof_ = true;
       }
       idle = moved ? 0 : idle + 1;
       if (!moved) {
@@ -251,6 +320,11 @@ class H2ConnectionTest : public ::testing::Test {
   std::map<int32_t, Response> responses_;
   std::string request_body_;
   std::string client_out_;  // client frames the socket has not taken yet
+  std::optional<uint32_t> goaway_;            // the error code of a GOAWAY received
+  std::map<int32_t, uint32_t> resets_;        // RST_STREAM received: stream -> error code
+  bool eof_ = false;                          // the server closed the connection
+  bool got_settings_ = false;                 // the server's SETTINGS arrived
+  bool settings_acked_ = false;               // the server acknowledged the client's
 };
 
 TEST_F(H2ConnectionTest, RequestBecomesHttp1AndChunkedResponseBecomesHeadersAndData) {
@@ -373,6 +447,139 @@ TEST_F(H2ConnectionTest, GarbageInsteadOfThePrefaceClosesTheConnection) {
     }
   }
   EXPECT_TRUE(eof);
+}
+
+// An announced Content-Length over the route's bound is refused when the header block ends,
+// before any DATA is read (as the HTTP/1.1 path does), with the HTTP/1.1 path's headers; the
+// rest of the body is dropped, no inner session. The same length to a route with a larger
+// bound is served.
+TEST_F(H2ConnectionTest, ContentLengthOverTheRoutesBoundIs413BeforeAnyBody) {
+  int32_t id = open_stream({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"},
+                            {":path", "/api/publish?x=1"}, {"content-length", "17"}});
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(pump([&] { return responses_[id].headers.count(":status") == 1; }));
+  EXPECT_EQ(responses_[id].headers[":status"], "413");
+  EXPECT_EQ(responses_[id].headers["content-length"], "0");
+  EXPECT_EQ(responses_[id].headers.count("date"), 1u);
+  EXPECT_EQ(responses_[id].headers.size(), 3u);
+  ASSERT_TRUE(pump([&] { return nghttp2_session_get_stream_local_close(client_, id) == 0; }));
+  // The body still comes (the answer is not waited for, as curl does); it ends the stream.
+  nghttp2_data_provider prd = body_provider(std::string(17, 'x'));
+  ASSERT_EQ(nghttp2_submit_data(client_, NGHTTP2_FLAG_END_STREAM, id, &prd), 0);
+  ASSERT_TRUE(pump([&] { return responses_[id].closed; }));
+  EXPECT_EQ(responses_[id].error, 0u);
+  EXPECT_EQ(resets_.count(id), 0u);
+  EXPECT_EQ(responses_[id].body, "");
+  EXPECT_TRUE(inner_.empty());
+  request({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"}, {":path", "/big"},
+           {"content-length", "17"}},
+          std::string(17, 'x'), true);
+  EXPECT_EQ(inner_request(0, 17),
+            "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\nConnection: close\r\n\r\n" +
+                std::string(17, 'x'));
+}
+
+// The HTTP/1.1 path's deadlines, shortened: a request's header block and then its body must
+// complete within 100 ms each (idle connections keep the usual 10 s here).
+class H2DeadlineTest : public H2ConnectionTest {
+ protected:
+  H2Options options() override {
+    H2Options o = H2ConnectionTest::options();
+    o.header_timeout = std::chrono::milliseconds(100);
+    o.body_timeout = std::chrono::milliseconds(100);
+    return o;
+  }
+};
+
+// A body that never ends (here 3 bytes of 10, then nothing): the stream is reset with CANCEL
+// and never reaches an inner session; the connection's next request is served.
+TEST_F(H2DeadlineTest, BodyThatNeverEndsIsResetWithCancelTheConnectionGoesOn) {
+  int32_t id = open_stream({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"},
+                            {":path", "/api/publish"}, {"content-length", "10"}});
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(pump([&] { return nghttp2_session_get_stream_local_close(client_, id) == 0; }));
+  ASSERT_EQ(send_data(id, "abc"), 0);
+  ASSERT_TRUE(pump([&] { return responses_[id].closed; }, 100000));
+  EXPECT_EQ(responses_[id].error, static_cast<uint32_t>(NGHTTP2_CANCEL));
+  ASSERT_EQ(resets_.count(id), 1u);
+  EXPECT_EQ(resets_[id], static_cast<uint32_t>(NGHTTP2_CANCEL));
+  EXPECT_TRUE(responses_[id].headers.empty());  // no response, as HTTP/1.1 closes without one
+  EXPECT_TRUE(inner_.empty());
+  EXPECT_FALSE(goaway_.has_value());
+  request({{":method", "GET"}, {":scheme", "https"}, {":authority", "h"}, {":path", "/"}});
+  EXPECT_EQ(inner_request(0), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+}
+
+// A refused body (413 on its content-length) is dropped only within the body deadline: a
+// client that never ends the stream is reset with CANCEL after the answer.
+TEST_F(H2DeadlineTest, RefusedBodyThatNeverEndsIsResetWithCancel) {
+  int32_t id = open_stream({{":method", "POST"}, {":scheme", "https"}, {":authority", "h"},
+                            {":path", "/api/publish"}, {"content-length", "17"}});
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(pump([&] { return responses_[id].closed; }, 100000));
+  EXPECT_EQ(responses_[id].headers[":status"], "413");
+  ASSERT_EQ(resets_.count(id), 1u);
+  EXPECT_EQ(resets_[id], static_cast<uint32_t>(NGHTTP2_CANCEL));
+  EXPECT_TRUE(inner_.empty());
+}
+
+// A header block that never ends (HEADERS without END_HEADERS, then no CONTINUATION): nothing
+// else may come on the connection, so it is closed with GOAWAY NO_ERROR; no inner session.
+TEST_F(H2DeadlineTest, HeaderBlockThatNeverEndsClosesTheConnectionWithGoaway) {
+  ASSERT_TRUE(settled());
+  ASSERT_FALSE(eof_);
+  nghttp2_hd_deflater* deflater = nullptr;
+  ASSERT_EQ(nghttp2_hd_deflate_new(&deflater, 4096), 0);
+  std::string n[] = {":method", ":scheme", ":authority", ":path"};
+  std::string v[] = {"GET", "https", "h", "/"};
+  std::vector<nghttp2_nv> nv;
+  for (size_t i = 0; i < 4; ++i) {
+    nv.push_back({reinterpret_cast<uint8_t*>(n[i].data()), reinterpret_cast<uint8_t*>(v[i].data()),
+                  n[i].size(), v[i].size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  uint8_t block[256];
+  ssize_t len = nghttp2_hd_deflate_hd(deflater, block, sizeof block, nv.data(), nv.size());
+  nghttp2_hd_deflate_del(deflater);
+  ASSERT_GT(len, 0);
+  ASSERT_LT(len, 256);
+  // Frame header: length, type HEADERS (1), flags END_STREAM (1) without END_HEADERS, stream 1.
+  const char head[9] = {0, 0, static_cast<char>(len), 1, 1, 0, 0, 0, 1};
+  client_out_.append(head, sizeof head);
+  client_out_.append(reinterpret_cast<const char*>(block), static_cast<size_t>(len));
+  ASSERT_TRUE(pump([&] { return eof_; }, 100000));
+  ASSERT_TRUE(goaway_.has_value());
+  EXPECT_EQ(*goaway_, static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_TRUE(inner_.empty());
+}
+
+// Gyre's HTTP/1.1 keep-alive idle wait (Centrifugo's Go server sets no idle timeout),
+// shortened to 100 ms.
+class H2IdleTest : public H2ConnectionTest {
+ protected:
+  H2Options options() override {
+    H2Options o = H2ConnectionTest::options();
+    o.idle_timeout = std::chrono::milliseconds(100);
+    return o;
+  }
+};
+
+// A connection with an open stream is not idle however long the stream lasts; once its last
+// stream ends and no other comes, GOAWAY NO_ERROR and the end of the connection.
+TEST_F(H2IdleTest, ConnectionWithoutStreamsGetsGoawayNoErrorAfterTheIdleTimeout) {
+  int32_t id =
+      request({{":method", "GET"}, {":scheme", "https"}, {":authority", "h"}, {":path", "/sse"}});
+  inner_request(0);
+  inner_write(0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n");
+  ASSERT_TRUE(pump([&] { return responses_[id].body == "ab"; }));
+  pump_for(std::chrono::milliseconds(300));  // three idle timeouts
+  EXPECT_FALSE(goaway_.has_value());
+  EXPECT_FALSE(eof_);
+  inner_write(0, "0\r\n\r\n");
+  ASSERT_TRUE(pump([&] { return responses_[id].closed; }));
+  EXPECT_EQ(responses_[id].error, 0u);
+  ASSERT_TRUE(pump([&] { return eof_; }, 100000));
+  ASSERT_TRUE(goaway_.has_value());
+  EXPECT_EQ(*goaway_, static_cast<uint32_t>(NGHTTP2_NO_ERROR));
 }
 
 }  // namespace

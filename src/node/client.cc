@@ -105,7 +105,7 @@ void Client::open() {
   // centrifuge's per-connection debug lines (fields in zerolog's sorted order); at info level
   // they cost a level check.
   logging::debug("client connection established",
-                 {{"client", id()}, {"transport", transport_info_.name}});
+                 {{"client", this->id()}, {"transport", transport_info_.name}});
   node_.register_client(this);
   count(metrics::ids().transport_connect_count, {transport_info_.name});
   reschedule();
@@ -408,7 +408,7 @@ void Client::reply_error(uint32_t id, const Error& e) {
   count(metrics::ids().client_num_reply_errors, {std::to_string(e.code), frame_type_of(m)});
   // centrifuge's line for every error reply; its `command` and `reply` fields are Go's %v of
   // the protobuf messages, Gyre names the command's method instead.
-  logging::info("client command error", {{"client", id()},
+  logging::info("client command error", {{"client", this->id()},
                                          {"code", e.code},
                                          {"command", frame_type_of(m)},
                                          {"error", e.message},
@@ -423,7 +423,7 @@ void Client::fail(uint32_t id, const Failure& f) {
     const auto& d = std::get<Disconnect>(f);
     if (d.code != 3000) {
       logging::info("disconnect after handling command",
-                    {{"client", id()}, {"reason", d.reason}, {"user", user_}});
+                    {{"client", this->id()}, {"reason", d.reason}, {"user", user_}});
     }
     close_with(d);
   }
@@ -673,7 +673,7 @@ void Client::close_with(const Disconnect& d) {
   // centrifuge logs and counts every server-side close but 3000 (connection closed).
   if (d.code != 3000) {
     logging::debug("closing client connection",
-                   {{"client", id()}, {"reason", d.reason}, {"user", user_}});
+                   {{"client", this->id()}, {"reason", d.reason}, {"user", user_}});
     count(metrics::ids().client_num_server_disconnects, {std::to_string(d.code)});
   }
   if (transport_ != nullptr) {
@@ -696,7 +696,7 @@ void Client::cleanup() {
   cleaned_ = true;
   if (logging::enabled(logging::Level::debug)) {
     logging::debug("client connection completed",
-                   {{"client", id()},
+                   {{"client", this->id()},
                     {"duration", logging::go_duration(clock().now() - opened_at_)},
                     {"transport", transport_info_.name}});
   }

@@ -163,7 +163,7 @@ void Client::activate_subscription(const std::string& channel) {
   ClientSubscription* s = it->second.get();
   s->active = true;
   logging::debug("client subscribed to channel",
-                 {{"channel", channel}, {"client", id()}, {"user", user_}});
+                 {{"channel", channel}, {"client", this->id()}, {"user", user_}});
   s->last_position_check = clock().now();
   if (s->positioned && next_position_check_ == clock::TimePoint{}) {
     update_position_check_deadline();
@@ -199,7 +199,7 @@ void Client::remove_subscription(const std::string& channel_ref,
   std::unique_ptr<ClientSubscription> sub = std::move(it->second);
   subs_.erase(it);
   logging::debug("client unsubscribed from channel",
-                 {{"channel", channel}, {"client", id()}, {"user", user_}});
+                 {{"channel", channel}, {"client", this->id()}, {"user", user_}});
   node_.local().hub.remove(channel, sub.get());
   count(metrics::ids().node_action_count, {"remove_subscription"});
   if (node_.engine().tracks_subscriptions()) {

@@ -408,7 +408,7 @@ void Client::reply_error(uint32_t id, const Error& e) {
   count(metrics::ids().client_num_reply_errors, {std::to_string(e.code), frame_type_of(m)});
   // centrifuge's line for every error reply; its `command` and `reply` fields are Go's %v of
   // the protobuf messages, Gyre names the command's method instead.
-  logging::info("client command error", {{"client", id()},
+  logging::info("client command error", {{"client", this->id()},
                                          {"code", e.code},
                                          {"command", frame_type_of(m)},
                                          {"error", e.message},
@@ -423,7 +423,7 @@ void Client::fail(uint32_t id, const Failure& f) {
     const auto& d = std::get<Disconnect>(f);
     if (d.code != 3000) {
       logging::info("disconnect after handling command",
-                    {{"client", id()}, {"reason", d.reason}, {"user", user_}});
+                    {{"client", this->id()}, {"reason", d.reason}, {"user", user_}});
     }
     close_with(d);
   }

@@ -108,7 +108,7 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   }
   expire_at_ = expire_at;
   authenticated_ = true;
-  logging::debug("client authenticated", {{"client", id()}, {"user", user_}});
+  logging::debug("client authenticated", {{"client", this->id()}, {"user", user_}});
   node_.index_user(this);
 
   if (plan.subs.empty()) {

@@ -229,7 +229,8 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
       // The checks before the proxy ran with the state of the time of the command; run them
       // again, as the connection may have subscribed meanwhile (client_concurrency > 1).
       const auto& cfg = *cfg_;
-      auto res = policy::check_subscribe(cfg, *held, subs_.size(), subs_.count(held->channel) != 0);
+      auto res = policy::check_subscribe(cfg, *held, subs_.size(), subs_.count(held->channel) != 0,
+                                         policy::Subject{user_, this->id()});
       if (!res) {
         fail(id, res.error());
       } else {

@@ -31,6 +31,14 @@ void Client::handle_connect(Command& cmd) {
       return;  // parked for a JWKS fetch
     }
     if (!*verified) {
+      // Centrifugo's lines (its `error` is the JWT library's whole message).
+      if (verified->error() == auth::TokenError::kInvalid) {
+        logging::info("invalid connection token",
+                      {{"client", this->id()}, {"error", "invalid token"}});
+      } else if (verified->error() == auth::TokenError::kInternal) {
+        logging::error("internal server error",
+                       {{"client", this->id()}, {"error", "internal error"}});
+      }
       fail_connect(id, policy::from_token_error(verified->error(), false));
       return;
     }
@@ -66,6 +74,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   const int64_t user_limit = user.empty() ? 0 : cfg.client_user_connection_limit;
   if (user_limit > 0) {
     if (!node_.acquire_user(user, user_limit)) {
+      logging::info("limit of connections for user reached",
+                    {{"client", this->id()}, {"limit", user_limit}, {"user", user}});
       fail_connect(id, disconnects::connection_limit());
       return;
     }
@@ -74,6 +84,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   user_ = user;
   const int64_t expire_at = plan.expire_at;
   if (expire_at > 0 && expire_at < clock().unix_seconds()) {
+    logging::info("connection expiration must be greater than now",
+                  {{"client", this->id()}, {"user", user_}});
     fail_connect(id, errors::expired());
     return;
   }
@@ -586,6 +598,17 @@ void Client::handle_refresh(Command& cmd) {
   auto verified = verify_token<auth::ConnectClaims>(cmd, cmd.refresh.token);
   if (!verified) {
     return;  // parked for a JWKS fetch
+  }
+  // Centrifugo's lines for a refused refresh token (its `error` is the JWT library's message).
+  if (!*verified && verified->error() == auth::TokenError::kInvalid) {
+    logging::info("invalid refresh token",
+                  {{"client", this->id()}, {"error", "invalid token"}, {"user", user_}});
+  } else if (!*verified && verified->error() == auth::TokenError::kInternal) {
+    logging::error("error verifying refresh token",
+                   {{"client", this->id()}, {"error", "internal error"}, {"user", user_}});
+  } else if (*verified && (*verified)->user != user_) {
+    logging::info("refresh token user mismatch",
+                  {{"client", this->id()}, {"tokenUser", (*verified)->user}, {"user", user_}});
   }
   auto grant =
       policy::check_refresh(*cfg_, *verified, user_, cold_view().token_channels,

@@ -449,18 +449,44 @@ std::expected<RefreshGrant, Failure> check_refresh(
 std::expected<RefreshGrant, Failure> check_sub_refresh(
     const std::expected<auth::SubscribeClaims, auth::TokenError>& claims, std::string_view channel,
     Subject who, int64_t now_unix) {
+  // Centrifugo's lines for a refused sub refresh token (fields in zerolog's sorted order; its
+  // `error` is the JWT library's whole message, Gyre's verifier does not keep one).
   if (!claims) {
     if (claims.error() == auth::TokenError::kExpired) {
       // Stricter than the reference quirk (docs/compatibility.md): the SDK gets a new token.
       return std::unexpected(errors::token_expired());
     }
     if (claims.error() == auth::TokenError::kInternal) {
+      logging::error("error verifying subscription refresh token",
+                     {{"client", who.client}, {"error", "internal error"}, {"user", who.user}});
       return std::unexpected(errors::internal());
     }
+    logging::info("invalid subscription refresh token",
+                  {{"client", who.client}, {"error", "invalid token"}, {"user", who.user}});
     return std::unexpected(disconnects::invalid_token());
   }
-  if (claims->channel != channel || claims->user != who.user ||
-      (!claims->client.empty() && claims->client != who.client)) {
+  if (claims->channel.empty()) {
+    logging::info("sub refresh empty channel",
+                  {{"client", who.client}, {"tokenChannel", claims->channel}, {"user", who.user}});
+    return std::unexpected(disconnects::invalid_token());
+  }
+  if (claims->channel != channel) {
+    logging::info("sub refresh token channel mismatch", {{"channel", channel},
+                                                         {"client", who.client},
+                                                         {"tokenChannel", claims->channel},
+                                                         {"user", who.user}});
+    return std::unexpected(disconnects::invalid_token());
+  }
+  if (claims->user != who.user) {
+    logging::info("sub refresh token user mismatch", {{"channel", channel},
+                                                      {"client", who.client},
+                                                      {"tokenUser", claims->user},
+                                                      {"user", who.user}});
+    return std::unexpected(disconnects::invalid_token());
+  }
+  if (!claims->client.empty() && claims->client != who.client) {
+    logging::info("token client mismatch",
+                  {{"channel", channel}, {"client", who.client}, {"user", who.user}});
     return std::unexpected(disconnects::invalid_token());
   }
   RefreshGrant g;

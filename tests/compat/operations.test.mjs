@@ -517,6 +517,9 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, refused s
   assert.equal((await c.call('subscribe', { channel: 'x'.repeat(256) })).error.code, 107);
   assert.equal((await c.call('subscribe', { channel: 'news', token: 'not.a.jwt' })).error.code, 103);
   assert.equal((await c.call('subscribe', { channel: 'news' })).error.code, 103);
+  const badConn = await scope.raw(srv);
+  badConn.send({ id: 1, connect: { token: 'not.a.jwt' } });
+  assert.equal((await badConn.waitClose()).code, 3500);
   // API errors: a missing channel, missing data, an undecodable body.
   assert.deepEqual((await srv.api('publish', { data: { a: 1 } })).json, { error: { code: 107, message: 'bad request' } });
   assert.deepEqual((await srv.api('publish', { channel: 'x' })).json, { error: { code: 107, message: 'bad request' } });
@@ -561,15 +564,18 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, refused s
     { level: 'info', channel: 'x'.repeat(256), client, max: 255, user: 'u1', message: 'channel too long' });
   assertLine(entryOf(entries, 'invalid subscription token'),
     { level: 'info', client, error: 'invalid token', user: 'u1', message: 'invalid subscription token' });
+  const badToken = entryOf(entries, 'invalid connection token');
+  assert.match(badToken.client, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assertLine(badToken, { level: 'info', client: badToken.client, error: 'invalid token', message: 'invalid connection token' });
   assertLine(entryOf(entries, 'attempt to subscribe without sufficient permission'),
     { level: 'info', channel: 'news', client, user: 'u1', message: 'attempt to subscribe without sufficient permission' });
   assertLine(entryOf(entries, 'channel required for publish'), { level: 'error', message: 'channel required for publish' });
   assertLine(entryOf(entries, 'data required for publish'), { level: 'error', message: 'data required for publish' });
   assertLine(entryOf(entries, 'error decoding API request body'),
     { level: 'error', error: 'malformed request body', path: '/api/publish', message: 'error decoding API request body' });
-  assertLine(entryOf(entries, 'closing client connection'),
+  assertLine(entryOf(entries, 'closing client connection', (e) => e.client === client),
     { level: 'debug', client, reason: 'custom bye', user: 'u1', message: 'closing client connection' });
-  const completed = entryOf(entries, 'client connection completed');
+  const completed = entryOf(entries, 'client connection completed', (e) => e.client === client);
   assert.match(completed.duration, /^\d+(\.\d+)?(ns|µs|ms|s)$|^\d+m/);
   assertLine(completed, { level: 'debug', client, duration: completed.duration, transport: 'websocket', message: 'client connection completed' });
   // Centrifugo's request line: method, status, path, addr, duration (a Go duration string).
@@ -600,7 +606,7 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, refused s
     const done = entryOf(entries, 'client connection completed', (x) => x.client === client);
     assert.ok(entries.indexOf(done) < entries.indexOf(line), `${line.path}: completed before the request line`);
   }
-  assert.equal(entries.filter((x) => x.message === 'http request' && x.path.startsWith('/connection/')).length, 6);
+  assert.equal(entries.filter((x) => x.message === 'http request' && x.path.startsWith('/connection/') && x.status !== 101).length, 5);
 });
 
 test('logs: JSON lines on a non-terminal stdout; log_level is case-insensitive (WARN drops info)', async (t, scope) => {

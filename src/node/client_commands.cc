@@ -468,13 +468,15 @@ void Client::handle_presence(Command& cmd, bool stats) {
   const std::string& ch = cmd.channel.channel;
   const uint32_t id = cmd.id;
   if (ch.empty()) {
-    log_bad_request(stats ? "channel required for presence stats" : "channel required for presence");
+    log_bad_request(stats ? "channel required for presence stats"
+                          : "channel required for presence");
     close_with(disconnects::bad_request());
     return;
   }
   channel::Resolved res;
   if (!resolve_channel(id, ch, res,
-                       stats ? "presence stats for unknown channel" : "presence for unknown channel")) {
+                       stats ? "presence stats for unknown channel"
+                             : "presence for unknown channel")) {
     return;
   }
   if (!res.options->presence) {

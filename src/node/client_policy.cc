@@ -258,8 +258,9 @@ std::expected<channel::Resolved, Failure> check_subscribe(const config::Config& 
     return refused("client already subscribed on channel", errors::already_subscribed());
   }
   if (static_cast<int64_t>(num_subs) >= cfg.client_channel_limit) {
-    logging::info("maximum limit of channels per client reached",
-                  {{"client", who.client}, {"limit", cfg.client_channel_limit}, {"user", who.user}});
+    logging::info(
+        "maximum limit of channels per client reached",
+        {{"client", who.client}, {"limit", cfg.client_channel_limit}, {"user", who.user}});
     return std::unexpected(errors::limit_exceeded());
   }
   channel::Resolved res;

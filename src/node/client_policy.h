@@ -19,9 +19,9 @@
 // history, and what a refresh may change. Pure functions of the configuration, the request,
 // the verified token claims and the time: no session, node or engine state, so they hold
 // nothing and may run on any thread. Their one side effect is the refusal's log line (as
-// Centrifugo's handler writes it, with the Subject's client and user). Session mechanics (queues, replies, timers, token
-// verification with its JWKS fetches) stay in Client, as centrifuge's client.go stays apart
-// from Centrifugo's handler.
+// Centrifugo's handler writes it, with the Subject's client and user). Session mechanics
+// (queues, replies, timers, token verification with its JWKS fetches) stay in Client, as
+// centrifuge's client.go stays apart from Centrifugo's handler.
 namespace gyre::node {
 
 // How a command fails: an Error is a reply, a Disconnect ends the connection.

@@ -26,11 +26,12 @@ std::atomic<size_t> g_live_streams{0};
 }  // namespace
 
 void RequestLine::write(int status) const {
+  const std::string duration = logging::go_duration(gyre::clock::now() - started);
   logging::debug("http request", {{"method", method},
                                   {"status", status},
                                   {"path", path},
                                   {"addr", addr},
-                                  {"duration", logging::go_duration(gyre::clock::now() - started)}});
+                                  {"duration", duration}});
 }
 
 size_t StreamSession::live_sessions() { return g_live_streams.load(std::memory_order_relaxed); }

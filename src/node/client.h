@@ -235,7 +235,14 @@ class Client : public std::enable_shared_from_this<Client> {
 
   // Resolves a channel for a client command: replies 102 (unknown namespace) or 107 (invalid
   // name) and returns false when it cannot be used.
-  bool resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out);
+  // `unknown_line`: Centrifugo's info line when the channel has no namespace ("publish to
+  // unknown channel", ...).
+  bool resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out,
+                       std::string_view unknown_line);
+  // Centrifugo's info line for a refused command on `channel` (fields channel, client, user).
+  void log_refusal(std::string_view message, std::string_view channel) const;
+  // centrifuge's info line before a 3501 bad-request disconnect (fields client, user).
+  void log_bad_request(std::string_view message) const;
   bool is_subscribed(const std::string& channel) const;
   void close_with(const Disconnect& d);
   void cleanup();

@@ -31,6 +31,14 @@ void Client::handle_connect(Command& cmd) {
       return;  // parked for a JWKS fetch
     }
     if (!*verified) {
+      // Centrifugo's lines (its `error` is the JWT library's whole message).
+      if (verified->error() == auth::TokenError::kInvalid) {
+        logging::info("invalid connection token",
+                      {{"client", this->id()}, {"error", "invalid token"}});
+      } else if (verified->error() == auth::TokenError::kInternal) {
+        logging::error("internal server error",
+                       {{"client", this->id()}, {"error", "internal error"}});
+      }
       fail_connect(id, policy::from_token_error(verified->error(), false));
       return;
     }
@@ -66,6 +74,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   const int64_t user_limit = user.empty() ? 0 : cfg.client_user_connection_limit;
   if (user_limit > 0) {
     if (!node_.acquire_user(user, user_limit)) {
+      logging::info("limit of connections for user reached",
+                    {{"client", this->id()}, {"limit", user_limit}, {"user", user}});
       fail_connect(id, disconnects::connection_limit());
       return;
     }
@@ -74,6 +84,8 @@ void Client::continue_connect(uint32_t id, const protocol::ConnectRequest& req,
   user_ = user;
   const int64_t expire_at = plan.expire_at;
   if (expire_at > 0 && expire_at < clock().unix_seconds()) {
+    logging::info("connection expiration must be greater than now",
+                  {{"client", this->id()}, {"user", user_}});
     fail_connect(id, errors::expired());
     return;
   }
@@ -268,17 +280,29 @@ void Client::enforce_single_connection() {
 }
 
 // ------------------------------------------------------------------- subscriptions
-bool Client::resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out) {
-  // Policy checks shared by publish, presence and history (server-api.md §5.5).
+bool Client::resolve_channel(uint32_t id, const std::string& ch, channel::Resolved& out,
+                             std::string_view unknown_line) {
+  // Policy checks shared by publish, presence and history (server-api.md §5.5), with
+  // Centrifugo's info lines.
   if (!channel::resolve(*cfg_, ch, out)) {
+    log_refusal(unknown_line, ch);
     reply_error(id, errors::unknown_channel());
     return false;
   }
   if (!channel::valid_name(*cfg_, ch, out)) {
+    log_refusal("invalid channel name", ch);
     reply_error(id, errors::bad_request());
     return false;
   }
   return true;
+}
+
+void Client::log_refusal(std::string_view message, std::string_view channel) const {
+  logging::info(message, {{"channel", channel}, {"client", id()}, {"user", user_}});
+}
+
+void Client::log_bad_request(std::string_view message) const {
+  logging::info(message, {{"client", id()}, {"user", user_}});
 }
 
 bool Client::is_subscribed(const std::string& channel) const {
@@ -290,7 +314,8 @@ void Client::handle_subscribe(Command& cmd) {
   const auto& cfg = *cfg_;
   auto& r = cmd.subscribe;
   const uint32_t id = cmd.id;
-  auto res = policy::check_subscribe(cfg, r, subs_.size(), subs_.count(r.channel) != 0);
+  auto res = policy::check_subscribe(cfg, r, subs_.size(), subs_.count(r.channel) != 0,
+                                     policy::Subject{user_, this->id()});
   if (!res) {
     fail(id, res.error());
     return;
@@ -302,6 +327,15 @@ void Client::handle_subscribe(Command& cmd) {
       return;  // parked for a JWKS fetch
     }
     if (!*verified) {
+      // Centrifugo's lines (its `error` is the JWT library's whole message after "invalid
+      // token: "; Gyre's verifier does not keep one).
+      if (verified->error() == auth::TokenError::kInvalid) {
+        logging::info("invalid subscription token",
+                      {{"client", this->id()}, {"error", "invalid token"}, {"user", user_}});
+      } else if (verified->error() == auth::TokenError::kInternal) {
+        logging::error("error verifying subscription token",
+                       {{"client", this->id()}, {"error", "internal error"}, {"user", user_}});
+      }
       fail(id, policy::from_token_error(verified->error(), true));
       return;
     }
@@ -343,6 +377,7 @@ void Client::subscribe_authorized(uint32_t id, SubscribeParams params) {
 
 void Client::handle_unsubscribe(Command& cmd) {
   if (cmd.channel.channel.empty()) {
+    log_bad_request("channel required for unsubscribe");
     close_with(disconnects::bad_request());
     return;
   }
@@ -359,11 +394,12 @@ void Client::handle_publish(Command& cmd) {
   auto& r = cmd.publish;
   const uint32_t id = cmd.id;
   if (r.channel.empty() || r.data.empty()) {
+    log_bad_request("channel and data required for publish");
     close_with(disconnects::bad_request());
     return;
   }
   channel::Resolved res;
-  if (!resolve_channel(id, r.channel, res)) {
+  if (!resolve_channel(id, r.channel, res, "publish to unknown channel")) {
     return;
   }
   const auto& o = *res.options;
@@ -375,6 +411,10 @@ void Client::handle_publish(Command& cmd) {
     return;
   }
   if (auto refused = policy::check_publish(cfg, o, user_, subscribed)) {
+    log_refusal(refused->code == errors::permission_denied().code
+                    ? "attempt to publish without sufficient permission"
+                    : "publish proxy not enabled",
+                r.channel);
     reply_error(id, *refused);
     return;
   }
@@ -428,11 +468,15 @@ void Client::handle_presence(Command& cmd, bool stats) {
   const std::string& ch = cmd.channel.channel;
   const uint32_t id = cmd.id;
   if (ch.empty()) {
+    log_bad_request(stats ? "channel required for presence stats"
+                          : "channel required for presence");
     close_with(disconnects::bad_request());
     return;
   }
   channel::Resolved res;
-  if (!resolve_channel(id, ch, res)) {
+  if (!resolve_channel(id, ch, res,
+                       stats ? "presence stats for unknown channel"
+                             : "presence for unknown channel")) {
     return;
   }
   if (!res.options->presence) {
@@ -440,6 +484,9 @@ void Client::handle_presence(Command& cmd, bool stats) {
     return;
   }
   if (!policy::presence_allowed(*cfg_, *res.options, user_, is_subscribed(ch))) {
+    log_refusal(stats ? "attempt to call presence stats without sufficient permission"
+                      : "attempt to call presence without sufficient permission",
+                ch);
     reply_error(id, errors::permission_denied());
     return;
   }
@@ -486,6 +533,7 @@ void Client::handle_history(Command& cmd) {
   auto& r = cmd.history;
   const uint32_t id = cmd.id;
   if (r.channel.empty()) {
+    log_bad_request("channel required for history");
     close_with(disconnects::bad_request());
     return;
   }
@@ -494,7 +542,7 @@ void Client::handle_history(Command& cmd) {
     r.limit = static_cast<int32_t>(max);
   }
   channel::Resolved res;
-  if (!resolve_channel(id, r.channel, res)) {
+  if (!resolve_channel(id, r.channel, res, "history for unknown channel")) {
     return;
   }
   const auto& o = *res.options;
@@ -503,6 +551,7 @@ void Client::handle_history(Command& cmd) {
     return;
   }
   if (!policy::history_allowed(cfg, o, user_, is_subscribed(r.channel))) {
+    log_refusal("attempt to call history without sufficient permission", r.channel);
     reply_error(id, errors::permission_denied());
     return;
   }
@@ -544,12 +593,24 @@ void Client::handle_history(Command& cmd) {
 void Client::handle_refresh(Command& cmd) {
   const uint32_t id = cmd.id;
   if (cmd.refresh.token.empty()) {
+    log_bad_request("client token required to refresh");
     close_with(disconnects::bad_request());
     return;
   }
   auto verified = verify_token<auth::ConnectClaims>(cmd, cmd.refresh.token);
   if (!verified) {
     return;  // parked for a JWKS fetch
+  }
+  // Centrifugo's lines for a refused refresh token (its `error` is the JWT library's message).
+  if (!*verified && verified->error() == auth::TokenError::kInvalid) {
+    logging::info("invalid refresh token",
+                  {{"client", this->id()}, {"error", "invalid token"}, {"user", user_}});
+  } else if (!*verified && verified->error() == auth::TokenError::kInternal) {
+    logging::error("error verifying refresh token",
+                   {{"client", this->id()}, {"error", "internal error"}, {"user", user_}});
+  } else if (*verified && (*verified)->user != user_) {
+    logging::info("refresh token user mismatch",
+                  {{"client", this->id()}, {"tokenUser", (*verified)->user}, {"user", user_}});
   }
   auto grant =
       policy::check_refresh(*cfg_, *verified, user_, cold_view().token_channels,
@@ -579,6 +640,7 @@ void Client::handle_sub_refresh(Command& cmd) {
   auto& r = cmd.sub_refresh;
   const uint32_t id = cmd.id;
   if (r.channel.empty()) {
+    log_bad_request("channel required for sub refresh");
     close_with(disconnects::bad_request());
     return;
   }
@@ -589,10 +651,12 @@ void Client::handle_sub_refresh(Command& cmd) {
   }
   if (it->second->server_refresh) {
     // Server-side refresh through the sub refresh proxy: the client may not refresh.
+    log_bad_request("server-side sub refresh expected");
     close_with(disconnects::bad_request());
     return;
   }
   if (r.token.empty()) {
+    log_refusal("subscription refresh token required", r.channel);
     reply_error(id, errors::bad_request());
     return;
   }

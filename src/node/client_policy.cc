@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/log.h"
 #include "proxy/http_proxy.h"
 
 namespace gyre::node {
@@ -223,8 +224,16 @@ std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cf
 
 std::expected<channel::Resolved, Failure> check_subscribe(const config::Config& cfg,
                                                           const protocol::SubscribeRequest& r,
-                                                          size_t num_subs, bool already) {
+                                                          size_t num_subs, bool already,
+                                                          Subject who) {
+  // Each refusal has centrifuge's (or Centrifugo's) info line, fields in zerolog's sorted order.
+  const std::string_view ch = r.channel;
+  auto refused = [&](std::string_view message, Failure f) {
+    logging::info(message, {{"channel", ch}, {"client", who.client}, {"user", who.user}});
+    return std::unexpected(std::move(f));
+  };
   if (r.channel.empty()) {
+    logging::info("channel required for subscribe", {{"client", who.client}, {"user", who.user}});
     return std::unexpected(disconnects::bad_request());
   }
   if (r.type != 0) {
@@ -232,26 +241,39 @@ std::expected<channel::Resolved, Failure> check_subscribe(const config::Config& 
     return std::unexpected(errors::not_available());
   }
   if (!r.delta.empty() && r.delta != "fossil") {
+    if (logging::enabled(logging::Level::info)) {
+      logging::info("unknown delta type in subscribe request: " + r.delta,
+                    {{"client", who.client}, {"user", who.user}});
+    }
     return std::unexpected(disconnects::bad_request());
   }
   if (static_cast<int64_t>(r.channel.size()) > cfg.channel_max_length) {
+    logging::info("channel too long", {{"channel", ch},
+                                       {"client", who.client},
+                                       {"max", cfg.channel_max_length},
+                                       {"user", who.user}});
     return std::unexpected(errors::bad_request());
   }
   if (already) {
-    return std::unexpected(errors::already_subscribed());
+    return refused("client already subscribed on channel", errors::already_subscribed());
   }
   if (static_cast<int64_t>(num_subs) >= cfg.client_channel_limit) {
+    logging::info(
+        "maximum limit of channels per client reached",
+        {{"client", who.client}, {"limit", cfg.client_channel_limit}, {"user", who.user}});
     return std::unexpected(errors::limit_exceeded());
   }
   channel::Resolved res;
   if (!channel::resolve(cfg, r.channel, res)) {
-    return std::unexpected(errors::unknown_channel());
+    return refused("subscribe unknown channel", errors::unknown_channel());
   }
   if (!channel::valid_name(cfg, r.channel, res)) {
-    return std::unexpected(errors::bad_request());
+    return refused("invalid channel name", errors::bad_request());
   }
   // Permission order of server-api.md §5.4 starts here: a private channel needs a token.
   if (res.is_private && r.token.empty()) {
+    logging::warn("attempt to subscribe on private channel without token",
+                  {{"channel", ch}, {"client", who.client}, {"user", who.user}});
     return std::unexpected(errors::permission_denied());
   }
   return res;
@@ -272,8 +294,24 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
   const auto& o = *res.options;
   bool user_limited = o.allow_user_limited_channels && channel::is_user_limited(cfg, r.channel);
   if (claims != nullptr) {
-    if (claims->channel != r.channel || claims->user != who.user ||
-        (!claims->client.empty() && claims->client != who.client)) {
+    // Centrifugo's lines for a token that does not match (fields in zerolog's sorted order).
+    if (claims->channel != r.channel) {
+      logging::info("token channel mismatch", {{"channel", r.channel},
+                                               {"client", who.client},
+                                               {"tokenChannel", claims->channel},
+                                               {"user", who.user}});
+      return std::unexpected(disconnects::invalid_token());
+    }
+    if (claims->user != who.user) {
+      logging::info("token user mismatch", {{"channel", r.channel},
+                                            {"client", who.client},
+                                            {"tokenUser", claims->user},
+                                            {"user", who.user}});
+      return std::unexpected(disconnects::invalid_token());
+    }
+    if (!claims->client.empty() && claims->client != who.client) {
+      logging::info("token client mismatch",
+                    {{"channel", r.channel}, {"client", who.client}, {"user", who.user}});
       return std::unexpected(disconnects::invalid_token());
     }
   } else if (user_limited && channel::user_allowed(cfg, r.channel, who.user)) {
@@ -281,6 +319,9 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
   } else if (!user_limited && proxied_subscribe(o)) {
     if (grant == nullptr) {
       // A subscribe proxy decides for this namespace, and none is configured on this node.
+      logging::info(o.proxy_subscribe_stream ? "stream proxy not enabled"
+                                             : "subscribe proxy not enabled",
+                    {{"channel", r.channel}, {"client", who.client}, {"user", who.user}});
       return std::unexpected(errors::not_available());
     }
     // allowed by the subscribe proxy
@@ -290,6 +331,8 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
   } else if (cfg.client_insecure) {
     // insecure mode allows everything not denied above
   } else {
+    logging::info("attempt to subscribe without sufficient permission",
+                  {{"channel", r.channel}, {"client", who.client}, {"user", who.user}});
     return std::unexpected(errors::permission_denied());
   }
 
@@ -407,18 +450,44 @@ std::expected<RefreshGrant, Failure> check_refresh(
 std::expected<RefreshGrant, Failure> check_sub_refresh(
     const std::expected<auth::SubscribeClaims, auth::TokenError>& claims, std::string_view channel,
     Subject who, int64_t now_unix) {
+  // Centrifugo's lines for a refused sub refresh token (fields in zerolog's sorted order; its
+  // `error` is the JWT library's whole message, Gyre's verifier does not keep one).
   if (!claims) {
     if (claims.error() == auth::TokenError::kExpired) {
       // Stricter than the reference quirk (docs/compatibility.md): the SDK gets a new token.
       return std::unexpected(errors::token_expired());
     }
     if (claims.error() == auth::TokenError::kInternal) {
+      logging::error("error verifying subscription refresh token",
+                     {{"client", who.client}, {"error", "internal error"}, {"user", who.user}});
       return std::unexpected(errors::internal());
     }
+    logging::info("invalid subscription refresh token",
+                  {{"client", who.client}, {"error", "invalid token"}, {"user", who.user}});
     return std::unexpected(disconnects::invalid_token());
   }
-  if (claims->channel != channel || claims->user != who.user ||
-      (!claims->client.empty() && claims->client != who.client)) {
+  if (claims->channel.empty()) {
+    logging::info("sub refresh empty channel",
+                  {{"client", who.client}, {"tokenChannel", claims->channel}, {"user", who.user}});
+    return std::unexpected(disconnects::invalid_token());
+  }
+  if (claims->channel != channel) {
+    logging::info("sub refresh token channel mismatch", {{"channel", channel},
+                                                         {"client", who.client},
+                                                         {"tokenChannel", claims->channel},
+                                                         {"user", who.user}});
+    return std::unexpected(disconnects::invalid_token());
+  }
+  if (claims->user != who.user) {
+    logging::info("sub refresh token user mismatch", {{"channel", channel},
+                                                      {"client", who.client},
+                                                      {"tokenUser", claims->user},
+                                                      {"user", who.user}});
+    return std::unexpected(disconnects::invalid_token());
+  }
+  if (!claims->client.empty() && claims->client != who.client) {
+    logging::info("token client mismatch",
+                  {{"channel", channel}, {"client", who.client}, {"user", who.user}});
     return std::unexpected(disconnects::invalid_token());
   }
   RefreshGrant g;

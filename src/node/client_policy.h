@@ -18,9 +18,10 @@
 // server-side subscriptions a connection gets, who may subscribe, publish, read presence and
 // history, and what a refresh may change. Pure functions of the configuration, the request,
 // the verified token claims and the time: no session, node or engine state, so they hold
-// nothing and may run on any thread. Session mechanics (queues, replies, timers, token
-// verification with its JWKS fetches) stay in Client, as centrifuge's client.go stays apart
-// from Centrifugo's handler.
+// nothing and may run on any thread. Their one side effect is the refusal's log line (as
+// Centrifugo's handler writes it, with the Subject's client and user). Session mechanics
+// (queues, replies, timers, token verification with its JWKS fetches) stay in Client, as
+// centrifuge's client.go stays apart from Centrifugo's handler.
 namespace gyre::node {
 
 // How a command fails: an Error is a reply, a Disconnect ends the connection.
@@ -110,10 +111,12 @@ std::expected<ConnectPlan, ConnectRefusal> plan_connect(const config::Config& cf
 
 // The checks of a client subscribe that come before its token is verified: malformed request
 // (3501), type (108), length (107), already subscribed (105), channel limit (106), namespace
-// (102), name (107), private channel without token (103). Returns the resolved channel.
+// (102), name (107), private channel without token (103). Returns the resolved channel. Each
+// refusal writes centrifuge's (or Centrifugo's) info line naming it, with `who`'s fields.
 std::expected<channel::Resolved, Failure> check_subscribe(const config::Config& cfg,
                                                           const protocol::SubscribeRequest& r,
-                                                          size_t num_subs, bool already);
+                                                          size_t num_subs, bool already,
+                                                          Subject who);
 
 // What a subscribe proxy granted (server-api.md §4.6): channel info, reply data, expiry and
 // per-subscriber option overrides.

@@ -69,6 +69,16 @@ proxy::Caller Client::proxy_caller() const {
   return c;
 }
 
+namespace {
+// A proxies[] item (v5 granular mode, or a v6 named proxy) rather than the unnamed proxy of a
+// kind (v5 default mode, v6 `default`): its subscribe, publish, sub_refresh and rpc calls are
+// counted in centrifugo_granular_proxy_*{name,type}, as v5 granular mode counts them.
+bool named_proxy(const config::Config& cfg, const proxy::ProxyConfig& p) {
+  return cfg.granular_proxy_mode ||
+         (cfg.v6_proxies && cfg.proxies_resolved.find(p.name) == &p);
+}
+}  // namespace
+
 void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, std::string body,
                            std::function<void(proxy::HttpResponse)> done) {
   proxy::HttpRequest req;
@@ -80,15 +90,15 @@ void Client::post_to_proxy(const proxy::ProxyConfig& p, std::string_view type, s
   // The held config keeps `p` (and the proxy `done` may consult) alive over a reload.
   node_.http_post(std::move(req),
                   [self = shared_from_this(), this, type, started, held_cfg = cfg_,
-                   granular = cfg_->granular_proxy_mode && type != "connect" &&
-                              type != "refresh",
+                   granular = named_proxy(*cfg_, p) && type != "connect" && type != "refresh",
                    name = p.name.empty() ? std::string("__default__") : p.name,
                    done = std::move(done)](
                       proxy::HttpResponse r) {
                     // centrifugo_proxy_*{protocol="http",type}: every call, even when the
                     // client left meanwhile; a transport failure or a non-200 is an error.
-                    // In granular mode subscribe/publish/rpc/sub_refresh calls go to
-                    // centrifugo_granular_proxy_*{name,type} instead.
+                    // Subscribe/publish/rpc/sub_refresh calls to a named proxy (v5
+                    // granular mode, v6 proxies[]) go to centrifugo_granular_proxy_*{name,type}
+                    // instead.
                     if (auto* m = node_.metrics()) {
                       const auto& mid = metrics::ids();
                       std::chrono::duration<double> d = clock().now() - started;
@@ -229,7 +239,8 @@ void Client::subscribe_via_proxy(Command& cmd, const proxy::ProxyConfig& p) {
       // The checks before the proxy ran with the state of the time of the command; run them
       // again, as the connection may have subscribed meanwhile (client_concurrency > 1).
       const auto& cfg = *cfg_;
-      auto res = policy::check_subscribe(cfg, *held, subs_.size(), subs_.count(held->channel) != 0);
+      auto res = policy::check_subscribe(cfg, *held, subs_.size(), subs_.count(held->channel) != 0,
+                                         policy::Subject{user_, this->id()});
       if (!res) {
         fail(id, res.error());
       } else {

@@ -40,6 +40,7 @@ void precreate_proxy_series(metrics::ShardMetrics& m, const config::Config& cfg)
   using Kind = config::ResolvedProxies::Kind;
   const auto& r = cfg.proxies_resolved;
   if (!cfg.granular_proxy_mode) {
+    // v5 default mode and v6: the unnamed proxy of each kind.
     static constexpr std::pair<Kind, std::string_view> kKinds[] = {
         {Kind::kConnect, "connect"},     {Kind::kRefresh, "refresh"},
         {Kind::kSubscribe, "subscribe"}, {Kind::kPublish, "publish"},
@@ -47,6 +48,34 @@ void precreate_proxy_series(metrics::ShardMetrics& m, const config::Config& cfg)
     for (const auto& [kind, type] : kKinds) {
       if (r.by_kind[kind]) {
         plain(type);
+      }
+    }
+    if (!cfg.v6_proxies) {
+      return;
+    }
+    // v6: the proxies[] items a channel option or an rpc namespace switches on by name are
+    // counted as v5 granular mode counts them (client_proxy.cc), so their series too.
+    auto channel = [&](const config::ChannelOptions& o) {
+      if (o.proxy_subscribe) {
+        granular(o.subscribe_proxy_name, "subscribe");
+      }
+      if (o.proxy_publish) {
+        granular(o.publish_proxy_name, "publish");
+      }
+      if (o.proxy_sub_refresh) {
+        granular(o.sub_refresh_proxy_name, "sub_refresh");
+      }
+    };
+    channel(cfg.channel);
+    for (const auto& ns : cfg.namespaces) {
+      channel(ns.options);
+    }
+    if (cfg.v6_rpc_proxy_enabled) {
+      granular(cfg.rpc_proxy_name, "rpc");
+    }
+    for (const auto& ns : r.rpc_namespaces) {
+      if (ns.proxy_enabled) {
+        granular(ns.rpc_proxy_name, "rpc");
       }
     }
     return;

@@ -597,6 +597,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       cr.user_id_header = std::string(req[cfg.client_user_id_http_header]);
     }
     capture_proxy_headers(cfg, req, cr);
+    if (logging::enabled(logging::Level::debug)) {
+      opts.request_line = request_line();
+    }
     auto stream = std::make_shared<transport::StreamSession>(std::move(socket_), std::move(opts));
     if (node_.shutting_down()) {
       stream->reject(disconnects::shutdown());
@@ -786,12 +789,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Centrifugo's line for every HTTP request at debug level (its LogRequest middleware, same
   // fields and order): the address is X-Real-IP, else X-Forwarded-For, else the peer's
   // "ip:port". A WebSocket upgrade is logged with 101 as it is answered (as Centrifugo's line
-  // comes); HTTP-streaming and SSE requests are not (Centrifugo logs them with 200 when the
-  // stream ends): their "client connection" lines are.
+  // comes); an HTTP-streaming or SSE request (uni ones too) by its StreamSession when the
+  // stream ends, as Centrifugo's middleware logs it when the handler returns.
   void log_request(int status) {
-    if (!parser_) {
-      return;
+    if (parser_) {
+      request_line().write(status);
     }
+  }
+
+  transport::RequestLine request_line() {
     const auto& req = parser_->get();
     auto view = [](auto v) { return std::string_view(v.data(), v.size()); };
     std::string_view target = view(req.target());
@@ -807,12 +813,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         addr = (ep.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(ep.port());
       }
     }
-    logging::debug("http request",
-                   {{"method", view(req.method_string())},
-                    {"status", status},
-                    {"path", target.substr(0, target.find('?'))},
-                    {"addr", addr},
-                    {"duration", logging::go_duration(gyre::clock::now() - request_started_)}});
+    return {std::string(view(req.method_string())),
+            std::string(target.substr(0, target.find('?'))), std::move(addr), request_started_};
   }
 
   transport::ByteStream socket_;  // plain TCP or TLS

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 
+#include "core/log.h"
 #include "node/node.h"
 #include "transport/emulation.h"
 #include "transport/http_util.h"
@@ -23,6 +24,15 @@ namespace {
 std::atomic<size_t> g_live_streams{0};
 
 }  // namespace
+
+void RequestLine::write(int status) const {
+  const std::string duration = logging::go_duration(gyre::clock::now() - started);
+  logging::debug("http request", {{"method", method},
+                                  {"status", status},
+                                  {"path", path},
+                                  {"addr", addr},
+                                  {"duration", duration}});
+}
 
 size_t StreamSession::live_sessions() { return g_live_streams.load(std::memory_order_relaxed); }
 
@@ -167,6 +177,7 @@ void StreamSession::connect_failed(uint32_t code, std::string_view message) {
   }
   auto r = http::connect_code_to_http_response(opts_.connect_code_to_http_response, code, message);
   if (r) {
+    status_ = r->status;
     http_response_ = http::simple_response(r->status, "text/plain; charset=utf-8", r->body,
                                            opts_.extra_headers, false);
   }
@@ -370,8 +381,11 @@ void StreamSession::finish() {
     timer_->cancel();
   }
   if (client_) {
-    client_->transport_closed();
+    client_->transport_closed();  // "client connection completed" comes first, as in Centrifugo
     asio::post(socket_.get_executor(), [c = std::move(client_)] {});
+  }
+  if (opts_.request_line) {
+    opts_.request_line->write(status_);
   }
 }
 

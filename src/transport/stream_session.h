@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "transport/byte_stream.h"
 #include "node/client.h"
 #include "node/transport.h"
@@ -29,6 +30,20 @@ namespace gyre::transport {
 
 enum class StreamKind { kHttpStream, kSse, kUniHttpStream, kUniSse };
 
+// Centrifugo's debug "http request" line (its LogRequest middleware: method, status, path,
+// addr, duration), the request's part kept until its status is known. Centrifugo writes a
+// streaming request's line when the handler returns, i.e. when the stream ends (after the
+// connection's "client connection completed" line), with 200 unless a failed uni connect
+// was answered with another status. Plain data: used on one shard.
+struct RequestLine {
+  std::string method;
+  std::string path;  // without the query
+  std::string addr;  // X-Real-IP, else X-Forwarded-For, else the peer's "ip:port"
+  gyre::clock::TimePoint started;
+  // Writes the line (at debug level; the caller checks the level before building it).
+  void write(int status) const;
+};
+
 struct StreamOptions {
   StreamKind kind = StreamKind::kHttpStream;
   protocol::ProtocolType protocol = protocol::ProtocolType::kJson;
@@ -37,6 +52,8 @@ struct StreamOptions {
   std::string extra_headers;  // CORS lines, CR LF terminated
   // uni_*_connect_code_to_http_response; unused for bidirectional kinds.
   config::CodeTransforms connect_code_to_http_response;
+  // Set at debug level only: written by the session when the stream ends.
+  std::optional<RequestLine> request_line;
 };
 
 class StreamSession final : public node::Transport,
@@ -99,6 +116,7 @@ class StreamSession final : public node::Transport,
   std::string body_;           // framed messages of this turn, not yet chunked
   std::string out_;            // bytes being written
   std::optional<std::string> http_response_;  // a failed uni connect's plain response
+  int status_ = 200;  // the response's status, for the "http request" line
   bool flush_posted_ = false;
   bool writing_ = false;
   bool closing_ = false;       // the disconnect is queued: end the stream after it

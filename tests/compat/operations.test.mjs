@@ -4,6 +4,7 @@
 // both expose are compared with the real server's (skipped with the reason otherwise).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -276,6 +277,47 @@ test('metrics: proxy series exist at zero before the first call (default and gra
   ].sort());
 });
 
+// The v6 shape (v6-config.md §2.2, §2.5): unnamed proxies per kind plus proxies[] items that
+// channel options and rpc namespaces switch on by name; a name without its *_enabled switch
+// (namespace "off") is no proxy.
+function proxyV6(port) {
+  const dead = 'http://127.0.0.1:9';
+  return {
+    http_server: { port }, health: { enabled: true }, prometheus: { enabled: true },
+    client: { token: { hmac_secret_key: 'secret' } },
+    channel: {
+      proxy: { subscribe: { endpoint: `${dead}/s` } },
+      without_namespace: { subscribe_proxy_enabled: true },
+      namespaces: [
+        { name: 'ns', publish_proxy_enabled: true, publish_proxy_name: 'p2', sub_refresh_proxy_enabled: true, sub_refresh_proxy_name: 'p1' },
+        { name: 'off', subscribe_proxy_name: 'p1' },
+      ],
+    },
+    rpc: { namespaces: [{ name: 'rn', proxy_enabled: true, proxy_name: 'p2' }] },
+    proxies: [{ name: 'p1', endpoint: `${dead}/1` }, { name: 'p2', endpoint: `${dead}/2` }, { name: 'unused', endpoint: `${dead}/3` }],
+  };
+}
+
+test('metrics: v6 shape: the named proxies a namespace switches on are pre-created and counted as granular mode does', async (t, scope) => {
+  const port = await freePort();
+  const srv = new Server(spawnGyre({ configText: JSON.stringify(proxyV6(port)) }), port, {});
+  scope.defer(() => srv.stop());
+  await waitHealthy(port, srv.handle);
+  assert.deepEqual(proxySeries((await scrape(srv)).series), [
+    ...zeroSeries('proxy', 'protocol="http",type="subscribe"'),
+    ...zeroSeries('granular_proxy', 'name="p2",type="publish"'),
+    ...zeroSeries('granular_proxy', 'name="p1",type="sub_refresh"'),
+    ...zeroSeries('granular_proxy', 'name="p2",type="rpc"'),
+  ].sort());
+  // A call through the named RPC proxy (nothing listens there: error 100) lands in its series.
+  const [c] = await rawConnected(scope, srv, userToken('u1'));
+  assert.equal((await c.call('rpc', { method: 'rn:m', data: {} })).error.code, 100);
+  const { series } = await scrape(srv);
+  assert.equal(series.get('centrifugo_granular_proxy_errors{name="p2",type="rpc"}'), '1');
+  assert.equal(series.get('centrifugo_granular_proxy_duration_seconds_count{name="p2",type="rpc"}'), '1');
+  assert.equal(series.get('centrifugo_proxy_errors{protocol="http",type="rpc"}'), undefined);
+});
+
 const CENTRIFUGO_BIN = process.env.CENTRIFUGO_BIN ?? '';
 const peerSkip = !CENTRIFUGO_BIN || !existsSync(CENTRIFUGO_BIN)
   ? `CENTRIFUGO_BIN (a Centrifugo v5.4.9 binary) not set or missing: "${CENTRIFUGO_BIN}"`
@@ -429,6 +471,26 @@ function entryOf(entries, message, pred = () => true) {
   return e;
 }
 
+/**
+ * A raw HTTP/1.1 request over TCP whose response is read as it comes (a streaming response):
+ * `text` is everything received, `ended` resolves when the server closes the connection.
+ */
+function rawStream(scope, srv, method, pathName, { headers = {}, body = '' } = {}) {
+  const sock = net.connect(srv.port, '127.0.0.1');
+  scope.defer(() => sock.destroy());
+  const r = { sock, text: '' };
+  sock.on('data', (d) => { r.text += d.toString(); });
+  r.ended = new Promise((resolve) => sock.on('close', resolve));
+  const lines = [`${method} ${pathName} HTTP/1.1`, 'Host: 127.0.0.1', `Content-Length: ${Buffer.byteLength(body)}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  sock.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  r.client = async () => {
+    await until(() => /"client":"[^"]+"/.test(r.text), 5000, `${pathName} connect`);
+    return r.text.match(/"client":"([^"]+)"/)[1];
+  };
+  return r;
+}
+
 /** Asserts the exact members of a JSON log line, in order, with "time" checked as RFC 3339. */
 function assertLine(e, expected) {
   const { time, ...rest } = e;
@@ -437,24 +499,54 @@ function assertLine(e, expected) {
   assert.deepEqual(rest, expected);
 }
 
-test('logs: lines carry Centrifugo\'s structured fields (client lines, API errors, a proxy error, HTTP requests)', async (t, scope) => {
+test('logs: lines carry Centrifugo\'s structured fields (client lines, refused subscribes, API errors, a proxy error, HTTP requests incl. streams)', async (t, scope) => {
   const dir = makeTempDir('gyre-logs-');
   const logFile = path.join(dir, 'gyre.log');
   const closedPort = await freePort();  // nothing listens there: the RPC proxy call fails
   const srv = await startServer({
     log_file: logFile, log_level: 'debug', api_key: 'k', token_hmac_secret_key: 'secret',
     proxy_rpc_endpoint: `http://127.0.0.1:${closedPort}/rpc`, proxy_rpc_timeout: '1s',
+    http_stream: true, sse: true, uni_http_stream: true, uni_sse: true, gomaxprocs: 1,
+    uni_sse_connect_code_to_http_response: { enabled: true, transforms: [{ code: 3500, to: { status_code: 403, body: 'bad token' } }] },
   });
   let stopped = false;
   scope.defer(() => (stopped ? undefined : srv.stop()));
   const [c, connected] = await rawConnected(scope, srv, userToken('u1'));
   assert.equal((await c.call('rpc', { method: 'm', data: {} })).error.code, 100);
+  // Refused subscribes, each with Centrifugo's info line naming why.
+  assert.equal((await c.call('subscribe', { channel: 'x'.repeat(256) })).error.code, 107);
+  assert.equal((await c.call('subscribe', { channel: 'news', token: 'not.a.jwt' })).error.code, 103);
+  assert.equal((await c.call('subscribe', { channel: 'news' })).error.code, 103);
+  const badConn = await scope.raw(srv);
+  badConn.send({ id: 1, connect: { token: 'not.a.jwt' } });
+  assert.equal((await badConn.waitClose()).code, 3500);
   // API errors: a missing channel, missing data, an undecodable body.
   assert.deepEqual((await srv.api('publish', { data: { a: 1 } })).json, { error: { code: 107, message: 'bad request' } });
   assert.deepEqual((await srv.api('publish', { channel: 'x' })).json, { error: { code: 107, message: 'bad request' } });
   assert.equal((await srv.api('publish', 'not json')).status, 400);
   await srv.apiOk('disconnect', { user: 'u1', disconnect: { code: 4501, reason: 'custom bye' } });
   assert.deepEqual(await c.waitClose(), { code: 4501, reason: 'custom bye' });
+  // Streaming requests, each with its own X-Real-IP to find its line: ended by the server
+  // (HTTP-stream, uni HTTP-stream), by the client going away (SSE, uni SSE), refused with
+  // the status of a connect-code transform (uni SSE, bad token → 403).
+  const cmd = (user) => JSON.stringify({ id: 1, connect: { token: userToken(user) } });
+  const hs = rawStream(scope, srv, 'POST', '/connection/http_stream', { headers: { 'X-Real-IP': '10.0.0.1' }, body: cmd('u2') });
+  const hsClient = await hs.client();
+  const sse = rawStream(scope, srv, 'GET', `/connection/sse?cf_connect=${encodeURIComponent(cmd('u3'))}`, { headers: { 'X-Real-IP': '10.0.0.2' } });
+  const sseClient = await sse.client();
+  const uhs = rawStream(scope, srv, 'POST', '/connection/uni_http_stream', { headers: { 'X-Forwarded-For': '10.0.0.3' }, body: JSON.stringify({ token: userToken('u2') }) });
+  await uhs.client();
+  const usse = rawStream(scope, srv, 'POST', '/connection/uni_sse', { headers: { 'X-Real-IP': '10.0.0.4' }, body: JSON.stringify({ token: userToken('u4') }) });
+  await usse.client();
+  const bad = rawStream(scope, srv, 'POST', '/connection/uni_sse', { headers: { 'X-Real-IP': '10.0.0.5' }, body: JSON.stringify({ token: userToken('u4', {}, { secret: 'wrong' }) }) });
+  await bad.ended;
+  assert.match(bad.text, /^HTTP\/1\.1 403 Forbidden\r\n[^]*\r\n\r\nbad token$/);
+  await srv.apiOk('disconnect', { user: 'u2' });
+  await hs.ended;
+  await uhs.ended;
+  sse.sock.destroy();
+  usse.sock.destroy();
+  await srv.apiOk('info', {});  // one shard (gomaxprocs 1): it saw the two closes before answering
   stopped = true;
   await srv.stop();  // flushes the file: debug lines are buffered until a line at info or above
   const entries = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -468,13 +560,22 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, API error
   assertLine(proxyError, { level: 'error', client, error: proxyError.error, user: 'u1', message: 'error proxying RPC' });
   assertLine(entryOf(entries, 'client command error'),
     { level: 'info', client, code: 100, command: 'rpc', error: 'internal server error', user: 'u1', message: 'client command error' });
+  assertLine(entryOf(entries, 'channel too long'),
+    { level: 'info', channel: 'x'.repeat(256), client, max: 255, user: 'u1', message: 'channel too long' });
+  assertLine(entryOf(entries, 'invalid subscription token'),
+    { level: 'info', client, error: 'invalid token', user: 'u1', message: 'invalid subscription token' });
+  const badToken = entryOf(entries, 'invalid connection token');
+  assert.match(badToken.client, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assertLine(badToken, { level: 'info', client: badToken.client, error: 'invalid token', message: 'invalid connection token' });
+  assertLine(entryOf(entries, 'attempt to subscribe without sufficient permission'),
+    { level: 'info', channel: 'news', client, user: 'u1', message: 'attempt to subscribe without sufficient permission' });
   assertLine(entryOf(entries, 'channel required for publish'), { level: 'error', message: 'channel required for publish' });
   assertLine(entryOf(entries, 'data required for publish'), { level: 'error', message: 'data required for publish' });
   assertLine(entryOf(entries, 'error decoding API request body'),
     { level: 'error', error: 'malformed request body', path: '/api/publish', message: 'error decoding API request body' });
-  assertLine(entryOf(entries, 'closing client connection'),
+  assertLine(entryOf(entries, 'closing client connection', (e) => e.client === client),
     { level: 'debug', client, reason: 'custom bye', user: 'u1', message: 'closing client connection' });
-  const completed = entryOf(entries, 'client connection completed');
+  const completed = entryOf(entries, 'client connection completed', (e) => e.client === client);
   assert.match(completed.duration, /^\d+(\.\d+)?(ns|µs|ms|s)$|^\d+m/);
   assertLine(completed, { level: 'debug', client, duration: completed.duration, transport: 'websocket', message: 'client connection completed' });
   // Centrifugo's request line: method, status, path, addr, duration (a Go duration string).
@@ -487,6 +588,25 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, API error
   assertLine(upgrade, { level: 'debug', method: 'GET', status: 101, path: '/connection/websocket', addr: upgrade.addr, duration: upgrade.duration, message: 'http request' });
   // As Centrifugo writes them: the upgrade's line before the connection's.
   assert.ok(entries.indexOf(upgrade) < entries.indexOf(entryOf(entries, 'client connection established')));
+  // A streaming request's line when the stream ends (status 200, the duration the stream
+  // lasted), after its connection's "client connection completed" line, as Centrifugo's
+  // middleware writes it when the handler returns; the uni SSE refused by a transform: 403.
+  const streamLine = (addr, method, status, p) => {
+    const e = entryOf(entries, 'http request', (x) => x.addr === addr);
+    assert.match(e.duration, /^\d+(\.\d+)?(ns|µs|ms|s)$/);
+    assertLine(e, { level: 'debug', method, status, path: p, addr, duration: e.duration, message: 'http request' });
+    return e;
+  };
+  const hsLine = streamLine('10.0.0.1', 'POST', 200, '/connection/http_stream');
+  const sseLine = streamLine('10.0.0.2', 'GET', 200, '/connection/sse');
+  streamLine('10.0.0.3', 'POST', 200, '/connection/uni_http_stream');
+  streamLine('10.0.0.4', 'POST', 200, '/connection/uni_sse');
+  streamLine('10.0.0.5', 'POST', 403, '/connection/uni_sse');
+  for (const [client, line] of [[hsClient, hsLine], [sseClient, sseLine]]) {
+    const done = entryOf(entries, 'client connection completed', (x) => x.client === client);
+    assert.ok(entries.indexOf(done) < entries.indexOf(line), `${line.path}: completed before the request line`);
+  }
+  assert.equal(entries.filter((x) => x.message === 'http request' && x.path.startsWith('/connection/') && x.status !== 101).length, 5);
 });
 
 test('logs: JSON lines on a non-terminal stdout; log_level is case-insensitive (WARN drops info)', async (t, scope) => {

@@ -44,6 +44,33 @@ bool proxied_subscribe(const config::ChannelOptions& o) {
   return o.proxy_subscribe || !o.subscribe_proxy_name.empty() || o.proxy_subscribe_stream;
 }
 
+// A subscription token must name this channel, this user and (when it names one) this client.
+// Centrifugo's lines for a mismatch (fields in zerolog's sorted order); `prefix` is "" for a
+// subscribe, "sub refresh " for a sub refresh (the client line has no prefix in either).
+bool token_binds(const auth::SubscribeClaims& claims, std::string_view channel, Subject who,
+                 std::string_view prefix) {
+  if (claims.channel != channel) {
+    logging::info(std::string(prefix) + "token channel mismatch", {{"channel", channel},
+                                                                  {"client", who.client},
+                                                                  {"tokenChannel", claims.channel},
+                                                                  {"user", who.user}});
+    return false;
+  }
+  if (claims.user != who.user) {
+    logging::info(std::string(prefix) + "token user mismatch", {{"channel", channel},
+                                                               {"client", who.client},
+                                                               {"tokenUser", claims.user},
+                                                               {"user", who.user}});
+    return false;
+  }
+  if (!claims.client.empty() && claims.client != who.client) {
+    logging::info("token client mismatch",
+                  {{"channel", channel}, {"client", who.client}, {"user", who.user}});
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Failure from_token_error(auth::TokenError e, bool subscription) {
@@ -294,24 +321,7 @@ std::expected<SubscribeParams, Failure> authorize_subscribe(
   const auto& o = *res.options;
   bool user_limited = o.allow_user_limited_channels && channel::is_user_limited(cfg, r.channel);
   if (claims != nullptr) {
-    // Centrifugo's lines for a token that does not match (fields in zerolog's sorted order).
-    if (claims->channel != r.channel) {
-      logging::info("token channel mismatch", {{"channel", r.channel},
-                                               {"client", who.client},
-                                               {"tokenChannel", claims->channel},
-                                               {"user", who.user}});
-      return std::unexpected(disconnects::invalid_token());
-    }
-    if (claims->user != who.user) {
-      logging::info("token user mismatch", {{"channel", r.channel},
-                                            {"client", who.client},
-                                            {"tokenUser", claims->user},
-                                            {"user", who.user}});
-      return std::unexpected(disconnects::invalid_token());
-    }
-    if (!claims->client.empty() && claims->client != who.client) {
-      logging::info("token client mismatch",
-                    {{"channel", r.channel}, {"client", who.client}, {"user", who.user}});
+    if (!token_binds(*claims, r.channel, who, "")) {
       return std::unexpected(disconnects::invalid_token());
     }
   } else if (user_limited && channel::user_allowed(cfg, r.channel, who.user)) {
@@ -471,23 +481,7 @@ std::expected<RefreshGrant, Failure> check_sub_refresh(
                   {{"client", who.client}, {"tokenChannel", claims->channel}, {"user", who.user}});
     return std::unexpected(disconnects::invalid_token());
   }
-  if (claims->channel != channel) {
-    logging::info("sub refresh token channel mismatch", {{"channel", channel},
-                                                         {"client", who.client},
-                                                         {"tokenChannel", claims->channel},
-                                                         {"user", who.user}});
-    return std::unexpected(disconnects::invalid_token());
-  }
-  if (claims->user != who.user) {
-    logging::info("sub refresh token user mismatch", {{"channel", channel},
-                                                      {"client", who.client},
-                                                      {"tokenUser", claims->user},
-                                                      {"user", who.user}});
-    return std::unexpected(disconnects::invalid_token());
-  }
-  if (!claims->client.empty() && claims->client != who.client) {
-    logging::info("token client mismatch",
-                  {{"channel", channel}, {"client", who.client}, {"user", who.user}});
+  if (!token_binds(*claims, channel, who, "sub refresh ")) {
     return std::unexpected(disconnects::invalid_token());
   }
   RefreshGrant g;

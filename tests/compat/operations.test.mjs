@@ -520,6 +520,10 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, refused s
   const badConn = await scope.raw(srv);
   badConn.send({ id: 1, connect: { token: 'not.a.jwt' } });
   assert.equal((await badConn.waitClose()).code, 3500);
+  // A subscription token for another channel: Centrifugo's mismatch line, then 3500.
+  const [c5] = await rawConnected(scope, srv, userToken('u5'));
+  c5.send({ id: 2, subscribe: { channel: 'news2', token: userToken('u5', { channel: 'other' }) } });
+  assert.equal((await c5.waitClose()).code, 3500);
   // API errors: a missing channel, missing data, an undecodable body.
   assert.deepEqual((await srv.api('publish', { data: { a: 1 } })).json, { error: { code: 107, message: 'bad request' } });
   assert.deepEqual((await srv.api('publish', { channel: 'x' })).json, { error: { code: 107, message: 'bad request' } });
@@ -567,6 +571,8 @@ test('logs: lines carry Centrifugo\'s structured fields (client lines, refused s
   const badToken = entryOf(entries, 'invalid connection token');
   assert.match(badToken.client, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assertLine(badToken, { level: 'info', client: badToken.client, error: 'invalid token', message: 'invalid connection token' });
+  const mismatch = entryOf(entries, 'token channel mismatch');
+  assertLine(mismatch, { level: 'info', channel: 'news2', client: mismatch.client, tokenChannel: 'other', user: 'u5', message: 'token channel mismatch' });
   assertLine(entryOf(entries, 'attempt to subscribe without sufficient permission'),
     { level: 'info', channel: 'news', client, user: 'u1', message: 'attempt to subscribe without sufficient permission' });
   assertLine(entryOf(entries, 'channel required for publish'), { level: 'error', message: 'channel required for publish' });

@@ -16,6 +16,7 @@
 
 #include "auth/jwt.h"
 #include "core/base64.h"
+#include "unit/transport/self_signed_cert.h"
 
 // RS*/ES* verification with keys generated here by OpenSSL, tokens signed here, and the
 // Verifier as the consumer (server-api.md §3.2 step 7).
@@ -30,38 +31,16 @@ struct PkeyDeleter {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
-std::string bio_string(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
+using test::bio_text;
 
 std::string public_pem(EVP_PKEY* key) {
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PUBKEY(bio, key);
-  return bio_string(bio);
+  return bio_text(bio);
 }
 
 // A self-signed certificate carrying `key`.
-std::string certificate_pem(EVP_PKEY* key) {
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("gyre-test"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509_sign(cert, key, EVP_sha256());
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  X509_free(cert);
-  return bio_string(bio);
-}
+std::string certificate_pem(EVP_PKEY* key) { return test::certificate_pem(key, "gyre-test"); }
 
 const EVP_MD* md_for(std::string_view alg) {
   if (alg.ends_with("384")) {

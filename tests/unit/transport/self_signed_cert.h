@@ -1,13 +1,14 @@
 #pragma once
 
-// Test fixture shared by the TLS unit tests: a throwaway self-signed certificate made with
-// OpenSSL in memory.
+// Test fixture shared by the TLS and JWS unit tests: a throwaway self-signed certificate made
+// with OpenSSL in memory.
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <string>
+#include <utility>
 
 namespace gyre::test {
 
@@ -24,9 +25,8 @@ inline std::string bio_text(BIO* b) {
   return s;
 }
 
-// A self-signed P-256 certificate and its key.
-inline Pem make_cert(const char* cn) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
+// A self-signed certificate (CN `cn`, valid for an hour) carrying `key`, as PEM.
+inline std::string certificate_pem(EVP_PKEY* key, const char* cn) {
   X509* x = X509_new();
   X509_set_version(x, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
@@ -40,11 +40,18 @@ inline Pem make_cert(const char* cn) {
   X509_sign(x, key, EVP_sha256());
   BIO* cb = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(cb, x);
+  X509_free(x);
+  return bio_text(cb);
+}
+
+// A self-signed P-256 certificate and its key.
+inline Pem make_cert(const char* cn) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  std::string cert = certificate_pem(key, cn);
   BIO* kb = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(kb, key, nullptr, nullptr, 0, nullptr, nullptr);
-  X509_free(x);
   EVP_PKEY_free(key);
-  return {bio_text(cb), bio_text(kb)};
+  return {std::move(cert), bio_text(kb)};
 }
 
 }  // namespace gyre::test

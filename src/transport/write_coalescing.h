@@ -24,12 +24,12 @@
 //   pushes, bounded by kRateMaxWindow, while (a) kSteadyTurns such gaps in a row were each at
 //   most kSteadyGapMax (a steady stream of publications) and (b) the longest flush since the
 //   stream began is at least 1/kRateMinFlushShare of the gap (writing the stream takes a
-//   quarter of the loop's time or more: a stream to a handful of connections is not held). The flush term alone fails when the
-//   next publication comes later than a flush lasts after it — a sequential publisher (one
-//   request in flight) that reacts slowly because its host is busy: every publication then
-//   found its subscribers idle again and was written with one sendmsg per subscriber. The
-//   stream's own pace covers that gap, so holding starts, and the publisher (whose replies
-//   never wait) comes back sooner. A lone publication after a pause (a gap above
+//   quarter of the loop's time or more: a stream to a handful of connections is not held).
+//   The flush term alone fails when the next publication comes later than a flush lasts after
+//   it — a sequential publisher (one request in flight) that reacts slowly because its host is
+//   busy: every publication then found its subscribers idle again and was written with one
+//   sendmsg per subscriber. The stream's own pace covers that gap, so holding starts, and the
+//   publisher (whose replies never wait) comes back sooner. A lone publication after a pause (a gap above
 //   kSteadyGapMax) ends the stream: no rate term.
 // An idle loop (no flush for a period, low load, no steady stream) has a zero window; and
 // whatever the window, a connection not written within it is written at once.

@@ -53,51 +53,40 @@ void precreate_proxy_series(metrics::ShardMetrics& m, const config::Config& cfg)
     if (!cfg.v6_proxies) {
       return;
     }
-    // v6: the proxies[] items a channel option or an rpc namespace switches on by name are
-    // counted as v5 granular mode counts them (client_proxy.cc), so their series too.
-    auto channel = [&](const config::ChannelOptions& o) {
-      if (o.proxy_subscribe) {
-        granular(o.subscribe_proxy_name, "subscribe");
-      }
-      if (o.proxy_publish) {
-        granular(o.publish_proxy_name, "publish");
-      }
-      if (o.proxy_sub_refresh) {
-        granular(o.sub_refresh_proxy_name, "sub_refresh");
-      }
-    };
-    channel(cfg.channel);
-    for (const auto& ns : cfg.namespaces) {
-      channel(ns.options);
+  } else {
+    if (!cfg.connect_proxy_name.empty()) {
+      plain("connect");
     }
-    if (cfg.v6_rpc_proxy_enabled) {
-      granular(cfg.rpc_proxy_name, "rpc");
+    if (!cfg.refresh_proxy_name.empty()) {
+      plain("refresh");
     }
-    for (const auto& ns : r.rpc_namespaces) {
-      if (ns.proxy_enabled) {
-        granular(ns.rpc_proxy_name, "rpc");
-      }
-    }
-    return;
   }
-  if (!cfg.connect_proxy_name.empty()) {
-    plain("connect");
-  }
-  if (!cfg.refresh_proxy_name.empty()) {
-    plain("refresh");
-  }
+  // Named proxies: granular mode creates the series of every name a channel option or an rpc
+  // namespace refers to; the v6 shape those of the proxies[] items an option switches on by
+  // name (client_proxy.cc counts them as v5 granular mode does).
+  const bool every_name = cfg.granular_proxy_mode;
   auto channel = [&](const config::ChannelOptions& o) {
-    granular(o.subscribe_proxy_name, "subscribe");
-    granular(o.publish_proxy_name, "publish");
-    granular(o.sub_refresh_proxy_name, "sub_refresh");
+    if (every_name || o.proxy_subscribe) {
+      granular(o.subscribe_proxy_name, "subscribe");
+    }
+    if (every_name || o.proxy_publish) {
+      granular(o.publish_proxy_name, "publish");
+    }
+    if (every_name || o.proxy_sub_refresh) {
+      granular(o.sub_refresh_proxy_name, "sub_refresh");
+    }
   };
   channel(cfg.channel);
   for (const auto& ns : cfg.namespaces) {
     channel(ns.options);
   }
-  granular(cfg.rpc_proxy_name, "rpc");
+  if (every_name || cfg.v6_rpc_proxy_enabled) {
+    granular(cfg.rpc_proxy_name, "rpc");
+  }
   for (const auto& ns : r.rpc_namespaces) {
-    granular(ns.rpc_proxy_name, "rpc");
+    if (every_name || ns.proxy_enabled) {
+      granular(ns.rpc_proxy_name, "rpc");
+    }
   }
 }
 }  // namespace

@@ -85,8 +85,11 @@ test('connect/disconnect races: connections dropped mid-upgrade, mid-connect and
   // Every dropped client is gone from the node and the channel: only the watcher remains.
   await until(async () => (await srv.apiOk('presence_stats', { channel: ch })).num_clients === 1, 10000, 'presence back to 1');
   await until(async () => (await srv.apiOk('info', {})).nodes[0].num_clients === 1, 10000, 'num_clients back to 1');
-  const pubs = watcher.messages.filter((m) => m.push && m.push.pub).length;
-  assert.ok(pubs >= published - 1, `watcher got ${pubs} of ${published}`);
+  // The API reply does not wait for the fan-out, and the adaptive write window may hold the
+  // watcher's last pushes for up to 50 ms: wait for them (a lost one still fails here).
+  const watched = () => watcher.messages.filter((m) => m.push && m.push.pub).length;
+  await until(() => watched() >= published - 1, 5000).catch(() => {});
+  assert.ok(watched() >= published - 1, `watcher got ${watched()} of ${published}`);
   await assertServerAlive(srv, userToken(1));
   assert.deepEqual(await srv.stop(), { code: 0, signal: null });
 });

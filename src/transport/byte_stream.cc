@@ -1,6 +1,14 @@
 #include "transport/byte_stream.h"
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cassert>
+#include <cerrno>
 #include <string>
 
 #include "tls/server_tls.h"
@@ -38,9 +46,138 @@ ByteStream::ByteStream(Socket socket, std::unique_ptr<tls::TlsConnection> tls)
   }
 }
 
-ByteStream::ByteStream(ByteStream&&) noexcept = default;
-ByteStream& ByteStream::operator=(ByteStream&&) noexcept = default;
-ByteStream::~ByteStream() = default;
+ByteStream::ByteStream(ByteStream&& o) noexcept
+    : socket_(std::move(o.socket_)), tls_(std::move(o.tls_)) {
+  assert(!o.attached() && o.entry_.prev == nullptr);
+}
+
+ByteStream& ByteStream::operator=(ByteStream&& o) noexcept {
+  assert(!attached() && !o.attached() && o.entry_.prev == nullptr);
+  socket_ = std::move(o.socket_);
+  tls_ = std::move(o.tls_);
+  return *this;
+}
+
+ByteStream::~ByteStream() {
+  if (attached()) {
+    // No wait can be pending: it would hold the stream's owner.
+    auto w = Readiness::remove(entry_);
+  }
+}
+
+void ByteStream::attach(error_code& ec) {
+  ec = {};
+  if (attached()) {
+    return;
+  }
+  auto& set = Readiness::of(socket_.get_executor().context());
+  int fd = socket_.release(ec);
+  if (ec) {
+    socket_.close(ec);
+    ec = asio::error::make_error_code(asio::error::bad_descriptor);
+    return;
+  }
+  // Asio leaves O_NONBLOCK as it set it; set it here anyway: a blocking recv would stop the
+  // shard.
+  int on = 1;
+  if (::ioctl(fd, FIONBIO, &on) != 0 || !set.add(entry_, fd)) {
+    ec = error_code(errno, asio::error::get_system_category());
+    ::close(fd);
+  }
+}
+
+void ByteStream::wait(Readiness::Dir d, std::shared_ptr<Readiness::Waiter> o) {
+  if (!attached()) {
+    // Closed (or never attached): the owner's next read or write fails, as a wait on a
+    // closed Asio socket completes with an error.
+    asio::post(socket_.get_executor(), [o = std::move(o), d] { o->on_ready(d); });
+    return;
+  }
+  if (d == Readiness::kRead && tls_ && tls_buffered_input()) {
+    // A whole record decrypted but not returned: the socket may never signal again.
+    entry_.ready |= Readiness::kRead;
+  }
+  if (!Readiness::wait(entry_, d, o)) {
+    asio::post(socket_.get_executor(), [o = std::move(o), d] { o->on_ready(d); });
+  }
+}
+
+size_t ByteStream::raw_read(asio::mutable_buffer buf, error_code& ec) {
+  ec = {};
+  if (buf.size() == 0) {
+    return 0;
+  }
+  for (;;) {
+    ssize_t n = ::recv(entry_.fd, buf.data(), buf.size(), 0);
+    if (n > 0) {
+      if (static_cast<size_t>(n) < buf.size()) {
+        // The receive queue was emptied: more data is a new edge.
+        entry_.ready &= static_cast<uint8_t>(~Readiness::kRead);
+      }
+      return static_cast<size_t>(n);
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      entry_.ready &= static_cast<uint8_t>(~Readiness::kRead);
+      ec = asio::error::would_block;
+      return 0;
+    }
+    ec = error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
+}
+
+size_t ByteStream::raw_write(std::span<const asio::const_buffer> bufs, error_code& ec) {
+  ec = {};
+  constexpr size_t kMaxIov = 64;  // as Asio's max_buffers: the rest goes with the next call
+  std::array<iovec, kMaxIov> iov;
+  size_t n_iov = 0;
+  size_t total = 0;
+  for (const auto& b : bufs) {
+    if (n_iov == kMaxIov) {
+      break;
+    }
+    if (b.size() == 0) {
+      continue;
+    }
+    iov[n_iov].iov_base = const_cast<void*>(b.data());
+    iov[n_iov].iov_len = b.size();
+    total += b.size();
+    ++n_iov;
+  }
+  if (total == 0) {
+    return 0;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n_iov;
+  for (;;) {
+    ssize_t n = ::sendmsg(entry_.fd, &msg, MSG_NOSIGNAL);
+    if (n >= 0) {
+      if (static_cast<size_t>(n) < total) {
+        // The send buffer is full: the kernel signals when it has room again.
+        entry_.ready &= static_cast<uint8_t>(~Readiness::kWrite);
+      }
+      return static_cast<size_t>(n);
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      entry_.ready &= static_cast<uint8_t>(~Readiness::kWrite);
+      ec = asio::error::would_block;
+      return 0;
+    }
+    ec = error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
+}
 
 bool ByteStream::tls_has_output() const { return tls_->has_output(); }
 
@@ -49,7 +186,8 @@ bool ByteStream::tls_buffered_input() const { return tls_->has_buffered_input();
 bool ByteStream::flush(error_code& ec) {
   while (tls_->has_output()) {
     std::string_view out = tls_->output();
-    size_t n = socket_.write_some(asio::buffer(out.data(), out.size()), ec);
+    const asio::const_buffer b = asio::buffer(out.data(), out.size());
+    size_t n = sock_write(std::span(&b, 1), ec);
     if (ec) {
       if (ec == asio::error::try_again) {
         ec = asio::error::would_block;
@@ -89,7 +227,7 @@ size_t ByteStream::tls_read_some(asio::mutable_buffer buf, error_code& ec) {
       return 0;
     }
     auto& in = t_cipher_in;
-    size_t got = socket_.read_some(asio::buffer(in.data(), in.size()), ec);
+    size_t got = sock_read(asio::buffer(in.data(), in.size()), ec);
     if (ec) {
       if (ec == asio::error::try_again) {
         ec = asio::error::would_block;
@@ -102,7 +240,8 @@ size_t ByteStream::tls_read_some(asio::mutable_buffer buf, error_code& ec) {
       static constexpr std::string_view kReply =
           "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
       error_code wec;
-      socket_.write_some(asio::buffer(kReply), wec);
+      const asio::const_buffer b = asio::buffer(kReply);
+      sock_write(std::span(&b, 1), wec);
       ec = asio::error::make_error_code(asio::error::connection_aborted);
       return 0;
     }
@@ -172,9 +311,18 @@ size_t ByteStream::tls_write_some(std::span<const asio::const_buffer> bufs, erro
 
 void ByteStream::close() {
   error_code ec;
-  if (tls_ && socket_.is_open()) {
+  if (tls_ && is_open()) {
     tls_->shutdown();
     flush(ec);
+  }
+  if (attached()) {
+    ::shutdown(entry_.fd, SHUT_RDWR);
+    if (auto w = Readiness::remove(entry_)) {
+      // The caller may be the owner itself: released after the current handler, as Asio
+      // completes a cancelled wait later.
+      asio::post(socket_.get_executor(), [w = std::move(w)] {});
+    }
+    return;
   }
   socket_.shutdown(Socket::shutdown_both, ec);
   socket_.close(ec);

@@ -9,6 +9,8 @@
 #include <memory>
 #include <span>
 
+#include "transport/readiness.h"
+
 namespace gyre::tls {
 class TlsConnection;  // tls/server_tls.h: OpenSSL stays out of the sessions' headers
 }
@@ -42,6 +44,7 @@ class ByteStream {
   // instantiate ~unique_ptr<TlsConnection> where TlsConnection is incomplete; clang refuses.)
   explicit ByteStream(Socket socket);
   ByteStream(Socket socket, std::unique_ptr<tls::TlsConnection> tls);
+  // Moves only in Asio mode (an attached Entry is pointed at by the epoll set).
   ByteStream(ByteStream&&) noexcept;
   ByteStream& operator=(ByteStream&&) noexcept;
   ~ByteStream();
@@ -51,15 +54,26 @@ class ByteStream {
   bool is_tls() const { return tls_ != nullptr; }
   tls::TlsConnection* tls() const { return tls_.get(); }
 
+  // Takes the descriptor out of Asio into the Readiness set of the socket's io_context
+  // (attached mode, for good). On failure (epoll refused it) the connection is closed and ec
+  // set: the next read fails.
+  void attach(error_code& ec);
+  bool attached() const { return entry_.fd >= 0; }
+  // Attached mode: o->on_ready(d) when `d` is ready (never inside this call; at once, posted,
+  // when it signalled since the last read/write that would block, or TLS input is already
+  // decrypted). `o` owns this stream; the pending wait keeps it alive until it completes or
+  // the stream closes. One wait per direction at a time.
+  void wait(Readiness::Dir d, std::shared_ptr<Readiness::Waiter> o);
+
   size_t read_some(boost::asio::mutable_buffer buf, error_code& ec) {
     if (!tls_) {
-      return socket_.read_some(buf, ec);
+      return attached() ? raw_read(buf, ec) : socket_.read_some(buf, ec);
     }
     return tls_read_some(buf, ec);
   }
   size_t write_some(std::span<const boost::asio::const_buffer> bufs, error_code& ec) {
     if (!tls_) {
-      return socket_.write_some(bufs, ec);
+      return attached() ? raw_write(bufs, ec) : socket_.write_some(bufs, ec);
     }
     return tls_write_some(bufs, ec);
   }
@@ -105,7 +119,7 @@ class ByteStream {
 
   // Best effort close_notify (TLS), then shutdown and close of the socket. Idempotent.
   void close();
-  bool is_open() const { return socket_.is_open(); }
+  bool is_open() const { return attached() || socket_.is_open(); }
 
  private:
   template <class B>
@@ -185,6 +199,17 @@ class ByteStream {
     }
   };
 
+  // The descriptor's own reads and writes (either mode): recv / sendmsg when attached (and
+  // the Entry's ready bits cleared when they run dry), the Asio socket's calls otherwise.
+  size_t raw_read(boost::asio::mutable_buffer buf, error_code& ec);
+  size_t raw_write(std::span<const boost::asio::const_buffer> bufs, error_code& ec);
+  size_t sock_read(boost::asio::mutable_buffer buf, error_code& ec) {
+    return attached() ? raw_read(buf, ec) : socket_.read_some(buf, ec);
+  }
+  size_t sock_write(std::span<const boost::asio::const_buffer> bufs, error_code& ec) {
+    return attached() ? raw_write(bufs, ec) : socket_.write_some(bufs, ec);
+  }
+
   bool tls_has_output() const;
   bool tls_buffered_input() const;
   size_t tls_read_some(boost::asio::mutable_buffer buf, error_code& ec);
@@ -192,8 +217,9 @@ class ByteStream {
   // Sends pending ciphertext; false (ec = would_block) while some is left.
   bool flush(error_code& ec);
 
-  Socket socket_;
+  Socket socket_;  // attached mode: released (closed), kept for its executor
   std::unique_ptr<tls::TlsConnection> tls_;  // null: plain TCP (a plain stream adds 8 bytes)
+  Readiness::Entry entry_;  // attached mode: the registration (fd >= 0 while open)
 };
 
 }  // namespace gyre::transport

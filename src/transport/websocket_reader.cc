@@ -15,32 +15,25 @@ using boost::system::error_code;
 
 // ------------------------------------------------------------------- reading
 
-// The wait stays pending for as long as the connection is idle. It names std::allocator as
-// its associated allocator: Asio then sizes the operation exactly, where its default recycling
-// allocator would park it in any larger block cached by the thread (e.g. one left by the HTTP
-// upgrade's read), ~600 bytes per connection. A handler type rather than bind_allocator: the
-// binder stores the (empty) allocator, 8 more bytes that put the pending operation in a
-// 128-byte heap block instead of 112.
-struct WebSocketSession::ReadableWait {
-  std::shared_ptr<WebSocketSession> self;
-  using allocator_type = std::allocator<void>;
-  allocator_type get_allocator() const noexcept { return {}; }
-  void operator()(error_code ec) {
-    self->reading_ = false;
-    if (ec) {
-      self->finish();
-      return;
-    }
-    self->on_readable();
-  }
-};
-
 void WebSocketSession::wait_readable() {
   if (reading_ || finished_) {
     return;
   }
   reading_ = true;
-  socket_.async_wait(ByteStream::wait_type::wait_read, ReadableWait{shared_from_this()});
+  // The wait stays pending for as long as the connection is idle: an Entry flag and the
+  // session reference, no allocation (Readiness).
+  socket_.wait(Readiness::kRead, as_waiter());
+}
+
+void WebSocketSession::on_ready(Readiness::Dir d) {
+  if (d == Readiness::kWrite) {
+    writing_ = false;
+    ++timer_gen_;  // disarm the write timeout
+    flush();
+    return;
+  }
+  reading_ = false;
+  on_readable();
 }
 
 void WebSocketSession::on_readable() {

@@ -149,6 +149,9 @@ WebSocketSession::WebSocketSession(ByteStream socket, WebSocketOptions opts)
   error_code ec;
   socket_.socket().non_blocking(true, ec);
   socket_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  // Readiness from the shard's own epoll set from here on (a failure closes the connection:
+  // the first read fails and the session finishes).
+  socket_.attach(ec);
 }
 
 WebSocketSession::~WebSocketSession() {
@@ -647,16 +650,7 @@ void WebSocketSession::flush() {
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       writing_ = true;
       arm_timer(opts_.write_timeout, &WebSocketSession::on_write_timeout);
-      socket_.async_wait(asio::ip::tcp::socket::wait_write,
-                         [self = shared_from_this()](error_code ec2) {
-                           self->writing_ = false;
-                           if (ec2) {
-                             self->finish();
-                             return;
-                           }
-                           ++self->timer_gen_;  // disarm the write timeout
-                           self->flush();
-                         });
+      socket_.wait(Readiness::kWrite, as_waiter());  // on_ready
       return;
     }
     if (ec) {

@@ -20,7 +20,10 @@
 // Bidirectional WebSocket transport (client-protocol.md §8.1) after the HTTP upgrade.
 //
 // Reading: the session waits for readability and reads into a per-shard buffer, so an idle
-// connection holds no read buffer; only a partial frame is kept per connection.
+// connection holds no read buffer; only a partial frame is kept per connection. The session
+// takes the descriptor out of Asio at construction (ByteStream::attach): its readiness comes
+// from the shard's Readiness set (transport/readiness.h), with no per-socket Asio state and
+// no per-wait operation; a pending wait keeps the session alive.
 // Writing: replies and pushes are queued as chunks (owned bytes, or a shared encoded
 // publication plus a per-chunk frame header) and every dirty session of a shard is flushed
 // once per event-loop turn with one writev. Shard-local: a session lives on the shard that
@@ -76,7 +79,8 @@ struct WebSocketOptions {
 static_assert(sizeof(WebSocketOptions) <= 32);
 
 class WebSocketSession final : public node::Transport,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession>,
+                               private Readiness::Waiter {
  public:
   WebSocketSession(ByteStream socket, WebSocketOptions opts);
   ~WebSocketSession() override;
@@ -186,8 +190,13 @@ class WebSocketSession final : public node::Transport,
   void compress_owned(Chunk& c);
   // Native ping frames: cf_ws_frame_ping_pong, and always on uni_websocket.
   struct NativePing;
-  // The completion of the readiness wait an idle connection keeps pending (wait_readable).
-  struct ReadableWait;
+  // Readiness::Waiter: the socket became readable (wait_readable) or writable (flush).
+  void on_ready(Readiness::Dir d) override;
+  // This session as the Waiter of a pending wait (which keeps it alive).
+  std::shared_ptr<Readiness::Waiter> as_waiter() {
+    Readiness::Waiter* w = this;
+    return {shared_from_this(), w};
+  }
   void native_ping_start(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
   void native_ping_arm(std::chrono::milliseconds after, bool check);
   void native_ping_fire(bool check);

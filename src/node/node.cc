@@ -376,33 +376,15 @@ void Node::release_user(const std::string& user) {
 }
 
 size_t Node::shard_users(const NodeShard& st, std::vector<std::string>* names) {
-  // The multimap keeps a user's connections adjacent: count (and copy) each key once.
-  size_t n = 0;
-  const std::string_view* prev = nullptr;
-  for (const auto& entry : st.users) {
-    if (prev == nullptr || *prev != entry.first) {
-      ++n;
-      if (names != nullptr) {
-        names->emplace_back(entry.first);
-      }
-    }
-    prev = &entry.first;
+  if (names != nullptr) {
+    st.users.for_each_user([names](std::string_view u) { names->emplace_back(u); });
   }
-  return n;
+  return st.users.distinct_users();
 }
 
-void Node::index_user(Client* c) { local().users.emplace(c->user(), c); }
+void Node::index_user(Client* c) { local().users.insert(c); }
 
-void Node::unindex_user(Client* c) {
-  auto& users = local().users;
-  auto [b, e] = users.equal_range(c->user());
-  for (auto it = b; it != e; ++it) {
-    if (it->second == c) {
-      users.erase(it);
-      return;
-    }
-  }
-}
+void Node::unindex_user(Client* c) { local().users.erase(c); }
 
 void Node::fan_out(std::shared_ptr<const hub::Fanout> f) {
   // Other shards get a post each; the home shard (the caller) broadcasts inline, last.
@@ -517,15 +499,13 @@ void Node::for_each_connection(std::string user, std::string client, std::string
       [user = std::move(user), client = std::move(client), session = std::move(session),
        act = std::move(act)](NodeShard& st) {
         std::vector<std::shared_ptr<Client>> matched;
-        auto [begin, end] = st.users.equal_range(user);
-        for (auto it = begin; it != end; ++it) {
-          Client* c = it->second;
+        st.users.for_each(user, [&](Client* c) {
           if ((!client.empty() && c->id() != client) ||
               (!session.empty() && c->session() != session)) {
-            continue;
+            return;
           }
           matched.push_back(c->shared_from_this());
-        }
+        });
         for (auto& c : matched) {
           act(*c);
         }

@@ -23,6 +23,7 @@
 #include "proxy/http_proxy.h"
 #include "node/session_clock.h"
 #include "node/timer_wheel.h"
+#include "node/user_index.h"
 
 // The node: everything a Gyre process shares between its client sessions — configuration,
 // token verifiers, the engine, and one NodeShard (hub + client registry + timer wheel) per
@@ -64,9 +65,9 @@ struct NodeShard {
   // Registered clients, unordered; each knows its index (Client::registry_index), so
   // registering costs no node allocation per connection.
   std::vector<Client*> clients;
-  // User id -> its connections here. Keyed by a view of the client's user id, which does not
-  // change while the client is indexed (Node::index_user .. unindex_user).
-  std::unordered_multimap<std::string_view, Client*> users;
+  // User id -> its connections here (a flat table keyed by the client's user id, which does
+  // not change while the client is indexed: Node::index_user .. unindex_user).
+  FlatUserIndex<Client> users;
   // This shard's metric values (metrics/names.h families); summed over shards on scrape.
   metrics::ShardMetrics metrics{metrics::registry()};
   // centrifugo_transport_messages_sent{,_size} of fan-out pushes, by push kind (publication,

@@ -82,37 +82,7 @@ uint64_t WebSocketSession::write_window_us() {
 
 uint64_t WebSocketSession::hold_deadline_us() {
   auto& io = WebSocketShards::local();
-  return io.held.empty() ? 0 : io.held_min_us;
-}
-
-size_t WebSocketShards::Io::release_due_holds() {
-  if (held.empty() || now_us < held_min_us) {
-    return 0;
-  }
-  // Flushing may queue new holds (not for these objects: they were just written), so the due
-  // entries are taken out first.
-  size_t due = 0;
-  uint64_t next_min = UINT64_MAX;
-  std::vector<Held> fire;
-  size_t keep = 0;
-  for (size_t i = 0; i < held.size(); ++i) {
-    if (held[i].until_us <= now_us) {
-      fire.push_back(std::move(held[i]));
-    } else {
-      next_min = std::min(next_min, held[i].until_us);
-      if (keep != i) {
-        held[keep] = std::move(held[i]);
-      }
-      ++keep;
-    }
-  }
-  held.resize(keep);
-  held_min_us = next_min;
-  for (auto& h : fire) {
-    h.fn(h.keep.get());
-    ++due;
-  }
-  return due;
+  return io.held.earliest_us();
 }
 
 WebSocketShards::WebSocketShards(ShardSet& shards)
@@ -541,12 +511,16 @@ void WebSocketSession::schedule_flush(bool urgent) {
   }
 }
 
-void WebSocketSession::on_hold_end(void* self) {
+bool WebSocketSession::on_hold_end(void* self, uint32_t stamp) {
   auto* s = static_cast<WebSocketSession*>(self);
-  if (s->held_) {
-    s->held_ = false;
-    s->flush();
+  // Not held any more, or written since this entry was queued (then held_ belongs to a newer
+  // entry): a stale entry.
+  if (!s->held_ || s->last_write_us_ != stamp) {
+    return false;
   }
+  s->held_ = false;
+  s->flush();
+  return true;
 }
 
 namespace {
@@ -571,7 +545,7 @@ size_t WebSocketSession::flush_dirty() {
       io.pushed = false;
       io.policy.pushes_queued(io.now_us);
     }
-    n += io.release_due_holds();
+    n += io.held.release_due(io.now_us);
   }
   if (io.dirty.empty()) {
     if (n != 0) {
@@ -589,7 +563,7 @@ size_t WebSocketSession::flush_dirty() {
       if (until != 0) {
         if (!s->held_) {
           s->held_ = true;
-          io.hold(until, s, &WebSocketSession::on_hold_end);
+          io.hold(until, s, &WebSocketSession::on_hold_end, s->last_write_us_);
         }
         continue;
       }

@@ -55,6 +55,32 @@ void CoalescingPolicy::account(uint64_t now_us, bool busy_next) {
     period_start_us_ = now_us;
     flush_max_prev_ = flush_max_cur_;
     flush_max_cur_ = 0;
+    const bool missing = window_misses_ > window_hits_;
+    window_hits_ = window_misses_ = 0;
+    if (load_ >= kLoadSaturated) {
+      if (saturated_periods_ < kSaturatedPeriods) {
+        ++saturated_periods_;
+      }
+      if ((saturated_periods_ >= kSaturatedPeriods || saturated_us_ != 0) && missing) {
+        // kLoadWindow once the loop has been saturated kSaturatedPeriods in a row, doubled
+        // for each saturated period after that (at once again after a dip) in which the
+        // window missed more connections than it held; kept while it holds more.
+        saturated_us_ = saturated_us_ == 0
+                            ? static_cast<uint64_t>(kLoadWindow.count())
+                            : std::min(2 * saturated_us_,
+                                       static_cast<uint64_t>(kSaturatedMaxWindow.count()));
+      }
+    } else {
+      // Halved for every period's worth of time below saturation (a long idle wait clears
+      // it); below kLoadWindow it is gone. A dip of one period in a saturated stretch costs one
+      // doubling, not the climb from kLoadWindow.
+      saturated_periods_ = 0;
+      uint64_t periods = std::min<uint64_t>(period / kLoadPeriodUs, 63);
+      saturated_us_ >>= periods;
+      if (saturated_us_ < static_cast<uint64_t>(kLoadWindow.count())) {
+        saturated_us_ = 0;
+      }
+    }
   }
 }
 
@@ -106,12 +132,12 @@ uint64_t CoalescingPolicy::window_us() const {
                                     static_cast<uint64_t>(kRateMaxWindow.count()))
                          : 0;
   return std::max(
-      std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count())),
-      by_rate);
+      {std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count())),
+       by_rate, saturated_us_});
 }
 
 uint64_t CoalescingPolicy::hold_until(uint64_t now_us, uint32_t last_write_us,
-                                      bool never_written, size_t queued) const {
+                                      bool never_written, size_t queued) {
   if (never_written || queued >= kHoldMaxBytes) {
     return 0;
   }
@@ -122,8 +148,10 @@ uint64_t CoalescingPolicy::hold_until(uint64_t now_us, uint32_t last_write_us,
   // Elapsed since the last write, modulo 2^32 µs.
   uint32_t since = static_cast<uint32_t>(now_us) - last_write_us;
   if (since >= window) {
+    ++window_misses_;
     return 0;
   }
+  ++window_hits_;
   return now_us + (window - since);
 }
 

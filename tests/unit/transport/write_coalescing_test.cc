@@ -275,6 +275,108 @@ TEST(WriteCoalescingTest, TheRateTermIsTheAdaptiveModesOnly) {
   EXPECT_EQ(p.steady_gap_us(), 1000u);
 }
 
+// Load periods of a loop `busy_us` busy then `idle_us` idle repeatedly, `pushes` pushes per
+// period to connections written `written_ago_us` before the period began. Returns the time
+// reached (each call ends exactly one load period).
+uint64_t periods_with_pushes(CoalescingPolicy& p, uint64_t t, int periods, uint64_t busy_us,
+                             uint64_t idle_us, uint64_t written_ago_us, int pushes = 4) {
+  for (int i = 0; i < periods; ++i) {
+    for (int k = 0; k < pushes; ++k) {
+      p.hold_until(t, static_cast<uint32_t>(t - written_ago_us), false, 10);
+    }
+    t = run_loop(p, t, busy_us, idle_us, CoalescingPolicy::kLoadPeriodUs);
+  }
+  return t;
+}
+
+constexpr uint64_t kSatMax = CoalescingPolicy::kSaturatedMaxWindow.count();
+constexpr uint64_t kLoadW = CoalescingPolicy::kLoadWindow.count();
+
+TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileItMissesConnections) {
+  // Publications spread over many channels: each connection's pushes come 1 s apart, far
+  // longer than the window; the loop never has time to spare.
+  auto p = adaptive();
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods_with_pushes(p, t, CoalescingPolicy::kSaturatedPeriods - 1, 1000, 0, 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), kLoadW);  // the load term alone
+  t = periods_with_pushes(p, t, 1, 1000, 0, 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), kLoadW);
+  // Doubled every further period, up to its bound.
+  uint64_t expect = kLoadW;
+  for (int i = 0; i < 12; ++i) {
+    t = periods_with_pushes(p, t, 1, 1000, 0, 1'000'000);
+    expect = std::min(2 * expect, kSatMax);
+    EXPECT_EQ(p.saturated_window_us(), expect) << i;
+  }
+  EXPECT_EQ(p.window_us(), kSatMax);
+  // A connection written 150 ms ago is held until the window after that write ends.
+  EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - 150'000), false, 10),
+            t - 150'000 + kSatMax);
+  // The connection's own gap is longer than the bound: written at once.
+  EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - kSatMax), false, 10), 0u);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermStaysZeroWhileTheWindowHoldsConnections) {
+  // One channel with many subscribers: every push finds its connection written 100 µs ago,
+  // inside the load term's window, so holding batches already.
+  auto p = adaptive();
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods_with_pushes(p, t, 10, 1000, 0, 100);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), kLoadW);
+  // Once grown, it is kept (not grown further) while the window holds more than it misses.
+  t = periods_with_pushes(p, t, 5, 1000, 0, 1'000'000);
+  uint64_t grown = p.saturated_window_us();
+  ASSERT_GT(grown, kLoadW);
+  t = periods_with_pushes(p, t, 5, 1000, 0, 100);
+  EXPECT_EQ(p.saturated_window_us(), grown);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermNeedsASaturatedLoop) {
+  // 90% busy: the load term is at its bound, but the loop has time to spare.
+  auto p = adaptive();
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods_with_pushes(p, t, 10, 900, 100, 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), kLoadW);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermShrinksAsSoonAsTheLoopHasSlack) {
+  auto p = adaptive();
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods_with_pushes(p, t, 20, 1000, 0, 1'000'000);
+  ASSERT_EQ(p.saturated_window_us(), kSatMax);
+  // One period at half load halves it; saturated again, it doubles at once.
+  t = periods_with_pushes(p, t, 1, 500, 500, 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), kSatMax / 2);
+  t = periods_with_pushes(p, t, 1, 1000, 0, 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), kSatMax);
+  // Idle periods halve it once each; under kLoadWindow it is gone.
+  t = periods_with_pushes(p, t, 3, 100, 900, 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), kSatMax / 8);
+  // A quiet second clears it at once: a lone message afterwards is written at once, even to
+  // a connection written 10 ms before.
+  p.loop_idle(t);
+  p.loop_busy(t + 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), 0u);
+  t += 1'000'000;
+  EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - 10'000), false, 10), 0u);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermIsTheAdaptiveModesOnly) {
+  CoalescingPolicy fixed(coalescing_options(3, 16, false));
+  uint64_t t = 1'000'000;
+  fixed.loop_busy(t);
+  periods_with_pushes(fixed, t, 20, 1000, 0, 1'000'000);
+  EXPECT_EQ(fixed.window_us(), 3000u);
+}
+
 TEST(WriteCoalescingTest, RepliesNeverWaitInTheAdaptiveMode) {
   EXPECT_TRUE(reply_is_urgent(coalescing_options(0, 0, false)));
   EXPECT_FALSE(reply_is_urgent(coalescing_options(5, 0, false)));

@@ -540,6 +540,7 @@ size_t WebSocketSession::flush_dirty() {
   size_t n = 0;
   if (coalesce) {
     io.now_us = coalescing_now_us();
+    io.policy.output_written(io.ws_writes, io.ws_frames);
     io.policy.loop_busy(io.now_us);
     if (io.pushed) {
       io.pushed = false;
@@ -617,7 +618,9 @@ void WebSocketSession::flush() {
     }
     error_code ec;
     size_t written = socket_.write_some(std::span<const asio::const_buffer>(iov.data(), n_iov), ec);
-    ++WebSocketShards::local().stats.writes;
+    auto& shard_io = WebSocketShards::local();
+    ++shard_io.stats.writes;
+    ++shard_io.ws_writes;
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       writing_ = true;
       arm_timer(opts_.write_timeout, &WebSocketSession::on_write_timeout);
@@ -638,7 +641,7 @@ void WebSocketSession::flush() {
       return;
     }
     written_ = true;
-    last_write_us_ = static_cast<uint32_t>(WebSocketShards::local().now_us);
+    last_write_us_ = static_cast<uint32_t>(shard_io.now_us);
     while (written > 0 && !out_empty()) {
       Chunk& c = out_[head_];
       size_t left = c.size() - c.sent;
@@ -650,6 +653,7 @@ void WebSocketSession::flush() {
       size_t body = c.body_size();
       queued_bytes_ = queued_bytes_ >= body ? queued_bytes_ - body : 0;
       pop_front_chunk();
+      ++shard_io.ws_frames;
     }
   }
   on_written_all();

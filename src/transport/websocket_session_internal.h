@@ -32,6 +32,9 @@ struct WebSocketShards::Io {
   // rate term counts pushing turns).
   bool pushed = false;
   uint64_t now_us = 0;  // the clock when this turn's flush began
+  // WebSocket socket writes and the frames they completed (policy.output_written).
+  uint64_t ws_writes = 0;
+  uint64_t ws_frames = 0;
   // The last flush that wrote connections: they were stamped with its start and are taken as
   // written at its end (a flush of many connections can take milliseconds).
   uint64_t last_flush_start_us = 0;

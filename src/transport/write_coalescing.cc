@@ -55,16 +55,20 @@ void CoalescingPolicy::account(uint64_t now_us, bool busy_next) {
     period_start_us_ = now_us;
     flush_max_prev_ = flush_max_cur_;
     flush_max_cur_ = 0;
-    const bool missing = window_misses_ > window_hits_;
-    window_hits_ = window_misses_ = 0;
+    // Few messages per write this period: holding is not batching yet.
+    const uint64_t writes = writes_total_ - writes_mark_;
+    const uint64_t frames = frames_total_ - frames_mark_;
+    const bool sparse = writes != 0 && frames < kSparseFramesPerWrite * writes;
+    writes_mark_ = writes_total_;
+    frames_mark_ = frames_total_;
     if (load_ >= kLoadSaturated) {
       if (saturated_periods_ < kSaturatedPeriods) {
         ++saturated_periods_;
       }
-      if ((saturated_periods_ >= kSaturatedPeriods || saturated_us_ != 0) && missing) {
+      if ((saturated_periods_ >= kSaturatedPeriods || saturated_us_ != 0) && sparse) {
         // kLoadWindow once the loop has been saturated kSaturatedPeriods in a row, doubled
-        // for each saturated period after that (at once again after a dip) in which the
-        // window missed more connections than it held; kept while it holds more.
+        // for each saturated period after that (at once again after a dip) in which writes
+        // carried fewer than kSparseFramesPerWrite messages each; kept while they carry more.
         saturated_us_ = saturated_us_ == 0
                             ? static_cast<uint64_t>(kLoadWindow.count())
                             : std::min(2 * saturated_us_,
@@ -137,7 +141,7 @@ uint64_t CoalescingPolicy::window_us() const {
 }
 
 uint64_t CoalescingPolicy::hold_until(uint64_t now_us, uint32_t last_write_us,
-                                      bool never_written, size_t queued) {
+                                      bool never_written, size_t queued) const {
   if (never_written || queued >= kHoldMaxBytes) {
     return 0;
   }
@@ -148,10 +152,8 @@ uint64_t CoalescingPolicy::hold_until(uint64_t now_us, uint32_t last_write_us,
   // Elapsed since the last write, modulo 2^32 µs.
   uint32_t since = static_cast<uint32_t>(now_us) - last_write_us;
   if (since >= window) {
-    ++window_misses_;
     return 0;
   }
-  ++window_hits_;
   return now_us + (window - since);
 }
 

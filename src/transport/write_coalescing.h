@@ -33,11 +33,11 @@
 //   kSteadyGapMax) ends the stream: no rate term.
 // - saturation: once the loop has been saturated (busy fraction >= kLoadSaturated) for
 //   kSaturatedPeriods load periods in a row, kLoadWindow, doubled for every further saturated
-//   period in which the window missed more connections than it held (a connection with a new
-//   push written before, but longer ago than the window) up to kSaturatedMaxWindow, kept while
-//   it holds more; halved for every period's worth of time below kLoadSaturated (zero below
-//   kLoadWindow). Fan-outs to many subscribers per channel find their connections inside the
-//   window (the other terms batch them already): this term stays zero for them. The other terms follow one fan-out or one stream of publications; they
+//   period in which the WebSocket writes carried fewer than kSparseFramesPerWrite messages
+//   each, up to kSaturatedMaxWindow; kept while they carry more; halved for every period's
+//   worth of time below kLoadSaturated (zero below kLoadWindow). Fan-outs to many subscribers
+//   per channel already carry tens of messages per write (corking and the other terms): this
+//   term stays zero for them. The other terms follow one fan-out or one stream of publications; they
 //   fail when publications are spread over many channels with few subscribers each (2,000
 //   channels x 2 subscribers): each connection then gets its own messages tens of
 //   milliseconds apart, longer than those windows, so holding batched nothing and every
@@ -121,6 +121,7 @@ class CoalescingPolicy {
   // and its bound.
   static constexpr double kLoadSaturated = 0.95;
   static constexpr uint32_t kSaturatedPeriods = 3;
+  static constexpr uint64_t kSparseFramesPerWrite = 2;
   static constexpr std::chrono::microseconds kSaturatedMaxWindow{200000};
 
   CoalescingPolicy() = default;
@@ -152,9 +153,14 @@ class CoalescingPolicy {
   // When a connection with output may be written: 0 = now; otherwise the time (same clock)
   // until which it is held. `last_write_us` is the low 32 bits of its last write time
   // (`never_written` when it has not written yet), `queued` its pending bytes.
-  // Counts whether the window held the connection or missed it (saturation term).
   uint64_t hold_until(uint64_t now_us, uint32_t last_write_us, bool never_written,
-                      size_t queued);
+                      size_t queued) const;
+  // The shard's WebSocket socket writes and the messages (frames) they carried, counted since
+  // start (the saturation term's "few messages per write").
+  void output_written(uint64_t writes_total, uint64_t frames_total) {
+    writes_total_ = writes_total;
+    frames_total_ = frames_total;
+  }
 
  private:
   void account(uint64_t now_us, bool busy_next);
@@ -172,8 +178,10 @@ class CoalescingPolicy {
   uint64_t stream_flush_max_ = 0;  // longest flush since the current stream began
   uint32_t saturated_periods_ = 0;  // load periods in a row at or above kLoadSaturated
   uint64_t saturated_us_ = 0;       // the saturation term
-  uint64_t window_hits_ = 0;        // hold_until calls this period that held the connection
-  uint64_t window_misses_ = 0;      // ... that found it written longer ago than the window
+  uint64_t writes_total_ = 0;       // output_written() totals, and their values at the
+  uint64_t frames_total_ = 0;       // end of the last load period
+  uint64_t writes_mark_ = 0;
+  uint64_t frames_mark_ = 0;
   bool busy_ = true;            // the loop starts out running
   bool started_ = false;
 };

@@ -275,15 +275,21 @@ TEST(WriteCoalescingTest, TheRateTermIsTheAdaptiveModesOnly) {
   EXPECT_EQ(p.steady_gap_us(), 1000u);
 }
 
-// Load periods of a loop `busy_us` busy then `idle_us` idle repeatedly, `pushes` pushes per
-// period to connections written `written_ago_us` before the period began. Returns the time
-// reached (each call ends exactly one load period).
-uint64_t periods_with_pushes(CoalescingPolicy& p, uint64_t t, int periods, uint64_t busy_us,
-                             uint64_t idle_us, uint64_t written_ago_us, int pushes = 4) {
-  for (int i = 0; i < periods; ++i) {
-    for (int k = 0; k < pushes; ++k) {
-      p.hold_until(t, static_cast<uint32_t>(t - written_ago_us), false, 10);
+// Load periods of a loop `busy_us` busy then `idle_us` idle repeatedly, in each of which the
+// shard's WebSocket writes carried `frames_per_write` messages each (100 writes a period; 0:
+// no writes). Returns the time reached (each period is exactly one load period).
+struct Output {
+  uint64_t writes = 0;
+  uint64_t frames = 0;
+};
+uint64_t periods(CoalescingPolicy& p, Output& out, uint64_t t, int n, uint64_t busy_us,
+                 uint64_t idle_us, uint64_t frames_per_write) {
+  for (int i = 0; i < n; ++i) {
+    if (frames_per_write != 0) {
+      out.writes += 100;
+      out.frames += 100 * frames_per_write;
     }
+    p.output_written(out.writes, out.frames);
     t = run_loop(p, t, busy_us, idle_us, CoalescingPolicy::kLoadPeriodUs);
   }
   return t;
@@ -292,21 +298,22 @@ uint64_t periods_with_pushes(CoalescingPolicy& p, uint64_t t, int periods, uint6
 constexpr uint64_t kSatMax = CoalescingPolicy::kSaturatedMaxWindow.count();
 constexpr uint64_t kLoadW = CoalescingPolicy::kLoadWindow.count();
 
-TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileItMissesConnections) {
-  // Publications spread over many channels: each connection's pushes come 1 s apart, far
-  // longer than the window; the loop never has time to spare.
+TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileWritesCarryOneMessage) {
+  // Publications spread over many channels: each connection's next push comes long after the
+  // window, so every write carries one message; the loop never has time to spare.
   auto p = adaptive();
+  Output out;
   uint64_t t = 1'000'000;
   p.loop_busy(t);
-  t = periods_with_pushes(p, t, CoalescingPolicy::kSaturatedPeriods - 1, 1000, 0, 1'000'000);
+  t = periods(p, out, t, CoalescingPolicy::kSaturatedPeriods - 1, 1000, 0, 1);
   EXPECT_EQ(p.saturated_window_us(), 0u);
   EXPECT_EQ(p.window_us(), kLoadW);  // the load term alone
-  t = periods_with_pushes(p, t, 1, 1000, 0, 1'000'000);
+  t = periods(p, out, t, 1, 1000, 0, 1);
   EXPECT_EQ(p.saturated_window_us(), kLoadW);
   // Doubled every further period, up to its bound.
   uint64_t expect = kLoadW;
   for (int i = 0; i < 12; ++i) {
-    t = periods_with_pushes(p, t, 1, 1000, 0, 1'000'000);
+    t = periods(p, out, t, 1, 1000, 0, 1);
     expect = std::min(2 * expect, kSatMax);
     EXPECT_EQ(p.saturated_window_us(), expect) << i;
   }
@@ -318,46 +325,52 @@ TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileItMissesConnections) 
   EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - kSatMax), false, 10), 0u);
 }
 
-TEST(WriteCoalescingTest, TheSaturationTermStaysZeroWhileTheWindowHoldsConnections) {
-  // One channel with many subscribers: every push finds its connection written 100 µs ago,
-  // inside the load term's window, so holding batches already.
+TEST(WriteCoalescingTest, TheSaturationTermStaysZeroWhileWritesCarrySeveralMessages) {
+  // One channel with many subscribers: a saturated loop's writes carry tens of messages each
+  // (corking, the other terms), so holding batches already.
   auto p = adaptive();
+  Output out;
   uint64_t t = 1'000'000;
   p.loop_busy(t);
-  t = periods_with_pushes(p, t, 10, 1000, 0, 100);
+  t = periods(p, out, t, 10, 1000, 0, 30);
   EXPECT_EQ(p.saturated_window_us(), 0u);
   EXPECT_EQ(p.window_us(), kLoadW);
-  // Once grown, it is kept (not grown further) while the window holds more than it misses.
-  t = periods_with_pushes(p, t, 5, 1000, 0, 1'000'000);
+  // No writes at all: nothing to batch either.
+  t = periods(p, out, t, 10, 1000, 0, 0);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  // Once grown, it is kept (not grown further) while writes carry kSparseFramesPerWrite or more.
+  t = periods(p, out, t, 5, 1000, 0, 1);
   uint64_t grown = p.saturated_window_us();
   ASSERT_GT(grown, kLoadW);
-  t = periods_with_pushes(p, t, 5, 1000, 0, 100);
+  t = periods(p, out, t, 5, 1000, 0, CoalescingPolicy::kSparseFramesPerWrite);
   EXPECT_EQ(p.saturated_window_us(), grown);
 }
 
 TEST(WriteCoalescingTest, TheSaturationTermNeedsASaturatedLoop) {
   // 90% busy: the load term is at its bound, but the loop has time to spare.
   auto p = adaptive();
+  Output out;
   uint64_t t = 1'000'000;
   p.loop_busy(t);
-  t = periods_with_pushes(p, t, 10, 900, 100, 1'000'000);
+  t = periods(p, out, t, 10, 900, 100, 1);
   EXPECT_EQ(p.saturated_window_us(), 0u);
   EXPECT_EQ(p.window_us(), kLoadW);
 }
 
 TEST(WriteCoalescingTest, TheSaturationTermShrinksAsSoonAsTheLoopHasSlack) {
   auto p = adaptive();
+  Output out;
   uint64_t t = 1'000'000;
   p.loop_busy(t);
-  t = periods_with_pushes(p, t, 20, 1000, 0, 1'000'000);
+  t = periods(p, out, t, 20, 1000, 0, 1);
   ASSERT_EQ(p.saturated_window_us(), kSatMax);
   // One period at half load halves it; saturated again, it doubles at once.
-  t = periods_with_pushes(p, t, 1, 500, 500, 1'000'000);
+  t = periods(p, out, t, 1, 500, 500, 1);
   EXPECT_EQ(p.saturated_window_us(), kSatMax / 2);
-  t = periods_with_pushes(p, t, 1, 1000, 0, 1'000'000);
+  t = periods(p, out, t, 1, 1000, 0, 1);
   EXPECT_EQ(p.saturated_window_us(), kSatMax);
-  // Idle periods halve it once each; under kLoadWindow it is gone.
-  t = periods_with_pushes(p, t, 3, 100, 900, 1'000'000);
+  // Each period with slack halves it.
+  t = periods(p, out, t, 3, 100, 900, 1);
   EXPECT_EQ(p.saturated_window_us(), kSatMax / 8);
   // A quiet second clears it at once: a lone message afterwards is written at once, even to
   // a connection written 10 ms before.
@@ -371,9 +384,10 @@ TEST(WriteCoalescingTest, TheSaturationTermShrinksAsSoonAsTheLoopHasSlack) {
 
 TEST(WriteCoalescingTest, TheSaturationTermIsTheAdaptiveModesOnly) {
   CoalescingPolicy fixed(coalescing_options(3, 16, false));
+  Output out;
   uint64_t t = 1'000'000;
   fixed.loop_busy(t);
-  periods_with_pushes(fixed, t, 20, 1000, 0, 1'000'000);
+  periods(fixed, out, t, 20, 1000, 0, 1);
   EXPECT_EQ(fixed.window_us(), 3000u);
 }
 

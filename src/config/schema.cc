@@ -266,8 +266,9 @@ const KeySpec<Config> kGlobalKeys[] = {
      "adaptive: zero while the loop is idle; grows with the loop's load and its longest "
      "flush (at most 10ms) and with the pace of a steady stream of publications whose writes "
      "take a quarter of the loop's time or more (4 gaps, at most 50ms); while the loop stays "
-     "saturated and the window misses connections (publications spread over many channels), "
-     "it doubles each 20ms period up to 200ms and halves as soon as the loop has slack; "
+     "saturated and its writes carry fewer than 2 messages each (publications spread over "
+     "many channels), it doubles each 20ms period up to 200ms and halves as soon as the loop "
+     "has slack; "
      "command replies never wait. Negative (\"-1ms\") "
      "= off, every message written at once. A connection not written within the window is "
      "written at once. WebSocket, HTTP-stream, SSE and uni transports."},

@@ -47,8 +47,9 @@ class HoldQueue {
   uint64_t earliest_us() const { return heap_.empty() ? 0 : heap_.front().until_us; }
 
   // Calls the callback of every entry due at `now_us` (until_us <= now_us), earliest first, and
-  // drops them; returns how many callbacks wrote their object. A callback may hold() again: each entry is taken
-  // out before its callback runs, and an entry added with a later end stays queued.
+  // drops them; returns how many callbacks wrote their object. A callback may hold() again:
+  // each entry is taken out before its callback runs, and an entry added with a later end
+  // stays queued.
   size_t release_due(uint64_t now_us) {
     size_t written = 0;
     while (!heap_.empty() && heap_.front().until_us <= now_us) {

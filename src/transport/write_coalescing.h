@@ -37,13 +37,14 @@
 //   each, up to kSaturatedMaxWindow; kept while they carry more; halved for every period's
 //   worth of time below kLoadSaturated (zero below kLoadWindow). Fan-outs to many subscribers
 //   per channel already carry tens of messages per write (corking and the other terms): this
-//   term stays zero for them. The other terms follow one fan-out or one stream of publications; they
-//   fail when publications are spread over many channels with few subscribers each (2,000
-//   channels x 2 subscribers): each connection then gets its own messages tens of
-//   milliseconds apart, longer than those windows, so holding batched nothing and every
-//   delivery was its own sendmsg while the loop had no time to spare. A saturated loop delays
-//   everything anyway; growing the window until connections' own messages meet in it turns
-//   that time into fewer writes, and ends as soon as the loop has slack again.
+//   term stays zero for them. The other terms follow one fan-out or one stream of
+//   publications; they fail when publications are spread over many channels with few
+//   subscribers each (2,000 channels x 2 subscribers): each connection then gets its own
+//   messages tens of milliseconds apart, longer than those windows, so holding batched
+//   nothing and every delivery was its own sendmsg while the loop had no time to spare. A
+//   saturated loop delays everything anyway; growing the window until connections' own
+//   messages meet in it turns that time into fewer writes, and ends as soon as the loop has
+//   slack again.
 // An idle loop (no flush for a period, low load, no steady stream) has a zero window; and
 // whatever the window, a connection not written within it is written at once.
 // Output reaching kHoldMaxBytes is written at once whatever the window.

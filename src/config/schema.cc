@@ -265,8 +265,11 @@ const KeySpec<Config> kGlobalKeys[] = {
      "further output until then (or 16 KiB), so the pushes meanwhile share one write. 0 = "
      "adaptive: zero while the loop is idle; grows with the loop's load and its longest "
      "flush (at most 10ms) and with the pace of a steady stream of publications whose writes "
-     "take a quarter of the loop's time or more (4 gaps, at most 50ms); command replies never "
-     "wait. Negative (\"-1ms\") "
+     "take a quarter of the loop's time or more (4 gaps, at most 50ms); while the loop stays "
+     "saturated and its writes carry fewer than 2 messages each (publications spread over "
+     "many channels), it doubles each 20ms period up to 200ms and halves as soon as the loop "
+     "has slack; "
+     "command replies never wait. Negative (\"-1ms\") "
      "= off, every message written at once. A connection not written within the window is "
      "written at once. WebSocket, HTTP-stream, SSE and uni transports."},
     {"client_max_messages_in_frame", "client.max_messages_in_frame", T::kInt,

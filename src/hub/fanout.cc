@@ -9,7 +9,9 @@ namespace {
 std::shared_ptr<Fanout> make(unsigned num_shards) {
   auto f = std::make_shared<Fanout>();
   f->num_slots = num_shards == 0 ? 1 : num_shards;
-  f->caches = std::make_unique<std::unique_ptr<Fanout::ShardCache>[]>(f->num_slots);
+  if (f->num_slots > 1) {
+    f->more_slots = std::make_unique<std::unique_ptr<Fanout::ShardCache>[]>(f->num_slots - 1);
+  }
   return f;
 }
 }  // namespace

@@ -45,8 +45,13 @@ struct Fanout {
 
   // Cache slot of shard `i` (0 when out of range, e.g. outside a shard thread); empty until
   // a transport on that shard fills it.
-  std::unique_ptr<ShardCache>& cache(unsigned i) const { return caches[i < num_slots ? i : 0]; }
-  std::unique_ptr<std::unique_ptr<ShardCache>[]> caches;
+  std::unique_ptr<ShardCache>& cache(unsigned i) const {
+    return i == 0 || i >= num_slots ? slot0 : more_slots[i - 1];
+  }
+  // Shard 0's slot is inline: with one shard (gomaxprocs: 1) a Fanout is one allocation, no
+  // slot array. Slots 1.. are an array.
+  mutable std::unique_ptr<ShardCache> slot0;
+  std::unique_ptr<std::unique_ptr<ShardCache>[]> more_slots;
   unsigned num_slots = 0;
 
   // A publication's delivery over all shards (node::Node::fan_out), so that

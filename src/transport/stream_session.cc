@@ -230,7 +230,7 @@ void StreamSession::flush_or_hold() {
     if (until != 0) {
       if (!held_) {
         held_ = true;
-        io->hold(until, shared_from_this(), &StreamSession::on_hold_end);
+        io->hold(until, shared_from_this(), &StreamSession::on_hold_end, last_write_us_);
       }
       return;
     }
@@ -238,11 +238,14 @@ void StreamSession::flush_or_hold() {
   flush();
 }
 
-void StreamSession::on_hold_end(void* self) {
+bool StreamSession::on_hold_end(void* self, uint32_t stamp) {
   auto* s = static_cast<StreamSession*>(self);
-  if (s->held_) {
-    s->flush();
+  // A stale entry (hold_queue.h): not held any more, or written since it was queued.
+  if (!s->held_ || s->last_write_us_ != stamp) {
+    return false;
   }
+  s->flush();
+  return true;
 }
 
 void StreamSession::flush() {

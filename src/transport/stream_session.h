@@ -99,7 +99,7 @@ class StreamSession final : public node::Transport,
   // `urgent`: written this turn even if the stream is held (reply_without_queue).
   void schedule_flush(bool urgent = false);
   void flush_or_hold();  // the turn's flush: holds it when write coalescing says so
-  static void on_hold_end(void* self);
+  static bool on_hold_end(void* self, uint32_t stamp);  // HoldQueue::Release
   void flush();
   void start_write();  // writes out_
   void on_written(const boost::system::error_code& ec);

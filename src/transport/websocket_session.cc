@@ -82,37 +82,7 @@ uint64_t WebSocketSession::write_window_us() {
 
 uint64_t WebSocketSession::hold_deadline_us() {
   auto& io = WebSocketShards::local();
-  return io.held.empty() ? 0 : io.held_min_us;
-}
-
-size_t WebSocketShards::Io::release_due_holds() {
-  if (held.empty() || now_us < held_min_us) {
-    return 0;
-  }
-  // Flushing may queue new holds (not for these objects: they were just written), so the due
-  // entries are taken out first.
-  size_t due = 0;
-  uint64_t next_min = UINT64_MAX;
-  std::vector<Held> fire;
-  size_t keep = 0;
-  for (size_t i = 0; i < held.size(); ++i) {
-    if (held[i].until_us <= now_us) {
-      fire.push_back(std::move(held[i]));
-    } else {
-      next_min = std::min(next_min, held[i].until_us);
-      if (keep != i) {
-        held[keep] = std::move(held[i]);
-      }
-      ++keep;
-    }
-  }
-  held.resize(keep);
-  held_min_us = next_min;
-  for (auto& h : fire) {
-    h.fn(h.keep.get());
-    ++due;
-  }
-  return due;
+  return io.held.earliest_us();
 }
 
 WebSocketShards::WebSocketShards(ShardSet& shards)
@@ -544,12 +514,16 @@ void WebSocketSession::schedule_flush(bool urgent) {
   }
 }
 
-void WebSocketSession::on_hold_end(void* self) {
+bool WebSocketSession::on_hold_end(void* self, uint32_t stamp) {
   auto* s = static_cast<WebSocketSession*>(self);
-  if (s->held_) {
-    s->held_ = false;
-    s->flush();
+  // Not held any more, or written since this entry was queued (then held_ belongs to a newer
+  // entry): a stale entry.
+  if (!s->held_ || s->last_write_us_ != stamp) {
+    return false;
   }
+  s->held_ = false;
+  s->flush();
+  return true;
 }
 
 namespace {
@@ -569,12 +543,13 @@ size_t WebSocketSession::flush_dirty() {
   size_t n = 0;
   if (coalesce) {
     io.now_us = coalescing_now_us();
+    io.policy.output_written(io.ws_writes, io.ws_frames);
     io.policy.loop_busy(io.now_us);
     if (io.pushed) {
       io.pushed = false;
       io.policy.pushes_queued(io.now_us);
     }
-    n += io.release_due_holds();
+    n += io.held.release_due(io.now_us);
   }
   if (io.dirty.empty()) {
     if (n != 0) {
@@ -592,7 +567,7 @@ size_t WebSocketSession::flush_dirty() {
       if (until != 0) {
         if (!s->held_) {
           s->held_ = true;
-          io.hold(until, s, &WebSocketSession::on_hold_end);
+          io.hold(until, s, &WebSocketSession::on_hold_end, s->last_write_us_);
         }
         continue;
       }
@@ -646,7 +621,9 @@ void WebSocketSession::flush() {
     }
     error_code ec;
     size_t written = socket_.write_some(std::span<const asio::const_buffer>(iov.data(), n_iov), ec);
-    ++WebSocketShards::local().stats.writes;
+    auto& shard_io = WebSocketShards::local();
+    ++shard_io.stats.writes;
+    ++shard_io.ws_writes;
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       writing_ = true;
       arm_timer(opts_.write_timeout, &WebSocketSession::on_write_timeout);
@@ -658,7 +635,7 @@ void WebSocketSession::flush() {
       return;
     }
     written_ = true;
-    last_write_us_ = static_cast<uint32_t>(WebSocketShards::local().now_us);
+    last_write_us_ = static_cast<uint32_t>(shard_io.now_us);
     while (written > 0 && !out_empty()) {
       Chunk& c = out_[head_];
       size_t left = c.size() - c.sent;
@@ -670,6 +647,7 @@ void WebSocketSession::flush() {
       size_t body = c.body_size();
       queued_bytes_ = queued_bytes_ >= body ? queued_bytes_ - body : 0;
       pop_front_chunk();
+      ++shard_io.ws_frames;
     }
   }
   on_written_all();

@@ -167,7 +167,7 @@ class WebSocketSession final : public node::Transport,
   void fail_protocol(uint16_t code, std::string_view reason);
   // `urgent`: written this turn even if the connection is held (reply_without_queue).
   void schedule_flush(bool urgent = false);
-  static void on_hold_end(void* self);
+  static bool on_hold_end(void* self, uint32_t stamp);  // HoldQueue::Release
   void flush();
   void seal_open_chunk();
   void seal(Chunk& c);

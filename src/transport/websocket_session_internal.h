@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "transport/hold_queue.h"
 #include "transport/websocket_session.h"
 #include "transport/write_coalescing.h"
 
@@ -31,6 +32,9 @@ struct WebSocketShards::Io {
   // rate term counts pushing turns).
   bool pushed = false;
   uint64_t now_us = 0;  // the clock when this turn's flush began
+  // WebSocket socket writes and the frames they completed (policy.output_written).
+  uint64_t ws_writes = 0;
+  uint64_t ws_frames = 0;
   // The last flush that wrote connections: they were stamped with its start and are taken as
   // written at its end (a flush of many connections can take milliseconds).
   uint64_t last_flush_start_us = 0;
@@ -40,25 +44,14 @@ struct WebSocketShards::Io {
                ? static_cast<uint32_t>(last_flush_end_us)
                : stamp;
   }
-  // Connections (WebSocket and HTTP streaming) whose output is held until `until_us`; `fn`
-  // flushes the object behind `keep` if it is still held. Entries may be stale (the object
-  // was written meanwhile): `fn` then does nothing.
-  struct Held {
-    uint64_t until_us;
-    std::shared_ptr<void> keep;
-    void (*fn)(void*);
-  };
-  std::vector<Held> held;
-  uint64_t held_min_us = 0;  // earliest until_us in `held` (valid when non-empty)
-  void hold(uint64_t until_us, std::shared_ptr<void> keep, void (*fn)(void*)) {
+  // Connections (WebSocket and HTTP streaming) whose output is held, in time order
+  // (hold_queue.h); the stamp is the connection's last-write stamp when it was held.
+  HoldQueue held;
+  void hold(uint64_t until_us, std::shared_ptr<void> keep, HoldQueue::Release fn,
+            uint32_t stamp) {
     ++stats.holds;
-    if (held.empty() || until_us < held_min_us) {
-      held_min_us = until_us;
-    }
-    held.push_back({until_us, std::move(keep), fn});
+    held.hold(until_us, std::move(keep), fn, stamp);
   }
-  // Flushes the holds that are due at now_us; returns how many were due.
-  size_t release_due_holds();
 };
 
 // cf_ws_frame_ping_pong state (client-protocol.md §6 "Other variants"): Centrifuge sends a

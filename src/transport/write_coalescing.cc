@@ -55,6 +55,36 @@ void CoalescingPolicy::account(uint64_t now_us, bool busy_next) {
     period_start_us_ = now_us;
     flush_max_prev_ = flush_max_cur_;
     flush_max_cur_ = 0;
+    // Few messages per write this period: holding is not batching yet.
+    const uint64_t writes = writes_total_ - writes_mark_;
+    const uint64_t frames = frames_total_ - frames_mark_;
+    const bool sparse = writes != 0 && frames < kSparseFramesPerWrite * writes;
+    writes_mark_ = writes_total_;
+    frames_mark_ = frames_total_;
+    if (load_ >= kLoadSaturated) {
+      if (saturated_periods_ < kSaturatedPeriods) {
+        ++saturated_periods_;
+      }
+      if ((saturated_periods_ >= kSaturatedPeriods || saturated_us_ != 0) && sparse) {
+        // kLoadWindow once the loop has been saturated kSaturatedPeriods in a row, doubled
+        // for each saturated period after that (at once again after a dip) in which writes
+        // carried fewer than kSparseFramesPerWrite messages each; kept while they carry more.
+        saturated_us_ = saturated_us_ == 0
+                            ? static_cast<uint64_t>(kLoadWindow.count())
+                            : std::min(2 * saturated_us_,
+                                       static_cast<uint64_t>(kSaturatedMaxWindow.count()));
+      }
+    } else {
+      // Halved for every period's worth of time below saturation (a long idle wait clears
+      // it); below kLoadWindow it is gone. A dip of one period in a saturated stretch costs one
+      // doubling, not the climb from kLoadWindow.
+      saturated_periods_ = 0;
+      uint64_t periods = std::min<uint64_t>(period / kLoadPeriodUs, 63);
+      saturated_us_ >>= periods;
+      if (saturated_us_ < static_cast<uint64_t>(kLoadWindow.count())) {
+        saturated_us_ = 0;
+      }
+    }
   }
 }
 
@@ -106,8 +136,8 @@ uint64_t CoalescingPolicy::window_us() const {
                                     static_cast<uint64_t>(kRateMaxWindow.count()))
                          : 0;
   return std::max(
-      std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count())),
-      by_rate);
+      {std::min(std::max(by_load, by_flush), static_cast<uint64_t>(kAdaptiveMaxWindow.count())),
+       by_rate, saturated_us_});
 }
 
 uint64_t CoalescingPolicy::hold_until(uint64_t now_us, uint32_t last_write_us,

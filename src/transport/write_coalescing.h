@@ -11,8 +11,8 @@
 // that was not written within the window (an idle one) is written at once, so a lone message
 // gets no added latency.
 //
-// The adaptive window is the largest of three terms (load and flush bounded by
-// kAdaptiveMaxWindow, rate by kRateMaxWindow):
+// The adaptive window is the largest of four terms (load and flush bounded by
+// kAdaptiveMaxWindow, rate by kRateMaxWindow, saturation by kSaturatedMaxWindow):
 // - load: zero while the loop's busy fraction is <= kLoadFloor, up to kLoadWindow at kLoadFull;
 // - flush: the longest flush of the loop over the current and the last period. It matters for
 //   fan-outs to many connections: when writing one publication to every subscriber takes
@@ -31,6 +31,20 @@
 //   sendmsg per subscriber. The stream's own pace covers that gap, so holding starts, and the
 //   publisher (whose replies never wait) comes back sooner. A lone publication after a pause (a gap above
 //   kSteadyGapMax) ends the stream: no rate term.
+// - saturation: once the loop has been saturated (busy fraction >= kLoadSaturated) for
+//   kSaturatedPeriods load periods in a row, kLoadWindow, doubled for every further saturated
+//   period in which the WebSocket writes carried fewer than kSparseFramesPerWrite messages
+//   each, up to kSaturatedMaxWindow; kept while they carry more; halved for every period's
+//   worth of time below kLoadSaturated (zero below kLoadWindow). Fan-outs to many subscribers
+//   per channel already carry tens of messages per write (corking and the other terms): this
+//   term stays zero for them. The other terms follow one fan-out or one stream of
+//   publications; they fail when publications are spread over many channels with few
+//   subscribers each (2,000 channels x 2 subscribers): each connection then gets its own
+//   messages tens of milliseconds apart, longer than those windows, so holding batched
+//   nothing and every delivery was its own sendmsg while the loop had no time to spare. A
+//   saturated loop delays everything anyway; growing the window until connections' own
+//   messages meet in it turns that time into fewer writes, and ends as soon as the loop has
+//   slack again.
 // An idle loop (no flush for a period, low load, no steady stream) has a zero window; and
 // whatever the window, a connection not written within it is written at once.
 // Output reaching kHoldMaxBytes is written at once whatever the window.
@@ -104,6 +118,12 @@ class CoalescingPolicy {
   static constexpr uint64_t kRateWindowGaps = 4;
   static constexpr uint64_t kRateMinFlushShare = 4;
   static constexpr std::chrono::microseconds kRateMaxWindow{50000};
+  // The saturation term: periods at or above kLoadSaturated busy in a row before it starts,
+  // and its bound.
+  static constexpr double kLoadSaturated = 0.95;
+  static constexpr uint32_t kSaturatedPeriods = 3;
+  static constexpr uint64_t kSparseFramesPerWrite = 2;
+  static constexpr std::chrono::microseconds kSaturatedMaxWindow{200000};
 
   CoalescingPolicy() = default;
   explicit CoalescingPolicy(const CoalescingOptions& o) : opts_(o) {}
@@ -124,6 +144,8 @@ class CoalescingPolicy {
   void pushes_queued(uint64_t now_us);
   // The smoothed gap between pushing turns while a steady stream lasts; 0 otherwise.
   uint64_t steady_gap_us() const { return steady_turns_ >= kSteadyTurns ? gap_us_ : 0; }
+  // The saturation term (0 unless the loop has been saturated kSaturatedPeriods in a row).
+  uint64_t saturated_window_us() const { return saturated_us_; }
   // The loop's busy fraction over the last completed period (0..1).
   double load() const { return load_; }
   // The current window in microseconds.
@@ -134,6 +156,12 @@ class CoalescingPolicy {
   // (`never_written` when it has not written yet), `queued` its pending bytes.
   uint64_t hold_until(uint64_t now_us, uint32_t last_write_us, bool never_written,
                       size_t queued) const;
+  // The shard's WebSocket socket writes and the messages (frames) they carried, counted since
+  // start (the saturation term's "few messages per write").
+  void output_written(uint64_t writes_total, uint64_t frames_total) {
+    writes_total_ = writes_total;
+    frames_total_ = frames_total;
+  }
 
  private:
   void account(uint64_t now_us, bool busy_next);
@@ -149,6 +177,12 @@ class CoalescingPolicy {
   uint64_t gap_us_ = 0;         // smoothed gap between pushing turns
   uint32_t steady_turns_ = 0;   // gaps in a row at most kSteadyGapMax
   uint64_t stream_flush_max_ = 0;  // longest flush since the current stream began
+  uint32_t saturated_periods_ = 0;  // load periods in a row at or above kLoadSaturated
+  uint64_t saturated_us_ = 0;       // the saturation term
+  uint64_t writes_total_ = 0;       // output_written() totals, and their values at the
+  uint64_t frames_total_ = 0;       // end of the last load period
+  uint64_t writes_mark_ = 0;
+  uint64_t frames_mark_ = 0;
   bool busy_ = true;            // the loop starts out running
   bool started_ = false;
 };

@@ -275,6 +275,122 @@ TEST(WriteCoalescingTest, TheRateTermIsTheAdaptiveModesOnly) {
   EXPECT_EQ(p.steady_gap_us(), 1000u);
 }
 
+// Load periods of a loop `busy_us` busy then `idle_us` idle repeatedly, in each of which the
+// shard's WebSocket writes carried `frames_per_write` messages each (100 writes a period; 0:
+// no writes). Returns the time reached (each period is exactly one load period).
+struct Output {
+  uint64_t writes = 0;
+  uint64_t frames = 0;
+};
+uint64_t periods(CoalescingPolicy& p, Output& out, uint64_t t, int n, uint64_t busy_us,
+                 uint64_t idle_us, uint64_t frames_per_write) {
+  for (int i = 0; i < n; ++i) {
+    if (frames_per_write != 0) {
+      out.writes += 100;
+      out.frames += 100 * frames_per_write;
+    }
+    p.output_written(out.writes, out.frames);
+    t = run_loop(p, t, busy_us, idle_us, CoalescingPolicy::kLoadPeriodUs);
+  }
+  return t;
+}
+
+constexpr uint64_t kSatMax = CoalescingPolicy::kSaturatedMaxWindow.count();
+constexpr uint64_t kLoadW = CoalescingPolicy::kLoadWindow.count();
+
+TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileWritesCarryOneMessage) {
+  // Publications spread over many channels: each connection's next push comes long after the
+  // window, so every write carries one message; the loop never has time to spare.
+  auto p = adaptive();
+  Output out;
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods(p, out, t, CoalescingPolicy::kSaturatedPeriods - 1, 1000, 0, 1);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), kLoadW);  // the load term alone
+  t = periods(p, out, t, 1, 1000, 0, 1);
+  EXPECT_EQ(p.saturated_window_us(), kLoadW);
+  // Doubled every further period, up to its bound.
+  uint64_t expect = kLoadW;
+  for (int i = 0; i < 12; ++i) {
+    t = periods(p, out, t, 1, 1000, 0, 1);
+    expect = std::min(2 * expect, kSatMax);
+    EXPECT_EQ(p.saturated_window_us(), expect) << i;
+  }
+  EXPECT_EQ(p.window_us(), kSatMax);
+  // A connection written 150 ms ago is held until the window after that write ends.
+  EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - 150'000), false, 10),
+            t - 150'000 + kSatMax);
+  // The connection's own gap is longer than the bound: written at once.
+  EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - kSatMax), false, 10), 0u);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermStaysZeroWhileWritesCarrySeveralMessages) {
+  // One channel with many subscribers: a saturated loop's writes carry tens of messages each
+  // (corking, the other terms), so holding batches already.
+  auto p = adaptive();
+  Output out;
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods(p, out, t, 10, 1000, 0, 30);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), kLoadW);
+  // No writes at all: nothing to batch either.
+  t = periods(p, out, t, 10, 1000, 0, 0);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  // Once grown, it is kept (not grown further) while writes carry kSparseFramesPerWrite or more.
+  t = periods(p, out, t, 5, 1000, 0, 1);
+  uint64_t grown = p.saturated_window_us();
+  ASSERT_GT(grown, kLoadW);
+  t = periods(p, out, t, 5, 1000, 0, CoalescingPolicy::kSparseFramesPerWrite);
+  EXPECT_EQ(p.saturated_window_us(), grown);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermNeedsASaturatedLoop) {
+  // 90% busy: the load term is at its bound, but the loop has time to spare.
+  auto p = adaptive();
+  Output out;
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods(p, out, t, 10, 900, 100, 1);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), kLoadW);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermShrinksAsSoonAsTheLoopHasSlack) {
+  auto p = adaptive();
+  Output out;
+  uint64_t t = 1'000'000;
+  p.loop_busy(t);
+  t = periods(p, out, t, 20, 1000, 0, 1);
+  ASSERT_EQ(p.saturated_window_us(), kSatMax);
+  // One period at half load halves it; saturated again, it doubles at once.
+  t = periods(p, out, t, 1, 500, 500, 1);
+  EXPECT_EQ(p.saturated_window_us(), kSatMax / 2);
+  t = periods(p, out, t, 1, 1000, 0, 1);
+  EXPECT_EQ(p.saturated_window_us(), kSatMax);
+  // Each period with slack halves it.
+  t = periods(p, out, t, 3, 100, 900, 1);
+  EXPECT_EQ(p.saturated_window_us(), kSatMax / 8);
+  // A quiet second clears it at once: a lone message afterwards is written at once, even to
+  // a connection written 10 ms before.
+  p.loop_idle(t);
+  p.loop_busy(t + 1'000'000);
+  EXPECT_EQ(p.saturated_window_us(), 0u);
+  EXPECT_EQ(p.window_us(), 0u);
+  t += 1'000'000;
+  EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - 10'000), false, 10), 0u);
+}
+
+TEST(WriteCoalescingTest, TheSaturationTermIsTheAdaptiveModesOnly) {
+  CoalescingPolicy fixed(coalescing_options(3, 16, false));
+  Output out;
+  uint64_t t = 1'000'000;
+  fixed.loop_busy(t);
+  periods(fixed, out, t, 20, 1000, 0, 1);
+  EXPECT_EQ(fixed.window_us(), 3000u);
+}
+
 TEST(WriteCoalescingTest, RepliesNeverWaitInTheAdaptiveMode) {
   EXPECT_TRUE(reply_is_urgent(coalescing_options(0, 0, false)));
   EXPECT_FALSE(reply_is_urgent(coalescing_options(5, 0, false)));

@@ -102,6 +102,19 @@ void ByteStream::wait(Readiness::Dir d, std::shared_ptr<Readiness::Waiter> o) {
   }
 }
 
+bool ByteStream::retry_raw(Readiness::Dir d, error_code& ec) {
+  if (errno == EINTR) {
+    return true;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    ran_dry(d);
+    ec = asio::error::would_block;
+    return false;
+  }
+  ec = error_code(errno, asio::error::get_system_category());
+  return false;
+}
+
 size_t ByteStream::raw_read(asio::mutable_buffer buf, error_code& ec) {
   ec = {};
   if (buf.size() == 0) {
@@ -112,7 +125,7 @@ size_t ByteStream::raw_read(asio::mutable_buffer buf, error_code& ec) {
     if (n > 0) {
       if (static_cast<size_t>(n) < buf.size()) {
         // The receive queue was emptied: more data is a new edge.
-        entry_.ready &= static_cast<uint8_t>(~Readiness::kRead);
+        ran_dry(Readiness::kRead);
       }
       return static_cast<size_t>(n);
     }
@@ -120,16 +133,9 @@ size_t ByteStream::raw_read(asio::mutable_buffer buf, error_code& ec) {
       ec = asio::error::eof;
       return 0;
     }
-    if (errno == EINTR) {
-      continue;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      entry_.ready &= static_cast<uint8_t>(~Readiness::kRead);
-      ec = asio::error::would_block;
+    if (!retry_raw(Readiness::kRead, ec)) {
       return 0;
     }
-    ec = error_code(errno, asio::error::get_system_category());
-    return 0;
   }
 }
 
@@ -162,20 +168,13 @@ size_t ByteStream::raw_write(std::span<const asio::const_buffer> bufs, error_cod
     if (n >= 0) {
       if (static_cast<size_t>(n) < total) {
         // The send buffer is full: the kernel signals when it has room again.
-        entry_.ready &= static_cast<uint8_t>(~Readiness::kWrite);
+        ran_dry(Readiness::kWrite);
       }
       return static_cast<size_t>(n);
     }
-    if (errno == EINTR) {
-      continue;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      entry_.ready &= static_cast<uint8_t>(~Readiness::kWrite);
-      ec = asio::error::would_block;
+    if (!retry_raw(Readiness::kWrite, ec)) {
       return 0;
     }
-    ec = error_code(errno, asio::error::get_system_category());
-    return 0;
   }
 }
 

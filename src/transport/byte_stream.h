@@ -203,6 +203,12 @@ class ByteStream {
   // the Entry's ready bits cleared when they run dry), the Asio socket's calls otherwise.
   size_t raw_read(boost::asio::mutable_buffer buf, error_code& ec);
   size_t raw_write(std::span<const boost::asio::const_buffer> bufs, error_code& ec);
+  // Direction `d` ran dry (a read or write would block or came back short): the next change
+  // of the socket buffer is a new edge, so a wait for `d` must wait for it.
+  void ran_dry(Readiness::Dir d) { entry_.ready &= static_cast<uint8_t>(~d); }
+  // After a failed recv/sendmsg: true to call again (EINTR); otherwise ec is set, to
+  // would_block (and `d` ran dry) or to the error.
+  bool retry_raw(Readiness::Dir d, error_code& ec);
   size_t sock_read(boost::asio::mutable_buffer buf, error_code& ec) {
     return attached() ? raw_read(buf, ec) : socket_.read_some(buf, ec);
   }

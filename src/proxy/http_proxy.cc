@@ -20,8 +20,11 @@ namespace {
 namespace od = simdjson::ondemand;
 using JsonType = od::json_type;
 using protocol::key_is;
+using protocol::json::decode_bool;
+using protocol::json::decode_int64;
 using protocol::json::decode_raw;
 using protocol::json::decode_string;
+using protocol::json::decode_uint32;
 using protocol::json::for_each_member;
 using protocol::json::type_of;
 using auth::claims::decode_override;
@@ -78,47 +81,6 @@ bool object_of(od::value& v, od::object& out, bool& is_null) {
   return t == JsonType::object && v.get_object().get(out) == simdjson::SUCCESS;
 }
 
-bool decode_bool(od::value& v, bool& out) {
-  JsonType t;
-  if (!type_of(v, t)) {
-    return false;
-  }
-  if (t == JsonType::null) {
-    return true;
-  }
-  return t == JsonType::boolean && v.get_bool().get(out) == simdjson::SUCCESS;
-}
-
-// An integer of `type` (uint32 for codes, int64 for times); floats and out-of-range values
-// fail as in Go.
-template <class Int>
-bool decode_int(od::value& v, Int& out) {
-  JsonType t;
-  if (!type_of(v, t)) {
-    return false;
-  }
-  if (t == JsonType::null) {
-    return true;
-  }
-  if (t != JsonType::number) {
-    return false;
-  }
-  if constexpr (std::is_signed_v<Int>) {
-    int64_t n = 0;
-    if (v.get_int64().get(n) != simdjson::SUCCESS) {
-      return false;
-    }
-    out = static_cast<Int>(n);
-  } else {
-    uint64_t n = 0;
-    if (v.get_uint64().get(n) != simdjson::SUCCESS || n > std::numeric_limits<Int>::max()) {
-      return false;
-    }
-    out = static_cast<Int>(n);
-  }
-  return true;
-}
-
 bool decode_string_list(od::value& v, std::vector<std::string>& out) {
   JsonType t;
   if (!type_of(v, t)) {
@@ -171,7 +133,7 @@ bool decode_nullable_object(od::value& v, std::optional<T>& out, Fill&& fill) {
 bool decode_error(od::value& v, std::optional<Error>& out) {
   return decode_nullable_object(v, out, [](Error& e, std::string_view key, od::value& m) {
     if (key_is(key, "code")) {
-      return decode_int(m, e.code);
+      return decode_uint32(m, e.code);
     }
     if (key_is(key, "message")) {
       return decode_string(m, e.message);
@@ -186,7 +148,7 @@ bool decode_error(od::value& v, std::optional<Error>& out) {
 bool decode_disconnect(od::value& v, std::optional<Disconnect>& out) {
   return decode_nullable_object(v, out, [](Disconnect& d, std::string_view key, od::value& m) {
     if (key_is(key, "code")) {
-      return decode_int(m, d.code);
+      return decode_uint32(m, d.code);
     }
     if (key_is(key, "reason")) {
       return decode_string(m, d.reason);
@@ -341,6 +303,29 @@ const ProxyConfig* channel_proxy(const config::Config& cfg, bool wanted,
   return wanted || !name.empty() ? of_kind(cfg, kind) : nullptr;
 }
 
+// The rpc namespace a method names: the part before rpc_namespace_boundary. Null when the
+// method has none (no boundary in it, or no boundary configured); method_not_found when that
+// namespace is not configured.
+std::expected<const config::RpcNamespace*, Error> rpc_namespace_of(const config::Config& cfg,
+                                                                   std::string_view method) {
+  const std::string& boundary = cfg.rpc_namespace_boundary;
+  if (boundary.empty()) {
+    return nullptr;
+  }
+  size_t at = method.find(boundary);
+  if (at == std::string_view::npos || at == 0) {
+    return nullptr;
+  }
+  std::string_view ns_name = method.substr(0, at);
+  const auto& namespaces = cfg.proxies_resolved.rpc_namespaces;
+  auto ns = std::find_if(namespaces.begin(), namespaces.end(),
+                         [&](const auto& n) { return n.name == ns_name; });
+  if (ns == namespaces.end()) {
+    return std::unexpected(errors::method_not_found());
+  }
+  return &*ns;
+}
+
 // v6 (v6-config.md §2.6): the method always splits at rpc.namespace_boundary; proxy names
 // "" (= `default`) are rpc.proxy, others proxies[] items.
 std::expected<const ProxyConfig*, Error> v6_rpc_proxy(const config::Config& cfg,
@@ -352,24 +337,12 @@ std::expected<const ProxyConfig*, Error> v6_rpc_proxy(const config::Config& cfg,
   if (!any) {
     return std::unexpected(errors::not_available());
   }
-  std::string_view ns_name;
-  const std::string& boundary = cfg.rpc_namespace_boundary;
-  if (!boundary.empty()) {
-    if (size_t at = method.find(boundary); at != std::string_view::npos) {
-      ns_name = method.substr(0, at);
-    }
+  auto ns = rpc_namespace_of(cfg, method);
+  if (!ns) {
+    return std::unexpected(ns.error());
   }
-  bool enabled = cfg.v6_rpc_proxy_enabled;
-  const std::string* name = &cfg.rpc_proxy_name;
-  if (!ns_name.empty()) {
-    auto ns = std::find_if(namespaces.begin(), namespaces.end(),
-                           [&](const auto& n) { return n.name == ns_name; });
-    if (ns == namespaces.end()) {
-      return std::unexpected(errors::method_not_found());
-    }
-    enabled = ns->proxy_enabled;
-    name = &ns->rpc_proxy_name;
-  }
+  const bool enabled = *ns ? (*ns)->proxy_enabled : cfg.v6_rpc_proxy_enabled;
+  const std::string* name = *ns ? &(*ns)->rpc_proxy_name : &cfg.rpc_proxy_name;
   const ProxyConfig* p = nullptr;
   if (enabled) {
     p = name->empty() ? of_kind(cfg, config::ResolvedProxies::kRpc)
@@ -444,22 +417,11 @@ std::expected<const ProxyConfig*, Error> rpc_proxy(const config::Config& cfg,
   if (!any) {
     return std::unexpected(errors::not_available());
   }
-  std::string_view ns_name;
-  const std::string& boundary = cfg.rpc_namespace_boundary;
-  if (!boundary.empty()) {
-    if (size_t at = method.find(boundary); at != std::string_view::npos) {
-      ns_name = method.substr(0, at);
-    }
+  auto ns = rpc_namespace_of(cfg, method);
+  if (!ns) {
+    return std::unexpected(ns.error());
   }
-  const std::string* proxy_name = &cfg.rpc_proxy_name;
-  if (!ns_name.empty()) {
-    auto ns = std::find_if(namespaces.begin(), namespaces.end(),
-                           [&](const auto& n) { return n.name == ns_name; });
-    if (ns == namespaces.end()) {
-      return std::unexpected(errors::method_not_found());
-    }
-    proxy_name = &ns->rpc_proxy_name;
-  }
+  const std::string* proxy_name = *ns ? &(*ns)->rpc_proxy_name : &cfg.rpc_proxy_name;
   if (proxy_name->empty()) {
     return std::unexpected(errors::not_available());
   }
@@ -619,7 +581,7 @@ bool decode_refresh_result(od::object& o, Reply<R>& r, More&& more) {
       return decode_bool(v, result.expired);
     }
     if (key_is(key, "expire_at")) {
-      return decode_int(v, result.expire_at);
+      return decode_int64(v, result.expire_at);
     }
     if (key_is(key, "info")) {
       return decode_raw(v, info.raw);
@@ -678,7 +640,7 @@ std::optional<Reply<SubscribeResult>> decode_subscribe_reply(std::string_view bo
     SubscribeResult result;
     bool ok = for_each_member(o, [&](std::string_view key, od::value& v) {
       if (key_is(key, "expire_at")) {
-        return decode_int(v, result.expire_at);
+        return decode_int64(v, result.expire_at);
       }
       return decode_sub_option(key, v, opts);
     });
@@ -747,7 +709,7 @@ std::optional<Reply<ConnectResult>> decode_connect_reply(std::string_view body) 
       }
       if (key_is(key, "expire_at")) {
         int64_t n = 0;
-        if (!decode_int(v, n)) {
+        if (!decode_int64(v, n)) {
           return false;
         }
         expire_at = n;

@@ -262,7 +262,7 @@ const KeySpec<Config> kGlobalKeys[] = {
      "Output queue bytes per connection before 3008."},
     {"client_write_delay", "client.write_delay", T::kDuration, &Config::client_write_delay,
      "Write coalescing (Centrifugo PRO's name): a connection written less than this ago holds "
-     "further output until then (or 16 KiB), so the pushes meanwhile share one write. 0 = "
+     "further output until then (or 64 KiB), so the pushes meanwhile share one write. 0 = "
      "adaptive: zero while the loop is idle; grows with the loop's load and its longest "
      "flush (at most 10ms) and with the pace of a steady stream of publications whose writes "
      "take a quarter of the loop's time or more (4 gaps, at most 50ms); while the loop stays "

@@ -53,7 +53,25 @@ bool Hub::broadcast(const std::shared_ptr<const Fanout>& f) {
   Entry* e = &it->second;
   ++e->iterating;
   const size_t n = e->subs.size();
+  // Software pipeline over the cold subscriber objects (Subscriber::prefetch): the object
+  // kObjectAhead deliveries ahead, then its stages at kStageAhead[k]. A deliver() may null
+  // entries or append to the vector (n is fixed), never reorder it, so looking ahead is safe.
+  constexpr size_t kObjectAhead = 12;
+  constexpr size_t kStageAhead[] = {8, 5, 2};
+  auto ahead = [&](size_t j, unsigned stage) {
+    if (j < n) {
+      if (const Subscriber* t = e->subs[j]; t != nullptr) {
+        t->prefetch(stage);
+      }
+    }
+  };
   for (size_t i = 0; i < n; ++i) {
+    if (i + kObjectAhead < n) {
+      __builtin_prefetch(e->subs[i + kObjectAhead]);  // null: a harmless hint
+    }
+    ahead(i + kStageAhead[0], 0);
+    ahead(i + kStageAhead[1], 1);
+    ahead(i + kStageAhead[2], 2);
     Subscriber* s = e->subs[i];
     if (s != nullptr) {
       s->deliver(f);

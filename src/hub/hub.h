@@ -18,6 +18,12 @@ class Subscriber {
  public:
   virtual ~Subscriber() = default;
   virtual void deliver(const std::shared_ptr<const Fanout>& f) = 0;
+  // A broadcast delivers to thousands of subscribers whose objects are cold in the cache; it
+  // announces each subscriber a few deliveries ahead, once per stage (0, 1, 2), so that the
+  // memory deliver() will touch is fetched meanwhile: at stage k a subscriber prefetches what
+  // it can reach through memory prefetched at stage k - 1 (stage 0: its own object is in
+  // cache). Only a hint: must not change any state.
+  virtual void prefetch(unsigned /*stage*/) const {}
 };
 
 class Hub {

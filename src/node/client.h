@@ -44,6 +44,7 @@ class ClientSubscription final : public hub::Subscriber {
  public:
   ClientSubscription(Client* c, std::string ch) : client(c), channel(std::move(ch)) {}
   void deliver(const std::shared_ptr<const hub::Fanout>& f) override;
+  void prefetch(unsigned stage) const override;
 
   // Channel info (from the subscription token, the subscribe proxy or the API).
   const std::string& chan_info() const;
@@ -124,6 +125,10 @@ class Client : public std::enable_shared_from_this<Client> {
   void api_refresh(bool expired, int64_t expire_at, const std::string& info);
 
   void deliver(ClientSubscription& sub, const std::shared_ptr<const hub::Fanout>& f);
+  // Prefetch hints of a broadcast (ClientSubscription::prefetch): this object's memory; then
+  // the transport object's (stage 0) and its output queue's (stage 1).
+  void prefetch_object() const;
+  void prefetch_transport(unsigned stage) const;
 
   TimerWheelHandle& wheel_handle() { return wheel_handle_; }
   // Position in its shard's client registry (NodeShard::clients); -1 when not registered.

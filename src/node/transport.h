@@ -40,6 +40,9 @@ class Transport {
   // close() is called with the disconnect to convey. Transports that can answer a failed
   // connect with a plain HTTP response (uni_*_connect_code_to_http_response) note it here.
   virtual void connect_failed(uint32_t /*code*/, std::string_view /*message*/) {}
+  // A broadcast's prefetch hint (hub::Subscriber::prefetch): fetch the output queue's memory
+  // that the next send_shared() will touch. The object itself is fetched by the caller.
+  virtual void prefetch_output() const {}
 };
 
 }  // namespace gyre::node

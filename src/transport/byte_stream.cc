@@ -141,7 +141,7 @@ size_t ByteStream::raw_read(asio::mutable_buffer buf, error_code& ec) {
 
 size_t ByteStream::raw_write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
-  constexpr size_t kMaxIov = 64;  // as Asio's max_buffers: the rest goes with the next call
+  constexpr size_t kMaxIov = 256;  // the rest goes with the next call
   std::array<iovec, kMaxIov> iov;
   size_t n_iov = 0;
   size_t total = 0;

@@ -23,10 +23,13 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr size_t kMaxIov = 64;
+constexpr size_t kMaxIov = 256;
 constexpr auto kCloseWait = std::chrono::seconds(5);
 
-constexpr size_t kMaxPooledQueues = 4096;
+// Drained output queues kept per shard: at most this many chunks of storage (~19 MB), each
+// queue at most kMaxPooledQueue chunks.
+constexpr size_t kPooledChunks = 4096 * 64;
+constexpr size_t kMaxPooledQueue = 1024;
 
 WebSocketShards* g_shards = nullptr;  // set once at startup, before the shard threads run
 
@@ -208,18 +211,24 @@ namespace {
 // Drained output queues of this shard, reused: busy connections do not allocate per turn and
 // idle ones hold no queue storage.
 template <typename V>
-std::vector<V>& queue_pool() {
-  thread_local std::vector<V> pool;
+struct QueuePool {
+  std::vector<std::vector<V>> queues;
+  size_t capacity = 0;  // elements of storage held by `queues`
+};
+template <typename V>
+QueuePool<V>& queue_pool() {
+  thread_local QueuePool<V> pool;
   return pool;
 }
 }  // namespace
 
 WebSocketSession::Chunk& WebSocketSession::push_chunk() {
   if (out_.capacity() == 0) {
-    auto& pool = queue_pool<std::vector<Chunk>>();
-    if (!pool.empty()) {
-      out_ = std::move(pool.back());
-      pool.pop_back();
+    auto& pool = queue_pool<Chunk>();
+    if (!pool.queues.empty()) {
+      out_ = std::move(pool.queues.back());
+      pool.queues.pop_back();
+      pool.capacity -= out_.capacity();
     }
   }
   return out_.emplace_back();
@@ -239,9 +248,13 @@ void WebSocketSession::pop_front_chunk() {
   if (head_ == out_.size()) {
     out_.clear();
     head_ = 0;
-    auto& pool = queue_pool<std::vector<Chunk>>();
-    if (pool.size() < kMaxPooledQueues && out_.capacity() <= 64) {
-      pool.push_back(std::move(out_));
+    // Queues of held connections grow to a window's pushes (~100 under load); they are kept
+    // whatever their size, up to a budget per shard, or the next window regrows each of them
+    // from one element with a reallocation per doubling.
+    auto& pool = queue_pool<Chunk>();
+    if (pool.capacity + out_.capacity() <= kPooledChunks && out_.capacity() <= kMaxPooledQueue) {
+      pool.capacity += out_.capacity();
+      pool.queues.push_back(std::move(out_));
     }
     out_ = std::vector<Chunk>();
   }
@@ -392,6 +405,17 @@ void WebSocketSession::send_shared(const std::shared_ptr<const hub::Fanout>& f,
     return;
   }
   schedule_flush();
+}
+
+void WebSocketSession::prefetch_output() const {
+  // send_shared() reads the last queued chunk (seal_open_chunk) and writes the next one.
+  if (!out_empty()) {
+    const Chunk* last = &out_.back();
+    __builtin_prefetch(last);
+    if (out_.size() < out_.capacity()) {
+      __builtin_prefetch(last + 1, 1);
+    }
+  }
 }
 
 const std::string* WebSocketSession::deflated_frame(SharedFrames& slot,
@@ -559,7 +583,15 @@ size_t WebSocketSession::flush_dirty() {
   }
   auto dirty = std::move(io.dirty);
   io.dirty.clear();
-  for (auto& s : dirty) {
+  for (size_t k = 0; k < dirty.size(); ++k) {
+    auto& s = dirty[k];
+    if (k + 1 < dirty.size()) {
+      // Written (or held) next: fetch its session's lines while this one is written.
+      const auto* next = reinterpret_cast<const char*>(dirty[k + 1].get());
+      for (size_t line = 0; line < sizeof(WebSocketSession); line += 64) {
+        __builtin_prefetch(next + line);
+      }
+    }
     s->dirty_ = false;
     if (coalesce && !s->urgent_ && !s->close_queued_) {
       uint64_t until = io.policy.hold_until(io.now_us, io.effective_last_write(s->last_write_us_),

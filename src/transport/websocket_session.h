@@ -98,6 +98,7 @@ class WebSocketSession final : public node::Transport,
   node::TransportInfo info() const override;
   void send(std::string message) override;
   void send_shared(const std::shared_ptr<const hub::Fanout>& f, hub::Fanout::Form form) override;
+  void prefetch_output() const override;
   void close(const Disconnect& d) override;
 
   // Per-shard flush of every session that queued output since the last flush. Returns the

@@ -109,7 +109,7 @@ class CoalescingPolicy {
   // How long the loop's busy/idle split is accumulated before the load is recomputed.
   static constexpr uint64_t kLoadPeriodUs = 20000;
   // Output at or above this is written at once.
-  static constexpr size_t kHoldMaxBytes = 16 * 1024;
+  static constexpr size_t kHoldMaxBytes = 64 * 1024;
   // The rate term: a gap between pushing turns above kSteadyGapMax ends a stream; kSteadyTurns
   // gaps in a row at most that long make one; the term is kRateWindowGaps smoothed gaps, at
   // most kRateMaxWindow, when the stream's longest flush is >= gap / kRateMinFlushShare.

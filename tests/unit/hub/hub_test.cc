@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,8 +26,17 @@ class FakeSubscriber final : public Subscriber {
       on_deliver();
     }
   }
+  void prefetch(unsigned stage) const override {
+    EXPECT_FALSE(removed) << name_ << " prefetched after its removal";
+    EXPECT_LT(stage, 3u);
+    if (received.empty() && stage < prefetched.size()) {
+      ++prefetched[stage];
+    }
+  }
   std::vector<std::shared_ptr<const Fanout>> received;
   std::function<void()> on_deliver;
+  bool removed = false;  // set by a test once removed from the hub
+  mutable std::array<int, 3> prefetched{};  // per stage, before the first delivery
 
  private:
   std::string name_;
@@ -307,4 +317,33 @@ TEST(FanoutTest, JoinAndLeaveFanoutsCarryInfoAndJson) {
 }
 
 }  // namespace
+// Broadcast prefetches each subscriber a few deliveries ahead (Subscriber::prefetch), once per
+// stage, before delivering to it; never one removed meanwhile (its slot is null, and its memory
+// may already be gone).
+TEST_F(HubTest, BroadcastPrefetchesAheadButNeverRemovedSubscribers) {
+  constexpr int kN = 40;
+  std::vector<std::unique_ptr<FakeSubscriber>> subs;
+  for (int i = 0; i < kN; ++i) {
+    subs.push_back(std::make_unique<FakeSubscriber>("s" + std::to_string(i)));
+    hub.add("c", subs.back().get());
+  }
+  // The first subscriber removes the 3rd, 6th and last ones, as an unsubscribe or a
+  // disconnect from inside a delivery would.
+  subs[0]->on_deliver = [&] {
+    for (int k : {3, 6, kN - 1}) {
+      hub.remove("c", subs[k].get());
+      subs[k]->removed = true;
+    }
+  };
+  EXPECT_TRUE(hub.broadcast(fanout("c")));
+  for (int i = 0; i < kN; ++i) {
+    const bool gone = i == 3 || i == 6 || i == kN - 1;
+    EXPECT_EQ(subs[i]->received.size(), gone ? 0u : 1u) << i;
+    if (!gone && i >= 9) {
+      // Far enough from the start to be looked ahead at in every stage first.
+      EXPECT_EQ(subs[i]->prefetched, (std::array<int, 3>{1, 1, 1})) << i;
+    }
+  }
+}
+
 }  // namespace gyre::hub

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "core/prefetch.h"
 #include "core/random.h"
 #include "node/node.h"
 
@@ -28,20 +29,9 @@ void ClientSubscription::prefetch(unsigned stage) const {
   }
 }
 
-namespace {
-// Issues a prefetch for every cache line of [p, p + bytes): a hint, never a fault.
-void prefetch_lines(const void* p, size_t bytes) {
-  constexpr size_t kLine = 64;
-  const auto* b = static_cast<const char*>(p);
-  for (size_t off = 0; off < bytes; off += kLine) {
-    __builtin_prefetch(b + off);
-  }
-}
-}  // namespace
-
 // deliver() reads the first four lines (the transport, codec, flags and the subscription
 // table with its inline first subscription); the timers and command state after them not.
-void Client::prefetch_object() const { prefetch_lines(this, std::min<size_t>(sizeof(Client), 256)); }
+void Client::prefetch_object() const { core::prefetch_lines(this, std::min<size_t>(sizeof(Client), 256)); }
 
 void Client::prefetch_transport(unsigned stage) const {
   if (closed_ || transport_ == nullptr) {
@@ -51,7 +41,7 @@ void Client::prefetch_transport(unsigned stage) const {
     // The transport's object, read without a virtual call (its vtable pointer is in the
     // memory being fetched); five lines cover a WebSocket session.
     constexpr size_t kTransportBytes = 320;
-    prefetch_lines(transport_, kTransportBytes);
+    core::prefetch_lines(transport_, kTransportBytes);
   } else {
     transport_->prefetch_output();
   }

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/prefetch.h"
+
 // Connections whose output write coalescing holds (write_coalescing.h), released in time
 // order: a binary min-heap on the hold's end. A hold costs O(log n), the earliest end is O(1),
 // and releasing the k due holds costs O(k log n) — the connections still held are never
@@ -57,7 +59,9 @@ class HoldQueue {
       Entry e = std::move(heap_.back());
       heap_.pop_back();
       if (!heap_.empty()) {
-        prefetch_object(heap_.front().keep.get());  // most likely the next one released
+        // Most likely the next one released: a session, cold after a window's wait, fetched
+        // while this one's release writes its socket.
+        core::prefetch_lines(heap_.front().keep.get(), kPrefetchBytes);
       }
       if (e.fn(e.keep.get(), e.stamp)) {
         ++written;
@@ -67,14 +71,7 @@ class HoldQueue {
   }
 
  private:
-  // The released objects are sessions, cold in the cache after a window's wait; their
-  // release writes a socket, long enough to fetch the next one's first lines meanwhile.
-  static void prefetch_object(const void* p) {
-    constexpr size_t kLines = 5;
-    for (size_t k = 0; k < kLines; ++k) {
-      __builtin_prefetch(static_cast<const char*>(p) + 64 * k);
-    }
-  }
+  static constexpr size_t kPrefetchBytes = 320;  // a WebSocket session's lines
   struct Later {
     bool operator()(const Entry& a, const Entry& b) const { return a.until_us > b.until_us; }
   };

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/prefetch.h"
 #include "node/node.h"
 #include "transport/websocket_session_internal.h"
 #include "transport/ws_deflate.h"
@@ -587,10 +588,7 @@ size_t WebSocketSession::flush_dirty() {
     auto& s = dirty[k];
     if (k + 1 < dirty.size()) {
       // Written (or held) next: fetch its session's lines while this one is written.
-      const auto* next = reinterpret_cast<const char*>(dirty[k + 1].get());
-      for (size_t line = 0; line < sizeof(WebSocketSession); line += 64) {
-        __builtin_prefetch(next + line);
-      }
+      core::prefetch_lines(dirty[k + 1].get(), sizeof(WebSocketSession));
     }
     s->dirty_ = false;
     if (coalesce && !s->urgent_ && !s->close_queued_) {

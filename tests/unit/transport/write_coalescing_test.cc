@@ -298,13 +298,18 @@ uint64_t periods(CoalescingPolicy& p, Output& out, uint64_t t, int n, uint64_t b
 constexpr uint64_t kSatMax = CoalescingPolicy::kSaturatedMaxWindow.count();
 constexpr uint64_t kLoadW = CoalescingPolicy::kLoadWindow.count();
 
-TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileWritesCarryOneMessage) {
-  // Publications spread over many channels: each connection's next push comes long after the
-  // window, so every write carries one message; the loop never has time to spare.
-  auto p = adaptive();
+// An adaptive policy whose loop has just started running, driven by periods().
+class SaturationTermTest : public ::testing::Test {
+ protected:
+  SaturationTermTest() { p.loop_busy(t); }
+  CoalescingPolicy p = adaptive();
   Output out;
   uint64_t t = 1'000'000;
-  p.loop_busy(t);
+};
+
+TEST_F(SaturationTermTest, ASaturatedLoopGrowsTheWindowWhileWritesCarryOneMessage) {
+  // Publications spread over many channels: each connection's next push comes long after the
+  // window, so every write carries one message; the loop never has time to spare.
   t = periods(p, out, t, CoalescingPolicy::kSaturatedPeriods - 1, 1000, 0, 1);
   EXPECT_EQ(p.saturated_window_us(), 0u);
   EXPECT_EQ(p.window_us(), kLoadW);  // the load term alone
@@ -325,13 +330,9 @@ TEST(WriteCoalescingTest, ASaturatedLoopGrowsTheWindowWhileWritesCarryOneMessage
   EXPECT_EQ(p.hold_until(t, static_cast<uint32_t>(t - kSatMax), false, 10), 0u);
 }
 
-TEST(WriteCoalescingTest, TheSaturationTermStaysZeroWhileWritesCarrySeveralMessages) {
+TEST_F(SaturationTermTest, TheSaturationTermStaysZeroWhileWritesCarrySeveralMessages) {
   // One channel with many subscribers: a saturated loop's writes carry tens of messages each
   // (corking, the other terms), so holding batches already.
-  auto p = adaptive();
-  Output out;
-  uint64_t t = 1'000'000;
-  p.loop_busy(t);
   t = periods(p, out, t, 10, 1000, 0, 30);
   EXPECT_EQ(p.saturated_window_us(), 0u);
   EXPECT_EQ(p.window_us(), kLoadW);
@@ -346,22 +347,14 @@ TEST(WriteCoalescingTest, TheSaturationTermStaysZeroWhileWritesCarrySeveralMessa
   EXPECT_EQ(p.saturated_window_us(), grown);
 }
 
-TEST(WriteCoalescingTest, TheSaturationTermNeedsASaturatedLoop) {
+TEST_F(SaturationTermTest, TheSaturationTermNeedsASaturatedLoop) {
   // 90% busy: the load term is at its bound, but the loop has time to spare.
-  auto p = adaptive();
-  Output out;
-  uint64_t t = 1'000'000;
-  p.loop_busy(t);
   t = periods(p, out, t, 10, 900, 100, 1);
   EXPECT_EQ(p.saturated_window_us(), 0u);
   EXPECT_EQ(p.window_us(), kLoadW);
 }
 
-TEST(WriteCoalescingTest, TheSaturationTermShrinksAsSoonAsTheLoopHasSlack) {
-  auto p = adaptive();
-  Output out;
-  uint64_t t = 1'000'000;
-  p.loop_busy(t);
+TEST_F(SaturationTermTest, TheSaturationTermShrinksAsSoonAsTheLoopHasSlack) {
   t = periods(p, out, t, 20, 1000, 0, 1);
   ASSERT_EQ(p.saturated_window_us(), kSatMax);
   // One period at half load halves it; saturated again, it doubles at once.
